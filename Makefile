@@ -1,0 +1,37 @@
+# Everything a newcomer needs, from a machine with only Python >= 3.11 and make.
+# `make reproduce` : set up and run the main job on the shipped data
+# `make test`      : set up and run the test suite (what CI runs)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup reproduce test lint overview data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,synth]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name ansen --display-name "Python (ansen)" >/dev/null
+	$(BIN)/ansen doctor
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+reproduce: setup
+	$(BIN)/ansen data summary
+	$(BIN)/ansen overview --output results/data_overview
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check ansen tests
+
+data: setup
+	$(BIN)/ansen data synthesize --output data/ansen_synthetic.nc
+
+clean:
+	rm -rf $(VENV) .pytest_cache
