@@ -1,0 +1,380 @@
+"""The village Dataset: its variables, and the checks every Dataset must pass.
+
+A village is an :class:`xarray.Dataset` with coordinates ``time`` (UTC, naive
+``datetime64``, regular step), ``household`` and ``transformer``; the variables
+are listed in :data:`VARIABLES`. :func:`validate` raises :class:`DataError`
+naming the variable, the rule and the first offending labels; it never
+repairs anything.
+
+Sign conventions: household and transformer flows are positive when power is
+taken from the grid (import); ``pv_kw`` is generation (>= 0); ``load_kw`` is
+consumption without PV and without battery (>= 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = [
+    "VARIABLES",
+    "DataError",
+    "Variable",
+    "check_time_index",
+    "local_time",
+    "step_hours",
+    "validate",
+]
+
+
+class DataError(ValueError):
+    """Village data breaks a rule of the schema.
+
+    The message names the variable, the rule and the first offending labels.
+    """
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One variable of the village schema.
+
+    Attributes
+    ----------
+    dims : tuple of str
+        Required dimensions, in this order.
+    unit : str
+        Physical unit.
+    description : str
+        Meaning, with sign convention.
+    required : bool
+        Whether every village must have it.
+    plausible_max : float or None
+        Largest magnitude (in ``unit``) that is physically plausible for one
+        element; a larger value suggests W instead of kW. ``None``: checked
+        against another variable (see :func:`validate`).
+    """
+
+    dims: tuple[str, ...]
+    unit: str
+    description: str
+    required: bool = True
+    plausible_max: float | None = None
+
+
+#: A small consumer connection is at most 3x80 A (55 kW); 3x80 A is also the
+#: Dutch large-consumer threshold (see shared/dutch-context.md). A household or
+#: site value above 100 kW is therefore taken as a unit error (W for kW).
+HOUSEHOLD_MAX_KW = 100.0
+
+VARIABLES: dict[str, Variable] = {
+    "load_kw": Variable(
+        ("time", "household"), "kW",
+        "household consumption without PV and battery, mean power over the step (>= 0)",
+        plausible_max=HOUSEHOLD_MAX_KW,
+    ),
+    "pv_kw": Variable(
+        ("time", "household"), "kW", "rooftop PV generation, mean power over the step (>= 0)",
+        plausible_max=HOUSEHOLD_MAX_KW,
+    ),
+    "transformer_rest_kw": Variable(
+        ("time", "transformer"), "kW",
+        "net load behind each transformer that is not a household of this Dataset "
+        "(import from MV positive)",
+    ),
+    "mv_kw": Variable(
+        ("time",), "kW",
+        "MV feeder load seen by the grid operator without the pilot batteries (import positive)",
+        plausible_max=100_000.0,
+    ),
+    "price_eur_per_kwh": Variable(
+        ("time",), "EUR/kWh", "day-ahead wholesale price, excl. taxes (can be negative)",
+        plausible_max=5.0,
+    ),
+    "battery_kwh": Variable(("household",), "kWh", "usable battery capacity (0 = no battery)",
+                            plausible_max=1000.0),
+    "battery_kw": Variable(("household",), "kW", "battery charge and discharge power limit",
+                           plausible_max=HOUSEHOLD_MAX_KW),
+    "battery_eff": Variable(("household",), "1", "one-way (charge or discharge) efficiency"),
+    "household_transformer": Variable(("household",), "-", "transformer the household hangs on"),
+    "transformer_kva": Variable(("transformer",), "kVA", "transformer rating",
+                                plausible_max=10_000.0),
+    # Optional components, already contained in load_kw.
+    "heat_pump_kw": Variable(("time", "household"), "kW",
+                             "heat-pump part of load_kw (optional)", required=False,
+                             plausible_max=HOUSEHOLD_MAX_KW),
+    "ev_kw": Variable(("time", "household"), "kW", "EV-charging part of load_kw (optional)",
+                      required=False, plausible_max=HOUSEHOLD_MAX_KW),
+    "pv_kwp": Variable(("household",), "kWp", "installed PV peak power (optional)",
+                       required=False, plausible_max=1000.0),
+}
+
+#: A transformer's rest load above this multiple of its rating is a unit error.
+TRANSFORMER_MAX_LOADING = 5.0
+#: Series shorter than this (steps) are not tested for cumulative readings.
+CUMULATIVE_MIN_STEPS = 96
+
+
+def step_hours(ds: xr.Dataset) -> float:
+    """Length of one time step [h]."""
+    t = ds.indexes["time"]
+    return (t[1] - t[0]) / pd.Timedelta(hours=1)
+
+
+def local_time(ds: xr.Dataset) -> pd.DatetimeIndex:
+    """The ``time`` coordinate as tz-aware local time (``attrs['timezone']``)."""
+    tz = ds.attrs.get("timezone", "Europe/Amsterdam")
+    return ds.indexes["time"].tz_localize("UTC").tz_convert(tz)
+
+
+def _labels(index, mask, n: int = 3) -> str:
+    hits = np.flatnonzero(np.asarray(mask).ravel())[:n]
+    return ", ".join(str(index[i]) for i in hits)
+
+
+def _first_times(da: xr.DataArray, mask: np.ndarray, n: int = 3) -> str:
+    """Human-readable first offending (time, element) labels of ``mask``."""
+    idx = np.argwhere(mask)[:n]
+    out = []
+    for row in idx:
+        parts = []
+        for dim, i in zip(da.dims, row, strict=True):
+            label = da[dim].values[i]
+            if dim == "time":
+                label = pd.Timestamp(label).isoformat() + "Z"
+            parts.append(f"{dim}={label}")
+        out.append("(" + ", ".join(parts) + ")")
+    return ", ".join(out)
+
+
+def _check_structure(ds: xr.Dataset) -> None:
+    for name, var in VARIABLES.items():
+        if name not in ds:
+            if var.required:
+                raise DataError(
+                    f"{name}: missing variable ({var.description}, dims {var.dims}, "
+                    f"unit {var.unit})"
+                )
+            continue
+        if ds[name].dims != var.dims:
+            raise DataError(
+                f"{name}: wrong dimensions {ds[name].dims}, expected {var.dims}"
+            )
+    for coord in ("time", "household", "transformer"):
+        if coord not in ds.coords:
+            raise DataError(f"{coord}: missing coordinate")
+    for coord in ("household", "transformer"):
+        idx = ds.indexes[coord]
+        if idx.has_duplicates:
+            raise DataError(f"{coord}: duplicate ids {list(idx[idx.duplicated()][:3])}")
+
+
+def _check_time(ds: xr.Dataset) -> None:
+    check_time_index(ds.indexes["time"], "time", ds.attrs.get("timezone", "Europe/Amsterdam"))
+
+
+def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam") -> None:
+    """Raise :class:`DataError` unless ``t`` is a naive, increasing, regular time index.
+
+    ``what`` names the source in the message (a variable or a file).
+    """
+    if not isinstance(t, pd.DatetimeIndex):
+        raise DataError(f"{what}: timestamps must be datetimes, got {t.dtype}")
+    if t.tz is not None:
+        raise DataError(f"{what}: timestamps must be naive UTC (tz-aware index given)")
+    if len(t) < 2:
+        raise DataError(f"{what}: at least two time steps needed, got {len(t)}")
+    if t.has_duplicates:
+        dup = t[t.duplicated(keep=False)]
+        msg = f"{what}: duplicate timestamps, first {list(map(str, dup[:4]))}"
+        if _looks_like_dst_fallback(dup, tz):
+            msg += (
+                " - they fall in the hour repeated when daylight saving time ends: the "
+                "timestamps look like local clock time stored without UTC offset (DST-doubled); "
+                "give UTC or offset-aware timestamps"
+            )
+        raise DataError(msg)
+    d = np.diff(t.asi8)
+    if (d <= 0).any():
+        raise DataError(
+            f"{what}: timestamps not increasing at {_labels(t[1:], d <= 0)}"
+        )
+    step = d[0]
+    bad = d != step
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        gap = pd.Timedelta(int(d[i]), "ns")
+        kind = "gap" if d[i] > step else "irregular step"
+        raise DataError(
+            f"{what}: {kind} of {gap} after {t[i]} (expected a regular step of "
+            f"{pd.Timedelta(int(step), 'ns')}); {int(bad.sum())} irregular step(s) in all, "
+            f"first after {_labels(t[:-1], bad)}. Fill or cut explicitly, nothing is repaired"
+        )
+
+
+def _looks_like_dst_fallback(dups: pd.DatetimeIndex, tz: str) -> bool:
+    """True if duplicated naive times lie in a local hour that occurs twice."""
+    try:
+        dups.tz_localize(tz, ambiguous="raise")
+    except Exception as exc:  # pytz/zoneinfo raise different types
+        return "ambiguous" in str(exc).lower() or "AmbiguousTimeError" in type(exc).__name__
+    return False
+
+
+def _check_values(ds: xr.Dataset) -> None:
+    for name, var in VARIABLES.items():
+        if name not in ds or name == "household_transformer":
+            continue
+        da = ds[name]
+        if not np.issubdtype(da.dtype, np.number):
+            raise DataError(f"{name}: values must be numeric, got dtype {da.dtype}")
+        vals = da.values
+        nan = np.isnan(vals)
+        if nan.any():
+            raise DataError(
+                f"{name}: {int(nan.sum())} NaN value(s), first at {_first_times(da, nan)}"
+            )
+        if var.plausible_max is not None:
+            big = np.abs(vals) > var.plausible_max
+            if big.any():
+                raise DataError(
+                    f"{name}: {int(big.sum())} value(s) above the plausible maximum of "
+                    f"{var.plausible_max:g} {var.unit}, first at {_first_times(da, big)} "
+                    f"(max {np.abs(vals).max():.4g}) - values look like W instead of kW, or "
+                    "wrong units"
+                )
+    for name in ("load_kw", "pv_kw", "battery_kwh", "battery_kw", "heat_pump_kw", "ev_kw",
+                 "pv_kwp"):
+        if name in ds:
+            neg = ds[name].values < 0
+            if neg.any():
+                raise DataError(
+                    f"{name}: {int(neg.sum())} negative value(s), first at "
+                    f"{_first_times(ds[name], neg)}; {VARIABLES[name].description}"
+                )
+    eff = ds["battery_eff"].values
+    bad = ~((eff > 0) & (eff <= 1))
+    if bad.any():
+        raise DataError(
+            f"battery_eff: must lie in (0, 1], bad for household "
+            f"{_labels(ds.indexes['household'], bad)}"
+        )
+    kva = ds["transformer_kva"].values
+    if (kva <= 0).any():
+        raise DataError(
+            f"transformer_kva: rating must be positive, bad for "
+            f"{_labels(ds.indexes['transformer'], kva <= 0)}"
+        )
+    rest = ds["transformer_rest_kw"]
+    big = np.abs(rest.values) > TRANSFORMER_MAX_LOADING * kva[np.newaxis, :]
+    if big.any():
+        raise DataError(
+            f"transformer_rest_kw: value(s) above {TRANSFORMER_MAX_LOADING:g} x the rating, "
+            f"first at {_first_times(rest, big)} - values look like W instead of kW"
+        )
+    for comp in ("heat_pump_kw", "ev_kw"):
+        if comp in ds:
+            over = ds[comp].values > ds["load_kw"].values + 1e-6
+            if over.any():
+                raise DataError(
+                    f"{comp}: exceeds load_kw (a component must be part of the load), first at "
+                    f"{_first_times(ds[comp], over)}"
+                )
+
+
+def _check_cumulative(ds: xr.Dataset) -> None:
+    """Reject series that never decrease: meter readings (kWh) instead of power."""
+    if ds.sizes["time"] < CUMULATIVE_MIN_STEPS:
+        return
+    for name in ("load_kw", "pv_kw", "transformer_rest_kw", "mv_kw"):
+        da = ds[name]
+        vals = da.values.reshape(ds.sizes["time"], -1)
+        d = np.diff(vals, axis=0)
+        never_down = (d >= 0).all(axis=0) & (d > 0).any(axis=0)
+        if never_down.any():
+            col = int(np.flatnonzero(never_down)[0])
+            where = ""
+            if da.ndim == 2:
+                other = da.dims[1]
+                where = f" for {other}={da[other].values[col]}"
+            raise DataError(
+                f"{name}: series{where} never decreases over {ds.sizes['time']} steps "
+                f"(from {vals[0, col]:.4g} to {vals[-1, col]:.4g}) - looks like cumulative "
+                "meter readings (kWh) instead of mean power per step (kW); difference them "
+                "and divide by the step length"
+            )
+
+
+def _check_mapping(ds: xr.Dataset) -> None:
+    ht = ds["household_transformer"].values.astype(str)
+    known = set(ds.indexes["transformer"].astype(str))
+    unknown = ~np.isin(ht, list(known))
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
+        raise DataError(
+            f"household_transformer: household {ds.indexes['household'][i]} is mapped to "
+            f"unknown transformer {ht[i]!r} (known: {sorted(known)})"
+        )
+
+
+def _check_period(ds: xr.Dataset, start, end) -> None:
+    t = ds.indexes["time"]
+    step = t[1] - t[0]
+    if start is not None:
+        start = _as_utc(start, ds)
+        if start < t[0]:
+            raise DataError(
+                f"time: data start at {t[0]}Z, after the requested start {start}Z"
+            )
+    if end is not None:
+        end = _as_utc(end, ds)
+        if end > t[-1] + step:
+            raise DataError(
+                f"time: data end at {t[-1] + step}Z, before the requested end {end}Z"
+            )
+
+
+def _as_utc(ts, ds: xr.Dataset) -> pd.Timestamp:
+    """A period bound as naive UTC; naive input is read as local time of the village."""
+    ts = pd.Timestamp(ts)
+    if ts.tz is None:
+        ts = ts.tz_localize(ds.attrs.get("timezone", "Europe/Amsterdam"))
+    return ts.tz_convert("UTC").tz_localize(None)
+
+
+def validate(ds: xr.Dataset, start=None, end=None) -> xr.Dataset:
+    """Check a village Dataset against the schema; return it unchanged.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The village (see :data:`VARIABLES`).
+    start, end : str or pandas.Timestamp, optional
+        A period the data must cover (``end`` exclusive). Naive values are
+        local time of the village (``ds.attrs['timezone']``).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` itself.
+
+    Raises
+    ------
+    DataError
+        On the first broken rule: missing variable or coordinate, wrong
+        dimensions, duplicate, DST-doubled, non-increasing or irregular
+        timestamps (gaps), NaN, negative load/PV/capacity, values that look
+        like W instead of kW or like cumulative meter readings, a household on
+        an unknown transformer, a period not covered.
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise DataError(f"expected an xarray.Dataset, got {type(ds).__name__}")
+    _check_structure(ds)
+    _check_time(ds)
+    _check_values(ds)
+    _check_cumulative(ds)
+    _check_mapping(ds)
+    _check_period(ds, start, end)
+    return ds
