@@ -8,8 +8,10 @@ validate(ds)        check a Dataset against the schema, raise DataError
 save(ds, path)      atomic NetCDF write
 synthesize(seed)    rebuild the synthetic village (needs the ``synth`` extra)
 summary(ds)         annual figures of a village
+from_arrays(...)    build a validated village from plain arrays
 """
 
+from ansen.data.build import from_arrays
 from ansen.data.io import DEFAULT_PATH, load, load_default, read_folder, save
 from ansen.data.schema import VARIABLES, DataError, local_time, step_hours, validate
 from ansen.data.summary import summary
@@ -18,6 +20,7 @@ __all__ = [
     "DEFAULT_PATH",
     "VARIABLES",
     "DataError",
+    "from_arrays",
     "load",
     "load_default",
     "local_time",

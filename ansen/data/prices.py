@@ -77,7 +77,7 @@ class PriceSpec:
 
 def _season_weight(local: pd.DatetimeIndex) -> np.ndarray:
     """0 in mid-January, 1 in mid-July."""
-    doy = local.dayofyear.to_numpy(float)
+    doy = local.day_of_year.to_numpy(float)
     return (1.0 - np.cos(2 * np.pi * (doy - 15.0) / 365.25)) / 2.0
 
 
@@ -113,7 +113,7 @@ def day_ahead_prices(spec: PriceSpec, local: pd.DatetimeIndex, wx: pd.DataFrame,
     for i in range(n_h):
         eh[i] = (spec.hourly_phi * eh[i - 1] if i else 0.0) + e[i]
     holidays = dutch_holidays(sorted(set(hours.year)))
-    off = (hours.dayofweek >= 5) | day.isin(list(holidays))
+    off = (hours.day_of_week >= 5) | day.isin(list(holidays))
     raw = shape + wd[day_id] + eh - spec.weekend_eur_per_mwh * off.astype(float)
     month = hours.strftime("%Y-%m")
     levels = dict(spec.monthly_eur_per_mwh)

@@ -196,20 +196,20 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam") -> No
                 "give UTC or offset-aware timestamps"
             )
         raise DataError(msg)
-    d = np.diff(t.asi8)
-    if (d <= 0).any():
+    d = t[1:] - t[:-1]  # TimedeltaIndex, whatever the datetime resolution
+    down = np.asarray(d <= pd.Timedelta(0))
+    if down.any():
         raise DataError(
-            f"{what}: timestamps not increasing at {_labels(t[1:], d <= 0)}"
+            f"{what}: timestamps not increasing at {_labels(t[1:], down)}"
         )
     step = d[0]
-    bad = d != step
+    bad = np.asarray(d != step)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        gap = pd.Timedelta(int(d[i]), "ns")
-        kind = "gap" if d[i] > step else "irregular step"
+        kind = "gap" if d[i] > step and d[i] % step == pd.Timedelta(0) else "irregular step"
         raise DataError(
-            f"{what}: {kind} of {gap} after {t[i]} (expected a regular step of "
-            f"{pd.Timedelta(int(step), 'ns')}); {int(bad.sum())} irregular step(s) in all, "
+            f"{what}: {kind} of {d[i]} after {t[i]} (expected a regular step of "
+            f"{step}); {int(bad.sum())} irregular step(s) in all, "
             f"first after {_labels(t[:-1], bad)}. Fill or cut explicitly, nothing is repaired"
         )
 
@@ -315,7 +315,7 @@ def _check_mapping(ds: xr.Dataset) -> None:
         i = int(np.flatnonzero(unknown)[0])
         raise DataError(
             f"household_transformer: household {ds.indexes['household'][i]} is mapped to "
-            f"unknown transformer {ht[i]!r} (known: {sorted(known)})"
+            f"unknown transformer '{ht[i]}' (known: {sorted(known)})"
         )
 
 

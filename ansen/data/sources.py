@@ -73,7 +73,7 @@ def dutch_holidays(years) -> set[pd.Timestamp]:
         day = (h + ll - 7 * m + 114) % 31 + 1
         easter = pd.Timestamp(y, month, day)
         kings = pd.Timestamp(y, 4, 27)
-        if kings.dayofweek == 6:
+        if kings.day_of_week == 6:
             kings = pd.Timestamp(y, 4, 26)
         days |= {
             pd.Timestamp(y, 1, 1), easter, easter + pd.Timedelta(days=1), kings,
@@ -106,15 +106,15 @@ def bdew_profile(name: str, local: pd.DatetimeIndex, dynamic: bool | None = None
     table = _bdew_table(name)
     holidays = dutch_holidays(sorted(set(local.year)))
     dates = local.normalize().tz_localize(None)
-    daytype = np.where(local.dayofweek == 5, "SA", "WT")
-    daytype = np.where((local.dayofweek == 6) | dates.isin(list(holidays)), "FT", daytype)
+    daytype = np.where(local.day_of_week == 5, "SA", "WT")
+    daytype = np.where((local.day_of_week == 6) | dates.isin(list(holidays)), "FT", daytype)
     quarter = (local.hour * 4 + local.minute // 15).to_numpy()
     out = np.empty(len(local))
     for key, values in table.items():
         sel = (local.month == key[0]) & (daytype == key[1])
         out[sel] = values[quarter[sel]]
     if dynamic if dynamic is not None else name.upper() == "H25":
-        t = local.dayofyear.to_numpy(float)
+        t = local.day_of_year.to_numpy(float)
         out *= -3.92e-10 * t**4 + 3.2e-7 * t**3 - 7.02e-5 * t**2 + 2.1e-3 * t + 1.24
     return out / out.mean()
 

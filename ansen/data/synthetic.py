@@ -170,7 +170,7 @@ def weather(spec: VillageSpec, rng: np.random.Generator) -> pd.DataFrame:
     # donor day per local date
     local = t.tz_convert(spec.timezone)
     dates = pd.DatetimeIndex(local.normalize().unique())
-    doy = np.minimum(dates.dayofyear.to_numpy(), 365) - 1
+    doy = np.minimum(dates.day_of_year.to_numpy(), 365) - 1
     donors = np.empty(len(dates), dtype=int)
     w = spec.weather_window_days
     for i, d in enumerate(doy):
@@ -299,7 +299,7 @@ def ev_load(spec: VillageSpec, local: pd.DatetimeIndex, n: int, rng) -> np.ndarr
     n_t = len(local)
     out = np.zeros((n_t, n))
     day_start = np.flatnonzero((local.hour == 0) & (local.minute == 0))
-    weekend = local.dayofweek.to_numpy()[day_start] >= 5
+    weekend = local.day_of_week.to_numpy()[day_start] >= 5
     per_step = spec.ev_charger_kw * H
     for j in range(n):
         p = np.where(weekend, 0.8, 1.0) * spec.ev_sessions_per_day

@@ -1,0 +1,34 @@
+"""Shared fixtures: a tiny valid village built through the public schema."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ansen.data import from_arrays
+
+EXAMPLE_EXPORT = Path(__file__).parent / "data" / "example_export"
+
+
+def tiny(days: int = 2, start: str = "2025-06-02") -> "xarray.Dataset":  # noqa: F821
+    """Three households, two transformers, ``days`` days of 15-minute steps."""
+    t = pd.date_range(start, periods=96 * days, freq="15min")
+    hour = (t.hour + t.minute / 60).to_numpy()
+    sun = np.clip(np.sin((hour - 6) / 14 * np.pi), 0, None)
+    load = np.column_stack([0.3 + 0.4 * (hour > 17), 0.2 + 0.1 * np.cos(hour), 0.5 + 0 * hour])
+    pv = np.column_stack([3.0 * sun, 0 * sun, 2.0 * sun])
+    return from_arrays(
+        t, load, pv,
+        household_transformer=["T1", "T1", "T2"],
+        transformer_kva=[250.0, 160.0],
+        transformer_rest_kw=np.full((len(t), 2), 2.0),
+        price_eur_per_kwh=0.1 - 0.05 * sun,
+        battery_kwh=[10.0, 0.0, 10.0], battery_kw=[5.0, 0.0, 5.0], battery_eff=[0.95, 1, 0.95],
+        name="tiny",
+    )
+
+
+@pytest.fixture
+def village():
+    return tiny()

@@ -1,0 +1,81 @@
+"""The shipped village: rebuilt bit for bit by its generator, Dutch-plausible, physical."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ansen.data as d
+from ansen.data.sources import dutch_holidays
+from ansen.data.summary import peak_timing, summary
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return d.load_default()
+
+
+@pytest.mark.slow
+def test_generator_rebuilds_the_shipped_file(shipped):
+    rebuilt = d.synthesize(seed=shipped.attrs["seed"])
+    assert set(rebuilt.data_vars) == set(shipped.data_vars)
+    for name in rebuilt.data_vars:
+        a, b = rebuilt[name].values, shipped[name].values
+        assert np.array_equal(a, b), f"{name} differs from data/ansen_synthetic.nc"
+    assert (rebuilt.indexes["time"] == shipped.indexes["time"]).all()
+    assert list(rebuilt["household"].values) == list(shipped["household"].values)
+
+
+def test_period_and_shape(shipped):
+    t = d.local_time(shipped)
+    assert t[0] == pd.Timestamp("2024-07-01", tz="Europe/Amsterdam")
+    assert t[-1] == pd.Timestamp("2025-11-30 23:45", tz="Europe/Amsterdam")
+    assert shipped.sizes["household"] == 140
+    assert (t[1] - t[0]) == pd.Timedelta("15min")
+
+
+def test_battery_sites(shipped):
+    sites = shipped["battery_kwh"] > 0
+    assert int(sites.sum()) == 10
+    assert "DORPSHUIS" in shipped["household"].values[sites.values]
+    assert (shipped["battery_kwh"].values[sites.values] == 10.0).all()
+    assert (shipped["pv_kwp"].values[sites.values] > 0).all()
+
+
+def test_annual_figures_in_dutch_ranges(shipped):
+    s = summary(shipped)
+    assert s["ok"].all(), s.loc[~s["ok"], ["value", "low", "high"]]
+
+
+def test_mv_peaks_are_cheaper_than_transformer_peaks(shipped):
+    """The report: regional peaks coincide with low prices more often than local ones."""
+    pt = peak_timing(shipped)
+    assert pt.loc["MV", "peaks in cheapest quarter"] > pt.loc[["T1", "T2"],
+                                                              "peaks in cheapest quarter"].max()
+
+
+def test_physics(shipped):
+    pv = shipped["pv_kw"]
+    zen_night = d.local_time(shipped).hour.isin([0, 1, 2, 3])
+    assert float(pv.isel(time=np.flatnonzero(zen_night)).max()) == 0.0
+    kwp = shipped["pv_kwp"].where(shipped["pv_kwp"] > 0)
+    assert float((pv.max("time") / kwp).max()) <= 1.0  # inverter clipping below kWp
+    parts = shipped["heat_pump_kw"] + shipped["ev_kw"]
+    assert bool((parts <= shipped["load_kw"] + 1e-9).all())
+    assert float(shipped["load_kw"].min()) >= 0.0
+
+
+def test_prices_lowest_at_sunny_noon(shipped):
+    price = shipped["price_eur_per_kwh"].to_series()
+    hour = d.local_time(shipped).hour
+    summer = d.local_time(shipped).month.isin([5, 6, 7])
+    by_hour = price[summer].groupby(hour[summer]).mean()
+    assert by_hour.idxmin() in range(11, 16)
+    assert by_hour.idxmax() in range(18, 23)
+
+
+def test_dutch_holidays_2025():
+    h = dutch_holidays([2025])
+    for day in ["2025-01-01", "2025-04-20", "2025-04-21", "2025-04-26", "2025-05-05",
+                "2025-05-29", "2025-06-08", "2025-06-09", "2025-12-25", "2025-12-26"]:
+        assert pd.Timestamp(day) in h
+    assert len(h) == 10
