@@ -81,21 +81,25 @@ def test_folder_dst_doubled_local_timestamps(tmp_path):
         read_folder(d)
 
 
-def test_folder_watts(tmp_path):
-    d = _copy(tmp_path)
-    df = pd.read_csv(d / "pv.csv")
-    df[["H1", "H2", "H3"]] *= 1000
-    df.to_csv(d / "pv.csv", index=False)
-    with pytest.raises(DataError, match="pv_kw: .* W instead of kW"):
-        load(d)
+HOUSEHOLDS = ["H1", "H2", "H3"]
 
 
-def test_folder_cumulative_readings(tmp_path):
+@pytest.mark.parametrize(
+    ("table", "edit", "message"),
+    [
+        ("pv", lambda x: x * 1000, "pv_kw: .* W instead of kW"),
+        ("load", lambda x: (x * 0.25).cumsum(), "load_kw: .* cumulative meter readings"),
+        ("load", lambda x: x.mask(np.arange(x.size).reshape(x.shape) == 21), r"load_kw: 1 NaN value\(s\)"),
+        ("pv", lambda x: x - 0.5, "pv_kw: .* negative value"),
+    ],
+    ids=["watts", "cumulative", "nan", "negative-pv"],
+)
+def test_folder_bad_values(tmp_path, table, edit, message):
     d = _copy(tmp_path)
-    df = pd.read_csv(d / "load.csv")
-    df[["H1", "H2", "H3"]] = (df[["H1", "H2", "H3"]] * 0.25).cumsum()
-    df.to_csv(d / "load.csv", index=False)
-    with pytest.raises(DataError, match="load_kw: .* cumulative meter readings"):
+    df = pd.read_csv(d / f"{table}.csv")
+    df[HOUSEHOLDS] = edit(df[HOUSEHOLDS])
+    df.to_csv(d / f"{table}.csv", index=False)
+    with pytest.raises(DataError, match=message):
         load(d)
 
 
