@@ -1,0 +1,266 @@
+"""The pilot's measures, each defined once: grid, cost, battery.
+
+Every function takes runs of :func:`ansen.simulate` (``run`` with batteries
+steered, ``baseline`` the same period under another model, usually ``M1`` or
+``none``). :func:`compare` puts all of them in one row.
+
+Notation: :math:`L^{mv}_t` MV feeder load, :math:`L^{tr}_{k,t}` transformer
+load (import positive), :math:`\\Delta t` step length [h], weeks are local
+calendar weeks (Monday to Sunday) with at least three days in the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ansen.data.schema import local_time, step_hours
+from ansen.tariffs import Tariff, household_costs, import_export
+
+__all__ = [
+    "battery_use",
+    "compare",
+    "cost_saving",
+    "deferral_years",
+    "extreme_peaks",
+    "feed_in_kwh",
+    "mv_peak_reduction",
+    "self_consumption",
+    "transformer_peaks",
+    "variance_reduction",
+    "weekly_mv_peak_reduction",
+]
+
+MIN_WEEK_DAYS = 3
+
+
+def _check_pair(run: xr.Dataset, baseline: xr.Dataset) -> None:
+    if run.sizes["time"] != baseline.sizes["time"] or not (
+        run.indexes["time"] == baseline.indexes["time"]
+    ).all():
+        raise ValueError(
+            f"run ({run.attrs.get('model')}) and baseline ({baseline.attrs.get('model')}) "
+            "cover different periods; simulate both over the same start and end"
+        )
+
+
+def _weeks(run: xr.Dataset) -> pd.Index:
+    local = local_time(run)
+    return (local.normalize() - pd.to_timedelta(local.day_of_week, "D")).tz_localize(None)
+
+
+def weekly_mv_peak_reduction(run: xr.Dataset, baseline: xr.Dataset) -> pd.Series:
+    """MV peak reduction per week [%].
+
+    .. math:: r_w = 100\\,\\Big(1 - \\frac{\\max_{t \\in w} |L^{mv,run}_t|}
+                                     {\\max_{t \\in w} |L^{mv,base}_t|}\\Big)
+
+    Weeks with fewer than three days in the run are left out.
+    """
+    _check_pair(run, baseline)
+    week = _weeks(run)
+    frame = pd.DataFrame({"run": np.abs(run["mv_kw"].values),
+                          "base": np.abs(baseline["mv_kw"].values)}, index=week)
+    g = frame.groupby(level=0)
+    full = g.size() >= MIN_WEEK_DAYS * 24 / step_hours(run)
+    peaks = g.max()[full]
+    out = 100.0 * (1.0 - peaks["run"] / peaks["base"])
+    out.index.name = "week"
+    return out.rename("mv_peak_reduction_pct")
+
+
+def mv_peak_reduction(run: xr.Dataset, baseline: xr.Dataset) -> dict:
+    """Mean and best weekly MV peak reduction [%] (the report's 4.2 % and > 6 %)."""
+    w = weekly_mv_peak_reduction(run, baseline)
+    return {"mv_peak_reduction_mean_pct": float(w.mean()) if len(w) else np.nan,
+            "mv_peak_reduction_best_week_pct": float(w.max()) if len(w) else np.nan,
+            "weeks": len(w)}
+
+
+def _battery_transformers(run: xr.Dataset) -> list:
+    has = run["battery_kwh"] > 0
+    return sorted(set(run["household_transformer"].values[has.values].astype(str)))
+
+
+def variance_reduction(run: xr.Dataset, baseline: xr.Dataset) -> float:
+    """Transformer load variance reduction [%] (the report's -27 % for M3).
+
+    .. math:: 100\\,\\Big(1 - \\frac{\\sum_k \\mathrm{Var}_t(L^{tr,run}_{k,t})}
+                                  {\\sum_k \\mathrm{Var}_t(L^{tr,base}_{k,t})}\\Big)
+
+    over the transformers that carry battery sites. Positive = flatter.
+    """
+    _check_pair(run, baseline)
+    ks = _battery_transformers(run) or list(run["transformer"].values)
+    v_run = float(run["transformer_kw"].sel(transformer=ks).var("time").sum())
+    v_base = float(baseline["transformer_kw"].sel(transformer=ks).var("time").sum())
+    return 100.0 * (1.0 - v_run / v_base)
+
+
+def transformer_peaks(run: xr.Dataset) -> dict:
+    """Largest import and export load over the transformers with batteries [kW]."""
+    ks = _battery_transformers(run) or list(run["transformer"].values)
+    tr = run["transformer_kw"].sel(transformer=ks)
+    return {"transformer_import_peak_kw": float(tr.max()),
+            "transformer_export_peak_kw": float(-tr.min())}
+
+
+def feed_in_kwh(run: xr.Dataset) -> float:
+    """LV feed-in energy: reverse flow through the transformers with batteries [kWh].
+
+    .. math:: \\sum_{k,t} \\max(0, -L^{tr}_{k,t})\\,\\Delta t
+    """
+    ks = _battery_transformers(run) or list(run["transformer"].values)
+    tr = run["transformer_kw"].sel(transformer=ks).values
+    return float(np.maximum(-tr, 0.0).sum() * step_hours(run))
+
+
+def extreme_peaks(run: xr.Dataset, baseline: xr.Dataset, quantile: float = 0.99) -> dict:
+    """Exceedances of the baseline's high quantile of absolute load.
+
+    For each transformer with batteries and for the MV feeder, the threshold
+    is the ``quantile`` of :math:`|L^{base}|`; counted are the steps of the
+    run above it and the energy above it [kWh].
+    """
+    _check_pair(run, baseline)
+    h = step_hours(run)
+    ks = _battery_transformers(run) or list(run["transformer"].values)
+    out = {}
+    pairs = [("transformer", run["transformer_kw"].sel(transformer=ks).values,
+              baseline["transformer_kw"].sel(transformer=ks).values),
+             ("mv", run["mv_kw"].values[:, None], baseline["mv_kw"].values[:, None])]
+    for name, r, b in pairs:
+        thr = np.quantile(np.abs(b), quantile, axis=0)
+        over_r = np.maximum(np.abs(r) - thr, 0.0)
+        over_b = np.maximum(np.abs(b) - thr, 0.0)
+        out[f"{name}_extreme_steps"] = int((over_r > 0).sum())
+        out[f"{name}_extreme_steps_baseline"] = int((over_b > 0).sum())
+        out[f"{name}_extreme_kwh"] = float(over_r.sum() * h)
+        out[f"{name}_extreme_kwh_baseline"] = float(over_b.sum() * h)
+    return out
+
+
+def _sites(run: xr.Dataset) -> np.ndarray:
+    return np.flatnonzero(run["battery_kwh"].values > 0)
+
+
+def self_consumption(run: xr.Dataset) -> dict:
+    """Self-consumption and self-sufficiency of the battery households [%].
+
+    .. math:: SC = 100\\,(1 - \\textstyle\\sum X / \\sum PV), \\quad
+              SS = 100\\,(1 - \\textstyle\\sum I / \\sum L)
+
+    with :math:`I, X` the households' own import and export (no netting).
+    """
+    s = _sites(run)
+    imp, exp = import_export(run["net_kw"].values[:, s])
+    pv = run["pv_kw"].values[:, s].sum()
+    load = run["load_kw"].values[:, s].sum()
+    return {"self_consumption_pct": 100.0 * (1.0 - exp.sum() / pv) if pv > 0 else np.nan,
+            "self_sufficiency_pct": 100.0 * (1.0 - imp.sum() / load) if load > 0 else np.nan}
+
+
+def battery_use(run: xr.Dataset) -> dict:
+    """Battery throughput (energy discharged) [kWh] and equivalent full cycles per battery."""
+    s = _sites(run)
+    h = step_hours(run)
+    dis = np.maximum(-run["battery_kw"].values[:, s], 0.0).sum() * h
+    cap = run["battery_kwh"].values[s].sum()
+    return {"throughput_kwh": float(dis),
+            "equivalent_cycles": float(dis / cap) if cap > 0 else 0.0}
+
+
+def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = None) -> dict:
+    """Household energy cost of the battery households and the saving against a baseline.
+
+    Cost per household and month :math:`C_{h,m}` by
+    :func:`ansen.tariffs.household_costs` without fixed costs (they are the
+    same in every model). Collective saving
+    :math:`100\\,(1 - \\sum_{h,m} C^{run}_{h,m} / \\sum_{h,m} C^{base}_{h,m})` [%]
+    (of the baseline's energy cost); per household the saving
+    :math:`(C^{base}_h - C^{run}_h)/n_{months}` [EUR/month], of which the
+    mean, the smallest and the largest are given (the report's unequal
+    outcomes). Months are counted as run steps / steps in an average month.
+    """
+    _check_pair(run, baseline)
+    s = _sites(run)
+    cr = household_costs(run, tariff, fixed=False).iloc[:, s]
+    cb = household_costs(baseline, tariff, fixed=False).iloc[:, s]
+    months = run.sizes["time"] * step_hours(run) / (365.25 * 24 / 12)
+    per_hh = (cb.sum() - cr.sum()) / months
+    total_b = float(cb.to_numpy().sum())
+    return {
+        "energy_cost_eur_per_household_month": float(cr.to_numpy().sum()) / len(s) / months,
+        "saving_collective_pct": 100.0 * (total_b - float(cr.to_numpy().sum())) / abs(total_b)
+        if total_b else np.nan,
+        "saving_eur_per_household_month": float(per_hh.mean()),
+        "saving_min_eur_per_household_month": float(per_hh.min()),
+        "saving_max_eur_per_household_month": float(per_hh.max()),
+    }
+
+
+def deferral_years(peak_reduction_pct: float, growth: float = 0.01) -> float:
+    """Years by which a peak reduction defers grid reinforcement under load growth.
+
+    With the peak growing by ``growth`` a year, a reduction :math:`r` keeps it
+    below the present limit for :math:`n` more years,
+    :math:`(1 + g)^n = 1 / (1 - r)`:
+
+    .. math:: n = \\frac{\\ln(1 / (1 - r))}{\\ln(1 + g)}
+
+    Examples: r = 5 %, g = 1 %/yr gives 5.2 years; g = 0.5 %/yr gives 10.3.
+    """
+    r = peak_reduction_pct / 100.0
+    if r <= 0:
+        return 0.0
+    if r >= 1 or growth <= 0:
+        return float("inf")
+    return float(np.log(1.0 / (1.0 - r)) / np.log1p(growth))
+
+
+def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = None,
+            growth: float = 0.01, quantile: float = 0.99) -> pd.DataFrame:
+    """All measures of ``run`` against ``baseline`` in one row.
+
+    Parameters
+    ----------
+    run, baseline : xarray.Dataset
+        Runs of :func:`ansen.simulate` over the same period.
+    tariff : Tariff, optional
+        For the costs (default :class:`ansen.tariffs.Tariff`).
+    growth : float
+        Annual peak-load growth for the reinforcement deferral (default 1 %).
+    quantile : float
+        Baseline quantile that defines extreme peaks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row, indexed by the run's model id, columns of every measure;
+        ``*_baseline`` columns repeat the baseline's value where a change is
+        read better with it.
+    """
+    row: dict = {"baseline": baseline.attrs.get("model", "?"),
+                 "start": run.attrs.get("start"), "end": run.attrs.get("end")}
+    row.update(mv_peak_reduction(run, baseline))
+    row["transformer_variance_reduction_pct"] = variance_reduction(run, baseline)
+    tp, tpb = transformer_peaks(run), transformer_peaks(baseline)
+    row.update(tp)
+    row.update({f"{k}_baseline": v for k, v in tpb.items()})
+    for key in ("import", "export"):
+        a, b = tp[f"transformer_{key}_peak_kw"], tpb[f"transformer_{key}_peak_kw"]
+        row[f"transformer_{key}_peak_reduction_pct"] = 100.0 * (1 - a / b) if b > 0 else np.nan
+    row["lv_feed_in_kwh"] = feed_in_kwh(run)
+    row["lv_feed_in_kwh_baseline"] = feed_in_kwh(baseline)
+    row.update(extreme_peaks(run, baseline, quantile))
+    row.update(cost_saving(run, baseline, tariff))
+    row.update(self_consumption(run))
+    row.update(battery_use(run))
+    row["deferral_years_mv"] = deferral_years(row["mv_peak_reduction_mean_pct"], growth)
+    # the transformer is reinforced for its larger peak: feed-in in a PV-dense village
+    binding = ("export" if tpb["transformer_export_peak_kw"] > tpb["transformer_import_peak_kw"]
+               else "import")
+    row["deferral_years_transformer"] = deferral_years(
+        row[f"transformer_{binding}_peak_reduction_pct"], growth)
+    return pd.DataFrame([row], index=pd.Index([run.attrs.get("model", "?")], name="model"))
