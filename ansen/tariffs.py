@@ -89,7 +89,7 @@ class Tariff:
         return replace(cls(net_metering=False), **changes)
 
     def _tax(self, years: np.ndarray) -> np.ndarray:
-        missing = sorted(set(np.unique(years)) - set(self.energy_tax))
+        missing = sorted({int(y) for y in np.unique(years)} - set(self.energy_tax))
         if missing:
             raise ValueError(f"Tariff has no energy tax for year(s) {missing}")
         return np.vectorize(self.energy_tax.get)(years)

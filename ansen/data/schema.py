@@ -115,6 +115,9 @@ VARIABLES: dict[str, Variable] = {
 TRANSFORMER_MAX_LOADING = 5.0
 #: Series shorter than this (steps) are not tested for cumulative readings.
 CUMULATIVE_MIN_STEPS = 96
+#: ...and a series is taken as cumulative if it never decreases and rises in at
+#: least this share of its steps.
+CUMULATIVE_MIN_RISING = 0.25
 
 
 def step_hours(ds: xr.Dataset) -> float:
@@ -292,7 +295,9 @@ def _check_cumulative(ds: xr.Dataset) -> None:
         da = ds[name]
         vals = da.values.reshape(ds.sizes["time"], -1)
         d = np.diff(vals, axis=0)
-        never_down = (d >= 0).all(axis=0) & (d > 0).any(axis=0)
+        # meter readings rise in every step with consumption (a quarter of the steps
+        # at least, PV in winter); a load that merely steps up once is not flagged
+        never_down = (d >= 0).all(axis=0) & ((d > 0).mean(axis=0) >= CUMULATIVE_MIN_RISING)
         if never_down.any():
             col = int(np.flatnonzero(never_down)[0])
             where = ""

@@ -1,0 +1,220 @@
+"""The rolling-horizon simulator: physics, contracts, known optima, errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ansen
+from ansen.data import from_arrays
+from ansen.models import SolveError
+from ansen.models.cost import CommunityCost
+from ansen.simulator import apply_setpoints
+from ansen.tariffs import Tariff
+from tests.conftest import tiny
+from tests.lp_reference import community_cost_optimum
+
+ALL = ["none", "M0", "M1", "M2", "M3", "M4", "M5", "M6", "M4+M5"]
+
+
+@pytest.fixture(scope="module")
+def village():
+    v = tiny(days=4)
+    p = v["price_eur_per_kwh"].values.copy()
+    p[::7] -= 0.2  # some negative prices
+    return v.assign(price_eur_per_kwh=("time", p))
+
+
+@pytest.fixture(scope="module")
+def runs(village):
+    return {m: ansen.simulate(village, m, progress=False) for m in ALL}
+
+
+@pytest.mark.parametrize("model", ALL)
+def test_energy_balance_every_step(runs, village, model):
+    r = runs[model]
+    eff = village["battery_eff"].values
+    p = r["battery_kw"].values
+    soc = r["soc_kwh"].values
+    soc_prev = np.vstack([0.5 * village["battery_kwh"].values, soc[:-1]])
+    stored = np.where(p > 0, p * eff, p / eff) * 0.25
+    np.testing.assert_allclose(soc - soc_prev, stored, atol=1e-9)
+    np.testing.assert_allclose(r["net_kw"], r["load_kw"] - r["pv_kw"] + r["battery_kw"],
+                               atol=1e-12)
+    on = r["household_transformer"].values
+    for k in r["transformer"].values:
+        expect = r["net_kw"].values[:, on == k].sum(1) + village["transformer_rest_kw"].sel(
+            transformer=k).values
+        np.testing.assert_allclose(r["transformer_kw"].sel(transformer=k), expect, atol=1e-9)
+    shift = (r["load_kw"] - village["load_kw"]).sum("household").values
+    np.testing.assert_allclose(r["mv_kw"], r["mv_base_kw"] + r["battery_kw"].sum("household")
+                               + shift, atol=1e-9)
+
+
+@pytest.mark.parametrize("model", ALL)
+def test_soc_and_power_within_bounds(runs, village, model):
+    r = runs[model]
+    cap, pmax = village["battery_kwh"].values, village["battery_kw"].values
+    assert (r["soc_kwh"].values >= -1e-9).all()
+    assert (r["soc_kwh"].values <= cap + 1e-9).all()
+    assert (np.abs(r["battery_kw"].values) <= pmax + 1e-9).all()
+
+
+def test_no_battery_equals_baseline_exactly(runs, village):
+    r = runs["none"]
+    assert (r["battery_kw"].values == 0).all()
+    np.testing.assert_array_equal(r["transformer_kw"].values, r["transformer_base_kw"].values)
+    np.testing.assert_array_equal(r["mv_kw"].values, village["mv_kw"].values)
+    np.testing.assert_array_equal(r["net_kw"].values,
+                                  village["load_kw"].values - village["pv_kw"].values)
+
+
+def test_m6_conserves_energy_per_day(runs, village):
+    r = runs["M6"]
+    from ansen.data import local_time
+
+    days = local_time(r).normalize().tz_localize(None)
+    moved = (r["load_kw"] - village["load_kw"]).to_pandas().groupby(days.to_numpy()).sum()
+    np.testing.assert_allclose(moved.to_numpy(), 0.0, atol=1e-9)
+    assert float(np.abs(r["load_kw"] - village["load_kw"]).sum()) > 0  # something moved
+    assert (r["load_kw"].values >= -1e-12).all()
+
+
+def test_m1_hand_computed_day():
+    """A 1 kW load, 3 kW of PV from 10:00 to 14:00 UTC, a 10 kWh battery at eta 0.9.
+
+    00:00-04:30: the 5 kWh in store cover 1 kW for 5 kWh x 0.9 / 0.25 kWh = 18 steps;
+    then empty until 10:00; 10:00-14:00: 2 kW surplus charges 0.45 kWh a step, 16 steps
+    = 7.2 kWh; from 14:00 the 1 kW deficit draws 0.25 / 0.9 kWh a step: 25 whole steps
+    and a last partial one of 0.2556 kWh x 0.9 / 0.25 = 0.92 kW.
+    """
+    t = pd.date_range("2025-06-02 00:00", periods=96, freq="15min")
+    pv = np.where((t.hour >= 10) & (t.hour < 14), 3.0, 0.0)
+    v = from_arrays(t, np.ones((96, 1)), pv[:, None], household_transformer=["T1"],
+                    transformer_kva=[100.0], battery_kwh=[10.0], battery_kw=[5.0],
+                    battery_eff=[0.9])
+    r = ansen.simulate(v, "M1", soc_initial=0.5, progress=False)
+    p, soc = r["battery_kw"].values[:, 0], r["soc_kwh"].values[:, 0]
+    assert p[:18] == pytest.approx(-1.0)
+    assert soc[17] == pytest.approx(0.0, abs=1e-12)
+    assert p[18:40] == pytest.approx(0.0)
+    assert p[40:56] == pytest.approx(2.0)
+    assert soc[55] == pytest.approx(7.2)
+    assert p[56:81] == pytest.approx(-1.0)
+    assert p[81] == pytest.approx(-(7.2 - 25 * 0.25 / 0.9) * 0.9 / 0.25)
+    assert p[82:] == pytest.approx(0.0)
+    np.testing.assert_allclose(r["net_kw"].values[:, 0], 1.0 - pv + p)
+
+
+def test_perfect_foresight_reaches_the_optimum_of_the_period():
+    """An outside check: M2 over one day with perfect forecasts equals the LP of the whole day."""
+    v = tiny(days=1)
+    p = v["price_eur_per_kwh"].values + 0.08 * np.sin(np.arange(96) / 7.0)
+    v = v.assign(price_eur_per_kwh=("time", p))
+    tariff = Tariff.after_net_metering()
+    r = ansen.simulate(v, "M2", forecast="perfect", tariff=tariff, progress=False)
+    sites = np.flatnonzero(v["battery_kwh"].values > 0)
+    cimp, cexp = tariff.prices(v)
+    net0 = (v["load_kw"] - v["pv_kw"]).values[:, sites]
+    ref, _ = community_cost_optimum(net0, cimp, cexp, v["battery_kwh"].values[sites],
+                                    v["battery_kw"].values[sites],
+                                    v["battery_eff"].values[sites],
+                                    0.5 * v["battery_kwh"].values[sites], 0.25)
+    community = r["net_kw"].values[:, sites].sum(1)
+    cost = (np.maximum(community, 0) * cimp - np.maximum(-community, 0) * cexp).sum() * 0.25
+    eps = 1e-4 * np.abs(r["battery_kw"].values).sum() * 0.25
+    assert cost + eps == pytest.approx(ref, abs=1e-6)
+
+
+def test_solvers_agree_on_a_run(village):
+    a = ansen.simulate(village, "M4", solver="highs", progress=False)
+    b = ansen.simulate(village, "M4", solver="glpk", progress=False)
+    assert b.attrs["objective_sum"] == pytest.approx(a.attrs["objective_sum"], rel=1e-6)
+
+
+def test_m4_zero_shadow_equals_m2_on_a_run(village):
+    a = ansen.simulate(village, "M2", progress=False)
+    b = ansen.simulate(village, "M4", shadow_eur_per_kwh=0.0, progress=False)
+    assert b.attrs["objective_sum"] == pytest.approx(a.attrs["objective_sum"], abs=1e-9)
+
+
+def test_result_carries_its_provenance(runs):
+    r = runs["M5"]
+    assert r.attrs["model"] == "M5" and r.attrs["solver"] == "highs"
+    assert r.attrs["forecast"] == "persistence"
+    assert r.attrs["ansen_version"] == ansen.__version__
+    params = json.loads(r.attrs["params"])
+    assert params["model"]["mv_peak_eur_per_kw"] == 1.0
+    assert params["forecast_lag_days"] == 1
+    assert r["battery_kw"].attrs["units"] == "kW"
+
+
+class Impossible(CommunityCost):
+    """M2 with a state of charge above capacity demanded at the end of the horizon."""
+
+    id = "impossible"
+
+    def add_grid_terms(self, m, ctx):
+        m.impossible = pyo.Constraint(expr=m.soc[0, ctx.n_steps - 1] >= 1e6)
+        return 0.0
+
+
+def test_failed_solve_names_model_and_decision(village):
+    with pytest.raises(SolveError, match=r"model impossible \(highs\): no optimum for the "
+                                         r"decision at 2025-06-02 02:00 CEST"):
+        ansen.simulate(village, Impossible(), progress=False)
+
+
+def test_failed_solve_with_fallback_is_recorded(village):
+    r = ansen.simulate(village, Impossible(), fallback="M1", progress=False)
+    fallbacks = json.loads(r.attrs["fallbacks"])
+    assert len(fallbacks) == r.attrs["decisions"]
+    assert "2025-06-02 02:00" in fallbacks[0]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"model": "M7"}, "unknown steering model 'M7'"),
+    ({"model": "M2", "solver": "cplex"}, "unknown solver 'cplex'"),
+    ({"model": "M2", "forecast": "crystal"}, "unknown forecast 'crystal'"),
+    ({"model": "M2", "soc_min": 0.6, "soc_initial": 0.5}, "infeasible parameters"),
+    ({"model": "M2", "forecast_lag_days": 0}, "lag_days must be a whole number >= 1"),
+    ({"model": "M2", "horizon_hours": 6}, "shorter than the longest time between decisions"),
+    ({"model": "M4", "threshold": 1}, "unknown parameter"),
+    ({"model": "M2", "start": "2025-06-04", "end": "2025-06-01"}, "empty period"),
+])
+def test_bad_arguments_raise_clear_errors(village, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ansen.simulate(village, **kwargs, progress=False)
+
+
+def test_period_not_in_data_raises_data_error(village):
+    from ansen.data import DataError
+
+    with pytest.raises(DataError, match="before the requested end"):
+        ansen.simulate(village, "M1", "2025-06-03", "2025-07-01", progress=False)
+
+
+def test_village_without_batteries_runs(village):
+    v = village.assign(battery_kwh=village["battery_kwh"] * 0)
+    r = ansen.simulate(v, "M4", progress=False)
+    assert (r["battery_kw"].values == 0).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-20, 20), min_size=1, max_size=40), st.floats(0, 1),
+       st.floats(0.5, 1.0), st.floats(0.0, 0.5))
+def test_real_time_layer_keeps_limits(setpoints, soc0, eff, reserve):
+    cap, pmax = np.array([10.0]), np.array([5.0])
+    smin = np.array([reserve * 10.0])
+    start = np.array([max(soc0 * 10.0, smin[0])])
+    p, soc = apply_setpoints(np.array(setpoints)[:, None], start, cap, pmax, np.array([eff]),
+                             smin, 0.25)
+    assert (np.abs(p) <= 5.0 + 1e-12).all()
+    assert (soc >= smin - 1e-9).all() and (soc <= cap + 1e-9).all()
+    prev = np.concatenate([start, soc[:-1, 0]])
+    stored = np.where(p[:, 0] > 0, p[:, 0] * eff, p[:, 0] / eff) * 0.25
+    np.testing.assert_allclose(soc[:, 0] - prev, stored, atol=1e-9)
