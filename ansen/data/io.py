@@ -33,7 +33,6 @@ removes them (``battery.csv``) and the households' own net exchange to obtain
 from __future__ import annotations
 
 import os
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -42,6 +41,7 @@ import pandas as pd
 import xarray as xr
 
 from ansen.data.schema import DataError, check_time_index, validate
+from ansen.io import atomic_path
 
 __all__ = ["DEFAULT_PATH", "load", "load_default", "read_folder", "save"]
 
@@ -146,19 +146,11 @@ def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
         The written path.
     """
     validate(ds)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        out = ds.copy()
-        out["household_transformer"] = out["household_transformer"].astype(str)
+    out = ds.copy()
+    out["household_transformer"] = out["household_transformer"].astype(str)
+    with atomic_path(path) as tmp:
         out.to_netcdf(tmp, engine="h5netcdf", encoding=_encoding(out))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 # --------------------------------------------------------------------------- folders

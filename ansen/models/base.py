@@ -43,6 +43,7 @@ simulator nets such steps into one power, so they never reach the battery.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -83,6 +84,9 @@ class Context:
         Transformer ratings.
     sites : tuple of str
         Household ids of the battery sites.
+    symmetric_prices : bool
+        Export price equals import price at every step (net metering); a
+        model may then drop the import/export split of each meter.
     """
 
     n_steps: int
@@ -94,6 +98,7 @@ class Context:
     site_transformer: np.ndarray
     transformer_kva: np.ndarray
     sites: tuple = ()
+    symmetric_prices: bool = False
 
     @property
     def n_sites(self) -> int:
@@ -156,18 +161,19 @@ def add_fleet(m: pyo.ConcreteModel, ctx: Context) -> None:
         return m.soc[b, t] - m.soc[b, t - 1] - flow == 0.0
 
     m.storage_balance = pyo.Constraint(m.STORAGES, m.TIMESTEPS, rule=_storage_balance_rule)
+    # Expressions written directly in the variables (no nested named expressions):
+    # the LP writers walk them once per solve, and flat sums walk fastest.
+    def power(m, sites, t):
+        return pyo.quicksum(m.charge[int(b), t] - m.discharge[int(b), t] for b in sites)
+
     m.battery = pyo.Expression(m.STORAGES, m.TIMESTEPS,
                                rule=lambda m, b, t: m.charge[b, t] - m.discharge[b, t])
     on = [np.flatnonzero(ctx.site_transformer == k) for k in range(K)]
-    m.fleet_on_transformer = pyo.Expression(
-        m.TRANSFORMERS, m.TIMESTEPS,
-        rule=lambda m, k, t: sum(m.battery[int(b), t] for b in on[k]),
-    )
-    m.fleet = pyo.Expression(m.TIMESTEPS,
-                             rule=lambda m, t: sum(m.battery[b, t] for b in m.STORAGES))
-    m.throughput = pyo.Expression(
-        expr=dt * sum(m.charge[b, t] + m.discharge[b, t] for b in m.STORAGES for t in m.TIMESTEPS)
-    )
+    m.fleet_on_transformer = pyo.Expression(m.TRANSFORMERS, m.TIMESTEPS,
+                                            rule=lambda m, k, t: power(m, on[k], t))
+    m.fleet = pyo.Expression(m.TIMESTEPS, rule=lambda m, t: power(m, range(B), t))
+    m.throughput = pyo.Expression(expr=dt * pyo.quicksum(
+        m.charge[b, t] + m.discharge[b, t] for b in m.STORAGES for t in m.TIMESTEPS))
 
 
 class LPRunner:
@@ -188,6 +194,7 @@ class LPRunner:
         self.variables = variables
         self.solver = solver
         self.solve_seconds = 0.0
+        self.first_solve_seconds = 0.0  # includes handing the model to the solver
         self.n_solves = 0
         if solver == "highs":
             from pyomo.contrib.solver.common.factory import SolverFactory
@@ -202,9 +209,10 @@ class LPRunner:
                 setattr(au, flag, False)  # the structure never changes, only parameters
             self._fast = None
         elif solver == "glpk":
-            from ansen.solvers import glpsol_path
+            from ansen.solvers import glpsol_env
 
-            self._opt = pyo.SolverFactory("glpk", executable=str(glpsol_path()))
+            exe, self._env = glpsol_env()
+            self._opt = pyo.SolverFactory("glpk", executable=str(exe))
         else:
             raise ValueError(f"unknown solver {solver!r}; known: highs, glpk")
 
@@ -243,7 +251,16 @@ class LPRunner:
         return np.array([values[v] for v in self.variables])
 
     def _glpk(self) -> tuple[np.ndarray, float, str]:
-        res = self._opt.solve(self.model, load_solutions=False)
+        saved = {k: os.environ.get(k) for k in self._env}
+        os.environ.update(self._env)  # for the glpsol child process only, restored below
+        try:
+            res = self._opt.solve(self.model, load_solutions=False)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         status = str(res.solver.termination_condition)
         if status != "optimal":
             return np.full(len(self.variables), np.nan), np.nan, status
@@ -261,7 +278,10 @@ class LPRunner:
         """
         start = time.perf_counter()
         x, obj, status = self._highs() if self.solver == "highs" else self._glpk()
-        self.solve_seconds += time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        self.solve_seconds += elapsed
+        if not self.n_solves:
+            self.first_solve_seconds = elapsed
         self.n_solves += 1
         if "optimal" not in status.lower() or np.isnan(x).any():
             raise SolveError(f"{self.solver} did not find an optimum: {status}")

@@ -8,6 +8,9 @@ M0, individual arbitrage (beyond the pilot: what market-steered home batteries d
     .. math:: \\min \\sum_{b,t} \\Delta t\\,(c^{imp}_t I_{b,t} - c^{exp}_t X_{b,t}),
               \\quad I_{b,t} - X_{b,t} = n_{b,t},\\ I, X \\ge 0
 
+    With net metering (:math:`c^{exp} = c^{imp}`) this equals the M2 objective
+    and is solved as such (same optimum, a smaller LP).
+
 M2, community cost with netting inside the community (one virtual meter)
     .. math:: \\min \\sum_t \\Delta t\\,(c^{imp}_t I_t - c^{exp}_t X_t),
               \\quad I_t - X_t = \\sum_b n_{b,t}
@@ -64,7 +67,7 @@ class CommunityCost(LinearModel):
         T, dt = m.TIMESTEPS, ctx.dt_h
         m.import_price = pyo.Param(T, mutable=True, initialize=0.0)
         m.export_price = pyo.Param(T, mutable=True, initialize=0.0)
-        if self.individual:
+        if self.split_meters(ctx):
             m.net0 = pyo.Param(m.STORAGES, T, mutable=True, initialize=0.0)
             m.grid_import = pyo.Var(m.STORAGES, T, domain=pyo.NonNegativeReals)
             m.grid_export = pyo.Var(m.STORAGES, T, domain=pyo.NonNegativeReals)
@@ -86,6 +89,15 @@ class CommunityCost(LinearModel):
         eps = self.params["epsilon_eur_per_kwh"]
         m.objective = pyo.Objective(expr=m.cost + eps * m.throughput + grid)
 
+    def split_meters(self, ctx: Context) -> bool:
+        """One meter per household (M0), unless import and export prices are equal.
+
+        With equal prices (net metering) the cost of each household is linear
+        in its net exchange, so the sum over households equals the cost of one
+        virtual meter: the smaller community LP has the same optimum.
+        """
+        return self.individual and not ctx.symmetric_prices
+
     def add_grid_terms(self, m: pyo.ConcreteModel, ctx: Context):
         return 0.0
 
@@ -94,7 +106,7 @@ class CommunityCost(LinearModel):
             raise ValueError("export price above import price: the cost LP would be unbounded")
         store_series(m.import_price, inputs.import_price)
         store_series(m.export_price, inputs.export_price)
-        if self.individual:
+        if self.split_meters(self.ctx):
             store_series(m.net0, inputs.net0)
         else:
             store_series(m.community0, inputs.net0.sum(axis=1))

@@ -1,0 +1,38 @@
+"""Writing result files atomically (tables, figures), so a reader never sees half a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["atomic_path", "write_table"]
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path next to ``path`` that replaces it when the block succeeds.
+
+    >>> with atomic_path("results/table.csv") as tmp:
+    ...     frame.to_csv(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table as CSV (floats with 10 significant digits, stable across reruns)."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, float_format="%.10g")
+    return Path(path)
