@@ -146,19 +146,26 @@ def _sites(run: xr.Dataset) -> np.ndarray:
 
 
 def self_consumption(run: xr.Dataset) -> dict:
-    """Self-consumption and self-sufficiency of the battery households [%].
+    r"""Self-consumption and self-sufficiency of the battery households [%].
 
-    .. math:: SC = 100\\,(1 - \\textstyle\\sum X / \\sum PV), \\quad
-              SS = 100\\,(1 - \\textstyle\\sum I / \\sum L)
+    Per household and step, PV is used on site up to the load plus the battery's
+    charging, and the load is covered on site up to the PV plus the battery's
+    discharging (so energy the battery buys from or sells to the grid is not
+    counted as self-consumed):
 
-    with :math:`I, X` the households' own import and export (no netting).
+    .. math::
+
+        SC = 100\,\frac{\sum \min(PV, L + P^+)}{\sum PV}, \quad
+        SS = 100\,\frac{\sum \min(L, PV + P^-)}{\sum L}
     """
     s = _sites(run)
-    imp, exp = import_export(run["net_kw"].values[:, s])
-    pv = run["pv_kw"].values[:, s].sum()
-    load = run["load_kw"].values[:, s].sum()
-    return {"self_consumption_pct": 100.0 * (1.0 - exp.sum() / pv) if pv > 0 else np.nan,
-            "self_sufficiency_pct": 100.0 * (1.0 - imp.sum() / load) if load > 0 else np.nan}
+    pv = run["pv_kw"].values[:, s]
+    load = run["load_kw"].values[:, s]
+    p = run["battery_kw"].values[:, s]
+    used = np.minimum(pv, load + np.maximum(p, 0.0)).sum()
+    covered = np.minimum(load, pv + np.maximum(-p, 0.0)).sum()
+    return {"self_consumption_pct": 100.0 * used / pv.sum() if pv.sum() > 0 else np.nan,
+            "self_sufficiency_pct": 100.0 * covered / load.sum() if load.sum() > 0 else np.nan}
 
 
 def battery_use(run: xr.Dataset) -> dict:
@@ -172,28 +179,38 @@ def battery_use(run: xr.Dataset) -> dict:
 
 
 def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = None) -> dict:
-    """Household energy cost of the battery households and the saving against a baseline.
+    r"""Household energy cost of the battery households and the saving against a baseline.
 
     Cost per household and month :math:`C_{h,m}` by
     :func:`ansen.tariffs.household_costs` without fixed costs (they are the
-    same in every model). Collective saving
-    :math:`100\\,(1 - \\sum_{h,m} C^{run}_{h,m} / \\sum_{h,m} C^{base}_{h,m})` [%]
-    (of the baseline's energy cost); per household the saving
-    :math:`(C^{base}_h - C^{run}_h)/n_{months}` [EUR/month], of which the
-    mean, the smallest and the largest are given (the report's unequal
-    outcomes). Months are counted as run steps / steps in an average month.
+    same in every model); per household the saving
+    :math:`(C^{base}_h - C^{run}_h)/n_{months}` [EUR/month], of which the mean,
+    the smallest and the largest are given (the report's unequal outcomes).
+
+    The collective saving in percent is taken of the baseline's *purchase
+    cost*, the money paid for electricity taken from the grid
+    (:math:`P^{base} = \sum c^{imp} I^{base} \Delta t`, incl. taxes):
+    :math:`100\,\sum_h (C^{base}_h - C^{run}_h) / P^{base}`. The net energy
+    cost itself is no good denominator here: with net metering, homes with
+    PV are paid for their feed-in and their net cost is near zero or negative.
+    The report does not say which base its "almost 11 %" has. Months are
+    counted as run steps / steps in an average month.
     """
     _check_pair(run, baseline)
+    tariff = tariff or Tariff()
     s = _sites(run)
     cr = household_costs(run, tariff, fixed=False).iloc[:, s]
     cb = household_costs(baseline, tariff, fixed=False).iloc[:, s]
     months = run.sizes["time"] * step_hours(run) / (365.25 * 24 / 12)
     per_hh = (cb.sum() - cr.sum()) / months
-    total_b = float(cb.to_numpy().sum())
+    imp, _ = import_export(baseline["net_kw"].values[:, s])
+    purchase = float((imp * tariff.prices(baseline)[0][:, None]).sum() * step_hours(run))
     return {
         "energy_cost_eur_per_household_month": float(cr.to_numpy().sum()) / len(s) / months,
-        "saving_collective_pct": 100.0 * (total_b - float(cr.to_numpy().sum())) / abs(total_b)
-        if total_b else np.nan,
+        "energy_cost_eur_per_household_month_baseline":
+            float(cb.to_numpy().sum()) / len(s) / months,
+        "saving_collective_pct": 100.0 * float(per_hh.sum()) * months / purchase
+        if purchase > 0 else np.nan,
         "saving_eur_per_household_month": float(per_hh.mean()),
         "saving_min_eur_per_household_month": float(per_hh.min()),
         "saving_max_eur_per_household_month": float(per_hh.max()),

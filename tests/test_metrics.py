@@ -44,7 +44,7 @@ def test_compare_gives_one_row_of_everything():
         assert col in row.columns, col
     same = compare(base, base)
     assert same["mv_peak_reduction_mean_pct"].iloc[0] == 0.0
-    assert same["saving_collective_pct"].iloc[0] == 0.0
+    assert same["saving_eur_per_household_month"].iloc[0] == 0.0
 
 
 def test_compare_refuses_different_periods():
