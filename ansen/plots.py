@@ -142,3 +142,96 @@ def week(ds: xr.Dataset, start, axes=None):
     axp.axhline(0, color="grey", lw=0.8)
     axp.set(ylabel="EUR/MWh", xlabel="local time")
     return axes
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def peak_week(run: xr.Dataset, baseline: xr.Dataset, axes=None):
+    """MV and transformer load with and without the steering model in the baseline's MV peak week."""
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    t = local_time(run)
+    peak = t[int(np.abs(baseline["mv_kw"].values).argmax())]
+    start = max(peak.normalize() - pd.Timedelta(days=peak.day_of_week), t[0])
+    sel = (t >= start) & (t < start + pd.Timedelta(days=7))
+    idx = t[sel].tz_localize(None)
+    label_run, label_base = run.attrs.get("model", "run"), baseline.attrs.get("model", "base")
+    ax = axes[0]
+    ax.plot(idx, baseline["mv_kw"].values[sel], color="grey", lw=1, label=label_base)
+    ax.plot(idx, run["mv_kw"].values[sel], color="C0", lw=1, label=label_run)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set(ylabel="MV feeder [kW]", title=f"Peak week of the MV feeder ({start:%d %b %Y})")
+    ax.legend(loc="lower left")
+    ax = axes[1]
+    for i, k in enumerate(run["transformer"].values):
+        ax.plot(idx, baseline["transformer_kw"].sel(transformer=k).values[sel], color=f"C{i}",
+                lw=0.8, ls="--", label=f"{k} {label_base}")
+        ax.plot(idx, run["transformer_kw"].sel(transformer=k).values[sel], color=f"C{i}", lw=1,
+                label=f"{k} {label_run}")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set(ylabel="transformer [kW]", xlabel="local time")
+    ax.legend(ncol=2, loc="lower left", fontsize="small")
+    return axes
+
+
+def weekly_reduction(run: xr.Dataset, baseline: xr.Dataset, ax=None):
+    """Bar chart of the weekly MV peak reduction [%] with its mean."""
+    from ansen.metrics import weekly_mv_peak_reduction
+
+    ax = _ax(ax)
+    w = weekly_mv_peak_reduction(run, baseline)
+    ax.bar([d.strftime("%d %b") for d in w.index], w.values, color="C0")
+    if len(w):
+        ax.axhline(w.mean(), color="k", ls="--", lw=1, label=f"mean {w.mean():.1f}%")
+        ax.legend()
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set(xlabel="week starting", ylabel="MV peak reduction [%]",
+           title=f"{run.attrs.get('model')} vs {baseline.attrs.get('model')}: weekly MV peaks")
+    return ax
+
+
+def run_duration_curves(run: xr.Dataset, baseline: xr.Dataset, ax=None):
+    """Duration curves of the transformers (p.u. of rating) and MV feeder, run vs baseline."""
+    ax = _ax(ax)
+    steps = np.linspace(0, 100, run.sizes["time"])
+    scale = np.abs(baseline["mv_kw"].values).max()
+    for data, ls, name in ((baseline, "--", baseline.attrs.get("model")),
+                           (run, "-", run.attrs.get("model"))):
+        for i, k in enumerate(data["transformer"].values):
+            kva = float(data["transformer_kva"].sel(transformer=k))
+            ax.plot(steps, np.sort(data["transformer_kw"].sel(transformer=k).values)[::-1] / kva,
+                    color=f"C{i}", ls=ls, lw=1, label=f"{k} {name}")
+        ax.plot(steps, np.sort(data["mv_kw"].values)[::-1] / scale, color="k", ls=ls, lw=1,
+                label=f"MV {name}")
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set(xlabel="share of time [%]", ylabel="load [p.u.]",
+           title="Load duration curves (transformers per rating, MV per baseline peak)")
+    ax.legend(ncol=2, fontsize="small")
+    return ax
+
+
+def soc_heatmap(run: xr.Dataset, ax=None):
+    """State of charge [% of capacity] of every battery, hour of the day x day."""
+    sites = np.flatnonzero(run["battery_kwh"].values > 0)
+    ax = _ax(ax)
+    t = local_time(run)
+    soc = run["soc_kwh"].values[:, sites].sum(1) / run["battery_kwh"].values[sites].sum() * 100
+    frame = pd.DataFrame({"day": t.normalize().tz_localize(None).strftime("%m-%d"),
+                          "hour": t.hour, "soc": soc})
+    grid = frame.pivot_table(index="hour", columns="day", values="soc", aggfunc="mean")
+    sns.heatmap(grid, ax=ax, cmap="viridis", vmin=0, vmax=100,
+                cbar_kws={"label": "fleet state of charge [%]"})
+    ax.set(xlabel="day", ylabel="local hour", title=f"{run.attrs.get('model')}: state of charge")
+    return ax
+
+
+def household_cost_bars(costs: pd.DataFrame, ax=None):
+    """Energy and fixed cost per battery household and month [EUR], model and baselines."""
+    ax = _ax(ax)
+    mean = costs.groupby(["run", "household"], as_index=False)["cost_eur"].mean()
+    sns.barplot(data=mean, x="household", y="cost_eur", hue="run", ax=ax)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set(ylabel="cost per month [EUR]", title="Cost per household and month (incl. fixed)")
+    ax.tick_params(axis="x", rotation=45)
+    return ax
