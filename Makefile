@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup reproduce test lint overview data clean
+.PHONY: setup reproduce test lint notebooks data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,17 @@ setup: $(STAMP)
 reproduce: setup
 	$(BIN)/ansen data summary
 	$(BIN)/ansen overview --output results/data_overview
+	$(BIN)/ansen reproduce --output results
 
 test: setup
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval notebooks \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg
+
+notebooks: setup
+	$(BIN)/python notebooks/_build_notebooks.py
+	cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		data_overview.ipynb experiment.ipynb summary.ipynb
 
 lint: setup
 	$(BIN)/ruff check ansen tests

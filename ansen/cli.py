@@ -129,6 +129,24 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    import time
+
+    from ansen.reproduce import reproduce
+
+    start = time.perf_counter()
+    out = reproduce(args.output, experiments=args.experiments, data=args.data,
+                    solver=args.solver, sweep=args.sweep, jobs=args.jobs,
+                    schedule=args.schedule)
+    minutes = (time.perf_counter() - start) / 60
+    print(f"{len(out['done'])} experiment(s) done in {minutes:.1f} min; results in {args.output}")
+    if out["summary"]:
+        print(f"summary: {out['summary']}")
+    for exp_id, (nb, msg) in out["failed"].items():
+        print(f"FAILED {exp_id}: {nb}: {msg}", file=sys.stderr)
+    return 1 if out["failed"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ansen", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"ansen {ansen.__version__}")
@@ -163,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--path", help="village (default: shipped village)")
     s.add_argument("--output", help="write the full table as CSV")
     s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser("reproduce", help="run every pilot experiment's notebook, then the summary")
+    s.add_argument("--experiments", nargs="+", help="ids to run (default: all)")
+    s.add_argument("--data", help="village (default: shipped village)")
+    s.add_argument("--solver", default="highs", choices=["highs", "glpk"])
+    s.add_argument("--output", default="results")
+    s.add_argument("--sweep", action="store_true",
+                   help="every model in every season of the schedule")
+    s.add_argument("--jobs", type=int, help="parallel notebooks (default: cores)")
+    s.add_argument("--schedule", help="experiments TOML (default data/experiments.toml)")
+    s.set_defaults(func=cmd_reproduce)
 
     s = sub.add_parser("doctor", help="check the installation (solvers)")
     s.set_defaults(func=cmd_doctor)

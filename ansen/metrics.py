@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from ansen.data.schema import local_time, step_hours
-from ansen.tariffs import Tariff, household_costs, import_export
+from ansen.tariffs import Tariff, household_costs
 
 __all__ = [
     "battery_use",
@@ -187,14 +187,15 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     :math:`(C^{base}_h - C^{run}_h)/n_{months}` [EUR/month], of which the mean,
     the smallest and the largest are given (the report's unequal outcomes).
 
-    The collective saving in percent is taken of the baseline's *purchase
-    cost*, the money paid for electricity taken from the grid
-    (:math:`P^{base} = \sum c^{imp} I^{base} \Delta t`, incl. taxes):
-    :math:`100\,\sum_h (C^{base}_h - C^{run}_h) / P^{base}`. The net energy
-    cost itself is no good denominator here: with net metering, homes with
-    PV are paid for their feed-in and their net cost is near zero or negative.
-    The report does not say which base its "almost 11 %" has. Months are
-    counted as run steps / steps in an average month.
+    The collective saving in percent is taken of the retail value of the
+    households' consumption, :math:`V = \sum c^{imp} L \Delta t` (what their
+    load would cost bought from the grid, incl. taxes; the same in every
+    model): :math:`100\,\sum_h (C^{base}_h - C^{run}_h) / V`. The net energy
+    cost is no good denominator: with net metering, homes with PV are paid for
+    their feed-in and their net cost is near zero or negative, and under M1
+    their purchases from the grid nearly vanish in summer. The report does not
+    say which base its "almost 11 %" has. Months are counted as run steps /
+    steps in an average month.
     """
     _check_pair(run, baseline)
     tariff = tariff or Tariff()
@@ -203,14 +204,14 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     cb = household_costs(baseline, tariff, fixed=False).iloc[:, s]
     months = run.sizes["time"] * step_hours(run) / (365.25 * 24 / 12)
     per_hh = (cb.sum() - cr.sum()) / months
-    imp, _ = import_export(baseline["net_kw"].values[:, s])
-    purchase = float((imp * tariff.prices(baseline)[0][:, None]).sum() * step_hours(run))
+    value = float((run["load_kw"].values[:, s] * tariff.prices(run)[0][:, None]).sum()
+                  * step_hours(run))
     return {
         "energy_cost_eur_per_household_month": float(cr.to_numpy().sum()) / len(s) / months,
         "energy_cost_eur_per_household_month_baseline":
             float(cb.to_numpy().sum()) / len(s) / months,
-        "saving_collective_pct": 100.0 * float(per_hh.sum()) * months / purchase
-        if purchase > 0 else np.nan,
+        "saving_collective_pct": 100.0 * float(per_hh.sum()) * months / value
+        if value > 0 else np.nan,
         "saving_eur_per_household_month": float(per_hh.mean()),
         "saving_min_eur_per_household_month": float(per_hh.min()),
         "saving_max_eur_per_household_month": float(per_hh.max()),
