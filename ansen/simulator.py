@@ -32,7 +32,7 @@ import pandas as pd
 import xarray as xr
 
 import ansen
-from ansen.data.schema import _as_utc, local_time, step_hours, validate
+from ansen.data.schema import _as_utc, check_time_index, local_time, step_hours, validate
 from ansen.forecast import Forecaster
 from ansen.models import Context, HorizonInputs, LPRunner, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
@@ -188,7 +188,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         Invalid village or period not covered.
     """
     wall = time.perf_counter()
-    validate(village, start=start, end=end)
+    if not isinstance(village, xr.Dataset) or "time" not in village.indexes:
+        validate(village)  # raises with the reason
+    check_time_index(village.indexes["time"], "time",
+                     village.attrs.get("timezone", "Europe/Amsterdam"))
     steer = get_model(model, **params)
     if solver not in ("highs", "glpk"):
         raise ValueError(f"unknown solver {solver!r}; known: highs, glpk")
@@ -206,10 +209,21 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     tariff = tariff or Tariff()
 
     times = village.indexes["time"]
-    local = local_time(village)
     dt = step_hours(village)
     i0 = 0 if start is None else int(times.searchsorted(_as_utc(start, village)))
     i1 = len(times) if end is None else int(times.searchsorted(_as_utc(end, village)))
+    if (start is not None and end is not None
+            and _as_utc(end, village) <= _as_utc(start, village)):
+        raise ValueError(f"empty period: start {start} is not before end {end}")
+    # Work on the run and the history its forecasts can reach (persistence: lag + 1
+    # days, profile: lag + 1 + 7 x weeks days); the rest of the data plays no part
+    # and is neither validated nor copied.
+    history = round((forecast_lag_days + 2 + 7 * forecaster.weeks) * 24 / dt)
+    w0 = max(0, i0 - history)
+    village = validate(village.isel(time=slice(w0, max(i1, i0 + 1))), start=start, end=end)
+    i0, i1 = i0 - w0, i1 - w0
+    times = village.indexes["time"]
+    local = local_time(village)
     if i1 <= i0:
         raise ValueError(f"empty period: start {start} is not before end {end}")
     decisions = _decisions(local, i0, i1, decision_hour)
