@@ -112,7 +112,7 @@ def season_sweep(schedule: list[Experiment], models=None) -> list[Experiment]:
     for p in periods:
         for m in models:
             tag = m.replace("+", "")
-            out.append(Experiment(id=f"S_{p.start[:7]}_{tag}", model=m, start=p.start, end=p.end,
+            out.append(Experiment(id=f"S_{p.start}_{tag}", model=m, start=p.start, end=p.end,
                                   season=p.season, params=dict(params.get(m, {})),
                                   report=f"season sweep: {m} in the period of {p.id}"))
     return out

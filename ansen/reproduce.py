@@ -30,7 +30,7 @@ def _parameters(exp: Experiment, in_schedule: bool, schedule, data, solver, fold
     if in_schedule:
         return {"experiment_id": exp.id,
                 "schedule_path": str(Path(schedule).resolve()) if schedule else "", **common}
-    return {"experiment_id": "", "model": exp.model, "start": exp.start, "end": exp.end,
+    return {"experiment_id": "", "name": exp.id, "model": exp.model, "start": exp.start, "end": exp.end,
             "params_json": json.dumps(exp.params), **common}
 
 

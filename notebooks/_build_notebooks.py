@@ -38,6 +38,7 @@ Run it with papermill, e.g. `papermill notebooks/experiment.ipynb out.ipynb -p e
 E08_M5_fresh_spring2025`, or all experiments at once with `ansen reproduce`."""),
     params('''experiment_id: str = "E08_M5_fresh_spring2025"  # id in the schedule; empty: model, start, end below
 schedule_path: str = ""  # experiments TOML; empty: data/experiments.toml
+name: str = ""  # name of the run when experiment_id is empty
 model: str = ""  # steering model when experiment_id is empty
 start: str = ""  # local date when experiment_id is empty
 end: str = ""  # local date, exclusive, when experiment_id is empty
@@ -58,7 +59,7 @@ from ansen.experiments import Experiment, get_experiment, run_experiment, write_
 if experiment_id:
     experiment = get_experiment(experiment_id, schedule_path or None)
 else:
-    experiment = Experiment(id=f"{model}_{start}_{end}", model=model, start=start, end=end,
+    experiment = Experiment(id=name or f"{model}_{start}_{end}", model=model, start=start, end=end,
                             params=json.loads(params_json))
 out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="ansen_"))
 pd.set_option("display.max_colwidth", 80)
