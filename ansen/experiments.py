@@ -95,15 +95,15 @@ def season_sweep(schedule: list[Experiment], models=None) -> list[Experiment]:
     """Every model in every season of the schedule (the counterfactual the pilot could not run).
 
     For each distinct (season, period) of the schedule, one experiment per
-    model, with the parameters that model has in the schedule (the first
-    occurrence), else its defaults.
+    model, with the parameters of that model's last run in the schedule (the
+    settings the pilot ended with, e.g. M5 with fresh data), else its defaults.
     """
     from ansen.models import MODELS
 
     models = models or [m for m in MODELS if m not in ("none", "M1")]
     params = {}
     for e in schedule:
-        params.setdefault(e.model, e.params)
+        params[e.model] = e.params
     periods = []
     for e in schedule:
         if (e.start, e.end) not in [(p.start, p.end) for p in periods]:

@@ -72,3 +72,14 @@ def test_reproduce_reports_a_failure_and_runs_the_rest(tmp_path):
     assert nb.endswith("outside/experiment.ipynb") and "DataError" in message
     assert (tmp_path / "res" / "ok" / "metrics.csv").exists()
     assert out["summary"] is not None and out["summary"].exists()
+
+
+def test_season_sweep_runs_every_model_in_every_period_with_the_last_settings():
+    from ansen.experiments import season_sweep
+
+    schedule = load_schedule()
+    sweep = season_sweep(schedule)
+    periods = {(e.start, e.end) for e in schedule}
+    assert len(sweep) == 7 * len(periods)
+    assert len({e.id for e in sweep}) == len(sweep)
+    assert all(e.params == {"forecast_lag_days": 1} for e in sweep if e.model == "M5")
