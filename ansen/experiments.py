@@ -129,6 +129,7 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
         ``costs`` (household x month, long format) and ``settlement``.
     """
     import ansen
+    from ansen.data.schema import battery_sites
     from ansen.metrics import compare
     from ansen.settlement import RULES, settle
     from ansen.tariffs import Tariff, household_costs
@@ -145,7 +146,7 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
                                          **sim, **model_params))
     metrics = pd.concat([compare(runs["model"], runs[b], tariff=tariff) for b in ("M1", "none")])
     metrics.insert(0, "experiment", exp.id)
-    sites = village["household"].values[village["battery_kwh"].values > 0]
+    sites = village["household"].values[battery_sites(village)]
     costs = []
     for label in ("model", "M1", "none"):
         c = household_costs(runs[label], tariff)[sites]

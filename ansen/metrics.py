@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import local_time, step_hours
+from ansen.data.schema import battery_sites, local_time, step_hours
 from ansen.tariffs import Tariff, household_costs
 
 __all__ = [
@@ -141,10 +141,6 @@ def extreme_peaks(run: xr.Dataset, baseline: xr.Dataset, quantile: float = 0.99)
     return out
 
 
-def _sites(run: xr.Dataset) -> np.ndarray:
-    return np.flatnonzero(run["battery_kwh"].values > 0)
-
-
 def self_consumption(run: xr.Dataset) -> dict:
     r"""Self-consumption and self-sufficiency of the battery households [%].
 
@@ -158,7 +154,7 @@ def self_consumption(run: xr.Dataset) -> dict:
         SC = 100\,\frac{\sum \min(PV, L + P^+)}{\sum PV}, \quad
         SS = 100\,\frac{\sum \min(L, PV + P^-)}{\sum L}
     """
-    s = _sites(run)
+    s = battery_sites(run)
     pv = run["pv_kw"].values[:, s]
     load = run["load_kw"].values[:, s]
     p = run["battery_kw"].values[:, s]
@@ -170,7 +166,7 @@ def self_consumption(run: xr.Dataset) -> dict:
 
 def battery_use(run: xr.Dataset) -> dict:
     """Battery throughput (energy discharged) [kWh] and equivalent full cycles per battery."""
-    s = _sites(run)
+    s = battery_sites(run)
     h = step_hours(run)
     dis = np.maximum(-run["battery_kw"].values[:, s], 0.0).sum() * h
     cap = run["battery_kwh"].values[s].sum()
@@ -199,7 +195,7 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     """
     _check_pair(run, baseline)
     tariff = tariff or Tariff()
-    s = _sites(run)
+    s = battery_sites(run)
     cr = household_costs(run, tariff, fixed=False).iloc[:, s]
     cb = household_costs(baseline, tariff, fixed=False).iloc[:, s]
     months = run.sizes["time"] * step_hours(run) / (365.25 * 24 / 12)

@@ -11,7 +11,7 @@ import pandas as pd
 import seaborn as sns
 import xarray as xr
 
-from ansen.data.schema import local_time
+from ansen.data.schema import battery_sites, local_time
 from ansen.data.summary import transformer_kw
 
 __all__ = [
@@ -213,7 +213,7 @@ def run_duration_curves(run: xr.Dataset, baseline: xr.Dataset, ax=None):
 
 def soc_heatmap(run: xr.Dataset, ax=None):
     """State of charge [% of capacity] of every battery, hour of the day x day."""
-    sites = np.flatnonzero(run["battery_kwh"].values > 0)
+    sites = battery_sites(run)
     ax = _ax(ax)
     t = local_time(run)
     soc = run["soc_kwh"].values[:, sites].sum(1) / run["battery_kwh"].values[sites].sum() * 100

@@ -28,11 +28,10 @@ Community cost with internal netting, over the battery households:
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import step_hours
+from ansen.data.schema import battery_sites, step_hours
 from ansen.tariffs import Tariff, household_costs, import_export
 
 __all__ = ["RULES", "community_cost", "settle"]
@@ -40,14 +39,10 @@ __all__ = ["RULES", "community_cost", "settle"]
 RULES = ("individual", "pro_rata", "counterfactual")
 
 
-def _sites(run: xr.Dataset) -> np.ndarray:
-    return np.flatnonzero(run["battery_kwh"].values > 0)
-
-
 def community_cost(run: xr.Dataset, tariff: Tariff | None = None) -> float:
     """Energy cost of the battery households as one virtual meter [EUR] (no fixed costs)."""
     tariff = tariff or Tariff()
-    n = run["net_kw"].values[:, _sites(run)].sum(axis=1)
+    n = run["net_kw"].values[:, battery_sites(run)].sum(axis=1)
     imp, exp = import_export(n)
     cimp, cexp = tariff.prices(run)
     return float(((imp * cimp - exp * cexp) * step_hours(run)).sum())
@@ -79,7 +74,7 @@ def settle(run: xr.Dataset, rule: str = "pro_rata", *, tariff: Tariff | None = N
         raise ValueError(f"unknown settlement rule {rule!r}; known: {', '.join(RULES)}")
     if rule == "counterfactual" and counterfactual is None:
         raise ValueError("the counterfactual rule needs a counterfactual run (e.g. M1)")
-    s = _sites(run)
+    s = battery_sites(run)
     ids = run["household"].values[s]
     h = step_hours(run)
     energy = run["load_kw"].values[:, s].sum(axis=0) * h

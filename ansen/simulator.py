@@ -115,7 +115,6 @@ class _Behaviour:
             self.red[a:b], self.green[a:b], self.day[a:b] = red, green, d
             if b - a < spd // 2:
                 self.red[a:b] = self.green[a:b] = False  # no message for a sliver of a day
-        self.starts, self.ends = starts, ends
 
     def apply(self, load: np.ndarray, flexible: np.ndarray, t0: int) -> np.ndarray:
         """Shift ``load`` (steps t0.., scope households) day by day; returns a new array."""
@@ -347,7 +346,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         "model": steer.params, "forecast": forecast, "forecast_lag_days": forecast_lag_days,
         "decision_hour": decision_hour, "horizon_hours": horizon_hours,
         "soc_initial": soc_initial, "soc_min": soc_min, "fallback": fallback,
-        "tariff": {k: v for k, v in tariff.__dict__.items()},
+        "tariff": dict(tariff.__dict__),
     }
     hh = ("time", "household")
     out = xr.Dataset(

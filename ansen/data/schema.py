@@ -21,6 +21,7 @@ import xarray as xr
 
 __all__ = [
     "VARIABLES",
+    "battery_sites",
     "DataError",
     "Variable",
     "check_time_index",
@@ -124,6 +125,11 @@ def step_hours(ds: xr.Dataset) -> float:
     """Length of one time step [h]."""
     t = ds.indexes["time"]
     return (t[1] - t[0]) / pd.Timedelta(hours=1)
+
+
+def battery_sites(ds: xr.Dataset) -> np.ndarray:
+    """Indices of the households with a battery (``battery_kwh > 0``)."""
+    return np.flatnonzero(ds["battery_kwh"].values > 0)
 
 
 def local_time(ds: xr.Dataset) -> pd.DatetimeIndex:
