@@ -67,14 +67,14 @@ def cmd_validate(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from ansen.solvers import available_solvers, glpsol_path
+    from ansen.solvers import available_solvers, glpk_library
 
     print(f"ansen {ansen.__version__}, Python {sys.version.split()[0]} at {sys.executable}")
     solvers = available_solvers()
     for name in ("highs", "glpk"):
         print(f"  {name}: {solvers.get(name, 'MISSING')}")
     if "glpk" in solvers:
-        print(f"  glpsol: {glpsol_path()}")
+        print(f"  libglpk: {glpk_library()}")
     missing = {"highs", "glpk"} - set(solvers)
     if missing:
         print(f"missing solvers: {sorted(missing)}", file=sys.stderr)

