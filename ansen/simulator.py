@@ -36,6 +36,7 @@ from ansen.data.schema import _as_utc, check_time_index, local_time, step_hours,
 from ansen.forecast import Forecaster
 from ansen.models import Context, HorizonInputs, LPRunner, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
+from ansen.models.lp import BACKENDS
 from ansen.tariffs import Tariff
 
 __all__ = ["simulate", "apply_setpoints"]
@@ -192,8 +193,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     check_time_index(village.indexes["time"], "time",
                      village.attrs.get("timezone", "Europe/Amsterdam"))
     steer = get_model(model, **params)
-    if solver not in ("highs", "glpk"):
-        raise ValueError(f"unknown solver {solver!r}; known: highs, glpk")
+    if solver not in BACKENDS:
+        raise ValueError(f"unknown solver {solver!r}; known: {', '.join(BACKENDS)}")
     if fallback is not None and fallback not in ("M1", "none"):
         raise ValueError(f"fallback must be a rule model ('M1' or 'none'), got {fallback!r}")
     if not 0.0 <= soc_min < 1.0:

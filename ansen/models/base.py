@@ -50,6 +50,8 @@ from typing import ClassVar
 import numpy as np
 import pyomo.environ as pyo
 
+from ansen.models.lp import BACKENDS, compile_lp, libglpk
+
 __all__ = [
     "Context",
     "HorizonInputs",
@@ -189,8 +191,8 @@ class LPRunner:
     """
 
     def __init__(self, model: pyo.ConcreteModel, variables: list, solver: str = "highs"):
-        if solver not in ("highs", "glpk"):
-            raise ValueError(f"unknown solver {solver!r}; known: highs, glpk")
+        if solver not in BACKENDS:
+            raise ValueError(f"unknown solver {solver!r}; known: {', '.join(BACKENDS)}")
         self.model = model
         self.variables = variables
         self.solver = solver
@@ -200,19 +202,15 @@ class LPRunner:
         self._backend = None
         self._columns = None
         if solver == "glpk":
-            from ansen.models.lp import libglpk
-
             libglpk()  # fail now, with the places looked at, if GLPK is missing
 
     def _load(self) -> None:
-        from ansen.models.lp import GlpkBackend, HighsBackend, compile_lp
-
         lp = compile_lp(self.model)
         missing = [v.name for v in self.variables if id(v) not in lp.columns]
         if missing:
             raise ValueError(f"variables not in any constraint or the objective: {missing[:5]}")
         self._columns = np.array([lp.columns[id(v)] for v in self.variables], dtype=np.int64)
-        self._backend = (HighsBackend if self.solver == "highs" else GlpkBackend)(lp)
+        self._backend = BACKENDS[self.solver](lp)
 
     def solve(self) -> tuple[np.ndarray, float]:
         """Solve; return the values of ``variables`` and the objective.

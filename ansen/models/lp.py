@@ -34,7 +34,6 @@ once and re-solved from the previous basis).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +49,7 @@ from pyomo.core.expr.numvalue import native_numeric_types
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn import generate_standard_repn
 
-__all__ = ["CompiledLP", "GlpkBackend", "HighsBackend", "NotCompilable", "compile_lp"]
+__all__ = ["BACKENDS", "CompiledLP", "GlpkBackend", "HighsBackend", "NotCompilable", "compile_lp"]
 
 
 class NotCompilable(ValueError):
@@ -108,15 +107,15 @@ class _Affine:
         self.cols: list[int] = []
         self.vals: list[float] = []
 
-    def add(self, expr, label: str = "", owner=None) -> int:
-        """Add one expression (number, parameter expression or None = 0); return its index.
+    def add(self, expr, label: str = "", owner=None) -> None:
+        """Add one expression (number, parameter expression or None = 0).
 
         ``label`` and ``owner`` (a Pyomo component) name it in an error message.
         """
         i = len(self.base)
         if expr is None or type(expr) in native_numeric_types:
             self.base.append(float(expr or 0.0))
-            return i
+            return
         try:
             base, terms = _split(expr)
             pairs = list(terms.values())
@@ -131,7 +130,6 @@ class _Affine:
                 self.rows.append(i)
                 self.cols.append(j)
                 self.vals.append(a)
-        return i
 
     def matrix(self, n_params: int) -> tuple[np.ndarray, sp.csr_matrix]:
         m = sp.csr_matrix((self.vals, (self.rows, self.cols)), shape=(len(self.base), n_params))
@@ -271,14 +269,8 @@ def compile_lp(model: pyo.ConcreteModel) -> CompiledLP:
             a_cols.append(col(v))
             a_vals.append(float(a))
         shift = repn.constant
-        if lb is None:
-            lower.base.append(-np.inf)
-        else:
-            lower.add(lb - shift, "lower bound", con)
-        if ub is None:
-            upper.base.append(np.inf)
-        else:
-            upper.add(ub - shift, "upper bound", con)
+        lower.add(-np.inf if lb is None else lb - shift, "lower bound", con)
+        upper.add(np.inf if ub is None else ub - shift, "upper bound", con)
     n_rows = len(lower.base)
     obj = objectives[0]
     repn = generate_standard_repn(obj.expr, compute_values=False, quadratic=False)
@@ -288,12 +280,9 @@ def compile_lp(model: pyo.ConcreteModel) -> CompiledLP:
     for v, a in zip(repn.linear_vars, repn.linear_coefs, strict=True):
         terms.setdefault(col(v), []).append(a)
     const.add(repn.constant, "constant", obj)
-    for j in range(len(variables)):
-        parts = terms.get(j)
-        if parts is None:
-            cost.base.append(0.0)
-        else:
-            cost.add(parts[0] if len(parts) == 1 else sum(parts), "cost", variables[j])
+    for j, v in enumerate(variables):
+        parts = terms.get(j, [0.0])
+        cost.add(parts[0] if len(parts) == 1 else sum(parts), "cost", v)
     n_params = len(params)
     n = len(variables)
     A = sp.csc_matrix((a_vals, (a_rows, a_cols)), shape=(n_rows, n))
@@ -331,7 +320,7 @@ class HighsBackend:
         self.lp = lp
         h = self._h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        cost, lower, upper, self._const = lp.data()
+        cost, lower, upper, _ = lp.data()
         model = highspy.HighsLp()
         m, n = lp.shape
         model.num_col_, model.num_row_ = n, m
@@ -346,19 +335,16 @@ class HighsBackend:
         status = h.passModel(model)
         if status == highspy.HighsStatus.kError:
             raise RuntimeError("HiGHS refused the compiled LP")
-        self._loaded = True
 
     def solve(self, columns: np.ndarray) -> tuple[np.ndarray, float, str]:
         """Solve with the current parameter values; return ``x[columns]``, objective, status."""
         lp, h = self.lp, self._h
-        if not self._loaded:
-            cost, lower, upper, self._const = lp.data()
-            c, r = lp.cost_changing, lp.rows_changing
-            if len(c):
-                h.changeColsCost(len(c), c, cost[c])
-            if len(r):
-                h.changeRowsBounds(len(r), r, lower[r], upper[r])
-        self._loaded = False
+        cost, lower, upper, self._const = lp.data()
+        c, r = lp.cost_changing, lp.rows_changing
+        if len(c):
+            h.changeColsCost(len(c), c, cost[c])
+        if len(r):
+            h.changeRowsBounds(len(r), r, lower[r], upper[r])
         h.run()
         status = h.getModelStatus()
         if status != self._highspy.HighsModelStatus.kOptimal:  # once more from scratch
@@ -462,7 +448,6 @@ class GlpkBackend:
         lib.glp_init_smcp(ctypes.byref(self._parm))
         self._parm.msg_lev = _GLP["MSG_OFF"]
         self._parm.meth = _GLP["DUALP"]
-        self._loaded = True
 
     def _set(self, cols: np.ndarray, rows: np.ndarray) -> None:
         cost, lower, upper, self._const = self.lp.data()
@@ -475,9 +460,7 @@ class GlpkBackend:
     def solve(self, columns: np.ndarray) -> tuple[np.ndarray, float, str]:
         """Solve with the current parameter values; return ``x[columns]``, objective, status."""
         lib, prob = self.lib, self._prob
-        if not self._loaded:
-            self._set(self.lp.cost_changing, self.lp.rows_changing)
-        self._loaded = False
+        self._set(self.lp.cost_changing, self.lp.rows_changing)
         code = lib.glp_simplex(prob, ctypes.byref(self._parm))
         status = lib.glp_get_status(prob)
         if code != 0 or status != _GLP["OPT"]:  # once more from a fresh basis
@@ -496,3 +479,7 @@ class GlpkBackend:
         if prob:
             self.lib.glp_delete_prob(prob)
             self._prob = None
+
+
+#: The solvers by name (``solver=`` of :func:`ansen.simulate`).
+BACKENDS = {b.name: b for b in (HighsBackend, GlpkBackend)}
