@@ -164,14 +164,35 @@ def self_consumption(run: xr.Dataset) -> dict:
             "self_sufficiency_pct": 100.0 * covered / load.sum() if load.sum() > 0 else np.nan}
 
 
+def wear_rate(run: xr.Dataset) -> float:
+    """Battery wear [EUR per kWh charged or discharged] of a run: its model's
+    ``wear_eur_per_kwh``, else (rule models) the default
+    :data:`ansen.models.cost.WEAR_EUR_PER_KWH`: the batteries wear whoever steers them."""
+    import json
+
+    from ansen.models.cost import WEAR_EUR_PER_KWH
+
+    params = json.loads(run.attrs.get("params", "{}")).get("model", {})
+    value = params.get("wear_eur_per_kwh")
+    return float(WEAR_EUR_PER_KWH if value is None else value)
+
+
 def battery_use(run: xr.Dataset) -> dict:
-    """Battery throughput (energy discharged) [kWh] and equivalent full cycles per battery."""
+    """Battery throughput and wear of the battery households.
+
+    ``throughput_kwh``: energy discharged [kWh]; ``equivalent_cycles``: that
+    over the total capacity (per battery); ``wear_eur``: :func:`wear_rate`
+    times the energy charged and discharged [EUR].
+    """
     s = battery_sites(run)
     h = step_hours(run)
-    dis = np.maximum(-run["battery_kw"].values[:, s], 0.0).sum() * h
+    p = run["battery_kw"].values[:, s]
+    dis = np.maximum(-p, 0.0).sum() * h
+    moved = np.abs(p).sum() * h
     cap = run["battery_kwh"].values[s].sum()
     return {"throughput_kwh": float(dis),
-            "equivalent_cycles": float(dis / cap) if cap > 0 else 0.0}
+            "equivalent_cycles": float(dis / cap) if cap > 0 else 0.0,
+            "wear_eur": float(wear_rate(run) * moved)}
 
 
 def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = None) -> dict:
@@ -191,7 +212,14 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     their feed-in and their net cost is near zero or negative, and under M1
     their purchases from the grid nearly vanish in summer. The report does not
     say which base its "almost 11 %" has. Months are counted as run steps /
-    steps in an average month.
+    steps in an average month. The bills are the households' own (with net
+    metering: the energy tax on their annual net consumption).
+
+    ``extra_wear_eur_per_household_month``: the run's battery wear minus the
+    baseline's (:func:`battery_use`), per battery household and month;
+    ``saving_after_wear_eur_per_household_month`` subtracts it from the mean
+    saving (the bills do not contain wear: the household pays it when the
+    battery is replaced).
     """
     _check_pair(run, baseline)
     tariff = tariff or Tariff()
@@ -202,6 +230,7 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     per_hh = (cb.sum() - cr.sum()) / months
     value = float((run["load_kw"].values[:, s] * tariff.prices(run)[0][:, None]).sum()
                   * step_hours(run))
+    wear = (battery_use(run)["wear_eur"] - battery_use(baseline)["wear_eur"]) / len(s) / months
     return {
         "energy_cost_eur_per_household_month": float(cr.to_numpy().sum()) / len(s) / months,
         "energy_cost_eur_per_household_month_baseline":
@@ -211,6 +240,8 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
         "saving_eur_per_household_month": float(per_hh.mean()),
         "saving_min_eur_per_household_month": float(per_hh.min()),
         "saving_max_eur_per_household_month": float(per_hh.max()),
+        "extra_wear_eur_per_household_month": float(wear),
+        "saving_after_wear_eur_per_household_month": float(per_hh.mean()) - float(wear),
     }
 
 

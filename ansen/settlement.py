@@ -1,46 +1,67 @@
-"""Settling a community's energy cost among its households (M2 and after).
+"""Settling a community's cost among its households (M2 and after): who pays what.
 
-Under M2 the batteries are steered as one and the community is billed as one
-virtual meter: the surplus of household A covers the deficit of B. The
-report finds the result "very unequal per household" and calls for an
-internal settlement model. :func:`settle` offers three rules, so the unequal
-outcome is visible and its correction can be compared:
+Who pays what, to whom:
+
+- **To the supplier**, every household pays its own bill, on its own meter
+  (:func:`ansen.tariffs.household_costs`). With net metering (until 2026) the
+  supply part is settled per step at the day-ahead price and the energy tax
+  on the household's net consumption over the year: a household that
+  exports more than it imports pays no energy tax and earns the day-ahead
+  price for its surplus. Without net metering (from 2027) every imported kWh
+  pays supply, energy tax and VAT, every exported kWh earns the feed-in
+  compensation. In both regimes the community's cost is the sum of these
+  bills: Dutch law of 2024-25 has no shared meter for a village, so the
+  pilot's "surplus of A covers the deficit of B (administratively)" moves no
+  money at the supplier.
+- **Inside the community**, a settlement rule moves money between the
+  households so that steering for the community (M2, M4, M5, M6, M4+M5) is
+  fair to each. :func:`settle` offers three rules:
 
 ``individual``
-    each household pays what its own meter would cost (no settlement);
+    each household keeps its own bill (no transfers);
 ``pro_rata``
-    the community cost :math:`C` is shared in proportion to consumption,
-    :math:`C_h = C\\,E_h / \\sum_j E_j`;
+    the community's cost :math:`C = \\sum_h C_h` is shared in proportion to
+    consumption, :math:`C^{set}_h = C\\,E_h / \\sum_j E_j`;
 ``counterfactual``
-    each household pays its own cost in a counterfactual run (e.g. M1, its
+    each household pays its own bill in a counterfactual run (e.g. M1, its
     own battery for itself) minus a share of the community's saving
     :math:`S = \\sum_j C^{cf}_j - C` in proportion to consumption,
-    :math:`C_h = C^{cf}_h - S\\,E_h / \\sum_j E_j`; nobody is worse off than in
-    the counterfactual as long as :math:`S \\ge 0`.
+    :math:`C^{set}_h = C^{cf}_h - S\\,E_h / \\sum_j E_j`. Nobody is worse off
+    than in the counterfactual as long as :math:`S \\ge 0`; when the
+    community as a whole lost money (:math:`S < 0`) every household is, and
+    the table says so (``worse_off``, and ``attrs["community_saving_eur"]``).
 
-Community cost with internal netting, over the battery households:
-
-.. math::
-
-    C = \\sum_t \\Delta t\\,(c^{imp}_t N^+_t - c^{exp}_t N^-_t),
-    \\quad N_t = \\sum_{h} n_{h,t}
+Energy tax and VAT are due on each meter as above whatever the internal
+settlement: the transfers are payments between neighbours.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ansen.data.schema import battery_sites, step_hours
 from ansen.tariffs import Tariff, household_costs, import_export
 
-__all__ = ["RULES", "community_cost", "settle"]
+__all__ = ["RULES", "community_cost", "settle", "virtual_meter_cost"]
 
 RULES = ("individual", "pro_rata", "counterfactual")
 
 
 def community_cost(run: xr.Dataset, tariff: Tariff | None = None) -> float:
-    """Energy cost of the battery households as one virtual meter [EUR] (no fixed costs)."""
+    """Energy cost of the battery households [EUR]: the sum of their own bills (no fixed costs)."""
+    return float(household_costs(run, tariff, fixed=False).iloc[:, battery_sites(run)]
+                 .to_numpy().sum())
+
+
+def virtual_meter_cost(run: xr.Dataset, tariff: Tariff | None = None) -> float:
+    """What the battery households would pay as one meter with per-step netting [EUR].
+
+    The cost an energy-sharing contract would bill (the pilot's administrative
+    netting); not what households pay under Dutch law of 2024-25. Prices of a
+    net importer (:meth:`ansen.tariffs.Tariff.prices`).
+    """
     tariff = tariff or Tariff()
     n = run["net_kw"].values[:, battery_sites(run)].sum(axis=1)
     imp, exp = import_export(n)
@@ -50,7 +71,7 @@ def community_cost(run: xr.Dataset, tariff: Tariff | None = None) -> float:
 
 def settle(run: xr.Dataset, rule: str = "pro_rata", *, tariff: Tariff | None = None,
            counterfactual: xr.Dataset | None = None) -> pd.DataFrame:
-    """Each battery household's share of the energy cost of a run [EUR].
+    """Each battery household's share of the community's energy cost of a run [EUR].
 
     Parameters
     ----------
@@ -61,26 +82,33 @@ def settle(run: xr.Dataset, rule: str = "pro_rata", *, tariff: Tariff | None = N
     tariff : Tariff, optional
     counterfactual : xarray.Dataset, optional
         The run each household is compared with (needed by ``counterfactual``,
-        optional otherwise: adds the column ``saving_eur``).
+        optional otherwise: adds the comparison columns).
 
     Returns
     -------
     pandas.DataFrame
-        Index household; columns ``consumption_kwh``, ``cost_eur`` (over the
-        run), ``cost_eur_per_month`` and, with a counterfactual,
-        ``counterfactual_eur`` and ``saving_eur``.
+        Index household; columns ``consumption_kwh``, ``own_bill_eur`` (its
+        supplier bill in the run), ``cost_eur`` (after settlement),
+        ``transfer_eur`` (``cost_eur - own_bill_eur``: paid to (+) or received
+        from (-) the neighbours), ``cost_eur_per_month`` and, with a
+        counterfactual, ``counterfactual_eur``, ``saving_eur`` (counterfactual
+        minus settled cost) and ``worse_off`` (settled cost above the
+        counterfactual by more than a cent). ``attrs``: ``rule``, ``tariff``,
+        ``community_cost_eur``, and with a counterfactual
+        ``community_saving_eur`` and ``worse_off`` (the number of households).
     """
     if rule not in RULES:
         raise ValueError(f"unknown settlement rule {rule!r}; known: {', '.join(RULES)}")
     if rule == "counterfactual" and counterfactual is None:
         raise ValueError("the counterfactual rule needs a counterfactual run (e.g. M1)")
+    tariff = tariff or Tariff()
     s = battery_sites(run)
     ids = run["household"].values[s]
     h = step_hours(run)
     energy = run["load_kw"].values[:, s].sum(axis=0) * h
-    weight = energy / energy.sum()
+    weight = energy / energy.sum() if energy.sum() > 0 else np.full(len(s), 1.0 / len(s))
     own = household_costs(run, tariff, fixed=False).iloc[:, s].sum().to_numpy()
-    total = community_cost(run, tariff)
+    total = float(own.sum())
     cf = (household_costs(counterfactual, tariff, fixed=False).iloc[:, s].sum().to_numpy()
           if counterfactual is not None else None)
     if rule == "individual":
@@ -90,9 +118,14 @@ def settle(run: xr.Dataset, rule: str = "pro_rata", *, tariff: Tariff | None = N
     else:
         cost = cf - (cf.sum() - total) * weight
     months = run.sizes["time"] * h / (365.25 * 24 / 12)
-    out = pd.DataFrame({"consumption_kwh": energy, "cost_eur": cost,
-                        "cost_eur_per_month": cost / months}, index=pd.Index(ids, name="household"))
+    out = pd.DataFrame({"consumption_kwh": energy, "own_bill_eur": own, "cost_eur": cost,
+                        "transfer_eur": cost - own, "cost_eur_per_month": cost / months},
+                       index=pd.Index(ids, name="household"))
+    out.attrs.update(rule=rule, tariff=tariff.label, community_cost_eur=total)
     if cf is not None:
         out["counterfactual_eur"] = cf
         out["saving_eur"] = cf - cost
+        out["worse_off"] = out["saving_eur"] < -0.01
+        out.attrs.update(community_saving_eur=float(cf.sum() - total),
+                         worse_off=int(out["worse_off"].sum()))
     return out

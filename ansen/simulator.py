@@ -1,25 +1,37 @@
-"""The rolling-horizon simulator: forecast, solve, apply to the actual data.
+"""``ansen.simulate``: a steering model run over a village as a real controller would run it.
 
-At each decision time (by default 13:00 local, when the next day's day-ahead
-prices are known, and once at the start of the run) the simulator
+The controller has three pieces (:mod:`ansen.controller`):
 
-1. forecasts, for a horizon of ``horizon_hours`` (default 35 h: to the end of
-   the next day), the household net exchange of the battery sites, the
-   transformer loads and the MV feeder load, all *without* the fleet's
-   batteries (the platform knows its batteries' own flows and removes them
-   from the measurements), with the chosen :class:`ansen.forecast.Forecaster`;
-   day-ahead prices in the horizon are taken as known; the horizon stops at
-   the end of the run (the plan never counts on days after the experiment);
-2. solves the steering model's LP (rule models skip this);
-3. applies the schedule's battery powers up to the next decision to the
-   *actual* data through a real-time layer that keeps every battery within
-   its power limit and state-of-charge bounds; forecast error therefore shows
-   in the results (e.g. a battery that is full earlier than planned).
+1. **Information** (:class:`ansen.controller.Information`): what is known
+   when. Grid measurements (transformer, MV) arrive with the age
+   ``data_lag``; the fleet's own meters and state of charge are known in real
+   time; the next day's day-ahead prices from their publication (12:45
+   Europe/Amsterdam).
+2. **Planner** (:class:`ansen.controller.Planner`): at each day-ahead
+   decision (``decision_hour``, 13:00 local by default, and at the start of
+   the run) a plan to the end of the known prices (35 h at 13:00), and every
+   ``replan_minutes`` a re-plan of the rest of that window from the state of
+   charge measured then, with the newest forecasts allowed. Forecasts
+   (:mod:`ansen.forecast`) describe the households, transformers and MV
+   feeder *without* the fleet's batteries (the platform knows its batteries'
+   own flows and removes them from the measurements).
+3. **Real-time layer** (:mod:`ansen.controller.realtime`): applies the set
+   points of the latest plan to the *actual* data, within each battery's
+   power limit and state-of-charge bounds, so forecast error shows in the
+   results. Rule models (``none``, ``M1``) act here on each step's actual
+   exchange.
 
-Rule models (``none``, ``M1``) act in the real-time layer on the actual
-exchange of each step. M6's behavioural shift is decided per local day from
-the forecast made at the decision before the day and applied to the actual
-load.
+M6's behavioural shift is decided per local day from the forecast at the
+day-ahead decision before the day and applied to the actual load.
+
+Money: the cost models optimise each battery household's marginal prices
+under the tariff (:meth:`ansen.tariffs.Tariff.marginal_prices`); with net
+metering these depend on whether the household imported more than it
+exported over the 365 days before the run (its last annual statement,
+:func:`ansen.tariffs.last_year_net_kwh`). The run records each household's net
+consumption per calendar year (``annual_net_kwh``: the run's own steps and,
+for the rest of the year, the village's data without battery), from which
+:func:`ansen.tariffs.household_costs` bills the energy tax as the law does.
 """
 
 from __future__ import annotations
@@ -32,86 +44,50 @@ import pandas as pd
 import xarray as xr
 
 import ansen
+from ansen.controller import (
+    Fleet,
+    Forecasts,
+    Information,
+    Planner,
+    Prices,
+    apply_rule,
+    apply_setpoints,
+)
 from ansen.data.schema import _as_utc, check_time_index, local_time, step_hours, validate
-from ansen.forecast import Forecaster
-from ansen.models import Context, HorizonInputs, LPRunner, SolveError, get_model
+from ansen.forecast import FORECASTS, Forecaster
+from ansen.models import Context, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
 from ansen.models.lp import BACKENDS
-from ansen.tariffs import Tariff
+from ansen.tariffs import Tariff, annual_net_kwh, last_year_net_kwh
 
 __all__ = ["simulate", "apply_setpoints"]
-
-
-def apply_setpoints(setpoint: np.ndarray, soc0: np.ndarray, capacity: np.ndarray,
-                    power: np.ndarray, efficiency: np.ndarray, soc_min: np.ndarray,
-                    dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """The real-time layer: battery power within limits, and the state of charge.
-
-    Parameters
-    ----------
-    setpoint : (n, B) requested battery power [kW], charge positive
-    soc0 : (B,) state of charge before the first step [kWh]
-    capacity, power, efficiency, soc_min : (B,) [kWh], [kW], [-], [kWh]
-    dt : step length [h]
-
-    Returns
-    -------
-    power : (n, B) applied battery power [kW], charge positive
-    soc : (n, B) state of charge at the end of each step [kWh]
-
-    Notes
-    -----
-    .. math::
-
-        P_t = \\min(\\max(P^{set}_t, -\\bar P, -(E_{t-1} - \\underline E)\\eta/\\Delta t),
-                   \\bar P, (\\bar E - E_{t-1})/(\\eta \\Delta t))
-
-        E_t = E_{t-1} + \\eta P^+_t \\Delta t - P^-_t \\Delta t / \\eta
-    """
-    n = len(setpoint)
-    out = np.empty_like(setpoint, dtype=float)
-    socs = np.empty_like(setpoint, dtype=float)
-    soc = np.asarray(soc0, dtype=float).copy()
-    for i in range(n):
-        room_charge = np.maximum(capacity - soc, 0.0) / (efficiency * dt)
-        room_discharge = np.maximum(soc - soc_min, 0.0) * efficiency / dt
-        p = np.clip(setpoint[i], -power, power)
-        p = np.minimum(p, room_charge)
-        p = np.maximum(p, -room_discharge)
-        soc = soc + np.where(p > 0, p * efficiency * dt, p / efficiency * dt)
-        soc = np.clip(soc, soc_min, capacity)  # remove rounding residue only
-        out[i] = p
-        socs[i] = soc
-    return out, socs
-
-
-def _decisions(local: pd.DatetimeIndex, i0: int, i1: int, hour: int) -> np.ndarray:
-    hits = np.flatnonzero((local.hour == hour) & (local.minute == 0))
-    hits = hits[(hits > i0) & (hits < i1)]
-    return np.concatenate([[i0], hits, [i1]]).astype(int)
 
 
 class _Behaviour:
     """M6's daily code red/green slots and the resulting load shift."""
 
-    def __init__(self, model, local, load, ev, hp, transformer0, scope_idx, forecaster,
-                 decisions, i0, i1, dt):
+    def __init__(self, model, local, load, ev, hp, transformer0, scope, scope_is_fleet,
+                 scope_transformer, forecasts, window_starts, i0, i1, dt):
         p = model.params
         spd = round(24 / dt)
         self.red = np.zeros(len(local), dtype=bool)
         self.green = np.zeros(len(local), dtype=bool)
         self.day = np.full(len(local), -1)
-        self.scope = scope_idx
+        self.scope = scope
+        self.scope_is_fleet = scope_is_fleet
+        self.scope_transformer = scope_transformer
         self.response = p["response"]
+        self.load = load
         self.flexible = p["flex_share"] * (load - ev - hp) + p["ev_flex_share"] * ev
         days = local[i0:i1].normalize()
         starts = i0 + np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
         ends = np.r_[starts[1:], i1]
         total0 = transformer0.sum(axis=1)
+        known = forecasts.known
         for d, (a, b) in enumerate(zip(starts, ends, strict=True)):
-            made = decisions[decisions < a]
+            made = window_starts[window_starts < a]
             t0 = int(made[-1]) if len(made) else i0  # the message is sent the day before
-            fc = forecaster(total0, t0, b - t0)[a - t0:]
+            fc = forecasts.series(total0, t0, b - t0, known.grid_cutoff(t0))[a - t0:]
             red, green = code_slots(fc, round(p["red_hours"] / dt), round(p["green_hours"] / dt))
             self.red[a:b], self.green[a:b], self.day[a:b] = red, green, d
             if b - a < spd // 2:
@@ -128,12 +104,72 @@ class _Behaviour:
         return out
 
 
+def _schedule(local: pd.DatetimeIndex, known, i0: int, i1: int, decision_hour: int,
+              replan_minutes: int | None, cap: int | None) -> list[tuple[int, int, int]]:
+    """Decision points ``(t, window_start, window_end)`` of a run (steps, end exclusive).
+
+    A window opens at the start of the run, at each ``decision_hour``, when
+    the previous window has run out, and at a re-plan that finds prices known
+    beyond the current window (a decision hour before the prices' publication);
+    it ends at the end of the known prices (or after ``cap`` steps, or at the
+    end of the run). Re-plans every ``replan_minutes`` of the local clock stay
+    in the current window.
+    """
+    minutes = (local.hour * 60 + local.minute).to_numpy()
+    daily = (local.hour == decision_hour) & (local.minute == 0)
+    replan = (minutes % replan_minutes == 0) if replan_minutes else np.zeros(len(local), bool)
+    candidates = np.flatnonzero((daily | replan)[i0:i1]) + i0
+    points: list[tuple[int, int, int]] = []
+    ws = we = -1
+
+    def open_window(t: int) -> None:
+        nonlocal ws, we
+        end = min(known.price_end(t), i1, t + cap if cap else i1)
+        if end <= t:
+            raise ValueError(f"no day-ahead prices are known at {local[t]} (published "
+                             f"{known.info.price_publication} {known.info.price_zone})")
+        ws, we = t, end
+        points.append((t, ws, we))
+
+    open_window(i0)
+    for t in candidates:
+        while we < t:  # the window ran out before this point
+            open_window(we)
+        if t == ws:
+            continue
+        if daily[t] or t == we or min(known.price_end(t), i1) > we and (
+                cap is None or t + cap > we):
+            open_window(int(t))
+        else:
+            points.append((int(t), ws, we))
+    while we < i1:
+        open_window(we)
+    return points
+
+
+def _daily_sums(x: np.ndarray, day_starts: np.ndarray) -> np.ndarray:
+    """Sums of ``x`` (time first) over the days starting at the indices ``day_starts``."""
+    return np.add.reduceat(x, day_starts, axis=0) if len(x) else np.zeros((0, *x.shape[1:]))
+
+
+def _annual_net(net_full: np.ndarray, local_full: pd.DatetimeIndex, dt: float, run_slice: slice,
+                net_run: np.ndarray, households) -> pd.DataFrame:
+    """Net consumption per calendar year of the run's years [kWh]: the run's steps, the
+    village's data without battery on the other days (:func:`ansen.tariffs.annual_net_kwh`)."""
+    years = sorted(set(local_full[run_slice].year))
+    merged = net_full.copy()
+    merged[run_slice] = net_run
+    return annual_net_kwh(merged, local_full, dt, households, years)
+
+
 def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: str = "highs",
-             forecast: str = "persistence", forecast_lag_days: int = 1, decision_hour: int = 13,
-             horizon_hours: float = 35.0, soc_initial: float = 0.5, soc_min: float = 0.0,
-             tariff: Tariff | None = None, fallback: str | None = None, progress=None,
-             **params) -> xr.Dataset:
-    """Run a steering model over a village in a rolling horizon.
+             forecast: str = "persistence", data_lag="15min", replan_minutes: int | None = 60,
+             decision_hour: int = 13, horizon_hours: float | None = None,
+             soc_initial: float = 0.5, soc_min: float = 0.0, tariff: Tariff | None = None,
+             fallback: str | None = None, forecast_lag_days: int | None = None, seed: int = 0,
+             directions: str = "net",
+             progress=None, **params) -> xr.Dataset:
+    """Run a steering model over a village with the controller of :mod:`ansen.controller`.
 
     Parameters
     ----------
@@ -145,24 +181,43 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     start, end : str or pandas.Timestamp, optional
         Period (``end`` exclusive); naive values are local time. Default: all data.
     solver : {"highs", "glpk"}
-    forecast : {"perfect", "persistence", "profile"}
-    forecast_lag_days : int
-        Age of the newest data the forecasts may use, in days (1 = fresh,
-        7 = week-old as in the first M5 run).
+    forecast : {"perfect", "persistence", "profile", "weather"}
+        How the planner forecasts (:mod:`ansen.forecast`).
+    data_lag : str or pandas.Timedelta
+        Age of the newest grid measurement (transformer, MV) at a decision:
+        ``"15min"`` real time (default), ``"1h"``, ``"1D"``, ``"7D"`` (the
+        pilot's week-old data).
+    replan_minutes : int or None
+        Re-plan the rest of the window every so many minutes of the local
+        clock (a divisor or multiple of 60, a multiple of the step); None: the
+        day-ahead plan only. Default 60: each hour brings a new measurement
+        of every stream and, since 2024, new intraday market products (the
+        quarter-hour is possible, at four times the solves).
     decision_hour : int
-        Local hour of the daily decision (13: day-ahead prices known).
-    horizon_hours : float
-        Optimisation horizon from each decision [h].
+        Local hour of the daily day-ahead decision (13: after the prices'
+        publication at 12:45 CET).
+    horizon_hours : float, optional
+        Longest plan [h]; default: to the end of the known prices.
     soc_initial, soc_min : float
         State of charge at the start and minimum reserve, as shares of capacity.
     tariff : Tariff, optional
         Prices of the cost models (default :class:`ansen.tariffs.Tariff`).
     fallback : str, optional
-        A rule model (``"M1"`` or ``"none"``) used for a decision whose LP
-        fails; each use is recorded in ``attrs["fallbacks"]``. Default: raise.
+        A rule model (``"M1"`` or ``"none"``) used until the next decision
+        when an LP fails; each use is recorded in ``attrs["fallbacks"]``.
+        Default: raise.
+    forecast_lag_days : int, optional
+        Old name of the data age in days: L means ``data_lag`` = L - 1 days
+        (L = 1: real time), as the simulator read it before ``data_lag``.
+    seed : int
+        Seed of the weather forecast's errors (``forecast="weather"``).
+    directions : {"net", "exact"}
+        How a plan that charges and discharges a battery in the same step is
+        made executable (:mod:`ansen.controller.planner`): held to its net
+        direction (fast, default), or a MIP for the best such schedule.
     progress : bool or tqdm, optional
-        Show a progress bar (default: when the run has more than 31
-        decisions), or an existing tqdm bar to advance (shared across runs).
+        Show a progress bar (default: for runs longer than 31 days), or an
+        existing tqdm bar to advance by simulated days.
     **params
         Parameters of the steering model (see its ``defaults``).
 
@@ -173,9 +228,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         (end of step), ``load_kw`` (after behaviour), ``pv_kw``, ``net_kw``
         (import positive); per transformer ``transformer_kw`` and
         ``transformer_base_kw`` (no battery, no behaviour); ``mv_kw`` and
-        ``mv_base_kw``; ``price_eur_per_kwh``; battery and grid parameters;
-        attrs with model, parameters, solver, forecast, package version and
-        solve statistics.
+        ``mv_base_kw``; ``price_eur_per_kwh``; ``annual_net_kwh`` per year
+        and household; battery and grid parameters; attrs with model,
+        parameters, solver, forecast, information, package version and solve
+        statistics.
 
     Raises
     ------
@@ -190,11 +246,13 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     wall = time.perf_counter()
     if not isinstance(village, xr.Dataset) or "time" not in village.indexes:
         validate(village)  # raises with the reason
-    check_time_index(village.indexes["time"], "time",
-                     village.attrs.get("timezone", "Europe/Amsterdam"))
+    tz = village.attrs.get("timezone", "Europe/Amsterdam")
+    check_time_index(village.indexes["time"], "time", tz)
     steer = get_model(model, **params)
     if solver not in BACKENDS:
         raise ValueError(f"unknown solver {solver!r}; known: {', '.join(BACKENDS)}")
+    if forecast not in FORECASTS:
+        raise ValueError(f"unknown forecast {forecast!r}; known: {', '.join(FORECASTS)}")
     if fallback is not None and fallback not in ("M1", "none"):
         raise ValueError(f"fallback must be a rule model ('M1' or 'none'), got {fallback!r}")
     if not 0.0 <= soc_min < 1.0:
@@ -203,139 +261,179 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         raise ValueError(
             f"infeasible parameters: soc_initial {soc_initial} outside [soc_min={soc_min}, 1]"
         )
-    if not 0 <= decision_hour <= 23:
-        raise ValueError(f"decision_hour must lie in 0..23, got {decision_hour}")
-    forecaster = Forecaster(forecast, forecast_lag_days)
+    if isinstance(decision_hour, bool) or int(decision_hour) != decision_hour or not (
+            0 <= decision_hour <= 23):
+        raise ValueError(f"decision_hour must be a whole hour in 0..23, got {decision_hour!r}")
+    if forecast_lag_days is not None:
+        if isinstance(forecast_lag_days, bool) or float(forecast_lag_days) != int(
+                forecast_lag_days) or not 1 <= forecast_lag_days <= 61:
+            raise ValueError(f"forecast_lag_days must be a whole number of days in 1..61, got "
+                             f"{forecast_lag_days!r}")
+        if data_lag != "15min":
+            raise ValueError("give data_lag or its old name forecast_lag_days, not both")
+        lag_days = int(forecast_lag_days)
+        data_lag = "15min" if lag_days == 1 else f"{lag_days - 1}D"
+    info = Information(data_lag=data_lag)
+    dt = step_hours(village)
+    if replan_minutes is not None:
+        if isinstance(replan_minutes, bool) or int(replan_minutes) != replan_minutes or \
+                replan_minutes <= 0:
+            raise ValueError(f"replan_minutes must be a whole number of minutes > 0 or None, "
+                             f"got {replan_minutes!r}")
+        replan_minutes = int(replan_minutes)
+        step_min = round(dt * 60)
+        if replan_minutes % step_min or (60 % replan_minutes and replan_minutes % 60) or (
+                replan_minutes > 60 and 1440 % replan_minutes):
+            raise ValueError(f"replan_minutes must be a multiple of the step ({step_min} min) "
+                             f"that divides the hour or the day, got {replan_minutes}")
+    if horizon_hours is not None and not (dt <= float(horizon_hours) <= 24 * 14):
+        raise ValueError(f"horizon_hours must lie between one step and 14 days, got "
+                         f"{horizon_hours!r}")
     tariff = tariff or Tariff()
 
-    times = village.indexes["time"]
-    dt = step_hours(village)
-    i0 = 0 if start is None else int(times.searchsorted(_as_utc(start, village)))
-    i1 = len(times) if end is None else int(times.searchsorted(_as_utc(end, village)))
+    times_all = village.indexes["time"]
+    i0 = 0 if start is None else int(times_all.searchsorted(_as_utc(start, village)))
+    i1 = len(times_all) if end is None else int(times_all.searchsorted(_as_utc(end, village)))
     if (start is not None and end is not None
             and _as_utc(end, village) <= _as_utc(start, village)):
         raise ValueError(f"empty period: start {start} is not before end {end}")
-    # Work on the run and the history its forecasts can reach (persistence: lag + 1
-    # days, profile: lag + 1 + 7 x weeks days); the rest of the data plays no part
-    # and is neither validated nor copied.
-    history = round((forecast_lag_days + 2 + 7 * forecaster.weeks) * 24 / dt)
+    spd = round(24 / dt)
+    forecaster = Forecaster(forecast if forecast != "weather" else "persistence",
+                            steps_per_day=spd)
+    # Work on the run and the history its forecasts can reach; the rest of the data
+    # plays no part in the controller (only in the households' annual positions).
+    history = round(info.lag / pd.Timedelta(hours=dt)) + spd * (2 + forecaster.history_days)
     w0 = max(0, i0 - history)
-    village = validate(village.isel(time=slice(w0, max(i1, i0 + 1))), start=start, end=end)
+    run_village = validate(village.isel(time=slice(w0, max(i1, i0 + 1))), start=start, end=end)
     i0, i1 = i0 - w0, i1 - w0
-    times = village.indexes["time"]
-    local = local_time(village)
+    times = run_village.indexes["time"]
+    local = local_time(run_village)
     if i1 <= i0:
         raise ValueError(f"empty period: start {start} is not before end {end}")
-    decisions = _decisions(local, i0, i1, decision_hour)
-    n_h = round(horizon_hours / dt)
-    longest = int(np.diff(decisions).max())
-    if steer.uses_lp and n_h < longest:
-        raise ValueError(
-            f"horizon_hours={horizon_hours} is shorter than the longest time between decisions "
-            f"({longest * dt:g} h)"
-        )
 
-    households = village["household"].values
-    transformers = list(village["transformer"].values.astype(str))
+    households = run_village["household"].values
+    transformers = list(run_village["transformer"].values.astype(str))
     tr_of = np.array([transformers.index(str(t))
-                      for t in village["household_transformer"].values])
-    cap_all = village["battery_kwh"].values.astype(float)
-    sites = np.flatnonzero((cap_all > 0) & (village["battery_kw"].values > 0))
-    cap = cap_all[sites]
-    pmax = village["battery_kw"].values.astype(float)[sites]
-    eff = village["battery_eff"].values.astype(float)[sites]
-    emin = soc_min * cap
+                      for t in run_village["household_transformer"].values])
+    cap_all = run_village["battery_kwh"].values.astype(float)
+    sites = np.flatnonzero((cap_all > 0) & (run_village["battery_kw"].values > 0))
+    fleet = Fleet(cap_all[sites], run_village["battery_kw"].values.astype(float)[sites],
+                  run_village["battery_eff"].values.astype(float)[sites],
+                  soc_min * cap_all[sites])
 
-    load = village["load_kw"].values.astype(float)
-    pv = village["pv_kw"].values.astype(float)
-    rest = village["transformer_rest_kw"].values.astype(float)
-    mv_base = village["mv_kw"].values.astype(float)
+    load = run_village["load_kw"].values.astype(float)
+    pv = run_village["pv_kw"].values.astype(float)
+    rest = run_village["transformer_rest_kw"].values.astype(float)
+    mv_base = run_village["mv_kw"].values.astype(float)
     net_base = load - pv
     onehot = np.zeros((len(households), len(transformers)))
     onehot[np.arange(len(households)), tr_of] = 1.0
     transformer_base = net_base @ onehot + rest
-    cimp, cexp = tariff.prices(village)
+
+    # the households' annual positions (net metering) from all of the village's data
+    net_full = village["load_kw"].values.astype(float) - village["pv_kw"].values.astype(float)
+    local_full = local_time(village)
+    position, netting_note = last_year_net_kwh(net_full, local_full, dt, local[i0])
+    importer = position > 0.0
+    years = local.year.to_numpy()
+    cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,
+                                        importer[sites])
+    community_importer = np.array([position[sites].sum() > 0.0])
+    comm_imp, comm_exp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,
+                                                community_importer)
+    prices = Prices(cimp, cexp, comm_imp[:, 0], comm_exp[:, 0])
+
+    known = info.bind(times)
+    cap_steps = round(float(horizon_hours) / dt) if horizon_hours is not None else None
+    points = _schedule(local, known, i0, i1, decision_hour,
+                       replan_minutes if steer.uses_lp else None, cap_steps)
+    window_starts = np.array(sorted({ws for _, ws, _ in points}))
+    n_h = max(we - ws for _, ws, we in points)
+
+    forecasts = Forecasts(forecaster, known, net_base[:, sites], transformer_base, mv_base)
+    if forecast == "weather":
+        from ansen.weather import WeatherForecasts
+
+        forecasts = WeatherForecasts(run_village, known, net_base[:, sites], transformer_base,
+                                     mv_base, sites=sites, seed=seed)
 
     # behaviour (M6): decided per local day, applied to the actual load
     load_run = load
     behaviour = None
     if steer.behaviour:
-        scope = sites if steer.params["scope"] == "community" else np.arange(len(households))
+        fleet_scope = steer.params["scope"] == "community"
+        scope = sites if fleet_scope else np.arange(len(households))
         zero = np.zeros_like(load)
-        ev = village["ev_kw"].values if "ev_kw" in village else zero
-        hp = village["heat_pump_kw"].values if "heat_pump_kw" in village else zero
+        ev = run_village["ev_kw"].values if "ev_kw" in run_village else zero
+        hp = run_village["heat_pump_kw"].values if "heat_pump_kw" in run_village else zero
         behaviour = _Behaviour(steer, local, load[:, scope], ev[:, scope], hp[:, scope],
-                               transformer_base, scope, forecaster, decisions, i0, i1, dt)
+                               transformer_base, scope, fleet_scope, tr_of[scope], forecasts,
+                               window_starts, i0, i1, dt)
         load_run = load.copy()
         load_run[i0:i1, scope] = behaviour.apply(load[i0:i1, scope],
-                                                  behaviour.flexible[i0:i1], i0)
+                                                 behaviour.flexible[i0:i1], i0)
 
-    ctx = Context(n_steps=n_h, dt_h=dt, capacity_kwh=cap, power_kw=pmax, efficiency=eff,
-                  soc_min_kwh=emin, site_transformer=tr_of[sites],
-                  transformer_kva=village["transformer_kva"].values.astype(float),
-                  sites=tuple(households[sites]),
-                  symmetric_prices=bool(np.array_equal(cimp, cexp)))
-    runner = lp = None
+    planner = None
     build_start = time.perf_counter()
     if steer.uses_lp and len(sites):
-        lp = steer.build(ctx)
-        variables = [lp.charge[b, t] for b in range(len(sites)) for t in range(n_h)] + [
-            lp.discharge[b, t] for b in range(len(sites)) for t in range(n_h)]
-        runner = LPRunner(lp, variables, solver)
+        ctx = Context(n_steps=n_h, dt_h=dt, capacity_kwh=fleet.capacity, power_kw=fleet.power,
+                      efficiency=fleet.efficiency, soc_min_kwh=fleet.soc_min,
+                      site_transformer=tr_of[sites],
+                      transformer_kva=run_village["transformer_kva"].values.astype(float),
+                      sites=tuple(households[sites]))
+        planner = Planner(steer, ctx, solver, forecasts, prices, behaviour=behaviour,
+                          sites=sites, site_transformer=tr_of[sites], directions=directions)
     build_seconds = time.perf_counter() - build_start
     fallback_model = get_model(fallback) if fallback else None
+    rule_model = steer if not steer.uses_lp else get_model("none")
 
     n_run = i1 - i0
     battery = np.zeros((n_run, len(households)))
     soc_out = np.zeros((n_run, len(households)))
-    soc = soc_initial * cap
-    objectives, fallbacks = [], []
+    soc = soc_initial * fleet.capacity
+    soc_ws = soc.copy()
+    fallbacks = []
+    clipped, clipped_kwh = 0, 0.0
     own_bar = progress is None or progress is True
     bar = progress if not isinstance(progress, bool) and progress is not None else None
     if own_bar:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(decisions) - 1, desc=f"{steer.id} {solver}", unit="day",
-                   disable=(progress is None and len(decisions) <= 32))
-    for k in range(len(decisions) - 1):
-        t0, t1 = int(decisions[k]), int(decisions[k + 1])
-        actual_net = load_run[t0:t1, sites] - pv[t0:t1, sites]
-        if runner is not None:
+        bar = tqdm(total=round(n_run / spd, 2), desc=f"{steer.id} {solver}", unit="day",
+                   disable=(progress is None and n_run <= 31 * spd))
+    for k, (t, ws, we) in enumerate(points):
+        t_next = points[k + 1][0] if k + 1 < len(points) else i1
+        if t == ws:
+            soc_ws = soc.copy()
+        setpoint = None
+        if planner is not None:
             try:
-                inputs = _horizon_inputs(forecaster, t0, n_h, i1, net_base[:, sites],
-                                         transformer_base, mv_base, cimp, cexp, soc,
-                                         behaviour, load, sites, tr_of)
-                steer.set_inputs(lp, inputs)
-                x, obj = runner.solve()
-                x = x.reshape(2, len(sites), n_h)
-                setpoint = (x[0] - x[1]).T[: t1 - t0]
-                objectives.append(obj)
+                setpoint = planner.plan(ws, we, t, soc_ws,
+                                        battery[ws - i0:t - i0][:, sites])[: t_next - t]
             except (SolveError, ValueError) as exc:
-                when = local[t0].strftime("%Y-%m-%d %H:%M %Z")
+                when = local[t].strftime("%Y-%m-%d %H:%M %Z")
                 if fallback_model is None:
                     raise SolveError(
                         f"model {steer.id} ({solver}): no optimum for the decision at {when}: "
                         f"{exc}"
                     ) from exc
                 fallbacks.append(f"{when}: {exc}")
-                setpoint = None
-        if runner is None or setpoint is None:
-            rule = fallback_model if (runner is not None) else steer
-            if steer.uses_lp and not len(sites):
-                rule = get_model("none")
-            power, socs = np.empty((t1 - t0, len(sites))), np.empty((t1 - t0, len(sites)))
-            for i in range(t1 - t0):  # rules react to each step's actual exchange
-                p, s = apply_setpoints(rule.rule(actual_net[i])[None, :], soc, cap, pmax, eff,
-                                       emin, dt)
-                power[i], socs[i] = p[0], s[0]
-                soc = s[0]
+        if setpoint is None:
+            rule = fallback_model if planner is not None else rule_model
+            actual_net = load_run[t:t_next, sites] - pv[t:t_next, sites]
+            power, socs = apply_rule(rule.rule, actual_net, soc, fleet, dt)
         else:
-            power, socs = apply_setpoints(setpoint, soc, cap, pmax, eff, emin, dt)
+            power, socs = apply_setpoints(setpoint, soc, fleet.capacity, fleet.power,
+                                          fleet.efficiency, fleet.soc_min, dt)
+            off = np.abs(power - setpoint)
+            clipped += int((off > 1e-6).sum())
+            clipped_kwh += float(off.sum() * dt)
+        if len(socs):
             soc = socs[-1]
-        battery[t0 - i0:t1 - i0, sites] = power
-        soc_out[t0 - i0:t1 - i0, sites] = socs
+        battery[t - i0:t_next - i0, sites] = power
+        soc_out[t - i0:t_next - i0, sites] = socs
         if bar is not None:
-            bar.update(1)
+            bar.update(round((t_next - t) / spd, 4))
     if own_bar and bar is not None:
         bar.close()
 
@@ -343,12 +441,16 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     net = load_run[sl] - pv[sl] + battery
     transformer = net @ onehot + rest[sl]
     mv = mv_base[sl] + (load_run[sl] - load[sl]).sum(axis=1) + battery.sum(axis=1)
+    full_slice = slice(w0 + i0, w0 + i1)
+    annual = _annual_net(net_full, local_full, dt, full_slice, net, households)
     run_params = {
-        "model": steer.params, "forecast": forecast, "forecast_lag_days": forecast_lag_days,
-        "decision_hour": decision_hour, "horizon_hours": horizon_hours,
-        "soc_initial": soc_initial, "soc_min": soc_min, "fallback": fallback,
-        "tariff": dict(tariff.__dict__),
+        "model": steer.params, "forecast": forecast, "data_lag": str(info.data_lag),
+        "replan_minutes": replan_minutes, "decision_hour": decision_hour,
+        "horizon_hours": horizon_hours, "soc_initial": soc_initial, "soc_min": soc_min,
+        "fallback": fallback, "seed": seed, "tariff": dict(tariff.__dict__),
     }
+    if forecast_lag_days is not None:
+        run_params["forecast_lag_days"] = forecast_lag_days
     hh = ("time", "household")
     out = xr.Dataset(
         {
@@ -361,67 +463,57 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "transformer_base_kw": (("time", "transformer"), transformer_base[sl]),
             "mv_kw": (("time",), mv),
             "mv_base_kw": (("time",), mv_base[sl]),
-            "price_eur_per_kwh": (("time",), village["price_eur_per_kwh"].values[sl]),
-            "battery_kwh": village["battery_kwh"],
-            "battery_power_kw": village["battery_kw"],
-            "battery_eff": village["battery_eff"],
-            "household_transformer": village["household_transformer"],
-            "transformer_kva": village["transformer_kva"],
+            "price_eur_per_kwh": (("time",), run_village["price_eur_per_kwh"].values[sl]),
+            "annual_net_kwh": (("year", "household"), annual.to_numpy()),
+            "last_year_net_kwh": (("household",), position),
+            "battery_kwh": run_village["battery_kwh"],
+            "battery_power_kw": run_village["battery_kw"],
+            "battery_eff": run_village["battery_eff"],
+            "household_transformer": run_village["household_transformer"],
+            "transformer_kva": run_village["transformer_kva"],
         },
         coords={"time": times[sl].to_numpy(), "household": households,
-                "transformer": transformers},
+                "transformer": transformers, "year": annual.index.to_numpy()},
         attrs={
             "model": steer.id,
             "model_name": steer.name,
             "solver": solver if steer.uses_lp else "none (rule)",
             "forecast": forecast if steer.uses_lp or steer.behaviour else "none (real time)",
+            "data_lag": str(info.data_lag),
+            "replan_minutes": replan_minutes if steer.uses_lp else "none (real time)",
             "params": json.dumps(run_params, default=str, sort_keys=True),
             "ansen_version": ansen.__version__,
             "village": village.attrs.get("name", "?"),
             "village_source": village.attrs.get("source", "?"),
-            "timezone": village.attrs.get("timezone", "Europe/Amsterdam"),
+            "timezone": tz,
             "start": str(local[i0]),
             "end": str(local[i1 - 1] + pd.Timedelta(hours=dt)),
-            "decisions": len(decisions) - 1,
-            "solves": runner.n_solves if runner else 0,
-            "solve_seconds": round(runner.solve_seconds, 3) if runner else 0.0,
-            "build_seconds": round(build_seconds + (runner.first_solve_seconds if runner else 0.0),
-                                   3),
+            "decisions": len(points) if steer.uses_lp else 0,
+            "windows": len(window_starts) if steer.uses_lp else 0,
+            "solves": planner.runner.n_solves if planner else 0,
+            "solve_seconds": round(planner.runner.solve_seconds, 3) if planner else 0.0,
+            "build_seconds": round(build_seconds + (planner.runner.first_solve_seconds
+                                                    if planner else 0.0), 3),
             "wall_seconds": round(time.perf_counter() - wall, 3),
-            "objective_sum": float(np.sum(objectives)) if objectives else 0.0,
+            "objective_sum": float(np.sum(planner.objectives)) if planner else 0.0,
+            "direction_mips": planner.runner.n_mip if planner else 0,
+            "direction_held_steps": planner.direction_binaries if planner else 0,
+            "direction_gap": round(planner.direction_gap, 6) if planner else 0.0,
+            "clipped_steps": clipped,
+            "clipped_kwh": round(clipped_kwh, 6),
+            "warmup_decisions": forecasts.warmup,
             "fallbacks": json.dumps(fallbacks),
+            "annual_net_estimated": json.dumps(annual.attrs["estimated"]),
+            "planned_positions": f"365 days before the run: {netting_note}",
         },
     )
     units = {"battery_kw": "kW", "soc_kwh": "kWh", "load_kw": "kW", "pv_kw": "kW",
              "net_kw": "kW", "transformer_kw": "kW", "transformer_base_kw": "kW",
-             "mv_kw": "kW", "mv_base_kw": "kW", "price_eur_per_kwh": "EUR/kWh"}
+             "mv_kw": "kW", "mv_base_kw": "kW", "price_eur_per_kwh": "EUR/kWh",
+             "annual_net_kwh": "kWh", "last_year_net_kwh": "kWh"}
     for name, unit in units.items():
         out[name].attrs["units"] = unit
+    out["last_year_net_kwh"].attrs["description"] = (
+        "net consumption in the 365 days before the run (the last annual statement) that the "
+        "controller planned with: > 0 a net importer, <= 0 a net exporter (net metering)")
     return out
-
-
-def _horizon_inputs(forecaster, t0, n, i1, net_sites, transformer_base, mv_base, cimp, cexp,
-                    soc, behaviour, load, sites, tr_of) -> HorizonInputs:
-    """Forecasts for the horizon starting at step ``t0``, cut at the run's end ``i1``."""
-    nv = min(n, i1 - t0)
-    net0 = forecaster(net_sites, t0, nv)
-    tr0 = forecaster(transformer_base, t0, nv)
-    mv0 = forecaster(mv_base, t0, nv)
-    if behaviour is not None:
-        scope = behaviour.scope
-        fc_load = forecaster(load[:, scope], t0, nv)
-        fc_flex = forecaster(behaviour.flexible, t0, nv)
-        shift = behaviour.apply(fc_load, fc_flex, t0) - fc_load
-        pos = {h: j for j, h in enumerate(sites)}
-        for j, h in enumerate(scope):
-            if h in pos:
-                net0[:, pos[h]] += shift[:, j]
-        np.add.at(tr0.T, tr_of[scope], shift.T)
-        mv0 = mv0 + shift.sum(axis=1)
-
-    def pad(x):
-        return np.concatenate([x, np.zeros((n - nv, *x.shape[1:]))]) if nv < n else x
-
-    return HorizonInputs(net0=pad(net0), transformer0=pad(tr0), mv0=pad(mv0),
-                         import_price=pad(cimp[t0:t0 + nv]), export_price=pad(cexp[t0:t0 + nv]),
-                         soc0=np.asarray(soc, dtype=float), n_valid=nv)

@@ -1,21 +1,62 @@
-"""Dutch small-consumer electricity tariffs and household costs.
+"""Dutch small-consumer electricity tariffs, net metering as the law has it, household bills.
 
-A dynamic contract passes the day-ahead price through:
+A dynamic contract settles the *supply* part of every step at the day-ahead
+price :math:`p_t`; the energy tax :math:`\\tau_y` of year :math:`y` (and the
+VAT :math:`v` on it) depends on the metering regime. All prices below are
+EUR/kWh, the model parameters excl. VAT.
+
+Supply part, every step (both regimes):
 
 .. math::
 
-    c^{imp}_t = (p_t + m + \\tau_y)(1 + v)
+    s^{imp}_t = (p_t + m)(1 + v), \\qquad
+    s^{exp}_t = (\\varphi\\, p_t - f)(1 + v\\,[\\text{feed-in VAT}])
 
-with :math:`p_t` the day-ahead price, :math:`m` the supplier margin,
-:math:`\\tau_y` the energy tax of year :math:`y` and :math:`v` VAT (all
-EUR/kWh excl. VAT). Feed-in is compensated
+with the supplier margin :math:`m` on imports, the feed-in share
+:math:`\\varphi` of the day-ahead price and a feed-in fee :math:`f`.
 
-- with net metering (salderingsregeling, until 31 December 2026): at the same
-  price, :math:`c^{exp}_t = c^{imp}_t` (per-step netting; exact as long as a
-  household imports more than it exports over the year, which the report
-  period's households do on average);
-- without net metering (from 1 January 2027): at a share of the day-ahead
-  price minus a feed-in fee, :math:`c^{exp}_t = s\\,p_t - f` (no tax, no VAT).
+Net metering (salderingsregeling, art. 31c Elektriciteitswet 1998 and art. 50
+Wbm; until 31 December 2026): the energy tax is due on the household's *net*
+consumption over the calendar year, :math:`N_{h,y} = \\sum_{t \\in y} (I_{h,t} -
+X_{h,t})\\Delta t`, and only if it is positive:
+
+.. math::
+
+    T_{h,y} = \\tau_y (1 + v) \\max(N_{h,y}, 0).
+
+A household that imports more than it exports over the year (a *net
+importer*) thus gets the tax back on every exported kWh; a *net exporter*
+pays no energy tax at all and its surplus earns only the supply part
+:math:`s^{exp}_t`, which is the feed-in compensation of a dynamic contract
+(the hourly day-ahead price; Frank Energie and Tibber, "Salderen en
+terugleveren", and Energyhouse describe this settlement). Per step this is
+exact with the household's position :math:`w_{h,y} = [N_{h,y} > 0]`:
+
+.. math::
+
+    c^{imp}_{h,t} = s^{imp}_t + w_{h,y}\\,\\tau_y(1+v), \\qquad
+    c^{exp}_{h,t} = s^{exp}_t + w_{h,y}\\,\\tau_y(1+v),
+
+and summing :math:`c^{imp} I - c^{exp} X` over a whole year gives the
+supply part plus :math:`T_{h,y}` exactly. These are also the *marginal*
+prices a household's battery faces, and the prices the cost models optimise
+(:meth:`Tariff.marginal_prices`): a net exporter's marginal kWh is worth the
+day-ahead price, not the retail price.
+
+Without net metering (from 1 January 2027, Kamerstuk 36611): every imported
+kWh pays :math:`s^{imp}_t + \\tau_y(1+v)`, every exported kWh earns
+:math:`s^{exp}_t` (without VAT: a household is paid no VAT on feed-in; DELTA
+Energie, "Terugleveren", for contracts running into 2027). The law sets the
+compensation at no less than 50 % of the agreed bare supply price until
+1 January 2030 (amendment Grinwis c.s., Kamerstuk 36611 nr. 17); a dynamic
+contract that passes the day-ahead price on (:math:`\\varphi = 1`) pays more
+than that when prices are positive. ``Tariff.after_net_metering(
+feed_in_share=0.5)`` is the legal minimum.
+
+The annual position :math:`N_{h,y}` of a run that covers only part of a year
+comes from :func:`annual_net_kwh`: the run's own steps, the village's data
+without battery for the other days of the year, and for days of the year
+outside the data the same calendar days of another year (see there).
 
 Monthly fixed costs: supplier standing charge, the grid operator's capacity
 tariff, minus the annual energy-tax reduction (excl. VAT, so times
@@ -23,11 +64,17 @@ tariff, minus the annual energy-tax reduction (excl. VAT, so times
 
 References
 ----------
-Belastingdienst, energy tax rates 2024-2026, and shared/dutch-context.md:
-energy tax 2024 EUR 0.1088/kWh, 2025 EUR 0.10154/kWh, 2026 EUR 0.0916/kWh
-(excl. VAT); tax reduction 2025 EUR 524.95 excl. VAT; VAT 21 %; Enexis
-capacity tariff 2024 about EUR 426/yr for 3x25 A; net metering ends
-1 January 2027 (Kamerstuk 36611).
+Energy tax (excl. VAT, first band): 2024 EUR 0.1088 (Vattenfall, "Tarieven
+energiebelasting 2024"; Meijburg & Co, Promemorie 2024), 2025 EUR 0.10154,
+2026 EUR 0.0916 (Solar Duurzaam Nederland FAQ: 2026 EUR 0.1108 incl. VAT);
+tax reduction 2025 EUR 524.95 excl. VAT; VAT 21 %. Net metering: Memorie van
+toelichting Kamerstuk 35594 nr. 3 (art. 31c E-wet, art. 50 Wbm: netting over
+the year, at most down to the imported amount); Stedin, "Hoe wordt mijn
+opgewekte energie verrekend". Dynamic settlement: Frank Energie, "Saldering
+bij dynamische contracten"; Tibber, "Salderen en terugleveren bij Tibber".
+End of net metering and the 50 % minimum until 2030: Kamerstuk 36611 nr. 3
+and nr. 17 (Eerste Kamer, nota 36611 D, 6 December 2024). Enexis capacity
+tariff 2024 about EUR 426/yr for 3x25 A.
 """
 
 from __future__ import annotations
@@ -38,7 +85,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["Tariff", "household_costs", "import_export"]
+__all__ = [
+    "Tariff",
+    "annual_net_kwh",
+    "household_costs",
+    "import_export",
+    "last_year_net_kwh",
+]
 
 #: Energy tax on electricity, EUR/kWh excl. VAT, first consumption band (source above).
 ENERGY_TAX = {2024: 0.1088, 2025: 0.10154, 2026: 0.0916}
@@ -54,15 +107,21 @@ class Tariff:
     Attributes
     ----------
     net_metering : bool
-        Feed-in netted at the import price (True until the end of 2026).
+        Energy tax netted over the calendar year (True until the end of 2026).
     supplier_margin_eur_per_kwh : float
-        Supplier mark-up on the day-ahead price (assumption: 0.02).
+        Supplier mark-up on the day-ahead price of imported kWh (assumption: 0.02).
     vat : float
         VAT rate (0.21).
     feed_in_share : float
-        Without net metering: compensation as share of the day-ahead price.
+        Exported kWh earn this share of the day-ahead price (1.0: the price passed
+        on, as dynamic contracts do; the law's minimum from 2027 to 2029 is 0.5).
     feed_in_fee_eur_per_kwh : float
-        Without net metering: fee deducted per exported kWh (assumption: 0.0).
+        Fee per exported kWh (0: dynamic contracts of 2024-25 charged none per kWh
+        in the sources above; fixed-price contracts did, e.g. Eneco EUR 0.115/kWh
+        from June 2024, Consumentenbond "Terugleverkosten").
+    feed_in_vat : bool
+        VAT on the supply part of exported kWh as on imports (True with net
+        metering: the bill is netted incl. VAT; False after 2027).
     standing_eur_per_month : float
         Supplier standing charge incl. VAT (assumption: 6.0).
     network_eur_per_month : float
@@ -78,42 +137,101 @@ class Tariff:
     vat: float = 0.21
     feed_in_share: float = 1.0
     feed_in_fee_eur_per_kwh: float = 0.0
+    feed_in_vat: bool = True
     standing_eur_per_month: float = 6.0
     network_eur_per_month: float = 426.0 / 12
     energy_tax: dict = field(default_factory=lambda: dict(ENERGY_TAX))
     tax_reduction_eur_per_year: dict = field(default_factory=lambda: dict(TAX_REDUCTION))
 
+    def __post_init__(self):
+        for name in ("supplier_margin_eur_per_kwh", "vat", "feed_in_share",
+                     "feed_in_fee_eur_per_kwh", "standing_eur_per_month",
+                     "network_eur_per_month"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(
+                    value):
+                raise ValueError(f"Tariff.{name} must be a finite number, got {value!r}")
+        if not 0.0 <= self.feed_in_share <= 1.0:
+            raise ValueError(f"Tariff.feed_in_share must lie in [0, 1], got {self.feed_in_share}")
+        for name in ("supplier_margin_eur_per_kwh", "vat", "feed_in_fee_eur_per_kwh"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"Tariff.{name} must be >= 0, got {getattr(self, name)}")
+
     @classmethod
     def after_net_metering(cls, **changes) -> Tariff:
-        """The tariff from 2027: no net metering, feed-in at the day-ahead price."""
-        return replace(cls(net_metering=False), **changes)
+        """The tariff from 2027: no net metering, feed-in at the day-ahead price, no VAT on it."""
+        return replace(cls(net_metering=False, feed_in_vat=False), **changes)
+
+    @property
+    def label(self) -> str:
+        """Short name for tables: ``"net metering"`` or ``"no net metering"``."""
+        return "net metering" if self.net_metering else "no net metering"
 
     def _tax(self, years: np.ndarray) -> np.ndarray:
+        years = np.asarray(years)
         missing = sorted({int(y) for y in np.unique(years)} - set(self.energy_tax))
         if missing:
             raise ValueError(f"Tariff has no energy tax for year(s) {missing}")
-        return np.vectorize(self.energy_tax.get)(years)
+        return np.vectorize(self.energy_tax.get, otypes=[float])(years)
+
+    def supply_prices(self, price_eur_per_kwh, years) -> tuple[np.ndarray, np.ndarray]:
+        """Supply part of an imported and of an exported kWh [EUR/kWh] per step (no energy tax)."""
+        p = np.asarray(price_eur_per_kwh, dtype=float)
+        self._tax(years)  # refuse years without a tariff here too
+        imp = (p + self.supplier_margin_eur_per_kwh) * (1.0 + self.vat)
+        exp = (self.feed_in_share * p - self.feed_in_fee_eur_per_kwh) * (
+            1.0 + (self.vat if self.feed_in_vat else 0.0))
+        return imp, exp
+
+    def tax_price(self, years) -> np.ndarray:
+        """Energy tax incl. VAT [EUR/kWh] per step."""
+        return self._tax(years) * (1.0 + self.vat)
 
     def import_price(self, price_eur_per_kwh, years) -> np.ndarray:
         """All-in import price [EUR/kWh incl. VAT] per step."""
-        p = np.asarray(price_eur_per_kwh, dtype=float)
-        tax = self._tax(np.asarray(years))
-        return (p + self.supplier_margin_eur_per_kwh + tax) * (1.0 + self.vat)
+        return self.supply_prices(price_eur_per_kwh, years)[0] + self.tax_price(years)
 
-    def export_price(self, price_eur_per_kwh, years) -> np.ndarray:
-        """Compensation per exported kWh [EUR/kWh] per step."""
+    def export_price(self, price_eur_per_kwh, years, net_importer: bool = True) -> np.ndarray:
+        """Value of an exported kWh [EUR/kWh] per step.
+
+        With net metering it depends on the household's annual position: a net
+        importer gets the energy tax back on it, a net exporter does not.
+        """
+        exp = self.supply_prices(price_eur_per_kwh, years)[1]
+        if self.net_metering and net_importer:
+            exp = exp + self.tax_price(years)
+        return exp
+
+    def marginal_prices(self, price_eur_per_kwh, years, net_importer) -> tuple[np.ndarray,
+                                                                                np.ndarray]:
+        """Import and export price [EUR/kWh] per step and household, shape (T, H).
+
+        Parameters
+        ----------
+        price_eur_per_kwh, years : (T,) day-ahead price and calendar year per step
+        net_importer : (H,) or (T, H) bool
+            Whether each household imports more than it exports over the year
+            (:func:`last_year_net_kwh` > 0); only used with net metering.
+        """
+        imp, exp = self.supply_prices(price_eur_per_kwh, years)
+        tax = self.tax_price(years)
+        w = np.asarray(net_importer, dtype=float)
+        w = np.broadcast_to(w, (len(imp), w.shape[-1]))
         if self.net_metering:
-            return self.import_price(price_eur_per_kwh, years)
-        p = np.asarray(price_eur_per_kwh, dtype=float)
-        return self.feed_in_share * p - self.feed_in_fee_eur_per_kwh
+            return imp[:, None] + w * tax[:, None], exp[:, None] + w * tax[:, None]
+        return np.broadcast_to((imp + tax)[:, None], w.shape).copy(), \
+            np.broadcast_to(exp[:, None], w.shape).copy()
 
     def fixed_eur_per_month(self, year: int) -> float:
         """Standing charge + network tariff - tax reduction, incl. VAT [EUR/month]."""
+        if year not in self.tax_reduction_eur_per_year:
+            raise ValueError(f"Tariff has no energy-tax reduction for year {year}")
         reduction = self.tax_reduction_eur_per_year[year] * (1.0 + self.vat) / 12.0
         return self.standing_eur_per_month + self.network_eur_per_month - reduction
 
     def prices(self, ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
-        """Import and export prices [EUR/kWh] on the steps of a village or run."""
+        """All-in import and export price [EUR/kWh] per step of a village or run, for a
+        net importer (the export price of a net exporter: :meth:`export_price`)."""
         from ansen.data.schema import local_time
 
         years = local_time(ds).year.to_numpy()
@@ -127,14 +245,114 @@ def import_export(net_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(net, 0.0), np.maximum(-net, 0.0)
 
 
-def household_costs(run: xr.Dataset, tariff: Tariff | None = None, *,
-                    fixed: bool = True) -> pd.DataFrame:
+def _daily_kwh(net_kw: np.ndarray, local: pd.DatetimeIndex, dt_h: float) -> pd.DataFrame:
+    """Net energy per local calendar day [kWh], index: naive dates."""
+    days = local.tz_localize(None).normalize()
+    net = np.asarray(net_kw, dtype=float)
+    if not len(days):
+        return pd.DataFrame(np.zeros((0, net.shape[1])))
+    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+    return pd.DataFrame(np.add.reduceat(net, starts, axis=0) * dt_h, index=days[starts])
+
+
+def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> tuple[
+        np.ndarray, str]:
+    """Net energy over the days [start, end) [kWh] per column, and how it was estimated.
+
+    Days of the window in ``daily`` count as they are. A day outside the data
+    takes the mean of the same calendar day (29 February: 28 February) in the
+    years the data has it. If some calendar days are in no year of the data,
+    the sum over the known days is scaled to the window's length.
+    """
+    days = pd.date_range(start, end, freq="D", inclusive="left")
+    have = daily.index.intersection(days)
+    total = daily.loc[have].to_numpy().sum(axis=0)
+    missing = days.difference(have)
+    if not len(missing):
+        return total, "data"
+    key = daily.index.strftime("%m-%d").str.replace("02-29", "02-28")
+    by_day = daily.groupby(key.to_numpy()).mean()
+    want = missing.strftime("%m-%d").str.replace("02-29", "02-28")
+    found = want.isin(by_day.index)
+    total = total + by_day.loc[want[found]].to_numpy().sum(axis=0)
+    note = f"{len(missing) - int((~found).sum())} days from other years"
+    unknown = int((~found).sum())
+    if unknown:
+        known = len(days) - unknown
+        if known == 0:
+            raise ValueError(f"no data to estimate the net consumption of {start:%Y-%m-%d} to "
+                             f"{end:%Y-%m-%d}")
+        total = total * len(days) / known
+        note += f", {unknown} days scaled from the other {known}"
+    return total, note
+
+
+def annual_net_kwh(net_kw: np.ndarray, local: pd.DatetimeIndex, dt_h: float, households,
+                   years=None) -> pd.DataFrame:
+    """Net consumption :math:`N_{h,y}` per calendar year and household [kWh].
+
+    Parameters
+    ----------
+    net_kw : (T, H) net exchange [kW], import positive
+    local : (T,) tz-aware local time of each step
+    dt_h : step length [h]
+    households : (H,) household ids (columns)
+    years : iterable of int, optional
+        Years to estimate (default: every year of ``local``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index year, columns households; ``attrs["estimated"]`` says per year how
+        the days outside the data were filled (:func:`_window_kwh`).
+    """
+    daily = _daily_kwh(net_kw, local, dt_h)
+    years = sorted({int(y) for y in (years if years is not None else local.year)})
+    rows, notes = [], {}
+    for y in years:
+        total, notes[y] = _window_kwh(daily, pd.Timestamp(y, 1, 1), pd.Timestamp(y + 1, 1, 1))
+        rows.append(total)
+    out = pd.DataFrame(rows, index=pd.Index(years, name="year"), columns=list(households))
+    out.attrs["estimated"] = notes
+    return out
+
+
+def last_year_net_kwh(net_kw: np.ndarray, local: pd.DatetimeIndex, dt_h: float,
+                      before) -> tuple[np.ndarray, str]:
+    """Each household's net consumption in the 365 days before ``before`` [kWh].
+
+    What a household knows from its last annual statement: positive for a
+    net importer. The controller plans with it (:meth:`Tariff.marginal_prices`).
+    Days of that window outside the data are filled as in
+    :func:`annual_net_kwh` (for the shipped village, a run in the autumn of
+    2024 borrows the spring of 2025: a stand-in for a statement the data do
+    not reach back to).
+
+    Returns
+    -------
+    (H,) net consumption [kWh], and a note on how the window was filled.
+    """
+    daily = _daily_kwh(net_kw, local, dt_h)
+    before = pd.Timestamp(before)
+    if before.tzinfo is not None:
+        before = before.tz_localize(None)
+    end = before.normalize()
+    return _window_kwh(daily, end - pd.Timedelta(days=365), end)
+
+
+def household_costs(run: xr.Dataset, tariff: Tariff | None = None, *, fixed: bool = True,
+                    annual_net: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cost per household and month [EUR] of a run (or a village: net = load - PV).
 
     .. math::
 
-        C_{h,m} = \\sum_{t \\in m} (c^{imp}_t\\, n^+_{h,t} - c^{exp}_t\\, n^-_{h,t})\\,\\Delta t
-                  + F_m
+        C_{h,m} = \\sum_{t \\in m} (c^{imp}_{h,t}\\, n^+_{h,t} - c^{exp}_{h,t}\\, n^-_{h,t})
+                  \\,\\Delta t + F_m
+
+    with the per-household prices of the module docstring: with net metering
+    the energy tax follows the household's annual position, so the sum over a
+    year is the legal bill (supply part per step, energy tax on the annual
+    net consumption only).
 
     Parameters
     ----------
@@ -146,6 +364,11 @@ def household_costs(run: xr.Dataset, tariff: Tariff | None = None, *,
     fixed : bool
         Add the monthly fixed costs :math:`F_m` (months with only part of
         their days in the run get the part of the fixed costs).
+    annual_net : pandas.DataFrame, optional
+        Annual net consumption per year and household [kWh]
+        (:func:`annual_net_kwh`). Default: the run's ``annual_net_kwh``
+        (written by :func:`ansen.simulate`: the run, and the village's data
+        for the rest of the year), else estimated from the Dataset itself.
 
     Returns
     -------
@@ -156,19 +379,33 @@ def household_costs(run: xr.Dataset, tariff: Tariff | None = None, *,
 
     tariff = tariff or Tariff()
     net = run["net_kw"].values if "net_kw" in run else (run["load_kw"] - run["pv_kw"]).values
-    imp, exp = import_export(net)
-    cimp, cexp = tariff.prices(run)
+    households = run["household"].values
     h = step_hours(run)
-    energy = (imp * cimp[:, None] - exp * cexp[:, None]) * h
     local = local_time(run)
+    years = local.year.to_numpy()
+    imp, exp = import_export(net)
+    if tariff.net_metering:
+        if annual_net is None and "annual_net_kwh" in run:
+            annual_net = run["annual_net_kwh"].to_pandas()
+        if annual_net is None:
+            annual_net = annual_net_kwh(net, local, h, households)
+        missing = sorted(set(np.unique(years).tolist()) - set(annual_net.index.tolist()))
+        if missing:
+            raise ValueError(f"annual_net has no row for year(s) {missing}")
+        w = (annual_net.loc[years, list(households)].to_numpy() > 0.0)
+    else:
+        w = np.ones(len(households), dtype=bool)
+    cimp, cexp = tariff.marginal_prices(run["price_eur_per_kwh"].values, years, w)
+    energy = (imp * cimp - exp * cexp) * h
     month = local.strftime("%Y-%m")
-    out = pd.DataFrame(energy, index=month, columns=run["household"].values).groupby(level=0).sum()
+    out = pd.DataFrame(energy, index=month, columns=households).groupby(level=0).sum()
     if fixed:
         steps = pd.Series(1.0, index=month).groupby(level=0).sum()
         per_month = pd.Series(local.days_in_month.to_numpy() * 24.0 / h, index=month)
         share = steps / per_month.groupby(level=0).first()
-        years = pd.Series(local.year.to_numpy(), index=month).groupby(level=0).first()
-        fixed_costs = [tariff.fixed_eur_per_month(int(years[m])) * share[m] for m in out.index]
+        first_year = pd.Series(years, index=month).groupby(level=0).first()
+        fixed_costs = [tariff.fixed_eur_per_month(int(first_year[m])) * share[m]
+                       for m in out.index]
         out = out.add(np.asarray(fixed_costs)[:, None])
     out.index.name = "month"
     return out

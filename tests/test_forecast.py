@@ -11,23 +11,41 @@ D = 96
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(["persistence", "profile"]), st.integers(1, 8),
-       st.integers(40 * D, 60 * D), st.integers(1, 3 * D))
-def test_no_peeking(kind, lag, t0, n):
-    src = Forecaster(kind, lag).source_steps(t0, n, 100 * D)
-    cutoff = t0 - (lag - 1) * D
+@given(st.sampled_from(["persistence", "profile"]), st.integers(0, 8 * D),
+       st.integers(40 * D, 60 * D), st.integers(1, 3 * D), st.sampled_from([24, 96, 288]))
+def test_no_forecast_reads_past_its_cutoff(kind, lag, t0, n, spd):
+    """Changing the data at and after the cut-off changes no forecast (any step length)."""
+    rng = np.random.default_rng(t0)
+    x = rng.normal(size=(70 * spd, 2))
+    scale = spd / D
+    t0, lag = int(t0 * scale), int(lag * scale)
+    cutoff = t0 - lag
+    f = Forecaster(kind, steps_per_day=spd)
+    before = f(x, t0, n, cutoff)
+    y = x.copy()
+    y[cutoff:] = rng.normal(size=y[cutoff:].shape)
+    np.testing.assert_array_equal(f(y, t0, n, cutoff), before)
+    src = f.source_steps(t0, n, cutoff)
     assert (src < cutoff).all()
-    assert ((np.atleast_2d(src.T).T - (t0 + np.arange(n))[:, None]) % D == 0).all()
+    assert ((np.atleast_2d(src.T).T - (t0 + np.arange(n))[:, None]) % spd == 0).all()
+
+
+def test_known_steps_are_returned_as_measured():
+    x = np.arange(20 * D, dtype=float)
+    f = Forecaster("persistence")(x, 10 * D, 2 * D, 10 * D + 40)
+    np.testing.assert_array_equal(f[:40], x[10 * D:10 * D + 40])  # before the cut-off: known
+    assert f[40] == x[9 * D + 40]
 
 
 def test_perfect_is_the_actual_series():
     x = np.arange(10 * D, dtype=float)
-    np.testing.assert_array_equal(Forecaster("perfect")(x, 3 * D, 140), x[3 * D:3 * D + 140])
+    np.testing.assert_array_equal(Forecaster("perfect")(x, 3 * D, 140, 0), x[3 * D:3 * D + 140])
 
 
 def test_persistence_uses_the_latest_known_day():
     x = np.arange(20 * D, dtype=float)
-    f = Forecaster("persistence", 1)(x, 10 * D + 52, 140)  # decision at 13:00 of day 10
+    t0 = 10 * D + 52  # decision at 13:00 of day 10, real-time data
+    f = Forecaster("persistence")(x, t0, 140, t0)
     assert f[0] == x[9 * D + 52]  # 13:00 yesterday
     assert f[44] == x[9 * D + 96]  # 00:00 tomorrow from 00:00 today
     assert f[139] == x[9 * D + 95]  # 23:45 tomorrow from 23:45 yesterday
@@ -35,7 +53,7 @@ def test_persistence_uses_the_latest_known_day():
 
 def test_week_old_data():
     x = np.arange(30 * D, dtype=float)
-    f = Forecaster("persistence", 7)(x, 20 * D, 96)
+    f = Forecaster("persistence")(x, 20 * D, 96, 20 * D - 6 * D)  # newest data 6 days old
     np.testing.assert_array_equal(f, x[13 * D:14 * D])
 
 
@@ -43,14 +61,14 @@ def test_profile_is_mean_of_same_weekday():
     x = np.zeros(60 * D)
     for w in range(1, 5):
         x[(50 - 7 * w) * D:(51 - 7 * w) * D] = w
-    f = Forecaster("profile", 1, weeks=4)(x, 50 * D, D)
+    f = Forecaster("profile", weeks=4)(x, 50 * D, D, 50 * D)
     np.testing.assert_allclose(f, 2.5)
 
 
-def test_end_of_data_repeats_the_last_day():
-    x = np.arange(5 * D, dtype=float)
-    f = Forecaster("perfect")(x, 4 * D, 2 * D)
-    np.testing.assert_array_equal(f[D:], x[4 * D:])
+def test_warm_up_at_the_start_of_the_data_is_flagged():
+    f = Forecaster("persistence")
+    assert f.reads_past(0, D, 0)
+    assert not f.reads_past(2 * D, D, 2 * D)
 
 
 def test_unknown_forecast():

@@ -18,12 +18,19 @@ def _ctx(n=N):
 
 
 def _inputs(n=N, symmetric=False):
-    price = RNG.normal(0.15, 0.12, n)
+    """Random forecasts; per-site prices with export <= import (equal when ``symmetric``)."""
+    price = RNG.normal(0.15, 0.12, (n, B))
     imp = price + 0.15
     return HorizonInputs(
         net0=RNG.normal(0.0, 2.0, (n, B)), transformer0=RNG.normal(0.0, 60.0, (n, K)),
         mv0=RNG.normal(0.0, 500.0, n), import_price=imp,
         export_price=imp if symmetric else price, soc0=np.array([5.0, 1.0, 8.0]))
+
+
+def _end_value(ctx, inp, wear):
+    """The default value of stored energy at the horizon end, by hand: eta x mean import
+    price of the last 24 h (here the whole 6 h horizon) less wear, per site."""
+    return np.maximum(0.0, ctx.efficiency * (inp.import_price.mean(axis=0) - wear))
 
 
 def _solve(model_id, ctx, inputs, solver="highs", **params):
@@ -47,22 +54,43 @@ def test_registry_knows_every_model_and_refuses_unknown():
 
 
 @pytest.mark.parametrize("symmetric", [False, True])
-def test_m2_optimum_equals_independent_lp(symmetric):
+@pytest.mark.parametrize("wear", [0.0, 0.05])
+def test_m2_optimum_equals_independent_lp(symmetric, wear):
     ctx, inp = _ctx(), _inputs(symmetric=symmetric)
-    obj, *_ = _solve("M2", ctx, inp)
+    obj, *_ = _solve("M2", ctx, inp, wear_eur_per_kwh=wear)
     ref, _ = community_cost_optimum(inp.net0, inp.import_price, inp.export_price,
                                     ctx.capacity_kwh, ctx.power_kw, ctx.efficiency, inp.soc0,
-                                    ctx.dt_h)
+                                    ctx.dt_h, wear=wear, end_value=_end_value(ctx, inp, wear))
     assert obj == pytest.approx(ref, abs=1e-7)
+
+
+def test_m2_community_meter_equals_independent_lp():
+    ctx, inp = _ctx(), _inputs()
+    imp, exp = inp.import_price[:, 0], inp.export_price[:, 0]
+    inp.community_import_price, inp.community_export_price = imp, exp
+    obj, *_ = _solve("M2", ctx, inp, meter="community")
+    end = np.maximum(0.0, ctx.efficiency * (imp.mean() - ctx_wear()))
+    ref, _ = community_cost_optimum(inp.net0, imp, exp, ctx.capacity_kwh, ctx.power_kw,
+                                    ctx.efficiency, inp.soc0, ctx.dt_h, wear=ctx_wear(),
+                                    end_value=end, meter="community")
+    assert obj == pytest.approx(ref, abs=1e-7)
+
+
+def ctx_wear():
+    from ansen.models.cost import WEAR_EUR_PER_KWH
+
+    return WEAR_EUR_PER_KWH
 
 
 def test_m4_optimum_equals_independent_lp():
     ctx, inp = _ctx(), _inputs()
-    obj, *_ = _solve("M4", ctx, inp, shadow_eur_per_kwh=0.5, threshold_pu=0.4)
+    obj, *_ = _solve("M4", ctx, inp, shadow_eur_per_kwh=0.5, threshold_pu=0.4,
+                     end_value_eur_per_kwh=0.0)
     ref, _ = community_cost_optimum(
         inp.net0, inp.import_price, inp.export_price, ctx.capacity_kwh, ctx.power_kw,
-        ctx.efficiency, inp.soc0, ctx.dt_h, shadow=0.5, transformer0=inp.transformer0,
-        theta=0.4 * ctx.transformer_kva, site_tr=ctx.site_transformer)
+        ctx.efficiency, inp.soc0, ctx.dt_h, wear=ctx_wear(), shadow=0.5,
+        transformer0=inp.transformer0, theta=0.4 * ctx.transformer_kva,
+        site_tr=ctx.site_transformer)
     assert obj == pytest.approx(ref, abs=1e-7)
 
 
@@ -73,21 +101,27 @@ def test_m4_with_zero_shadow_price_is_pure_cost_minimisation():
     assert m4 == pytest.approx(m2, abs=1e-9)
 
 
-def test_m0_equals_m2_when_import_and_export_prices_are_equal():
-    """With net metering, netting inside the community cannot change the cost."""
-    ctx, inp = _ctx(), _inputs(symmetric=True)
-    m0, *_ = _solve("M0", ctx, inp)
-    m2, *_ = _solve("M2", ctx, inp)
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_m0_equals_m2_with_household_meters(symmetric):
+    """Billed per household meter, nothing couples the batteries: M2 plans what M0 plans."""
+    ctx, inp = _ctx(), _inputs(symmetric=symmetric)
+    m0, p0, *_ = _solve("M0", ctx, inp)
+    m2, p2, *_ = _solve("M2", ctx, inp)
     assert m0 == pytest.approx(m2, abs=1e-9)
 
 
-def test_m0_costs_more_than_m2_without_net_metering():
-    """Without net metering one household's surplus is worth more to its neighbour."""
+def test_community_meter_looks_cheaper_on_paper_without_net_metering():
+    """One virtual meter nets one household's surplus against a neighbour's deficit at the
+    retail price; with household meters the surplus earns only the feed-in price."""
     ctx, inp = _ctx(), _inputs()
     inp.net0[:, 0], inp.net0[:, 1] = -3.0, 3.0  # one exports while the other imports
-    m0, *_ = _solve("M0", ctx, inp)
-    m2, *_ = _solve("M2", ctx, inp)
-    assert m0 > m2 + 1.0
+    imp, exp = inp.import_price[:, 0], inp.export_price[:, 0]
+    inp.import_price, inp.export_price = np.repeat(imp[:, None], B, 1), np.repeat(exp[:, None],
+                                                                                   B, 1)
+    inp.community_import_price, inp.community_export_price = imp, exp
+    household, *_ = _solve("M2", ctx, inp)
+    community, *_ = _solve("M2", ctx, inp, meter="community")
+    assert household > community + 1.0
 
 
 def test_m3_hand_derived_optimum():

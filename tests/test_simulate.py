@@ -111,12 +111,14 @@ def test_m1_hand_computed_day():
 
 
 def test_perfect_foresight_reaches_the_optimum_of_the_period():
-    """An outside check: M2 over one day with perfect forecasts equals the LP of the whole day."""
+    """An outside check: M2 over one day with perfect forecasts equals the LP of the whole day
+    (prices of the day are known at its start; re-plans and the 13:00 decision change nothing)."""
     v = tiny(days=1)
     p = v["price_eur_per_kwh"].values + 0.08 * np.sin(np.arange(96) / 7.0)
     v = v.assign(price_eur_per_kwh=("time", p))
     tariff = Tariff.after_net_metering()
-    r = ansen.simulate(v, "M2", forecast="perfect", tariff=tariff, progress=False)
+    r = ansen.simulate(v, "M2", forecast="perfect", tariff=tariff, progress=False,
+                       wear_eur_per_kwh=0.0, end_value_eur_per_kwh=0.0)
     sites = np.flatnonzero(v["battery_kwh"].values > 0)
     cimp, cexp = tariff.prices(v)
     net0 = (v["load_kw"] - v["pv_kw"]).values[:, sites]
@@ -124,10 +126,12 @@ def test_perfect_foresight_reaches_the_optimum_of_the_period():
                                     v["battery_kw"].values[sites],
                                     v["battery_eff"].values[sites],
                                     0.5 * v["battery_kwh"].values[sites], 0.25)
-    community = r["net_kw"].values[:, sites].sum(1)
-    cost = (np.maximum(community, 0) * cimp - np.maximum(-community, 0) * cexp).sum() * 0.25
+    n = r["net_kw"].values[:, sites]
+    cost = (np.maximum(n, 0) * cimp[:, None] - np.maximum(-n, 0) * cexp[:, None]).sum() * 0.25
     eps = 1e-4 * np.abs(r["battery_kw"].values).sum() * 0.25
     assert cost + eps == pytest.approx(ref, abs=1e-6)
+    assert r.attrs["windows"] == 2  # the start, and 13:00
+    assert r.attrs["solves"] == 2  # the hourly re-plans found nothing new: no solve
 
 
 def test_solvers_agree_on_a_run(village):
@@ -149,7 +153,7 @@ def test_result_carries_its_provenance(runs):
     assert r.attrs["ansen_version"] == ansen.__version__
     params = json.loads(r.attrs["params"])
     assert params["model"]["mv_peak_eur_per_kw"] == 1.0
-    assert params["forecast_lag_days"] == 1
+    assert params["data_lag"] == "15min" and params["replan_minutes"] == 60
     assert r["battery_kw"].attrs["units"] == "kW"
 
 
@@ -181,8 +185,14 @@ def test_failed_solve_with_fallback_is_recorded(village):
     ({"model": "M2", "solver": "cplex"}, "unknown solver 'cplex'"),
     ({"model": "M2", "forecast": "crystal"}, "unknown forecast 'crystal'"),
     ({"model": "M2", "soc_min": 0.6, "soc_initial": 0.5}, "infeasible parameters"),
-    ({"model": "M2", "forecast_lag_days": 0}, "lag_days must be a whole number >= 1"),
-    ({"model": "M2", "horizon_hours": 6}, "shorter than the longest time between decisions"),
+    ({"model": "M2", "forecast_lag_days": 0}, "forecast_lag_days must be a whole number"),
+    ({"model": "M2", "forecast_lag_days": 7.5}, "forecast_lag_days must be a whole number"),
+    ({"model": "M2", "data_lag": "yesterday"}, "data_lag must be a duration"),
+    ({"model": "M2", "data_lag": "5min"}, "shorter than the data's step"),
+    ({"model": "M2", "replan_minutes": 7}, "replan_minutes must be a multiple of the step"),
+    ({"model": "M2", "replan_minutes": 0}, "replan_minutes must be a whole number"),
+    ({"model": "M2", "horizon_hours": 0}, "horizon_hours must lie between"),
+    ({"model": "M2", "meter": "shared"}, "meter must be one of"),
     ({"model": "M4", "threshold": 1}, "unknown parameter"),
     ({"model": "M2", "start": "2025-06-04", "end": "2025-06-01"}, "empty period"),
 ])

@@ -1,11 +1,13 @@
-"""Dutch dynamic tariff: prices and household costs by hand."""
+"""Dutch dynamic tariff: prices, net metering over the year and household bills, by hand."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ansen.data import from_arrays
-from ansen.tariffs import Tariff, household_costs
+from ansen.data import from_arrays, local_time
+from ansen.tariffs import Tariff, annual_net_kwh, household_costs, last_year_net_kwh
+
+TAX25 = 0.10154
 
 
 def test_import_price_by_hand():
@@ -16,18 +18,105 @@ def test_import_price_by_hand():
         (0.10 + 0.02 + 0.1088) * 1.21)
 
 
-def test_net_metering_and_after():
+def test_export_price_depends_on_the_annual_position_and_the_regime():
     p, y = np.array([0.05, -0.02]), np.array([2025, 2025])
     t = Tariff()
-    np.testing.assert_array_equal(t.export_price(p, y), t.import_price(p, y))
+    # net importer: the day-ahead price and the energy tax back, both with VAT
+    np.testing.assert_allclose(t.export_price(p, y), (p + TAX25) * 1.21)
+    # net exporter: the day-ahead price only (the dynamic contract's feed-in compensation)
+    np.testing.assert_allclose(t.export_price(p, y, net_importer=False), p * 1.21)
     after = Tariff.after_net_metering()
-    np.testing.assert_allclose(after.export_price(p, y), p)
+    np.testing.assert_allclose(after.export_price(p, y), p)  # no VAT on feed-in from 2027
     assert (after.export_price(p, y) < after.import_price(p, y)).all()
+    half = Tariff.after_net_metering(feed_in_share=0.5)  # the legal minimum 2027-2029
+    np.testing.assert_allclose(half.export_price(p, y), 0.5 * p)
 
 
-def test_unknown_year():
+def test_marginal_prices_per_household():
+    p, y = np.array([0.10, 0.20]), np.array([2025, 2025])
+    imp, exp = Tariff().marginal_prices(p, y, np.array([True, False]))
+    assert imp.shape == exp.shape == (2, 2)
+    np.testing.assert_allclose(imp[:, 0], (p + 0.02 + TAX25) * 1.21)
+    np.testing.assert_allclose(imp[:, 1], (p + 0.02) * 1.21)  # an exporter pays no tax at the margin
+    np.testing.assert_allclose(exp[:, 0] - exp[:, 1], TAX25 * 1.21)
+
+
+def test_unknown_year_and_bad_tariff_values():
     with pytest.raises(ValueError, match=r"no energy tax for year\(s\) \[2030\]"):
         Tariff().import_price(np.array([0.1]), np.array([2030]))
+    with pytest.raises(ValueError, match="feed_in_share must lie in"):
+        Tariff(feed_in_share=1.5)
+    with pytest.raises(ValueError, match="supplier_margin_eur_per_kwh must be a finite number"):
+        Tariff(supplier_margin_eur_per_kwh="0.02")
+
+
+def _year_village(year=2025):
+    """Two homes over one calendar year, 15-minute steps, day-ahead price 0.10 EUR/kWh.
+
+    H1 (net importer): load 0.5 kW, PV 2 kW from 10:00 to 14:00 local: a day imports
+    0.5 x 20 = 10 kWh and exports 1.5 x 4 = 6 kWh. H2 (net exporter): load 0.25 kW,
+    PV 3 kW 10:00-14:00: imports 5 kWh and exports 11 kWh a day.
+    """
+    t = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="15min", inclusive="left",
+                      tz="Europe/Amsterdam")
+    sun = np.asarray((t.hour >= 10) & (t.hour < 14))
+    load = np.column_stack([np.full(len(t), 0.5), np.full(len(t), 0.25)])
+    pv = np.column_stack([2.0 * sun, 3.0 * sun])
+    return from_arrays(t, load, pv, household_transformer=["T1", "T1"],
+                       transformer_kva=[100.0], price_eur_per_kwh=np.full(len(t), 0.10))
+
+
+@pytest.fixture(scope="module")
+def year_village():
+    return _year_village()
+
+
+def test_annual_net_of_a_full_year(year_village):
+    v = year_village
+    net = (v["load_kw"] - v["pv_kw"]).values
+    n = annual_net_kwh(net, local_time(v), 0.25, v["household"].values)
+    assert n.loc[2025].to_numpy() == pytest.approx([4 * 365, -6 * 365])
+    assert n.attrs["estimated"] == {2025: "data"}
+
+
+def test_bill_of_a_net_importer_and_a_net_exporter_by_hand(year_village):
+    """Net metering: supply part per step, energy tax only on the annual net consumption."""
+    c = household_costs(year_village, Tariff(), fixed=False)
+    assert list(c.index) == [f"2025-{m:02d}" for m in range(1, 13)]
+    bill = c.sum()
+    imp, exp = np.array([10.0, 5.0]) * 365, np.array([6.0, 11.0]) * 365
+    supply = (imp * 0.12 - exp * 0.10) * 1.21
+    assert bill.iloc[0] == pytest.approx(supply[0] + TAX25 * 1.21 * (imp[0] - exp[0]))
+    assert bill.iloc[1] == pytest.approx(supply[1])  # exporter: no tax, surplus at the DA price
+    # after net metering: tax on every imported kWh, feed-in at the day-ahead price, no VAT
+    after = household_costs(year_village, Tariff.after_net_metering(), fixed=False).sum()
+    np.testing.assert_allclose(after.to_numpy(), imp * (0.12 + TAX25) * 1.21 - exp * 0.10)
+
+
+def test_bill_of_a_month_follows_the_year(year_village):
+    """A June run of the exporter is billed with its annual position, not June's."""
+    june = year_village.sel(time=slice("2025-05-31T22:00", "2025-06-30T21:45"))  # UTC
+    annual = annual_net_kwh((year_village["load_kw"] - year_village["pv_kw"]).values,
+                            local_time(year_village), 0.25, year_village["household"].values)
+    c = household_costs(june, Tariff(), fixed=False, annual_net=annual)
+    days = 30
+    expect_importer = (10 * 0.12 - 6 * 0.10) * 1.21 * days + TAX25 * 1.21 * 4 * days
+    expect_exporter = (5 * 0.12 - 11 * 0.10) * 1.21 * days
+    assert c.iloc[0].to_numpy() == pytest.approx([expect_importer, expect_exporter])
+
+
+def test_missing_days_are_filled_from_other_years_and_said():
+    """Data from July 2024 to June 2025: 2024's first half borrows 2025's."""
+    t = pd.date_range("2024-07-01", "2025-07-01", freq="1h", inclusive="left",
+                      tz="Europe/Amsterdam")
+    net = np.where(t.year == 2024, 1.0, 2.0)[:, None]  # kW all day: 24 or 48 kWh a day
+    n = annual_net_kwh(net, t, 1.0, ["H"])
+    # Jul-Dec 2024 (27 October has 25 hours) + Jan-Jun 2024's 182 days from 2025 (30 March
+    # has 23 hours; 29 February takes 28 February)
+    assert n.loc[2024, "H"] == pytest.approx(184 * 24 + 1 + 182 * 48 - 2)
+    assert "182 days from other years" in n.attrs["estimated"][2024]
+    last, note = last_year_net_kwh(net, t, 1.0, pd.Timestamp("2025-07-01"))
+    assert last[0] == pytest.approx(184 * 24 + 1 + 181 * 48 - 2) and note == "data"
 
 
 def test_household_cost_of_a_hand_made_month():

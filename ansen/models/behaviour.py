@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ansen.models.cost import LOCAL, LocalCongestion
+from ansen.models.cost import ECONOMY, EPSILON, LOCAL, LocalCongestion
 
 __all__ = ["FlashMob", "code_slots", "shift_load"]
 
@@ -66,7 +66,7 @@ class FlashMob(LocalCongestion):
 
     id = "M6"
     name = "energy flash mob (M4 + behaviour)"
-    defaults = {"epsilon_eur_per_kwh": 1e-4, **LOCAL, **BEHAVIOUR}
+    defaults = {**EPSILON, **ECONOMY, "meter": "household", **LOCAL, **BEHAVIOUR}
     behaviour = True
 
     def __post_init__(self):

@@ -1,43 +1,71 @@
 """Cost-minimising steering: M0, M2, M4, M5 and the two-layer M4+M5.
 
-All share the objective of energy cost under a :class:`ansen.tariffs.Tariff`
-(import price :math:`c^{imp}_t`, export price :math:`c^{exp}_t \\le c^{imp}_t`)
-and differ in who is netted and in the grid terms added:
+All share the objective of the households' energy cost under a
+:class:`ansen.tariffs.Tariff` at each household's marginal prices
+(:math:`c^{imp}_{b,t} \\ge c^{exp}_{b,t}`: with net metering they depend on
+whether the household imports more than it exports over the year), plus
+battery wear and minus the value of the energy left at the horizon's end,
+and differ in the grid terms added:
+
+.. math::
+
+    \\min \\sum_{b,t} \\Delta t\\,(c^{imp}_{b,t} I_{b,t} - c^{exp}_{b,t} X_{b,t})
+        + (\\omega + \\epsilon) \\sum_{b,t} \\Delta t\\,(P^{ch}_{b,t} + P^{dis}_{b,t})
+        - \\sum_b V_b E_{b,\\tau} + G,
+    \\quad I_{b,t} - X_{b,t} = n_{b,t},\\ I, X \\ge 0
+
+- :math:`\\omega` = ``wear_eur_per_kwh``: battery wear per kWh charged or
+  discharged (:data:`WEAR_EUR_PER_KWH`, derivation there; 0 switches it off);
+  :math:`\\epsilon` = ``epsilon_eur_per_kwh`` (1e-4) breaks ties.
+- :math:`V_b`: value of a kWh left in store at the last step :math:`\\tau` of
+  the horizon, ``end_value_eur_per_kwh`` or by default the price at which it
+  would be used, discharged after the horizon to displace imports:
+  :math:`V_b = \\max(0,\\ \\eta_b\\,(\\overline{c^{imp}_b} - \\omega))` per kWh
+  stored (discharged later it delivers :math:`\\eta_b` kWh, each worth the
+  import price it displaces less the wear of discharging it), with
+  :math:`\\overline{c^{imp}_b}` the mean import price of the horizon's last
+  24 hours (the latest prices known). Without it every plan empties the
+  batteries at its end, selling what the next day would have used.
+- :math:`G`: the model's grid terms below (0 for M0 and M2).
 
 M0, individual arbitrage (beyond the pilot: what market-steered home batteries do today)
-    .. math:: \\min \\sum_{b,t} \\Delta t\\,(c^{imp}_t I_{b,t} - c^{exp}_t X_{b,t}),
-              \\quad I_{b,t} - X_{b,t} = n_{b,t},\\ I, X \\ge 0
+    each household's own meter, no grid term.
 
-    With net metering (:math:`c^{exp} = c^{imp}`) this equals the M2 objective
-    and is solved as such (same optimum, a smaller LP).
-
-M2, community cost with netting inside the community (one virtual meter)
-    .. math:: \\min \\sum_t \\Delta t\\,(c^{imp}_t I_t - c^{exp}_t X_t),
-              \\quad I_t - X_t = \\sum_b n_{b,t}
+M2, neighbourhood coordination
+    The batteries are steered as one for the community's cost. With
+    ``meter="household"`` (default: each household is billed on its own
+    meter, as the law has it in 2024-25) the community's cost is the sum of
+    the households' bills; nothing couples the batteries, so M2 plans what M0
+    plans, and the pilot's "surplus of A covers the deficit of B
+    (administratively)" is a settlement between households
+    (:mod:`ansen.settlement`). ``meter="community"`` optimises one virtual
+    meter :math:`I_t - X_t = \\sum_b n_{b,t}` at the community's prices (an
+    energy-sharing contract); the bills are still computed per household, so
+    what such a plan costs the households shows in the metrics.
 
 M4, M2 + a shadow price :math:`\\lambda^{tr}` [EUR/kWh] on transformer load
 beyond a congestion threshold :math:`\\theta_k = \\theta^{pu} S_k` (rating
 :math:`S_k`, power factor 1), in both directions:
-    .. math:: + \\lambda^{tr} \\sum_{k,t} \\Delta t\\, u_{k,t},
+    .. math:: G = \\lambda^{tr} \\sum_{k,t} \\Delta t\\, u_{k,t},
               \\quad u_{k,t} \\ge L^{tr}_{k,t} - \\theta_k,\\ u_{k,t} \\ge -L^{tr}_{k,t} - \\theta_k,
               \\ u \\ge 0
 
 M5, M2 + a shadow price :math:`\\lambda^{mv}` [EUR/kWh] on forecast MV load
 beyond a threshold :math:`\\theta^{mv}` and a peak price :math:`\\pi^{mv}`
 [EUR/kW] on the horizon's largest absolute MV load :math:`z`:
-    .. math:: + \\lambda^{mv} \\sum_t \\Delta t\\, v_t + \\pi^{mv} z,
+    .. math:: G = \\lambda^{mv} \\sum_t \\Delta t\\, v_t + \\pi^{mv} z,
               \\quad v_t \\ge \\pm L^{mv}_t - \\theta^{mv},\\ v \\ge 0,\\ z \\ge \\pm L^{mv}_t
 
     :math:`\\theta^{mv}` is ``mv_threshold_kw`` or, if that is None,
     ``mv_threshold_pu`` times the largest absolute forecast MV load of the
-    horizon. The forecast's data age is the simulator's ``forecast_lag_days``
-    (7 reproduces the first M5 run with week-old data).
+    horizon. The forecast's data age is the simulator's ``data_lag``.
 
 M4+M5, the report's recommended two layers: the M4 terms always on, the M5
 terms on top.
 
-Parameter defaults are assumptions (the report gives no values); they make
-the grid terms outweigh price spreads when the grid is congested.
+Parameter defaults of the grid terms are assumptions (the report gives no
+values); they make the grid terms outweigh price spreads when the grid is
+congested.
 """
 
 from __future__ import annotations
@@ -45,38 +73,83 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from ansen.models.base import Context, HorizonInputs, LinearModel, store_series
+from ansen.models.base import Context, HorizonInputs, LinearModel
 
-__all__ = ["CommunityCost", "IndividualCost", "LocalCongestion", "RegionalSupport", "TwoLayer"]
+__all__ = [
+    "WEAR_EUR_PER_KWH",
+    "CommunityCost",
+    "IndividualCost",
+    "LocalCongestion",
+    "RegionalSupport",
+    "TwoLayer",
+    "wear_cost",
+]
+
+
+def wear_cost(pack_eur_per_kwh: float, full_cycles: float, usable_share: float = 1.0) -> float:
+    """Battery wear per kWh charged or discharged [EUR/kWh].
+
+    .. math:: \\omega = \\frac{C}{2\\, N\\, u}
+
+    A pack costing :math:`C` per kWh of nominal capacity lasts :math:`N` full
+    cycles of its usable share :math:`u`; a full cycle moves :math:`u` kWh in
+    and :math:`u` kWh out per kWh of capacity, so the pack's cost is spread
+    over :math:`2 N u` kWh of throughput.
+    """
+    if pack_eur_per_kwh < 0 or full_cycles <= 0 or not 0 < usable_share <= 1:
+        raise ValueError("wear_cost needs pack price >= 0, cycles > 0 and a usable share in (0, 1]")
+    return pack_eur_per_kwh / (2.0 * full_cycles * usable_share)
+
+
+#: Default battery wear [EUR per kWh charged or discharged], from :func:`wear_cost`:
+#:
+#: - pack price: US$ 115/kWh, the volume-weighted average lithium-ion pack price of
+#:   BloombergNEF's 2024 battery price survey (December 2024), i.e. about EUR 106/kWh
+#:   at the ECB's 2024 average of 1.082 US$/EUR (the pack, not the installed system:
+#:   inverter and installation do not wear with cycling);
+#: - cycle life: 2,920 full cycles, the throughput warranty of an LFP home battery
+#:   (Alpha-ESS SMILE-B3-Plus: 10 years or 2.92 MWh per usable kWh to 80 % capacity;
+#:   BYD Battery-Box LVS 11.88 MWh per 4 kWh module, Huawei LUNA2000 19.23 MWh per
+#:   7 kWh module and Tesla Powerwall 2 37.8 MWh per 13.5 kWh are of the same order);
+#: - usable share 0.96 of the nominal capacity (Alpha-ESS, same source).
+#:
+#: About EUR 0.019/kWh, 0.038 per kWh cycled. It is a low estimate: at the retail
+#: price of a home battery (ANWB: about EUR 750 per kWh of capacity plus
+#: installation, via Keuze.nl) the same cycle life gives EUR 0.13/kWh.
+WEAR_EUR_PER_KWH = round(wear_cost(115.0 / 1.082, 2920.0, 0.96), 4)
 
 EPSILON = {"epsilon_eur_per_kwh": 1e-4}
+ECONOMY = {"wear_eur_per_kwh": WEAR_EUR_PER_KWH, "end_value_eur_per_kwh": None}
 LOCAL = {"shadow_eur_per_kwh": 0.3, "threshold_pu": 0.7}
 REGIONAL = {"mv_shadow_eur_per_kwh": 0.3, "mv_threshold_kw": None, "mv_threshold_pu": 0.85,
             "mv_peak_eur_per_kw": 1.0}
+METERS = ("household", "community")
 
 
 class CommunityCost(LinearModel):
-    """``M2``: minimise the community's energy cost with internal netting."""
+    """``M2``: minimise the community's energy cost (household meters by default)."""
 
     id = "M2"
     name = "neighbourhood coordination"
-    defaults = dict(EPSILON)
+    defaults = {**EPSILON, **ECONOMY, "meter": "household"}
     individual = False
 
+    def __post_init__(self):
+        super().__post_init__()
+        meter = self.params.get("meter", "household")
+        if meter not in METERS:
+            raise ValueError(f"{self.id}: meter must be one of {METERS}, got {meter!r}")
+
+    @property
+    def community_meter(self) -> bool:
+        """One virtual meter for the community (``meter="community"``)."""
+        return not self.individual and self.params.get("meter") == "community"
+
     def add_terms(self, m: pyo.ConcreteModel, ctx: Context) -> None:
-        T, dt = m.TIMESTEPS, ctx.dt_h
-        m.import_price = pyo.Param(T, mutable=True, initialize=0.0)
-        m.export_price = pyo.Param(T, mutable=True, initialize=0.0)
-        if self.split_meters(ctx):
-            m.net0 = pyo.Param(m.STORAGES, T, mutable=True, initialize=0.0)
-            m.grid_import = pyo.Var(m.STORAGES, T, domain=pyo.NonNegativeReals)
-            m.grid_export = pyo.Var(m.STORAGES, T, domain=pyo.NonNegativeReals)
-            m.meter = pyo.Constraint(m.STORAGES, T, rule=lambda m, b, t: (
-                m.grid_import[b, t] - m.grid_export[b, t] - m.battery[b, t] == m.net0[b, t]))
-            m.cost = pyo.Expression(expr=dt * sum(
-                m.import_price[t] * m.grid_import[b, t] - m.export_price[t] * m.grid_export[b, t]
-                for b in m.STORAGES for t in T))
-        else:
+        T, S, dt = m.TIMESTEPS, m.STORAGES, ctx.dt_h
+        if self.community_meter:
+            m.import_price = pyo.Param(T, mutable=True, initialize=0.0)
+            m.export_price = pyo.Param(T, mutable=True, initialize=0.0)
             m.community0 = pyo.Param(T, mutable=True, initialize=0.0)
             m.grid_import = pyo.Var(T, domain=pyo.NonNegativeReals)
             m.grid_export = pyo.Var(T, domain=pyo.NonNegativeReals)
@@ -85,35 +158,66 @@ class CommunityCost(LinearModel):
             m.cost = pyo.Expression(expr=dt * sum(
                 m.import_price[t] * m.grid_import[t] - m.export_price[t] * m.grid_export[t]
                 for t in T))
+        else:
+            m.import_price = pyo.Param(S, T, mutable=True, initialize=0.0)
+            m.export_price = pyo.Param(S, T, mutable=True, initialize=0.0)
+            m.net0 = pyo.Param(S, T, mutable=True, initialize=0.0)
+            m.grid_import = pyo.Var(S, T, domain=pyo.NonNegativeReals)
+            m.grid_export = pyo.Var(S, T, domain=pyo.NonNegativeReals)
+            m.meter = pyo.Constraint(S, T, rule=lambda m, b, t: (
+                m.grid_import[b, t] - m.grid_export[b, t] - m.battery[b, t] == m.net0[b, t]))
+            m.cost = pyo.Expression(expr=dt * sum(
+                m.import_price[b, t] * m.grid_import[b, t]
+                - m.export_price[b, t] * m.grid_export[b, t] for b in S for t in T))
+        m.end_value = pyo.Param(S, T, mutable=True, initialize=0.0)
+        m.stored_value = pyo.Expression(expr=sum(m.end_value[b, t] * m.soc[b, t]
+                                                 for b in S for t in T))
         grid = self.add_grid_terms(m, ctx)
-        eps = self.params["epsilon_eur_per_kwh"]
-        m.objective = pyo.Objective(expr=m.cost + eps * m.throughput + grid)
-
-    def split_meters(self, ctx: Context) -> bool:
-        """One meter per household (M0), unless import and export prices are equal.
-
-        With equal prices (net metering) the cost of each household is linear
-        in its net exchange, so the sum over households equals the cost of one
-        virtual meter: the smaller community LP has the same optimum.
-        """
-        return self.individual and not ctx.symmetric_prices
+        per_kwh = self.params["wear_eur_per_kwh"] + self.params["epsilon_eur_per_kwh"]
+        m.objective = pyo.Objective(expr=m.cost + per_kwh * m.throughput - m.stored_value
+                                    + grid)
 
     def add_grid_terms(self, m: pyo.ConcreteModel, ctx: Context):
         return 0.0
 
-    def store_inputs(self, m: pyo.ConcreteModel, inputs: HorizonInputs) -> None:
-        if (inputs.export_price > inputs.import_price + 1e-12).any():
-            raise ValueError("export price above import price: the cost LP would be unbounded")
-        store_series(m.import_price, inputs.import_price)
-        store_series(m.export_price, inputs.export_price)
-        if self.split_meters(self.ctx):
-            store_series(m.net0, inputs.net0)
-        else:
-            store_series(m.community0, inputs.net0.sum(axis=1))
-        self.store_grid(m, inputs)
+    def end_values(self, inputs: HorizonInputs, price: np.ndarray) -> np.ndarray:
+        """Value of a kWh in store at the horizon's end per site [EUR/kWh] (module docstring)."""
+        fixed = self.params["end_value_eur_per_kwh"]
+        if fixed is not None:
+            return np.full(self.ctx.n_sites, float(fixed))
+        n = inputs.n_valid
+        last = price[max(0, n - round(24 / self.ctx.dt_h)):n]
+        if not len(last):
+            return np.zeros(self.ctx.n_sites)
+        mean = last.mean(axis=0) if last.ndim == 2 else np.full(self.ctx.n_sites, last.mean())
+        return np.maximum(0.0, self.ctx.efficiency * (mean - self.params["wear_eur_per_kwh"]))
 
-    def store_grid(self, m: pyo.ConcreteModel, inputs: HorizonInputs) -> None:
-        pass
+    def input_values(self, inputs: HorizonInputs) -> dict[str, np.ndarray]:
+        if (inputs.export_price > inputs.import_price + 1e-12).any():
+            raise ValueError("export price above import price: the cost LP would be unbounded "
+                             "(check the tariff's feed-in share and fee)")
+        n, b = inputs.net0.shape
+        if self.community_meter:
+            imp, exp = inputs.community_import_price, inputs.community_export_price
+            if imp is None or exp is None:
+                raise ValueError(f"{self.id} with meter='community' needs the community's "
+                                 "prices (HorizonInputs.community_import_price/export_price)")
+            values = {"import_price": imp, "export_price": exp,
+                      "community0": inputs.net0.sum(axis=1)}
+            end = self.end_values(inputs, np.asarray(imp))
+        else:
+            values = {"import_price": inputs.import_price.T, "export_price": inputs.export_price.T,
+                      "net0": inputs.net0.T}
+            end = self.end_values(inputs, inputs.import_price)
+        end_value = np.zeros((b, n))
+        if inputs.n_valid > 0:
+            end_value[:, inputs.n_valid - 1] = end
+        values["end_value"] = end_value
+        values.update(self.grid_values(inputs))
+        return values
+
+    def grid_values(self, inputs: HorizonInputs) -> dict[str, np.ndarray]:
+        return {}
 
 
 class IndividualCost(CommunityCost):
@@ -121,6 +225,7 @@ class IndividualCost(CommunityCost):
 
     id = "M0"
     name = "individual price arbitrage"
+    defaults = {**EPSILON, **ECONOMY}
     individual = True
 
 
@@ -157,12 +262,11 @@ def _add_regional(m: pyo.ConcreteModel, ctx: Context, params: dict):
             + params["mv_peak_eur_per_kw"] * m.mv_peak)
 
 
-def _store_regional(m: pyo.ConcreteModel, inputs: HorizonInputs, params: dict) -> None:
-    store_series(m.mv0, inputs.mv0)
+def _regional_values(inputs: HorizonInputs, params: dict) -> dict[str, np.ndarray]:
     fixed = params["mv_threshold_kw"]
-    m.mv_threshold.set_value(float(fixed) if fixed is not None
-                             else params["mv_threshold_pu"]
-                             * float(np.abs(inputs.mv0[: inputs.n_valid]).max()))
+    threshold = (float(fixed) if fixed is not None
+                 else params["mv_threshold_pu"] * float(np.abs(inputs.mv0[: inputs.n_valid]).max()))
+    return {"mv0": inputs.mv0, "mv_threshold": np.array(threshold)}
 
 
 class LocalCongestion(CommunityCost):
@@ -170,13 +274,13 @@ class LocalCongestion(CommunityCost):
 
     id = "M4"
     name = "community and grid balance"
-    defaults = {**EPSILON, **LOCAL}
+    defaults = {**EPSILON, **ECONOMY, "meter": "household", **LOCAL}
 
     def add_grid_terms(self, m, ctx):
         return _add_local(m, ctx, self.params)
 
-    def store_grid(self, m, inputs):
-        store_series(m.transformer0, inputs.transformer0)
+    def grid_values(self, inputs):
+        return {"transformer0": inputs.transformer0.T}
 
 
 class RegionalSupport(CommunityCost):
@@ -184,13 +288,13 @@ class RegionalSupport(CommunityCost):
 
     id = "M5"
     name = "regional grid support"
-    defaults = {**EPSILON, **REGIONAL}
+    defaults = {**EPSILON, **ECONOMY, "meter": "household", **REGIONAL}
 
     def add_grid_terms(self, m, ctx):
         return _add_regional(m, ctx, self.params)
 
-    def store_grid(self, m, inputs):
-        _store_regional(m, inputs, self.params)
+    def grid_values(self, inputs):
+        return _regional_values(inputs, self.params)
 
 
 class TwoLayer(CommunityCost):
@@ -198,11 +302,10 @@ class TwoLayer(CommunityCost):
 
     id = "M4+M5"
     name = "two layers: local base, regional service"
-    defaults = {**EPSILON, **LOCAL, **REGIONAL}
+    defaults = {**EPSILON, **ECONOMY, "meter": "household", **LOCAL, **REGIONAL}
 
     def add_grid_terms(self, m, ctx):
         return _add_local(m, ctx, self.params) + _add_regional(m, ctx, self.params)
 
-    def store_grid(self, m, inputs):
-        store_series(m.transformer0, inputs.transformer0)
-        _store_regional(m, inputs, self.params)
+    def grid_values(self, inputs):
+        return {"transformer0": inputs.transformer0.T, **_regional_values(inputs, self.params)}

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from ansen.models.base import Context, HorizonInputs, LinearModel, store_series
+from ansen.models.base import Context, HorizonInputs, LinearModel
 
 __all__ = ["FlattenTransformer"]
 
@@ -77,9 +77,8 @@ class FlattenTransformer(LinearModel):
             + self.params["epsilon_eur_per_kwh"] * m.throughput
         )
 
-    def store_inputs(self, m: pyo.ConcreteModel, inputs: HorizonInputs) -> None:
+    def input_values(self, inputs: HorizonInputs) -> dict[str, np.ndarray]:
         target = inputs.transformer0[: inputs.n_valid].mean(axis=0)
         tr0 = inputs.transformer0.copy()
-        tr0[inputs.n_valid :] = target  # padding beyond the run: no deviation without action
-        store_series(m.transformer0, tr0)
-        m.target.store_values(dict(enumerate(target.tolist())))
+        tr0[inputs.n_valid :] = target  # padding beyond the plan: no deviation without action
+        return {"transformer0": tr0.T, "target": target}

@@ -321,6 +321,7 @@ class HighsBackend:
         h = self._h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         cost, lower, upper, _ = lp.data()
+        self._cost, self._lower, self._upper = cost, lower, upper
         model = highspy.HighsLp()
         m, n = lp.shape
         model.num_col_, model.num_row_ = n, m
@@ -336,15 +337,26 @@ class HighsBackend:
         if status == highspy.HighsStatus.kError:
             raise RuntimeError("HiGHS refused the compiled LP")
 
-    def solve(self, columns: np.ndarray) -> tuple[np.ndarray, float, str]:
-        """Solve with the current parameter values; return ``x[columns]``, objective, status."""
+    def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """New bounds of the columns ``cols`` (kept for the following solves)."""
+        self._h.changeColsBounds(len(cols), np.asarray(cols, dtype=np.int32),
+                                 np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
+
+    def solve(self, columns: np.ndarray, p: np.ndarray | None = None) -> tuple[
+            np.ndarray, float, str]:
+        """Solve with parameter values ``p`` (default: the model's); return ``x[columns]``,
+        objective, status."""
         lp, h = self.lp, self._h
-        cost, lower, upper, self._const = lp.data()
+        cost, lower, upper, self._const = lp.data(p)
         c, r = lp.cost_changing, lp.rows_changing
+        # push only what changed since the last solve: HiGHS keeps more of its factor
+        c = c[cost[c] != self._cost[c]]
+        r = r[(lower[r] != self._lower[r]) | (upper[r] != self._upper[r])]
         if len(c):
             h.changeColsCost(len(c), c, cost[c])
         if len(r):
             h.changeRowsBounds(len(r), r, lower[r], upper[r])
+        self._cost, self._lower, self._upper = cost, lower, upper
         h.run()
         status = h.getModelStatus()
         if status != self._highspy.HighsModelStatus.kOptimal:  # once more from scratch
@@ -357,10 +369,70 @@ class HighsBackend:
         return x, float(h.getInfo().objective_function_value) + self._const, "optimal"
 
 
+    def solve_directions(self, columns: np.ndarray, p: np.ndarray, charge: np.ndarray,
+                         discharge: np.ndarray, power: np.ndarray,
+                         time_limit: float = 30.0) -> tuple[np.ndarray, float, str]:
+        """The LP with one direction per pair: ``x[charge[i]] <= power[i] u_i``,
+        ``x[discharge[i]] <= power[i] (1 - u_i)``, ``u_i`` binary (a MIP on a copy).
+
+        The persistent LP and its basis stay as they are. Returns ``x[columns]``,
+        the objective and the status (a solution found within ``time_limit`` [s]
+        counts, as every solution of this MIP is executable).
+        """
+        highspy = self._highspy
+        _, _, _, const = self.lp.data(p)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", float(time_limit))
+        h.setOptionValue("mip_rel_gap", 1e-9)
+        h.setOptionValue("mip_abs_gap", 1e-9)
+        # these few binaries are decided at the root node; presolve and the sub-MIP
+        # heuristics cost ten times the rest there (measured on the test cases)
+        h.setOptionValue("presolve", "off")
+        for heuristic in ("rins", "rens", "root_reduced_cost"):
+            h.setOptionValue(f"mip_heuristic_run_{heuristic}", False)
+        h.passModel(self._h.getLp())
+        n0, k = self.lp.shape[1], len(charge)
+        h.addCols(k, np.zeros(k), np.zeros(k), np.ones(k), 0, np.array([], np.int32),
+                  np.array([], np.int32), np.array([], float))
+        h.changeColsIntegrality(k, np.arange(n0, n0 + k, dtype=np.int32),
+                                np.full(k, highspy.HighsVarType.kInteger))
+        u = np.arange(n0, n0 + k, dtype=np.int32)
+        index = np.column_stack([np.asarray(charge, np.int32), u,
+                                 np.asarray(discharge, np.int32), u]).ravel()
+        values = np.column_stack([np.ones(k), -power, np.ones(k), power]).ravel()
+        starts = np.arange(0, 4 * k, 2, dtype=np.int32)
+        upper = np.column_stack([np.zeros(k), power]).ravel()
+        h.addRows(2 * k, np.full(2 * k, -np.inf), upper, 4 * k, starts, index, values)
+        h.run()
+        status = h.getModelStatus()
+        if h.getInfo().primal_solution_status != 2:  # no feasible solution
+            return np.full(len(columns), np.nan), np.nan, h.modelStatusToString(status)
+        x = np.asarray(h.getSolution().col_value)[columns]
+        return x, float(h.getInfo().objective_function_value) + const, "optimal"
+
+
 _GLP = {"MIN": 1, "FR": 1, "LO": 2, "UP": 3, "DB": 4, "FX": 5, "OPT": 5, "OFF": 0,
-        "MSG_OFF": 0, "DUALP": 2, "SF_AUTO": 0x80}
+        "MSG_OFF": 0, "DUALP": 2, "SF_AUTO": 0x80, "BV": 3, "FEAS": 2}
 _GLPK_STATUS = {1: "undefined", 2: "feasible", 3: "infeasible", 4: "no feasible solution",
                 5: "optimal", 6: "unbounded"}
+
+
+class _Iocp(ctypes.Structure):
+    """``glp_iocp``, GLPK's branch-and-cut control parameters (glpk.h of GLPK 5.0)."""
+
+    _fields_ = [("msg_lev", ctypes.c_int), ("br_tech", ctypes.c_int), ("bt_tech", ctypes.c_int),
+                ("tol_int", ctypes.c_double), ("tol_obj", ctypes.c_double),
+                ("tm_lim", ctypes.c_int), ("out_frq", ctypes.c_int), ("out_dly", ctypes.c_int),
+                ("cb_func", ctypes.c_void_p), ("cb_info", ctypes.c_void_p),
+                ("cb_size", ctypes.c_int), ("pp_tech", ctypes.c_int),
+                ("mip_gap", ctypes.c_double), ("mir_cuts", ctypes.c_int),
+                ("gmi_cuts", ctypes.c_int), ("cov_cuts", ctypes.c_int),
+                ("clq_cuts", ctypes.c_int), ("presolve", ctypes.c_int),
+                ("binarize", ctypes.c_int), ("fp_heur", ctypes.c_int), ("ps_heur", ctypes.c_int),
+                ("ps_tm_lim", ctypes.c_int), ("sr_heur", ctypes.c_int), ("use_sol", ctypes.c_int),
+                ("save_sol", ctypes.c_char_p), ("alien", ctypes.c_int), ("flip", ctypes.c_int),
+                ("foo_bar", ctypes.c_double * 23)]
 
 
 class _Smcp(ctypes.Structure):
@@ -398,6 +470,11 @@ def libglpk() -> ctypes.CDLL:
             ("glp_get_obj_val", d, [P]), ("glp_get_col_prim", d, [P, i]),
             ("glp_scale_prob", None, [P, i]), ("glp_adv_basis", None, [P, i]),
             ("glp_term_out", i, [i]), ("glp_version", ctypes.c_char_p, []),
+            ("glp_copy_prob", None, [P, P, i]), ("glp_set_col_kind", None, [P, i, i]),
+            ("glp_set_mat_row", None, [P, i, i, ctypes.c_void_p, ctypes.c_void_p]),
+            ("glp_init_iocp", None, [ctypes.POINTER(_Iocp)]),
+            ("glp_intopt", i, [P, ctypes.POINTER(_Iocp)]), ("glp_mip_status", i, [P]),
+            ("glp_mip_obj_val", d, [P]), ("glp_mip_col_val", d, [P, i]),
         ]:
             f = getattr(lib, name)
             f.restype, f.argtypes = res, args
@@ -449,18 +526,26 @@ class GlpkBackend:
         self._parm.msg_lev = _GLP["MSG_OFF"]
         self._parm.meth = _GLP["DUALP"]
 
-    def _set(self, cols: np.ndarray, rows: np.ndarray) -> None:
-        cost, lower, upper, self._const = self.lp.data()
+    def _set(self, cols: np.ndarray, rows: np.ndarray, p: np.ndarray | None = None) -> None:
+        cost, lower, upper, self._const = self.lp.data(p)
         lib, prob = self.lib, self._prob
         for j, c in zip((cols + 1).tolist(), cost[cols].tolist(), strict=True):
             lib.glp_set_obj_coef(prob, j, c)
         for i, lo, hi in zip((rows + 1).tolist(), lower[rows].tolist(), upper[rows].tolist(), strict=True):
             lib.glp_set_row_bnds(prob, i, _bounds_type(lo, hi), lo, hi)
 
-    def solve(self, columns: np.ndarray) -> tuple[np.ndarray, float, str]:
-        """Solve with the current parameter values; return ``x[columns]``, objective, status."""
+    def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """New bounds of the columns ``cols`` (kept for the following solves)."""
+        for j, lo, hi in zip((np.asarray(cols) + 1).tolist(), np.asarray(lower).tolist(),
+                             np.asarray(upper).tolist(), strict=True):
+            self.lib.glp_set_col_bnds(self._prob, j, _bounds_type(lo, hi), lo, hi)
+
+    def solve(self, columns: np.ndarray, p: np.ndarray | None = None) -> tuple[
+            np.ndarray, float, str]:
+        """Solve with parameter values ``p`` (default: the model's); return ``x[columns]``,
+        objective, status."""
         lib, prob = self.lib, self._prob
-        self._set(self.lp.cost_changing, self.lp.rows_changing)
+        self._set(self.lp.cost_changing, self.lp.rows_changing, p)
         code = lib.glp_simplex(prob, ctypes.byref(self._parm))
         status = lib.glp_get_status(prob)
         if code != 0 or status != _GLP["OPT"]:  # once more from a fresh basis
@@ -473,6 +558,49 @@ class GlpkBackend:
         x = np.fromiter((lib.glp_get_col_prim(prob, j) for j in (columns + 1).tolist()),
                         dtype=float, count=len(columns))
         return x, lib.glp_get_obj_val(prob) + self._const, "optimal"
+
+    def solve_directions(self, columns: np.ndarray, p: np.ndarray, charge: np.ndarray,
+                         discharge: np.ndarray, power: np.ndarray,
+                         time_limit: float = 30.0) -> tuple[np.ndarray, float, str]:
+        """As :meth:`HighsBackend.solve_directions`, with GLPK's branch and cut on a copy."""
+        lib = self.lib
+        self._set(self.lp.cost_changing, self.lp.rows_changing, p)
+        prob = lib.glp_create_prob()
+        try:
+            lib.glp_copy_prob(prob, self._prob, _GLP["OFF"])
+            n0, k = self.lp.shape[1], len(charge)
+            m0 = self.lp.shape[0]
+            lib.glp_add_cols(prob, k)
+            for i in range(k):
+                lib.glp_set_col_kind(prob, n0 + i + 1, _GLP["BV"])
+            lib.glp_add_rows(prob, 2 * k)
+            for i in range(k):
+                u = n0 + i + 1
+                for r, (col, a, ub) in enumerate(((int(charge[i]) + 1, -power[i], 0.0),
+                                                  (int(discharge[i]) + 1, power[i], power[i]))):
+                    ind = (ctypes.c_int * 3)(0, col, u)
+                    val = (ctypes.c_double * 3)(0.0, 1.0, float(a))
+                    row = m0 + 2 * i + r + 1
+                    lib.glp_set_mat_row(prob, row, 2, ind, val)
+                    lib.glp_set_row_bnds(prob, row, _GLP["UP"], 0.0, float(ub))
+            lib.glp_adv_basis(prob, 0)
+            code = lib.glp_simplex(prob, ctypes.byref(self._parm))
+            if code != 0 or lib.glp_get_status(prob) != _GLP["OPT"]:
+                return np.full(len(columns), np.nan), np.nan, "relaxation not solved"
+            parm = _Iocp()
+            lib.glp_init_iocp(ctypes.byref(parm))
+            parm.msg_lev = _GLP["MSG_OFF"]
+            parm.tm_lim = int(1000 * time_limit)
+            parm.mip_gap = 1e-9
+            code = lib.glp_intopt(prob, ctypes.byref(parm))
+            status = lib.glp_mip_status(prob)
+            if status not in (_GLP["OPT"], _GLP["FEAS"]):
+                return np.full(len(columns), np.nan), np.nan, f"glp_intopt status {status}"
+            x = np.fromiter((lib.glp_mip_col_val(prob, j) for j in (columns + 1).tolist()),
+                            dtype=float, count=len(columns))
+            return x, lib.glp_mip_obj_val(prob) + self._const, "optimal"
+        finally:
+            lib.glp_delete_prob(prob)
 
     def __del__(self):
         prob = getattr(self, "_prob", None)

@@ -1,0 +1,236 @@
+"""The planner: forecast what the information model allows, solve the steering LP.
+
+A plan covers a *window* from a day-ahead decision to the end of the known
+day-ahead prices (:class:`ansen.controller.Information`); intraday re-plans
+solve the same window again, with the steps already executed held at what
+the batteries did (the state of charge now is therefore the measured one)
+and the newest forecasts for the rest. Keeping the window's index fixed lets
+the solver start from the previous basis. Steps of the LP after the window's
+end are padding, held at zero battery power.
+
+Executable plans: the real-time layer applies one power per battery and
+step. Where an LP optimum charges and discharges one battery in the same
+step (it pays when energy has a negative value: at negative prices the
+losses burn energy that one is paid to take, and a grid term can reward
+absorbing a feed-in peak), the planner holds those steps to one direction
+and solves again, until no step does both:
+
+- ``directions="net"`` (default): each such step is held to the direction of
+  its net power (charge or discharge only), and the window solved again as
+  an LP. Fast; the objective can be above the best schedule with one
+  direction per step, by at most its distance to the LP bound, which the
+  run reports (``attrs["direction_gap"]``). Measured on the shipped
+  village, M5 with 6-day-old data over 19 May - 2 June 2025 (where M5
+  most wants to absorb feed-in it cannot store): 0.016 % above the exact
+  plans' objective, the same MV peak and cost figures, 40 times faster.
+- ``directions="exact"``: a MIP with a binary per such step (and per step of
+  that battery with a negative price): charge or discharge, never both; the
+  best schedule with one direction per step (a test compares it with
+  enumerating all directions on a small case). 0.5-5 s a MIP on the shipped
+  village, so for checks rather than year-long runs.
+
+Between steps a battery may still alternate, which is executable. Windows
+without such steps stay pure LPs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ansen.models import HorizonInputs, LPRunner
+
+__all__ = ["Forecasts", "Planner", "Prices"]
+
+#: Simultaneous charge and discharge below this power [kW] is solver noise.
+SIMULTANEOUS_KW = 1e-6
+MAX_ROUNDS = 20
+DIRECTIONS = ("net", "exact")
+
+
+class Prices:
+    """Marginal prices per step for the sites' meters (T, B) and one community meter (T,)."""
+
+    def __init__(self, import_site, export_site, import_community, export_community):
+        self.import_site = np.asarray(import_site, dtype=float)
+        self.export_site = np.asarray(export_site, dtype=float)
+        self.import_community = np.asarray(import_community, dtype=float)
+        self.export_community = np.asarray(export_community, dtype=float)
+
+
+class Forecasts:
+    """Forecasts of the planner's streams with a :class:`ansen.forecast.Forecaster`.
+
+    Streams: ``net`` (T, B) the battery sites' net exchange without battery
+    (the fleet's own meters, real time); ``transformer`` (T, K) and ``mv``
+    (T,) without the fleet's batteries (grid measurements, ``data_lag``).
+    """
+
+    def __init__(self, forecaster, known, net, transformer, mv):
+        self.forecaster = forecaster
+        self.known = known
+        self.net, self.transformer, self.mv = net, transformer, mv
+        self.warmup = 0
+
+    def series(self, x: np.ndarray, t0: int, n: int, cutoff: int) -> np.ndarray:
+        """Forecast of any series (time first) for steps t0..t0+n-1 knowing x[:cutoff]."""
+        if self.forecaster.reads_past(t0, n, cutoff):
+            self.warmup += 1
+        return self.forecaster(x, t0, n, cutoff)
+
+    def horizon(self, t0: int, n: int, now: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(net0, transformer0, mv0) for steps t0..t0+n-1 at decision step ``now``."""
+        own, grid = self.known.own_cutoff(now), self.known.grid_cutoff(now)
+        return (self.series(self.net, t0, n, own), self.series(self.transformer, t0, n, grid),
+                self.series(self.mv, t0, n, grid))
+
+
+class Planner:
+    """Forecast and solve for one LP steering model over a run.
+
+    Parameters
+    ----------
+    steer : ansen.models.base.LinearModel
+    ctx : ansen.models.Context
+        ``ctx.n_steps`` is the LP's length: the longest window of the run.
+    solver : {"highs", "glpk"}
+    forecasts : Forecasts
+    prices : Prices
+    behaviour : optional
+        M6's load shift (:class:`ansen.simulator._Behaviour`), applied to the
+        forecasts the LP sees.
+    """
+
+    def __init__(self, steer, ctx, solver: str, forecasts: Forecasts, prices: Prices,
+                 behaviour=None, sites=None, site_transformer=None, directions: str = "exact"):
+        self.steer, self.ctx = steer, ctx
+        self.forecasts, self.prices = forecasts, prices
+        self.behaviour = behaviour
+        self.sites = np.asarray(sites if sites is not None else [], dtype=int)
+        self.site_transformer = site_transformer
+        self.model = steer.build(ctx)
+        m, B, N = self.model, ctx.n_sites, ctx.n_steps
+        variables = ([m.charge[b, t] for b in range(B) for t in range(N)]
+                     + [m.discharge[b, t] for b in range(B) for t in range(N)])
+        self.runner = LPRunner(m, variables, solver)
+        if directions not in DIRECTIONS:
+            raise ValueError(f"directions must be one of {DIRECTIONS}, got {directions!r}")
+        self.directions = directions
+        self.direction_binaries = 0  # steps held to one direction
+        self.direction_gap = 0.0  # objective above the LP bound where steps were held
+        self.objectives: list[float] = []
+
+    def inputs(self, ws: int, we: int, now: int, soc_ws: np.ndarray) -> HorizonInputs:
+        """The LP's inputs for the window [ws, we) at decision step ``now``."""
+        N = self.ctx.n_steps
+        nv = we - ws
+        net0, tr0, mv0 = self.forecasts.horizon(ws, nv, now)
+        if self.behaviour is not None:
+            net0, tr0, mv0 = self._shifted(ws, nv, now, net0, tr0, mv0)
+        p = self.prices
+
+        def pad(x):
+            x = np.asarray(x, dtype=float)
+            return np.concatenate([x, np.zeros((N - nv, *x.shape[1:]))]) if nv < N else x
+
+        return HorizonInputs(net0=pad(net0), transformer0=pad(tr0), mv0=pad(mv0),
+                             import_price=pad(p.import_site[ws:we]),
+                             export_price=pad(p.export_site[ws:we]), soc0=soc_ws, n_valid=nv,
+                             community_import_price=pad(p.import_community[ws:we]),
+                             community_export_price=pad(p.export_community[ws:we]))
+
+    def _shifted(self, ws, nv, now, net0, tr0, mv0):
+        """M6: the forecasts with the behavioural shift of the scope households."""
+        b = self.behaviour
+        cutoff = (self.forecasts.known.own_cutoff(now) if b.scope_is_fleet
+                  else self.forecasts.known.grid_cutoff(now))
+        fc_load = self.forecasts.series(b.load, ws, nv, cutoff)
+        fc_flex = self.forecasts.series(b.flexible, ws, nv, cutoff)
+        shift = b.apply(fc_load, fc_flex, ws) - fc_load
+        net0, tr0 = net0.copy(), tr0.copy()
+        pos = {h: j for j, h in enumerate(self.sites)}
+        for j, h in enumerate(b.scope):
+            if h in pos:
+                net0[:, pos[h]] += shift[:, j]
+        np.add.at(tr0.T, b.scope_transformer, shift.T)
+        return net0, tr0, mv0 + shift.sum(axis=1)
+
+    def plan(self, ws: int, we: int, now: int, soc_ws: np.ndarray,
+             executed: np.ndarray) -> np.ndarray:
+        """Battery set points [kW] (we - now, B) for the rest of the window [ws, we).
+
+        ``executed`` (now - ws, B): the powers the batteries applied since ``ws``;
+        ``soc_ws``: the state of charge at ``ws``.
+
+        Raises
+        ------
+        ansen.models.SolveError
+            No optimum.
+        """
+        B, N = self.ctx.n_sites, self.ctx.n_steps
+        inputs = self.inputs(ws, we, now, soc_ws)
+        values = self.steer.parameters(inputs)
+        done, nv = now - ws, we - ws
+        lower, upper = np.zeros((2, B, N)), np.zeros((2, B, N))
+        past = np.asarray(executed, dtype=float).T  # (B, done)
+        lower[0, :, :done] = upper[0, :, :done] = np.maximum(past, 0.0)
+        lower[1, :, :done] = upper[1, :, :done] = np.maximum(-past, 0.0)
+        upper[:, :, done:nv] = self.ctx.power_kw[None, :, None]
+        x, obj = self.runner.solve(values, lower.ravel(), upper.ravel(), from_step=done)
+        x = x.reshape(2, B, N)
+        free = np.zeros((B, N), dtype=bool)
+        free[:, done:nv] = True
+        both = self._both(x) & free
+        if both.any():
+            bound = obj
+            if self.directions == "net":
+                x, obj = self._hold_directions(x, both, free, values, lower, upper, done)
+            else:
+                x, obj = self._one_direction(x, both, free, inputs)
+            self.direction_gap += obj - bound
+        self.objectives.append(obj)
+        return (x[0] - x[1]).T[done:nv]
+
+    @staticmethod
+    def _both(x: np.ndarray) -> np.ndarray:
+        return (x[0] > SIMULTANEOUS_KW) & (x[1] > SIMULTANEOUS_KW)
+
+    def _hold_directions(self, x, both, free, values, lower, upper, done):
+        """Hold each step that does both to the direction of its net power; solve again."""
+        B, N = self.ctx.n_sites, self.ctx.n_steps
+        upper = upper.copy()
+        for _ in range(MAX_ROUNDS):
+            self.direction_binaries += int(both.sum())
+            charge = x[0] >= x[1]
+            upper[1][both & charge] = 0.0
+            upper[0][both & ~charge] = 0.0
+            x, obj = self.runner.solve(values, lower.ravel(), upper.ravel(), from_step=done)
+            x = x.reshape(2, B, N)
+            both = self._both(x) & free
+            if not both.any():
+                return x, obj
+        raise RuntimeError(  # pragma: no cover - each round removes directions
+            f"planner: simultaneous charge and discharge left after {MAX_ROUNDS} rounds")
+
+    def _one_direction(self, x, both, free, inputs):
+        """Solve with one direction per step where the LP charged and discharged at once.
+
+        Binaries (charge or discharge) on those steps and on every free step
+        of a site whose marginal price is negative (where burning energy pays),
+        more where the solution still does both, until it does neither.
+        """
+        B, N = self.ctx.n_sites, self.ctx.n_steps
+        negative = ((inputs.import_price < 0) | (inputs.export_price < 0)).T  # (B, N)
+        chosen = both | (negative & free & both.any(axis=1, keepdims=True))
+        index = np.arange(B * N).reshape(B, N)
+        power = np.broadcast_to(self.ctx.power_kw[:, None], (B, N))
+        for _ in range(MAX_ROUNDS):
+            self.direction_binaries += int(chosen.sum())
+            x, obj = self.runner.solve_directions(index[chosen], B * N + index[chosen],
+                                                  power[chosen])
+            x = x.reshape(2, B, N)
+            left = self._both(x) & free & ~chosen
+            if not left.any():
+                return x, obj
+            chosen |= left
+        raise RuntimeError(  # pragma: no cover - each round adds binaries
+            f"planner: simultaneous charge and discharge left after {MAX_ROUNDS} rounds")
