@@ -235,7 +235,7 @@ def write_experiment(result: dict, folder: str | Path, *, experiment: Experiment
     import matplotlib.pyplot as plt
 
     from ansen import plots
-    from ansen.io import atomic_path, write_table
+    from ansen.io import write_table
     from ansen.provenance import invalidate, write_provenance
 
     folder = Path(folder)
@@ -256,12 +256,8 @@ def write_experiment(result: dict, folder: str | Path, *, experiment: Experiment
         "household_savings": lambda: plots.household_savings(result["costs"]),
     }
     for name, draw in figures.items():
-        ax = draw()
-        fig = np.ravel(ax)[0].figure
-        for suffix in (".png", ".svg"):
-            with atomic_path(folder / f"{name}{suffix}") as tmp:
-                plots.save_figure(fig, tmp, suffix[1:])
-            written.append(folder / f"{name}{suffix}")
+        fig = np.ravel(draw())[0].figure
+        written += plots.write_figure(fig, folder / name)
         plt.close(fig)
     if experiment is not None:
         written.append(write_provenance(folder, experiment, written, data=data, solver=solver))

@@ -32,6 +32,7 @@ __all__ = [
     "week",
     "weekly_reduction",
     "winter_week",
+    "write_figure",
 ]
 
 SEASONS = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
@@ -60,6 +61,27 @@ def save_figure(fig, path, fmt: str | None = None) -> None:
     metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
     with plt.rc_context({"svg.hashsalt": "ansen"}):
         fig.savefig(path, format=fmt, metadata=metadata)
+
+
+def write_figure(fig, stem) -> list:
+    """Write ``<stem>.png`` and ``<stem>.svg`` atomically (see :func:`save_figure`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PNG and the SVG.
+    """
+    from pathlib import Path
+
+    from ansen.io import atomic_path
+
+    out = []
+    for fmt in ("png", "svg"):
+        path = Path(f"{stem}.{fmt}")
+        with atomic_path(path) as tmp:
+            save_figure(fig, tmp, fmt)
+        out.append(path)
+    return out
 
 
 def _ax(ax):
