@@ -5,6 +5,8 @@ One theme for the package, set by :func:`set_theme`.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -465,7 +467,7 @@ def report_comparison(table: pd.DataFrame, axes=None):
     units = list(dict.fromkeys(table["unit"]))
     sizes = [int((table["unit"] == u).sum()) for u in units]
     if axes is None:
-        _, axes = plt.subplots(len(units), 1, figsize=(10, 1.2 + 0.62 * sum(sizes)),
+        _, axes = plt.subplots(len(units), 1, figsize=(12, 1.2 + 0.62 * sum(sizes)),
                                gridspec_kw={"height_ratios": sizes}, squeeze=False)
         axes = axes[:, 0]
     for ax, unit in zip(axes, units, strict=True):
@@ -479,16 +481,16 @@ def report_comparison(table: pd.DataFrame, axes=None):
                 text = f"{r['reproduced']:.1f}; report: no number"
             else:
                 text = f"{r['reproduced']:.1f} vs {r['report']:.1f} ({r['difference']:+.1f})"
-            ax.annotate(text, (max(r["reproduced"] if pd.notna(r["reproduced"]) else 0,
-                                   r["report"] if pd.notna(r["report"]) else 0, 0), yi),
-                        xytext=(4, 0), textcoords="offset points", va="center",
-                        fontsize="small")
+            # in a column right of the panel: x in axes fraction, y in data
+            ax.annotate(text, (1.02, yi), xycoords=ax.get_yaxis_transform(), va="center",
+                        fontsize="small", annotation_clip=False)
         ax.set_yticks(y, t["figure"])
         ax.axvline(0, color="k", lw=0.6)
         ax.set_xlabel(unit)
-        ax.margins(x=0.35)
-    axes[0].legend(loc="lower right", fontsize="small")
-    axes[0].set_title("Report figures and their reproduction (difference = reproduced - report)")
+        ax.margins(x=0.05)
+    axes[0].legend(loc="best", fontsize="small")
+    axes[0].set_title("Report figures and their reproduction: reproduced vs report "
+                      "(difference = reproduced - report)")
     return axes
 
 
@@ -510,17 +512,28 @@ def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None):
     if axes is None:
         n_p = table["period"].nunique()
         n_m = table["model"].nunique()
-        _, axes = plt.subplots(1, len(metrics), figsize=(max(4.0, 1.1 * n_p + 1.5) * len(metrics),
-                                                         1.2 + 0.5 * n_m), squeeze=False)
+        width = max(3.2, 1.0 * n_p + 1.2)
+        _, axes = plt.subplots(1, len(metrics), figsize=(width * len(metrics), 2.6 + 0.45 * n_m),
+                               squeeze=False)
         axes = axes[0]
     models = list(dict.fromkeys(table["model"]))
     periods = list(dict.fromkeys(table["period"]))
     for ax, (col, title) in zip(axes, metrics.items(), strict=True):
-        grid = table.pivot_table(index="model", columns="period", values=col).reindex(
-            index=models, columns=periods)
+        grid = table.pivot_table(index="model", columns="period", values=col,
+                                 dropna=False).reindex(index=models, columns=periods)
         lim = float(np.nanmax(np.abs(grid.values))) if np.isfinite(grid.values).any() else 1.0
         sns.heatmap(grid, ax=ax, cmap="RdBu", center=0, vmin=-lim, vmax=lim, annot=True,
                     fmt=".1f", cbar=False, linewidths=0.5)
-        ax.set(title=title, xlabel="period", ylabel="")
-        ax.tick_params(axis="x", rotation=30)
+        ax.grid(False)
+        ax.set_facecolor("0.92")
+        for (i, j), v in np.ndenumerate(grid.values):
+            if not np.isfinite(v):
+                ax.text(j + 0.5, i + 0.5, "n/a", ha="center", va="center", color="0.4",
+                        fontsize="small")
+        ax.set_xticklabels([str(p).replace(" to ", "\nto ") for p in grid.columns],
+                           rotation=0, fontsize="small")
+        ax.set(title=textwrap.fill(title, 26), xlabel="period", ylabel="")
+        ax.tick_params(axis="y", rotation=0)
+    np.ravel(axes)[0].figure.suptitle("Season sweep against M1 (blue: better than M1)",
+                                      fontsize="medium")
     return axes

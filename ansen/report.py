@@ -192,6 +192,7 @@ def collect_metrics(results_dir: str | os.PathLike | None = None,
     t["lv_feed_in_change_pct"] = 100.0 * (t["lv_feed_in_kwh"] / t["lv_feed_in_kwh_baseline"] - 1)
     t["transformer_extreme_left_pct"] = 100.0 * (
         t["transformer_extreme_steps"] / t["transformer_extreme_steps_baseline"].replace(0, np.nan))
+    t["transformer_extreme_removed_pct"] = 100.0 - t["transformer_extreme_left_pct"]
     return t
 
 
@@ -333,12 +334,13 @@ def write_summary(results_dir: str | os.PathLike | None = None, experiments=None
             "files": files}
 
 
-#: Measures of the sweep table, against M1: column -> title with unit.
+#: Measures of the sweep table, against M1: column -> title with unit. Each is positive
+#: when the model does better than M1.
 SWEEP_METRICS = {
     "mv_peak_reduction_mean_pct": "MV peak reduction, mean of weeks [%]",
     "transformer_variance_reduction_pct": "transformer variance reduction [%]",
     "saving_eur_per_household_month": "saving per household [EUR/month]",
-    "transformer_extreme_left_pct": "extreme transformer peaks left [% of M1]",
+    "transformer_extreme_removed_pct": "extreme transformer peaks removed [% of M1's]",
 }
 
 
@@ -371,11 +373,13 @@ def write_sweep(results_dir: str | os.PathLike, experiments) -> Path:
     table = sweep_table(root, experiments)
     write_table(table, root / "sweep.csv")
     models = list(dict.fromkeys(table["model"]))
+    periods = list(dict.fromkeys(table["period"]))
     lines = ["# Season sweep: every model in every period, against M1", "",
              "Each cell: the model over that period against M1 over the same period (same "
              "village, same data), from the experiments listed in sweep.csv.", ""]
     for col, title in SWEEP_METRICS.items():
-        grid = table.pivot_table(index="model", columns="period", values=col).reindex(models)
+        grid = table.pivot_table(index="model", columns="period", values=col,
+                                 dropna=False).reindex(index=models, columns=periods)
         lines += [f"## {title}", "", "| model | " + " | ".join(grid.columns) + " |",
                   "|---" * (len(grid.columns) + 1) + "|"]
         for m, row in grid.iterrows():

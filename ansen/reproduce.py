@@ -123,6 +123,10 @@ def plan(schedule=None, *, sweep: bool = False, experiments=None, models=None,
                                      f"schedule ({', '.join(by_id)}) or a season "
                                      f"({', '.join(sorted(seasons))})")
             out = [e for e in out if (e.start, e.end) in chosen]
+    ids = [e.id for e in out]
+    if dup := sorted({i for i in ids if ids.count(i) > 1}):
+        raise ValueError(f"experiment id(s) {dup} occur more than once (sweep periods with the "
+                         "same start date?); every experiment needs its own folder")
     if experiments:
         for e in experiments:
             check_id(e, "--experiments")
