@@ -232,10 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"ansen {ansen.__version__}")
     p.add_argument("--debug", action="store_true",
                    help="show the full traceback of a failure instead of one line")
-    sub = p.add_subparsers(dest="command", required=True, metavar="command")
+    sub = p.add_subparsers(dest="command", required=True, metavar="command",
+                           help="one of the commands below")
 
     data = _parser(sub, "data", "village data: summary, validate, synthesize")
-    data_sub = data.add_subparsers(dest="data_cmd", required=True, metavar="data_command")
+    data_sub = data.add_subparsers(dest="data_cmd", required=True, metavar="data_command",
+                                   help="one of the data commands below")
     s = _parser(data_sub, "summary", "annual figures of a village and the Dutch ranges they "
                 "should fall in, with the source of each range")
     s.add_argument("--path", help="NetCDF file or export folder (default: the shipped "

@@ -108,31 +108,40 @@ def seasonal_profiles(ds: xr.Dataset, ax=None):
     return ax
 
 
-def duration_curves(ds: xr.Dataset, ax=None, relative: bool = True):
-    """Load duration curves of the transformers and the MV feeder.
+def duration_curves(ds: xr.Dataset, axes=None):
+    """Load duration curves of each transformer and of the MV feeder [kW], without batteries.
 
-    With ``relative``, transformers are shown in per unit of their rating and
-    the MV feeder in per unit of its largest absolute load.
+    One panel per level, so that the curves do not hide each other; the
+    transformers' ratings are drawn as dashed lines (import and feed-in).
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes
     """
-    ax = _ax(ax)
+    names = [str(t) for t in ds["transformer"].values]
+    if axes is None:
+        _, axes = plt.subplots(1, len(names) + 1, figsize=(4 * (len(names) + 1), 3.8),
+                               squeeze=False)
+        axes = axes[0]
     tr = transformer_kw(ds)
-    steps = np.arange(ds.sizes["time"]) / ds.sizes["time"] * 100
-    for t in ds["transformer"].values:
-        s = tr.sel(transformer=t).values
-        scale = float(ds["transformer_kva"].sel(transformer=t)) if relative else 1.0
-        ax.plot(steps, np.sort(s)[::-1] / scale, label=f"{t}")
-    mv = ds["mv_kw"].values
-    ax.plot(steps, np.sort(mv)[::-1] / (np.abs(mv).max() if relative else 1.0), label="MV",
-            color="k", lw=1.5)
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set(xlabel="share of time [%]",
-           ylabel="load [p.u.]" if relative else "load [kW]",
-           title="Load duration curves (import +, feed-in -), without batteries")
-    if relative:
-        for y in (-1, 1):
-            ax.axhline(y, color="red", lw=0.8, ls="--")
-    ax.legend()
-    return ax
+    x = np.arange(1, ds.sizes["time"] + 1) / ds.sizes["time"] * 100
+    for i, (ax, name) in enumerate(zip(axes, [*names, "MV"], strict=True)):
+        s = ds["mv_kw"].values if name == "MV" else tr.sel(transformer=name).values
+        s = np.sort(s)[::-1]
+        ax.plot(x, s, color="k" if name == "MV" else f"C{i}", lw=1.5)
+        ax.axhline(0, color="grey", lw=0.8)
+        if name != "MV":
+            kva = float(ds["transformer_kva"].sel(transformer=name))
+            for y in (-kva, kva):
+                ax.axhline(y, color="red", lw=0.8, ls="--")
+            ax.text(50, kva, f"rating {kva:.0f} kVA", va="top", ha="center", fontsize="small",
+                    color="red")
+        title = "MV feeder" if name == "MV" else f"transformer {name}"
+        ax.set(title=f"{title}\npeak import {max(s[0], 0):.0f} kW, feed-in {max(-s[-1], 0):.0f} kW",
+               xlabel="share of time [%]",
+               ylabel="load [kW] (import +, feed-in -)", xlim=(0, 100))
+    axes[0].figure.suptitle("Load duration curves without batteries", fontsize="medium")
+    return axes
 
 
 def price_distribution(ds: xr.Dataset, ax=None):

@@ -168,6 +168,9 @@ def _provenance_table(root: Path, ids, check_one_run: bool) -> pd.DataFrame:
     for e in ids:
         r = read_provenance(root / e)
         x = r["experiment"]
+        if x["id"] != e:
+            raise ValueError(f"{root / e}: provenance.json is of experiment {x['id']!r}, not "
+                             f"{e!r} (a copied or renamed folder?)")
         rows.append({"experiment": e, "model": x["model"], "start": x["start"], "end": x["end"],
                      "data": r["data"]["path"], "data_sha256": r["data"]["sha256"],
                      "solver": r["solver"], "code_sha256": r["package"]["code_sha256"],
@@ -187,8 +190,15 @@ def collect_metrics(results_dir: str | os.PathLike | None = None,
                     experiments=None) -> pd.DataFrame:
     """The ``metrics.csv`` of the :func:`included` experiments in one table, with derived columns."""
     root = Path(results_dir) if results_dir else RESULTS_DIR
-    ids = included(root, experiments)["experiment"]
-    t = pd.concat([pd.read_csv(root / e / "metrics.csv") for e in ids], ignore_index=True)
+    tables = []
+    for e in included(root, experiments)["experiment"]:
+        t = pd.read_csv(root / e / "metrics.csv")
+        if set(t["experiment"].astype(str)) != {e}:
+            raise ValueError(f"{root / e / 'metrics.csv'}: holds experiment(s) "
+                             f"{sorted(set(t['experiment'].astype(str)))}, not {e} (a copied or "
+                             "renamed folder?)")
+        tables.append(t)
+    t = pd.concat(tables, ignore_index=True)
     t["lv_feed_in_change_pct"] = 100.0 * (t["lv_feed_in_kwh"] / t["lv_feed_in_kwh_baseline"] - 1)
     t["transformer_extreme_left_pct"] = 100.0 * (
         t["transformer_extreme_steps"] / t["transformer_extreme_steps_baseline"].replace(0, np.nan))

@@ -205,6 +205,11 @@ def _run_all(jobs: list[tuple[str, dict]], n: int, log, on_done) -> None:
                 running.remove(w)
                 on_done(w)
     except BaseException:
+        # count what finished before the interruption, end the rest
+        for w in [w for w in running if w.proc.poll() is not None]:
+            w.reader.join(timeout=5)
+            running.remove(w)
+            on_done(w)
         _terminate(running)
         raise
 
@@ -406,13 +411,21 @@ def _worker_main(job: dict) -> int:
 
     from ansen.provenance import invalidate
 
-    invalidate(job["cwd"])  # from now on the folder's old tables do not count
+    # From now on the folder's old results do not count. The executed notebook is written
+    # under a hidden name and moved into place when the run ends, so an interrupted run
+    # never leaves a notebook that looks finished.
+    invalidate(job["cwd"])
+    final = Path(job["output"])
+    final.unlink(missing_ok=True)
+    partial = final.with_name(f".{final.name}.partial")
     start = time.perf_counter()
     result = {"ok": True, "message": ""}
     try:
-        execute(job["notebook"], job["output"], job["parameters"], cwd=job["cwd"], km=km)
+        execute(job["notebook"], partial, job["parameters"], cwd=job["cwd"], km=km)
     except Exception as exc:  # the notebook holds the traceback
         result = {"ok": False, "message": _last_line(exc)}
+    if partial.exists():
+        os.replace(partial, final)
     result["seconds"] = time.perf_counter() - start
     print(RESULT_TAG + json.dumps(result), flush=True)
     return 0 if result["ok"] else 1
