@@ -91,9 +91,13 @@ def test_rerun_skips_current_results_and_never_counts_a_failed_one(tmp_path):
     # "outside" was complete once, with other settings; its rerun fails
     old = _complete(tmp_path / "res", Experiment("outside", "M2", "2025-03-29", "2025-03-30"))
     before = (done / "provenance.json").read_bytes()
+    lines = []
     out = reproduce(tmp_path / "res", data=EXAMPLE_EXPORT, schedule=schedule, jobs=2,
-                    progress=False)
+                    log=lines.append)
     assert out["skipped"] == ["ok"] and out["done"] == {}
+    assert any(line.startswith("FAILED outside") for line in lines)
+    for noise in ("without encryption", "KeyboardInterrupt caught in kernel"):
+        assert not any(noise in line for line in lines), lines
     assert (done / "provenance.json").read_bytes() == before
     nb, message = out["failed"]["outside"]
     assert nb.endswith("outside/experiment.ipynb") and "DataError" in message
