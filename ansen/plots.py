@@ -521,28 +521,32 @@ def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None):
     if axes is None:
         n_p = table["period"].nunique()
         n_m = table["model"].nunique()
-        width = max(3.2, 1.0 * n_p + 1.2)
-        _, axes = plt.subplots(1, len(metrics), figsize=(width * len(metrics), 2.6 + 0.45 * n_m),
+        ncols = 2 if len(metrics) > 2 else len(metrics)
+        nrows = int(np.ceil(len(metrics) / ncols))
+        width = max(3.5, 1.15 * n_p + 1.3)
+        _, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, (2.2 + 0.42 * n_m) * nrows),
                                squeeze=False)
-        axes = axes[0]
+        axes = axes.ravel()[: len(metrics)]
     models = list(dict.fromkeys(table["model"]))
     periods = list(dict.fromkeys(table["period"]))
     for ax, (col, title) in zip(axes, metrics.items(), strict=True):
         grid = table.pivot_table(index="model", columns="period", values=col,
                                  dropna=False).reindex(index=models, columns=periods)
-        lim = float(np.nanmax(np.abs(grid.values))) if np.isfinite(grid.values).any() else 1.0
-        sns.heatmap(grid, ax=ax, cmap="RdBu", center=0, vmin=-lim, vmax=lim, annot=True,
-                    fmt=".1f", cbar=False, linewidths=0.5)
+        values = grid.to_numpy(float)
+        lim = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+        lim = lim or 1.0
+        ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", vmin=-lim, vmax=lim,
+                  aspect="auto", interpolation="nearest")
         ax.grid(False)
         ax.set_facecolor("0.92")
-        for (i, j), v in np.ndenumerate(grid.values):
-            if not np.isfinite(v):
-                ax.text(j + 0.5, i + 0.5, "n/a", ha="center", va="center", color="0.4",
-                        fontsize="small")
-        ax.set_xticklabels([str(p).replace(" to ", "\nto ") for p in grid.columns],
-                           rotation=0, fontsize="small")
+        for (i, j), v in np.ndenumerate(values):
+            dark = np.isfinite(v) and abs(v) > 0.6 * lim
+            ax.text(j, i, f"{v:.1f}" if np.isfinite(v) else "n/a", ha="center", va="center",
+                    color="white" if dark else ("0.4" if not np.isfinite(v) else "black"))
+        ax.set_xticks(range(len(periods)), [str(p).replace(" to ", "\nto ") for p in periods],
+                      fontsize="small")
+        ax.set_yticks(range(len(models)), models)
         ax.set(title=textwrap.fill(title, 26), xlabel="period", ylabel="")
-        ax.tick_params(axis="y", rotation=0)
     np.ravel(axes)[0].figure.suptitle("Season sweep against M1 (blue: better than M1)",
                                       fontsize="medium")
     return axes
