@@ -10,7 +10,9 @@ with its notebook path and does not stop the others.
 Reruns: an experiment whose folder already holds a complete result of the same
 definition, data, solver and code (same provenance key) is skipped unless
 ``force``; so after an interruption ``ansen reproduce`` again runs only the
-rest.
+rest. An experiment that runs first withdraws its folder's provenance and
+removes the files that provenance listed, so a run that fails or is
+interrupted leaves no tables that could be counted.
 
 Interruption: Ctrl-C (SIGINT) or SIGTERM stops at once: nothing new is
 started, running workers are ended together with their kernels, and
@@ -409,12 +411,18 @@ def _worker_main(job: dict) -> int:
     parent = int(os.environ.get("ANSEN_PARENT_PID", os.getppid()))
     _watch_parent(parent, abort)
 
-    from ansen.provenance import invalidate
+    from ansen.provenance import invalidate, read_provenance
 
-    # From now on the folder's old results do not count. The executed notebook is written
-    # under a hidden name and moved into place when the run ends, so an interrupted run
-    # never leaves a notebook that looks finished.
-    invalidate(job["cwd"])
+    # From now on the folder's old results do not count: the files the previous run listed
+    # in its provenance are removed (a file this version no longer writes does not linger).
+    # The executed notebook is written under a hidden name and moved into place when the
+    # run ends, so an interrupted run never leaves a notebook that looks finished.
+    folder = Path(job["cwd"])
+    previous = read_provenance(folder) or {}
+    invalidate(folder)
+    for name in previous.get("files", {}):
+        if "/" not in name and name != "..":
+            (folder / name).unlink(missing_ok=True)
     final = Path(job["output"])
     final.unlink(missing_ok=True)
     partial = final.with_name(f".{final.name}.partial")

@@ -102,7 +102,7 @@ def test_rerun_skips_current_results_and_never_counts_a_failed_one(tmp_path):
     nb, message = out["failed"]["outside"]
     assert nb.endswith("outside/experiment.ipynb") and "DataError" in message
     assert Path(nb).is_file()  # the failed notebook, for its traceback
-    assert not is_current(old) and (old / "metrics.csv").exists()
+    assert not is_current(old) and not (old / "metrics.csv").exists()
     assert out["included"] == ["ok"]
     text = out["summary"].read_text()
     assert "| ok | M2 |" in text and "| outside |" not in text
