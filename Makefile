@@ -25,15 +25,19 @@ reproduce: setup
 	$(BIN)/ansen overview --output results/data_overview
 	$(BIN)/ansen reproduce --output results
 
+# nbval runs a copy of the notebooks in a scratch folder: the experiment notebook writes its
+# default output folder into its working directory, which must not be the repository.
 test: setup
 	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest -p no:cacheprovider --nbval notebooks \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg
+	tmp=$$(mktemp -d) && cp notebooks/*.ipynb "$$tmp"/ && \
+	$(BIN)/python -m pytest -p no:cacheprovider --rootdir="$$tmp" -c /dev/null --nbval "$$tmp" \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg; \
+	status=$$?; rm -rf "$$tmp"; exit $$status
 
+# rebuild notebooks/*.ipynb from _build_notebooks.py and execute them in place (deterministic)
 notebooks: setup
 	$(BIN)/python notebooks/_build_notebooks.py
-	cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		data_overview.ipynb experiment.ipynb summary.ipynb
+	$(BIN)/python -m ansen.notebooks data_overview experiment summary
 
 lint: setup
 	$(BIN)/ruff check ansen tests

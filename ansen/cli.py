@@ -1,7 +1,11 @@
-"""Command line: ``ansen data summary``, ``ansen data synthesize``, ``ansen overview``, ...
+"""The ``ansen`` command: village data, model comparison, the pilot's reproduction.
 
-Run ``ansen --help`` for the list. Bad data exit with status 2 and the
-:class:`ansen.data.DataError` message, without a traceback.
+Failures print one line, ``ansen: <message>``, and exit with status 2 for bad
+input (data, parameters, files) or 1 otherwise; ``--debug`` shows the
+traceback instead. Ctrl-C exits with status 130.
+
+Only the standard library is imported here, so that ``ansen --help`` is quick;
+each command imports what it needs.
 """
 
 from __future__ import annotations
@@ -10,12 +14,68 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 import ansen
-from ansen.data.schema import DataError
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+#: Steering model ids (kept equal to ``ansen.models.MODELS`` by a test; listed
+#: here so that the help does not import Pyomo).
+MODEL_IDS = ("none", "M0", "M1", "M2", "M3", "M4", "M5", "M6", "M4+M5")
+#: Forecasts (``ansen.forecast.FORECASTS``) and LP solvers (``ansen.models.lp.BACKENDS``).
+FORECAST_KINDS = ("perfect", "persistence", "profile")
+SOLVERS = ("highs", "glpk")
+
+DESCRIPTION = f"""\
+Open reproduction package of the Ansen home-battery pilot (NO-GIZMOS, 2024-2025).
+
+steering models: {", ".join(MODEL_IDS)}
+  none no battery; M0 individual day-ahead arbitrage; M1 self-consumption (the
+  pilot's baseline); M2 community cost; M3 flatten the transformer; M4 community
+  cost + transformer congestion price; M5 community cost + MV peak prices; M6 M4
+  + code red/green behaviour; M4+M5 both layers (docs/models.md)
+forecasts: {", ".join(FORECAST_KINDS)}
+solvers: {", ".join(SOLVERS)}
+"""
+
+EPILOG = """\
+examples:
+  ansen data summary
+  ansen data validate my_export_folder
+  ansen compare --start 2025-06-01 --end 2025-07-01 --models M1 M4 M5
+  ansen reproduce --output results
+  ansen reproduce --sweep --models M4 M5 --periods E05_M5_weekold_autumn2024 summer
+
+`ansen <command> --help` describes each command."""
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Keep the line breaks of descriptions; add each option's default unless its help gives it.
+
+    Flags (true/false) and options without a default (None) show no default.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("default" in text or action.default in (None, argparse.SUPPRESS)
+                or isinstance(action.default, bool)):
+            return text
+        return text + " (default: %(default)s)"
+
+
+def _wrap(text: str) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.fill(par, 79) for par in text.split("\n"))
+
+
+_COMMON = argparse.ArgumentParser(add_help=False)
+_COMMON.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show the full traceback of a failure instead of one line")
+
+
+def _parser(sub, name: str, help: str, description: str | None = None):
+    return sub.add_parser(name, help=help, description=_wrap(description or help),
+                          formatter_class=_Help, parents=[_COMMON])
 
 
 def _village(path: str | None):
@@ -25,6 +85,8 @@ def _village(path: str | None):
 
 
 def cmd_summary(args) -> int:
+    import pandas as pd
+
     from ansen.data.summary import details, peak_timing, summary
 
     ds = _village(args.path)
@@ -61,8 +123,10 @@ def cmd_synthesize(args) -> int:
 def cmd_validate(args) -> int:
     import ansen.data as d
 
-    ds = d.load(args.path, start=args.start, end=args.end)
+    ds = d.load(args.path, start=args.start, end=args.end, resample=args.resample or None)
     print(f"{args.path}: valid ({ds.sizes['time']} steps, {ds.sizes['household']} households)")
+    if ds.attrs.get("resampled"):
+        print(f"converted: {ds.attrs['resampled']}")
     return 0
 
 
@@ -83,20 +147,23 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_overview(args) -> int:
-    import papermill as pm
+    import os
+
+    from ansen.notebooks import execute
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     nb = out / "data_overview.ipynb"
-    params = {"data_path": str(Path(args.data).resolve()) if args.data else "",
-              "output_dir": str(out.resolve())}
-    pm.execute_notebook(str(NOTEBOOKS / "data_overview.ipynb"), str(nb), parameters=params,
-                        progress_bar=True, cwd=str(NOTEBOOKS))
-    print(f"executed {nb}; figures in {out}")
+    data = os.path.relpath(Path(args.data).resolve(), out.resolve()) if args.data else ""
+    execute(NOTEBOOKS / "data_overview.ipynb", nb, {"data_path": data, "output_dir": "."},
+            cwd=out, progress=True)
+    print(f"executed {nb}; figures and summary.csv in {out}")
     return 0
 
 
 def cmd_compare(args) -> int:
+    import pandas as pd
+
     import ansen
     from ansen.metrics import compare
     from ansen.tariffs import Tariff
@@ -132,86 +199,153 @@ def cmd_compare(args) -> int:
 def cmd_reproduce(args) -> int:
     import time
 
-    from ansen.reproduce import reproduce
+    from ansen.reproduce import Interrupted, reproduce
 
     start = time.perf_counter()
-    out = reproduce(args.output, experiments=args.experiments, data=args.data,
-                    solver=args.solver, sweep=args.sweep, jobs=args.jobs,
-                    schedule=args.schedule)
+    try:
+        out = reproduce(args.output, experiments=args.experiments, data=args.data,
+                        solver=args.solver, sweep=args.sweep, models=args.models,
+                        periods=args.periods, jobs=args.jobs, schedule=args.schedule,
+                        force=args.force)
+    except Interrupted as exc:
+        r = exc.result
+        finished = sorted(r["done"])
+        print(f"ansen: interrupted; finished: {', '.join(finished) or 'none'}"
+              f"{'; failed: ' + ', '.join(sorted(r['failed'])) if r['failed'] else ''}; "
+              f"not finished: {', '.join(r['cancelled']) or 'none'}. Run the same command "
+              "again to complete only the rest.", file=sys.stderr)
+        return 130
     minutes = (time.perf_counter() - start) / 60
-    print(f"{len(out['done'])} experiment(s) done in {minutes:.1f} min; results in {args.output}")
+    print(f"{len(out['done'])} experiment(s) run in {minutes:.1f} min, "
+          f"{len(out['skipped'])} already done, {len(out['failed'])} failed; "
+          f"results in {args.output}")
     if out["summary"]:
-        print(f"summary: {out['summary']}")
+        print(f"summary: {out['summary']} ({len(out['included'])} experiment(s))")
     for exp_id, (nb, msg) in out["failed"].items():
-        print(f"FAILED {exp_id}: {nb}: {msg}", file=sys.stderr)
+        print(f"ansen: FAILED {exp_id}: {msg} (see {nb})", file=sys.stderr)
     return 1 if out["failed"] else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ansen", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="ansen", description=DESCRIPTION, epilog=EPILOG,
+                                formatter_class=_Help)
     p.add_argument("--version", action="version", version=f"ansen {ansen.__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--debug", action="store_true",
+                   help="show the full traceback of a failure instead of one line")
+    sub = p.add_subparsers(dest="command", required=True, metavar="command",
+                           help="one of the commands below")
 
-    data = sub.add_parser("data", help="village data").add_subparsers(dest="data_cmd",
-                                                                      required=True)
-    s = data.add_parser("summary", help="annual figures of a village and their Dutch ranges")
-    s.add_argument("--path", help="NetCDF file or export folder (default: shipped village)")
+    data = _parser(sub, "data", "village data: summary, validate, synthesize")
+    data_sub = data.add_subparsers(dest="data_cmd", required=True, metavar="data_command",
+                                   help="one of the data commands below")
+    s = _parser(data_sub, "summary", "annual figures of a village and the Dutch ranges they "
+                "should fall in, with the source of each range")
+    s.add_argument("--path", help="NetCDF file or export folder (default: the shipped "
+                   "synthetic village)")
     s.set_defaults(func=cmd_summary)
-    s = data.add_parser("synthesize", help="rebuild the synthetic village")
-    s.add_argument("--seed", type=int, default=2024)
-    s.add_argument("--output", default="data/ansen_synthetic.nc")
+    s = _parser(data_sub, "synthesize", "rebuild the synthetic village bit for bit "
+                "(needs the synth extra)")
+    s.add_argument("--seed", type=int, default=2024, help="random seed of the generator")
+    s.add_argument("--output", default="data/ansen_synthetic.nc", help="NetCDF file to write")
     s.set_defaults(func=cmd_synthesize)
-    s = data.add_parser("validate", help="check a NetCDF file or export folder")
-    s.add_argument("path")
-    s.add_argument("--start", help="period the data must cover (local time)")
-    s.add_argument("--end")
+    s = _parser(data_sub, "validate", "check a NetCDF file or export folder; exit status 2 "
+                "and the first broken rule if it is invalid")
+    s.add_argument("path", help="NetCDF file or export folder")
+    s.add_argument("--start", help="start of a period the data must cover (local date)")
+    s.add_argument("--end", help="end of that period (local date, exclusive)")
+    s.add_argument("--resample", action="store_true",
+                   help="export folders: convert tables whose time step differs from load.csv "
+                        "(like resample = true in village.toml)")
     s.set_defaults(func=cmd_validate)
 
-    s = sub.add_parser("compare", help="run models over a period and compare them with a baseline")
-    s.add_argument("--models", nargs="+",
-                   default=["none", "M0", "M1", "M2", "M3", "M4", "M5", "M6", "M4+M5"])
-    s.add_argument("--baseline", default="M1")
-    s.add_argument("--start", help="local date (default: start of data)")
-    s.add_argument("--end", help="local date, exclusive (default: end of data)")
-    s.add_argument("--solver", default="highs", choices=["highs", "glpk"])
-    s.add_argument("--forecast", default="persistence",
-                   choices=["perfect", "persistence", "profile"])
+    s = _parser(sub, "compare", "run models over a period and compare them with a baseline")
+    s.add_argument("--models", nargs="+", choices=MODEL_IDS, metavar="MODEL",
+                   default=list(MODEL_IDS),
+                   help=f"steering models to run, of {', '.join(MODEL_IDS)} (default: all)")
+    s.add_argument("--baseline", default="M1", choices=MODEL_IDS, metavar="MODEL",
+                   help="model the others are compared with")
+    s.add_argument("--start", help="local date (default: start of the data)")
+    s.add_argument("--end", help="local date, exclusive (default: end of the data)")
+    s.add_argument("--solver", default="highs", choices=SOLVERS, help="LP solver")
+    s.add_argument("--forecast", default="persistence", choices=FORECAST_KINDS,
+                   help="forecast the planners use")
     s.add_argument("--no-net-metering", dest="net_metering", action="store_false",
                    help="tariff after 2027: feed-in at the day-ahead price")
-    s.add_argument("--path", help="village (default: shipped village)")
-    s.add_argument("--output", help="write the full table as CSV")
+    s.add_argument("--path", help="village file or export folder (default: the shipped "
+                   "synthetic village)")
+    s.add_argument("--output", help="also write the full table as CSV to this file")
     s.set_defaults(func=cmd_compare)
 
-    s = sub.add_parser("reproduce", help="run every pilot experiment's notebook, then the summary")
-    s.add_argument("--experiments", nargs="+", help="ids to run (default: all)")
-    s.add_argument("--data", help="village (default: shipped village)")
-    s.add_argument("--solver", default="highs", choices=["highs", "glpk"])
-    s.add_argument("--output", default="results")
+    s = _parser(sub, "reproduce", "run every pilot experiment's notebook, then the summary",
+                "Run the experiments of the schedule (or of the season sweep) through "
+                "notebooks/experiment.ipynb in parallel, one folder per experiment in --output "
+                "with the executed notebook, tables, figures and provenance.json; then the "
+                "summary (summary.md/.csv/.png) or, for the sweep, sweep.md/.csv/.png.\n"
+                "Experiments whose folder already holds a complete result of the same "
+                "definition, data, code and solver are skipped (--force reruns them); so after "
+                "Ctrl-C the same command completes only the rest.")
+    s.add_argument("--experiments", nargs="+", metavar="ID",
+                   help="ids to run (default: every experiment of the schedule or sweep)")
+    s.add_argument("--data", help="village file or export folder (default: the shipped "
+                   "synthetic village)")
+    s.add_argument("--solver", default="highs", choices=SOLVERS, help="LP solver")
+    s.add_argument("--output", default="results", help="results folder")
     s.add_argument("--sweep", action="store_true",
-                   help="every model in every season of the schedule")
-    s.add_argument("--jobs", type=int, help="parallel notebooks (default: cores)")
-    s.add_argument("--schedule", help="experiments TOML (default data/experiments.toml)")
+                   help="every model in every period of the schedule (the counterfactual), "
+                        "with its own table and figure (sweep.md)")
+    s.add_argument("--models", nargs="+", choices=MODEL_IDS, metavar="MODEL",
+                   help="with --sweep: the models (default: all but none and M1)")
+    s.add_argument("--periods", nargs="+", metavar="PERIOD",
+                   help="with --sweep: periods, each an experiment id of the schedule (its "
+                        "period) or a season: winter, spring, summer, autumn (default: all)")
+    s.add_argument("--jobs", type=int, help="parallel notebooks (default: the number of cores)")
+    s.add_argument("--schedule", help="experiments TOML (default: data/experiments.toml)")
+    s.add_argument("--force", action="store_true",
+                   help="rerun experiments whose results are already complete and current")
     s.set_defaults(func=cmd_reproduce)
 
-    s = sub.add_parser("doctor", help="check the installation (solvers)")
+    s = _parser(sub, "doctor", "check the installation (solvers)")
     s.set_defaults(func=cmd_doctor)
-    s = sub.add_parser("overview", help="execute the data overview notebook")
-    s.add_argument("--data", help="village path (default: shipped village)")
-    s.add_argument("--output", default="results/data_overview")
+    s = _parser(sub, "overview", "execute the data overview notebook (figures and tables of a "
+                "village without batteries)")
+    s.add_argument("--data", help="village file or export folder (default: the shipped "
+                   "synthetic village)")
+    s.add_argument("--output", default="results/data_overview",
+                   help="folder for the executed notebook, figures and summary.csv")
     s.set_defaults(func=cmd_overview)
     return p
+
+
+#: Exceptions that mean bad input (data, parameters, files): exit status 2.
+def _is_bad_input(exc: BaseException) -> bool:
+    return isinstance(exc, (ValueError, FileNotFoundError, NotADirectoryError,
+                            IsADirectoryError, PermissionError))
+
+
+def _message(exc: BaseException) -> str:
+    name = type(exc).__name__
+    text = str(exc).strip() or name
+    if name == "DataError":
+        return f"invalid data: {text}"
+    if name == "PapermillExecutionError":
+        return f"notebook failed: {getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}"
+    return text.splitlines()[0] if len(text.splitlines()) == 1 else " ".join(text.split())
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except DataError as exc:
-        print(f"ansen: invalid data: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        print(f"ansen: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("ansen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"ansen: {_message(exc)}", file=sys.stderr)
+        return 2 if _is_bad_input(exc) else 1
 
 
 if __name__ == "__main__":

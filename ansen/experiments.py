@@ -9,12 +9,15 @@ pilot's baseline, and ``none``), and writes to its folder:
 - ``household_costs.csv``: cost per battery household and month [EUR], model
   and baselines;
 - ``settlement.csv``: the community cost shared by each settlement rule;
-- figures (PNG): MV and transformer load in the peak week, weekly MV peak
-  reduction, load duration curves, state-of-charge heat map, cost per
-  household.
+- figures (PNG and SVG): MV and transformer load in the peak week, weekly MV
+  peak reduction, the top of the load duration curves, the transformers'
+  mean daily profile with and without batteries, extreme peaks against the
+  baseline, state-of-charge heat map, saving per household against M1;
+- ``provenance.json`` last (:mod:`ansen.provenance`): what was run on which
+  data with which code, and checksums of the files above.
 
-All writes are atomic; numbers are written with 10 significant digits, so a
-rerun from the same inputs gives identical files.
+All writes are atomic; numbers are written with 10 significant digits and
+figures without dates, so a rerun from the same inputs gives identical files.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["DEFAULT_SCHEDULE", "Experiment", "load_schedule", "run_experiment", "season_sweep"]
+__all__ = ["DEFAULT_SCHEDULE", "Experiment", "get_experiment", "load_schedule", "output_folder",
+           "run_experiment", "season_sweep", "write_experiment"]
 
 DEFAULT_SCHEDULE = Path(__file__).resolve().parents[1] / "data" / "experiments.toml"
 SIMULATOR_KEYS = {"solver", "forecast", "forecast_lag_days", "decision_hour", "horizon_hours",
@@ -52,22 +57,47 @@ def load_schedule(path: str | Path | None = None) -> list[Experiment]:
     Raises
     ------
     ValueError
-        Duplicate ids, unknown models, missing fields or an end before a start,
-        naming the experiment.
+        Duplicate or unsafe ids (an id names a folder: letters, digits and
+        ``_ . + -`` only), unknown models, missing fields or an end before a
+        start, naming the experiment.
+    FileNotFoundError
+        No schedule at ``path``.
     """
     from ansen.models import MODELS
+    from ansen.provenance import check_id
 
     path = Path(path) if path else DEFAULT_SCHEDULE
-    raw = tomllib.loads(path.read_text()).get("experiment", [])
+    if not path.is_file():
+        raise FileNotFoundError(f"no experiment schedule at {path}")
+    try:
+        doc = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+    if unknown := sorted(set(doc) - {"experiment"}):
+        raise ValueError(f"{path}: unknown table(s) {unknown}; a schedule holds [[experiment]] "
+                         "tables only")
+    raw = doc.get("experiment", [])
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: write each experiment as an [[experiment]] table")
     out, seen = [], set()
     for i, row in enumerate(raw):
         name = row.get("id", f"#{i + 1}")
         missing = [k for k in ("id", "model", "start", "end") if k not in row]
         if missing:
             raise ValueError(f"{path}: experiment {name} lacks {missing}")
+        check_id(name, f"{path}: experiment #{i + 1}")
         if name in seen:
             raise ValueError(f"{path}: duplicate experiment id {name}")
         seen.add(name)
+        for key in ("start", "end"):
+            try:
+                pd.Timestamp(row[key])
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{path}: experiment {name}: {key} = {row[key]!r} is not a "
+                                 "date (YYYY-MM-DD)") from exc
+        if not isinstance(row.get("params", {}), dict):
+            raise ValueError(f"{path}: experiment {name}: params must be a table, e.g. "
+                             "params = { forecast_lag_days = 1 }")
         if row["model"] not in MODELS:
             raise ValueError(f"{path}: experiment {name}: unknown model {row['model']!r}; "
                              f"known: {', '.join(MODELS)}")
@@ -160,31 +190,75 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
     return {"runs": runs, "metrics": metrics, "costs": costs, "settlement": settlement}
 
 
-def write_experiment(result: dict, folder: str | Path) -> list[Path]:
-    """Write the tables and figures of :func:`run_experiment` into ``folder``."""
+def output_folder(output_dir: str | Path, experiment: Experiment) -> Path:
+    """The folder an experiment writes to, made ready for a new run.
+
+    ``output_dir`` empty: a folder named after the experiment in the working
+    directory. The folder's provenance is removed (:func:`ansen.provenance.invalidate`),
+    so if the run fails its old tables no longer count.
+    """
+    from ansen.provenance import check_id, invalidate
+
+    folder = Path(output_dir) if output_dir else Path(check_id(experiment.id))
+    folder.mkdir(parents=True, exist_ok=True)
+    invalidate(folder)
+    return folder
+
+
+def write_experiment(result: dict, folder: str | Path, *, experiment: Experiment | None = None,
+                     data=None, solver: str = "highs") -> list[Path]:
+    """Write the tables and figures of :func:`run_experiment` into ``folder``.
+
+    Tables are CSV (10 significant digits), figures PNG with an SVG beside
+    each (both without dates, so a rerun writes identical files). With
+    ``experiment``, ``provenance.json`` is written last (see
+    :mod:`ansen.provenance`); without it, any old provenance is removed.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`run_experiment` returned.
+    folder : path-like
+        Result folder (created if needed).
+    experiment : Experiment, optional
+        The experiment that was run (for the provenance).
+    data : path-like, optional
+        Village file or export folder the run read (default: the shipped village).
+    solver : str
+        LP solver of the run.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files written, tables first, ``provenance.json`` last.
+    """
     import matplotlib.pyplot as plt
 
     from ansen import plots
-    from ansen.io import atomic_path, write_table
+    from ansen.io import write_table
+    from ansen.provenance import invalidate, write_provenance
 
     folder = Path(folder)
+    invalidate(folder)
     written = [write_table(result["metrics"], folder / "metrics.csv"),
                write_table(result["costs"].set_index("run"), folder / "household_costs.csv"),
                write_table(result["settlement"], folder / "settlement.csv")]
     plots.set_theme()
     runs = result["runs"]
     figures = {
-        "peak_week.png": lambda: plots.peak_week(runs["model"], runs["M1"]),
-        "weekly_mv_peak_reduction.png": lambda: plots.weekly_reduction(runs["model"], runs["M1"]),
-        "duration_curves.png": lambda: plots.run_duration_curves(runs["model"], runs["M1"]),
-        "soc_heatmap.png": lambda: plots.soc_heatmap(runs["model"]),
-        "household_costs.png": lambda: plots.household_cost_bars(result["costs"]),
+        "peak_week": lambda: plots.peak_week(runs["model"], runs["M1"]),
+        "weekly_mv_peak_reduction": lambda: plots.weekly_reduction(runs["model"], runs["M1"]),
+        "duration_curves": lambda: plots.run_duration_curves(runs["model"], runs["M1"]),
+        "transformer_profile": lambda: plots.transformer_profile(runs["model"], runs["M1"],
+                                                                 runs["none"]),
+        "extreme_peaks": lambda: plots.extreme_peaks(runs["model"], runs["M1"]),
+        "soc_heatmap": lambda: plots.soc_heatmap(runs["model"]),
+        "household_savings": lambda: plots.household_savings(result["costs"]),
     }
     for name, draw in figures.items():
-        ax = draw()
-        fig = ax[0].figure if hasattr(ax, "__len__") else ax.figure
-        with atomic_path(folder / name) as tmp:
-            fig.savefig(tmp, format="png", metadata={"Software": None})
+        fig = np.ravel(draw())[0].figure
+        written += plots.write_figure(fig, folder / name)
         plt.close(fig)
-        written.append(folder / name)
+    if experiment is not None:
+        written.append(write_provenance(folder, experiment, written, data=data, solver=solver))
     return written

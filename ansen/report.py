@@ -1,21 +1,35 @@
-"""The report's figures next to the reproduced ones: results/summary.md and summary.csv.
+"""The report's figures next to the reproduced ones: results/summary.md, .csv, .png/.svg.
 
-Each :class:`Figure` names a number the report gives (pilot-facts.md), the
-experiment(s) and metric that reproduce it, and a note on why the two may
-differ. :func:`summary_table` reads the experiments' ``metrics.csv`` files and
-computes the reproduced value; nothing in the table is typed in by hand except
-the report's own numbers.
+Each :class:`Figure` names a number the report gives (NO-GIZMOS, "Thuisbatterijen
+als publiek goed", 2026), the experiment(s) and metric that reproduce it, and a
+note on why the two may differ. :func:`summary_table` reads the experiments'
+``metrics.csv`` files and computes the reproduced value; nothing in the table
+is typed in by hand except the report's own numbers.
+
+Only results with a complete provenance (:mod:`ansen.provenance`) are read:
+the experiments a run names, or else every folder whose provenance is intact,
+and then all of one data file, code and solver (:func:`included`). The
+summary lists the experiments it used.
+
+:func:`write_sweep` does the same for the season sweep: a table of model x
+period with the key measures against M1, and a figure.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["FIGURES", "Figure", "collect_metrics", "summary_markdown", "summary_table"]
+__all__ = ["FIGURES", "RESULTS_DIR", "SWEEP_METRICS", "Figure", "collect_metrics", "included",
+           "not_counted", "summary_markdown", "summary_table", "sweep_table", "write_summary",
+           "write_sweep"]
+
+#: The repository's results folder (the default of the summary notebook).
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 
 
 @dataclass(frozen=True)
@@ -32,7 +46,7 @@ class Figure:
     note: str = ""
 
 
-#: The report's figures (pilot-facts.md), each with its reproduction.
+#: The report's figures, each with its reproduction.
 FIGURES: tuple[Figure, ...] = (
     Figure("M2 collective saving", 11.0, "%", ("E02_M2_summer2024", "E07_M2_spring2025"),
            "saving_collective_pct",
@@ -82,21 +96,119 @@ FIGURES: tuple[Figure, ...] = (
 TOLERANCE = {"%": 1.0, "EUR/month": 5.0, "years": 2.5, "% of baseline": 10.0}
 
 
-def collect_metrics(results_dir: str | Path) -> pd.DataFrame:
-    """All ``metrics.csv`` of a results folder in one table, with derived columns."""
-    files = sorted(Path(results_dir).glob("*/metrics.csv"))
-    if not files:
-        raise FileNotFoundError(f"no */metrics.csv in {results_dir}; run `ansen reproduce`")
-    t = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+def included(results_dir: str | os.PathLike | None = None, experiments=None) -> pd.DataFrame:
+    """The experiments whose results a summary may use, with their provenance.
+
+    Parameters
+    ----------
+    results_dir : path-like, optional
+        Folder with one subfolder per experiment (default :data:`RESULTS_DIR`).
+    experiments : list of str or str, optional
+        Ids (a list, or one string separated by spaces). Default: every
+        subfolder with a complete, intact provenance; those must all come
+        from one data file, code and solver.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per experiment: id, model, period, data path and SHA-256,
+        solver, code SHA-256, version, when written.
+
+    Raises
+    ------
+    ValueError
+        A named experiment without a complete result (no provenance, or
+        tables changed since), or, without ``experiments``, results of
+        different data, code or solver in one folder.
+    FileNotFoundError
+        No complete result at all.
+    """
+    from ansen.provenance import check_id, is_current
+
+    root = Path(results_dir) if results_dir else RESULTS_DIR
+    if isinstance(experiments, str):
+        experiments = experiments.split()
+    if experiments:
+        for e in experiments:
+            check_id(e, "experiments")
+        bad = [e for e in experiments if not is_current(root / e)]
+        if bad:
+            raise ValueError(f"{root}: no complete result (provenance.json with matching tables) "
+                             f"for {bad}; rerun them with `ansen reproduce`")
+        ids = list(experiments)
+    else:
+        ids = sorted(d.name for d in root.iterdir() if d.is_dir() and is_current(d)) \
+            if root.is_dir() else []
+    if not ids:
+        raise FileNotFoundError(f"no complete experiment results in {root}; run `ansen reproduce`")
+    return _provenance_table(root, ids, check_one_run=not experiments)
+
+
+def not_counted(results_dir: str | os.PathLike | None = None) -> dict[str, str]:
+    """Subfolders of ``results_dir`` that hold an incomplete result, with the reason."""
+    from ansen.provenance import FILENAME, is_current, read_provenance
+
+    root = Path(results_dir) if results_dir else RESULTS_DIR
+    out = {}
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if not d.is_dir() or not (d / "metrics.csv").exists() or is_current(d):
+            continue
+        record = read_provenance(d)
+        if record is None:
+            out[d.name] = f"no {FILENAME} (an unfinished, failed or old run)"
+        else:
+            out[d.name] = "files changed since the run (checksums in provenance.json differ)"
+    return out
+
+
+def _provenance_table(root: Path, ids, check_one_run: bool) -> pd.DataFrame:
+    from ansen.provenance import read_provenance
+
+    rows = []
+    for e in ids:
+        r = read_provenance(root / e)
+        x = r["experiment"]
+        if x["id"] != e:
+            raise ValueError(f"{root / e}: provenance.json is of experiment {x['id']!r}, not "
+                             f"{e!r} (a copied or renamed folder?)")
+        rows.append({"experiment": e, "model": x["model"], "start": x["start"], "end": x["end"],
+                     "data": r["data"]["path"], "data_sha256": r["data"]["sha256"],
+                     "solver": r["solver"], "code_sha256": r["package"]["code_sha256"],
+                     "version": r["package"]["version"], "written_utc": r.get("written_utc", "")})
+    table = pd.DataFrame(rows)
+    if check_one_run:
+        groups = table.groupby(["data_sha256", "code_sha256", "solver"])["experiment"].apply(list)
+        if len(groups) > 1:
+            listing = "; ".join(f"data {d[:12]}, code {c[:12]}, {sv}: {', '.join(ids)}"
+                                for (d, c, sv), ids in groups.items())
+            raise ValueError(f"{root} holds results of different runs ({listing}); name the "
+                             "experiments to summarise, or rerun them together")
+    return table
+
+
+def collect_metrics(results_dir: str | os.PathLike | None = None,
+                    experiments=None) -> pd.DataFrame:
+    """The ``metrics.csv`` of the :func:`included` experiments in one table, with derived columns."""
+    root = Path(results_dir) if results_dir else RESULTS_DIR
+    tables = []
+    for e in included(root, experiments)["experiment"]:
+        t = pd.read_csv(root / e / "metrics.csv")
+        if set(t["experiment"].astype(str)) != {e}:
+            raise ValueError(f"{root / e / 'metrics.csv'}: holds experiment(s) "
+                             f"{sorted(set(t['experiment'].astype(str)))}, not {e} (a copied or "
+                             "renamed folder?)")
+        tables.append(t)
+    t = pd.concat(tables, ignore_index=True)
     t["lv_feed_in_change_pct"] = 100.0 * (t["lv_feed_in_kwh"] / t["lv_feed_in_kwh_baseline"] - 1)
     t["transformer_extreme_left_pct"] = 100.0 * (
         t["transformer_extreme_steps"] / t["transformer_extreme_steps_baseline"].replace(0, np.nan))
+    t["transformer_extreme_removed_pct"] = 100.0 - t["transformer_extreme_left_pct"]
     return t
 
 
-def summary_table(results_dir: str | Path) -> pd.DataFrame:
+def summary_table(results_dir: str | os.PathLike | None = None, experiments=None) -> pd.DataFrame:
     """Report figure, reproduced value, difference and note, one row per figure."""
-    t = collect_metrics(results_dir)
+    t = collect_metrics(results_dir, experiments)
     rows = []
     for f in FIGURES:
         sel = t[t["experiment"].isin(f.experiments) & (t["baseline"] == f.baseline)]
@@ -109,18 +221,22 @@ def summary_table(results_dir: str | Path) -> pd.DataFrame:
             value = float(vals.mean())
         diff = value - f.report if not np.isnan(f.report) else np.nan
         differs = np.isnan(f.report) or abs(diff) > TOLERANCE.get(f.unit, 0.0)
+        missing = sorted(set(f.experiments) - set(sel["experiment"]))
+        note = f.note if differs else ""
+        if missing:
+            note = f"not in this run: {', '.join(missing)}" + (f"; {note}" if note else "")
         rows.append({
             "figure": f.name, "report": f.report, "reproduced": value, "difference": diff,
             "unit": f.unit, "experiments": " ".join(sorted(set(sel["experiment"]))),
             "per experiment": "; ".join(f"{e}: {v:.2f}" for e, v in
                                         zip(sel["experiment"], vals, strict=True)),
-            "note": f.note if differs else "",
+            "note": note,
         })
     return pd.DataFrame(rows)
 
 
-def summary_markdown(table: pd.DataFrame) -> str:
-    """results/summary.md: the table in Markdown with a short header."""
+def summary_markdown(table: pd.DataFrame, used: pd.DataFrame | None = None) -> str:
+    """results/summary.md: the table in Markdown with a short header and the experiments used."""
 
     def fmt(x):
         return "n/a" if pd.isna(x) else f"{x:.2f}"
@@ -139,4 +255,148 @@ def summary_markdown(table: pd.DataFrame) -> str:
         lines.append(f"| {r['figure']} | {fmt(r['report'])} | {fmt(r['reproduced'])} | "
                      f"{fmt(r['difference'])} | {r['unit']} | {r['per experiment']} | "
                      f"{r['note']} |")
+    if used is not None:
+        lines += ["", "## Experiments in this summary", "",
+                  "Each from its folder's provenance.json (data and code as SHA-256, first 12 "
+                  "characters).", "",
+                  "| experiment | model | period | data | data sha256 | solver | code sha256 | "
+                  "written (UTC) |", "|---|---|---|---|---|---|---|---|"]
+        for _, r in used.iterrows():
+            lines.append(f"| {r['experiment']} | {r['model']} | {r['start']} to {r['end']} | "
+                         f"{r['data']} | {r['data_sha256'][:12]} | {r['solver']} | "
+                         f"{r['code_sha256'][:12]} | {r['written_utc']} |")
     return "\n".join(lines) + "\n"
+
+
+def _write_text(path: Path, text: str) -> Path:
+    from ansen.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return path
+
+
+def _write_figure(axes, stem: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    from ansen.plots import write_figure
+
+    fig = np.ravel(axes)[0].figure
+    out = write_figure(fig, stem)
+    plt.close(fig)
+    return out
+
+
+PER_EXPERIMENT = ["experiment", "model", "mv_peak_reduction_mean_pct",
+                  "mv_peak_reduction_best_week_pct", "transformer_variance_reduction_pct",
+                  "lv_feed_in_change_pct", "saving_eur_per_household_month",
+                  "transformer_extreme_left_pct"]
+
+
+def write_summary(results_dir: str | os.PathLike | None = None, experiments=None) -> dict:
+    """Write summary.csv, summary.md and summary.png/.svg into ``results_dir``.
+
+    Parameters
+    ----------
+    results_dir : path-like, optional
+        Default :data:`RESULTS_DIR`.
+    experiments : list of str or str, optional
+        See :func:`included`.
+
+    Returns
+    -------
+    dict
+        ``markdown`` (the text of summary.md), ``table`` (:func:`summary_table`),
+        ``used`` (:func:`included`), ``per_experiment`` (key measures of each
+        experiment against M1) and ``files`` written. Without ``experiments``
+        and without any complete result nothing is written and ``markdown``
+        says why, listing the folders not counted.
+    """
+    from ansen import plots
+    from ansen.io import write_table
+
+    root = Path(results_dir) if results_dir else RESULTS_DIR
+    skipped = not_counted(root)
+    try:
+        used = included(root, experiments)
+    except FileNotFoundError:
+        if experiments:
+            raise
+        lines = ["# Report figures and their reproduction", "",
+                 "No complete experiment results in this folder yet: run `ansen reproduce`.", ""]
+        lines += [f"- {k}: not counted, {v}" for k, v in skipped.items()]
+        return {"markdown": "\n".join(lines) + "\n", "table": None, "used": None,
+                "per_experiment": pd.DataFrame(columns=PER_EXPERIMENT).set_index("experiment"),
+                "files": []}
+    ids = list(used["experiment"])
+    table = summary_table(root, ids)
+    text = summary_markdown(table, used)
+    if skipped:
+        text += "\nFolders not counted: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())
+        text += "\n"
+    files = [write_table(table.set_index("figure"), root / "summary.csv"),
+             _write_text(root / "summary.md", text)]
+    plots.set_theme()
+    files += _write_figure(plots.report_comparison(table), root / "summary")
+    metrics = collect_metrics(root, ids)
+    per = metrics[metrics["baseline"] == "M1"][PER_EXPERIMENT].set_index("experiment")
+    return {"markdown": text, "table": table, "used": used, "per_experiment": per,
+            "files": files}
+
+
+#: Measures of the sweep table, against M1: column -> title with unit. Each is positive
+#: when the model does better than M1.
+SWEEP_METRICS = {
+    "mv_peak_reduction_mean_pct": "MV peak reduction, mean of weeks [%]",
+    "transformer_variance_reduction_pct": "transformer variance reduction [%]",
+    "saving_eur_per_household_month": "saving per household [EUR/month]",
+    "transformer_extreme_removed_pct": "extreme transformer peaks removed [% of M1's]",
+}
+
+
+def sweep_table(results_dir: str | os.PathLike, experiments) -> pd.DataFrame:
+    """One row per sweep experiment: period, season, model and :data:`SWEEP_METRICS` vs M1."""
+    t = collect_metrics(results_dir, experiments)
+    used = included(results_dir, experiments).set_index("experiment")
+    t = t[t["baseline"] == "M1"].set_index("experiment")
+    out = pd.DataFrame({
+        "period": [f"{used.loc[e, 'start']} to {used.loc[e, 'end']}" for e in t.index],
+        "model": t["model"].astype(str),
+    }, index=t.index)
+    for col in SWEEP_METRICS:
+        out[col] = t[col].astype(float)
+    return out.sort_values(["period", "model"], kind="stable")
+
+
+def write_sweep(results_dir: str | os.PathLike, experiments) -> Path:
+    """Write sweep.csv, sweep.md (one table model x period per measure) and sweep.png/.svg.
+
+    Returns
+    -------
+    pathlib.Path
+        sweep.md.
+    """
+    from ansen import plots
+    from ansen.io import write_table
+
+    root = Path(results_dir)
+    table = sweep_table(root, experiments)
+    write_table(table, root / "sweep.csv")
+    models = list(dict.fromkeys(table["model"]))
+    periods = list(dict.fromkeys(table["period"]))
+    lines = ["# Season sweep: every model in every period, against M1", "",
+             "Each cell: the model over that period against M1 over the same period (same "
+             "village, same data), from the experiments listed in sweep.csv.", ""]
+    for col, title in SWEEP_METRICS.items():
+        grid = table.pivot_table(index="model", columns="period", values=col,
+                                 dropna=False).reindex(index=models, columns=periods)
+        lines += [f"## {title}", "", "| model | " + " | ".join(grid.columns) + " |",
+                  "|---" * (len(grid.columns) + 1) + "|"]
+        for m, row in grid.iterrows():
+            cells = ["n/a" if pd.isna(v) else f"{v:.2f}" for v in row.values]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+    path = _write_text(root / "sweep.md", "\n".join(lines))
+    plots.set_theme()
+    _write_figure(plots.sweep_heatmaps(table, SWEEP_METRICS), root / "sweep")
+    return path

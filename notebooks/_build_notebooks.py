@@ -14,7 +14,10 @@ HERE = Path(__file__).parent
 def notebook(cells):
     nb = nbf.v4.new_notebook()
     nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+    for i, cell in enumerate(nb.cells):  # fixed ids: a rebuild gives the same file
+        cell["id"] = f"cell-{i:02d}"
+    # the kernel `make setup` registers inside the venv (ansen.notebooks.KERNELSPEC)
+    nb.metadata["kernelspec"] = {"name": "ansen", "display_name": "Python (ansen)",
                                  "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     return nb
@@ -33,41 +36,45 @@ experiment = notebook([
 
 Runs one experiment of `data/experiments.toml` (or a model over a period of your choice) with
 its baselines M1 and no battery over the same period, and shows the measures the report uses:
-MV peak reduction per week, transformer load variance, feed-in, extreme peaks, household costs.
+MV peak reduction per week, transformer load variance, feed-in, extreme peaks, household savings.
 Run it with papermill, e.g. `papermill notebooks/experiment.ipynb out.ipynb -p experiment_id
-E08_M5_fresh_spring2025`, or all experiments at once with `ansen reproduce`."""),
+E08_M5_fresh_spring2025` (tables, figures and `provenance.json` go to the folder
+`E08_M5_fresh_spring2025/` in the working directory unless `-p output_dir` says otherwise), or
+all experiments at once with `ansen reproduce`. Relative paths are read from the working
+directory."""),
     params('''experiment_id: str = "E08_M5_fresh_spring2025"  # id in the schedule; empty: model, start, end below
 schedule_path: str = ""  # experiments TOML; empty: data/experiments.toml
-name: str = ""  # name of the run when experiment_id is empty
+name: str = ""  # name of the run (a folder name) when experiment_id is empty
 model: str = ""  # steering model when experiment_id is empty
 start: str = ""  # local date when experiment_id is empty
 end: str = ""  # local date, exclusive, when experiment_id is empty
 params_json: str = "{}"  # model and simulator parameters (JSON) when experiment_id is empty
 data_path: str = ""  # village NetCDF or export folder; empty: the shipped synthetic Ansen
 solver: str = "highs"  # highs or glpk
-output_dir: str = ""  # folder for tables and figures; empty: a temporary folder'''),
+output_dir: str = ""  # folder for tables, figures and provenance.json; empty: a folder named after the experiment in the working directory'''),
     code('''import json
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 from IPython.display import Image, display
 
 import ansen.data
-from ansen.experiments import Experiment, get_experiment, run_experiment, write_experiment
+from ansen.experiments import (Experiment, get_experiment, output_folder, run_experiment,
+                               write_experiment)
 
 if experiment_id:
     experiment = get_experiment(experiment_id, schedule_path or None)
 else:
     experiment = Experiment(id=name or f"{model}_{start}_{end}", model=model, start=start, end=end,
                             params=json.loads(params_json))
-out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="ansen_"))
+out = output_folder(output_dir, experiment)
 pd.set_option("display.max_colwidth", 80)
+print(f"tables, figures and provenance.json of {experiment.id} go to: {out}/")
 experiment'''),
     md("## Simulate the model and its baselines"),
     code('''village = ansen.data.load(data_path) if data_path else ansen.data.load_default()
 result = run_experiment(village, experiment, solver=solver, progress=False)
-files = write_experiment(result, out)
+files = write_experiment(result, out, experiment=experiment, data=data_path or None,
+                         solver=solver)
 print(experiment.report)'''),
     md("## Measures against M1 (the pilot's baseline) and against no battery"),
     code('''columns = ["baseline", "mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
@@ -84,7 +91,7 @@ result["metrics"].set_index("baseline", append=True)[columns[1:]].T.round(2)''')
     md("## Settling the community cost among households"),
     code('''result["settlement"].pivot_table(index="household", columns="rule",
                                   values="cost_eur_per_month").round(2)'''),
-    md("## Figures"),
+    md("## Figures (PNG; an SVG of each beside it)"),
     code('''for f in files:
     if f.suffix == ".png":
         display(Image(filename=str(f)))'''),
@@ -93,29 +100,25 @@ result["metrics"].set_index("baseline", append=True)[columns[1:]].T.round(2)''')
 summary = notebook([
     md("""# Summary: the report's figures and their reproduction
 
-Collects the `metrics.csv` of every experiment in the results folder and writes
-`summary.md` and `summary.csv` there: for each figure the report gives, the reproduced value,
-the difference and, where they differ, a one-line explanation."""),
-    params('''results_dir: str = "../results"  # folder with one subfolder per experiment'''),
-    code('''from pathlib import Path
+Collects the `metrics.csv` of the experiments in the results folder that have a complete
+`provenance.json` (written last by each run, with checksums of its tables) and writes
+`summary.md`, `summary.csv` and `summary.png`/`.svg` there: for each figure the report gives, the
+reproduced value, the difference and, where they differ, a one-line explanation; then the
+experiments used, with their data and code checksums. Without `experiments`, every complete
+result is used, and they must come from one data file, code and solver."""),
+    params('''results_dir: str = ""  # folder with one subfolder per experiment; empty: the repository's results/
+experiments: str = ""  # ids to summarise, separated by spaces; empty: every complete result in results_dir'''),
+    code('''from IPython.display import Image, Markdown, display
 
-import pandas as pd
-from IPython.display import Markdown, display
+from ansen.report import write_summary
 
-from ansen.io import atomic_path, write_table
-from ansen.report import collect_metrics, summary_markdown, summary_table
-
-table = summary_table(results_dir)
-write_table(table.set_index("figure"), Path(results_dir) / "summary.csv")
-with atomic_path(Path(results_dir) / "summary.md") as tmp:
-    tmp.write_text(summary_markdown(table))
-display(Markdown(summary_markdown(table)))'''),
+summary = write_summary(results_dir or None, experiments or None)
+display(Markdown(summary["markdown"]))
+for f in summary["files"]:
+    if f.suffix == ".png":
+        display(Image(filename=str(f)))'''),
     md("## Every experiment against M1"),
-    code('''metrics = collect_metrics(results_dir)
-cols = ["experiment", "mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
-        "transformer_variance_reduction_pct", "lv_feed_in_change_pct",
-        "saving_eur_per_household_month", "transformer_extreme_left_pct"]
-metrics[metrics["baseline"] == "M1"][cols].set_index("experiment").round(2)'''),
+    code('''summary["per_experiment"].round(2)'''),
 ])
 
 if __name__ == "__main__":

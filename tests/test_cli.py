@@ -1,6 +1,8 @@
 """The command line as a user meets it."""
 
 
+import pytest
+
 from ansen.cli import main
 from ansen.data import save
 from ansen.solvers import available_solvers, glpsol_path
@@ -34,3 +36,149 @@ def test_glpsol_resolved_without_activated_venv(monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     monkeypatch.delenv("ANSEN_GLPSOL", raising=False)
     assert glpsol_path().is_file()
+
+
+# --------------------------------------------------------------------------- help
+
+
+def test_help_is_quick_and_imports_no_solver_stack():
+    import subprocess
+    import sys
+
+    code = ("import sys; from ansen.cli import build_parser; build_parser().format_help(); "
+            "print(sorted(m for m in ('pyomo', 'scipy', 'xarray', 'pandas', 'matplotlib') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_model_forecast_and_solver_lists_match_the_library():
+    from ansen.cli import FORECAST_KINDS, MODEL_IDS, SOLVERS
+    from ansen.forecast import FORECASTS
+    from ansen.models import MODELS
+    from ansen.models.lp import BACKENDS
+
+    assert MODEL_IDS == tuple(MODELS)
+    assert FORECAST_KINDS == tuple(FORECASTS)
+    assert SOLVERS == tuple(BACKENDS)
+
+
+def _parsers():
+    import argparse
+
+    from ansen.cli import build_parser
+
+    todo = [("ansen", build_parser())]
+    while todo:
+        name, p = todo.pop()
+        yield name, p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                todo += [(f"{name} {k}", v) for k, v in a.choices.items()]
+
+
+def test_every_option_has_help_and_no_rest_markup(capsys):
+    from ansen.cli import MODEL_IDS
+
+    for name, p in _parsers():
+        for a in p._actions:
+            assert a.help, f"{name}: {a.option_strings or a.dest} has no help text"
+        text = p.format_help()
+        for markup in ("``", ":func:", ":class:", ":mod:", ".. "):
+            assert markup not in text, f"{name}: {markup!r} in help"
+    top = dict(_parsers())["ansen"].format_help()
+    for word in (*MODEL_IDS, "persistence", "profile", "perfect", "highs", "glpk"):
+        assert word in top
+    reproduce = dict(_parsers())["ansen reproduce"].format_help()
+    assert "(default: results)" in reproduce and "--periods" in reproduce
+
+
+# --------------------------------------------------------------------------- exit codes
+
+
+def _copy_export(tmp_path, edit=None):
+    import shutil
+
+    from tests.conftest import EXAMPLE_EXPORT
+
+    d = tmp_path / "export"
+    shutil.copytree(EXAMPLE_EXPORT, d)
+    if edit:
+        edit(d)
+    return str(d)
+
+
+def _typo(d):
+    (d / "village.toml").write_text((d / "village.toml").read_text().replace("timezone",
+                                                                               "time_zone"))
+
+
+def _unsafe_schedule(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('[[experiment]]\nid = "../up"\nmodel = "M2"\nstart = "2025-03-29"\n'
+                 'end = "2025-03-30"\n')
+    return str(f)
+
+
+CASES = {
+    "validate-good": (lambda t: ["data", "validate", _copy_export(t)], 0, ""),
+    "validate-bad-toml": (lambda t: ["data", "validate", _copy_export(t, _typo)], 2,
+                          "ansen: invalid data: village.toml: unknown key 'time_zone'"),
+    "validate-missing": (lambda t: ["data", "validate", str(t / "nothing")], 2,
+                         "ansen: no village at"),
+    "reproduce-unknown-id": (lambda t: ["reproduce", "--experiments", "E99", "--output",
+                                        str(t / "r")], 2, "ansen: unknown experiment(s) ['E99']"),
+    "reproduce-unsafe-id": (lambda t: ["reproduce", "--experiments", "../x", "--output",
+                                       str(t / "r")], 2, "unsafe experiment id '../x'"),
+    "reproduce-unsafe-schedule": (lambda t: ["reproduce", "--schedule", _unsafe_schedule(t),
+                                             "--output", str(t / "r")], 2,
+                                  "unsafe experiment id '../up'"),
+    "reproduce-missing-schedule": (lambda t: ["reproduce", "--schedule", str(t / "no.toml")], 2,
+                                   "ansen: no experiment schedule at"),
+    "reproduce-models-without-sweep": (lambda t: ["reproduce", "--models", "M4"], 2,
+                                       "add --sweep"),
+    "reproduce-unknown-period": (lambda t: ["reproduce", "--sweep", "--periods", "monsoon"], 2,
+                                 "ansen: unknown period 'monsoon'"),
+    "reproduce-missing-data": (lambda t: ["reproduce", "--data", str(t / "none"), "--output",
+                                          str(t / "r")], 2, "ansen: no village at"),
+}
+
+
+@pytest.mark.parametrize(("argv", "code", "message"), CASES.values(), ids=CASES.keys())
+def test_exit_codes_and_one_line_errors(tmp_path, capsys, argv, code, message):
+    assert main(argv(tmp_path)) == code
+    err = capsys.readouterr().err
+    if code:
+        assert len(err.strip().splitlines()) == 1, err
+        assert err.startswith("ansen: ") and message in err
+    assert not (tmp_path.parent / "up").exists() and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("argv", [["compare", "--models", "M9"], ["reproduce", "--solver", "cplex"],
+                                  ["nonsense"], []])
+def test_usage_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        main(["data", "validate", str(tmp_path / "nothing"), "--debug"])
+    with pytest.raises(FileNotFoundError):
+        main(["--debug", "data", "validate", str(tmp_path / "nothing")])
+
+
+def test_validate_with_resampling(tmp_path, capsys):
+    import pandas as pd
+
+    def hourly_pv(d):
+        df = pd.read_csv(d / "pv.csv")
+        df.iloc[::4].to_csv(d / "pv.csv", index=False)
+
+    path = _copy_export(tmp_path, hourly_pv)
+    assert main(["data", "validate", path]) == 2
+    assert "pv.csv: time step 1 h differs from load.csv's 15 min" in capsys.readouterr().err
+    assert main(["data", "validate", path, "--resample"]) == 0
+    assert "converted: pv.csv: 1 h values held over 15 min steps" in capsys.readouterr().out

@@ -89,7 +89,7 @@ HOUSEHOLDS = ["H1", "H2", "H3"]
     [
         ("pv", lambda x: x * 1000, "pv_kw: .* W instead of kW"),
         ("load", lambda x: (x * 0.25).cumsum(), "load_kw: .* cumulative meter readings"),
-        ("load", lambda x: x.mask(np.arange(x.size).reshape(x.shape) == 21), r"load_kw: 1 NaN value\(s\)"),
+        ("load", lambda x: x.mask(np.arange(x.size).reshape(x.shape) == 21), r"load.csv: column .H1.: 1 empty or NaN value\(s\), first in line 9"),
         ("pv", lambda x: x - 0.5, "pv_kw: .* negative value"),
     ],
     ids=["watts", "cumulative", "nan", "negative-pv"],
@@ -134,3 +134,177 @@ def test_folder_missing_file_and_columns(tmp_path):
 def test_folder_period_not_covered():
     with pytest.raises(DataError, match="before the requested end"):
         load(EXAMPLE_EXPORT, end="2025-04-02")
+
+
+# --------------------------------------------------------------------------- bad export files
+
+
+def _edit_text(name, edit):
+    def apply(d):
+        f = d / name
+        f.write_text(edit(f.read_text()))
+    return apply
+
+
+def _edit_frame(name, edit):
+    def apply(d):
+        df = pd.read_csv(d / name, dtype=str)
+        edit(df).to_csv(d / name, index=False)
+    return apply
+
+
+def _set(df, row, col, value):
+    df.loc[row, col] = value
+    return df
+
+
+def _hourly(name):
+    return _edit_frame(name, lambda df: df.iloc[::4])
+
+
+def _steps(name, freq):
+    """Rewrite a table on a regular ``freq`` grid (values repeated as they come)."""
+    def edit(df):
+        t0 = pd.to_datetime(df["time"], format="ISO8601", utc=True).iloc[0]
+        t = pd.date_range(t0, periods=len(df), freq=freq)
+        return df.assign(time=[x.isoformat() for x in t])
+    return _edit_frame(name, edit)
+
+
+BAD_EXPORTS = {
+    "empty-csv": (_edit_text("load.csv", lambda t: ""), r"load.csv: the file is empty"),
+    "header-only": (_edit_text("pv.csv", lambda t: t.splitlines()[0] + "\n"),
+                    r"pv.csv: no data rows"),
+    "text-value": (_edit_frame("load.csv", lambda df: _set(df, 3, "H2", "ten")),
+                   r"load.csv: column 'H2': 'ten' in line 5 is not a number"),
+    "unit-in-cell": (_edit_frame("transformers.csv", lambda df: _set(df, 0, "kva", "250 kVA")),
+                     r"transformers.csv: column 'kva': '250 kVA' in line 2 is not a number"),
+    "empty-cell": (_edit_frame("mv.csv", lambda df: _set(df, 10, "mv_kw", "")),
+                   r"mv.csv: column 'mv_kw': 1 empty or NaN value\(s\), first in line 12"),
+    "decimal-comma-in-comma-file": (
+        _edit_text("load.csv", lambda t: t.replace(".", ",")),
+        r"load.csv: cannot be read as CSV .* decimal commas in a comma-separated file"),
+    "mixed-decimal-marks": (
+        _edit_text("pv.csv", lambda t: t.replace(",", ";").replace("0.0000", "0,0", 3)),
+        r"pv.csv: separated by ';' but mixes decimal commas and decimal points"),
+    "eur-per-kwh-in-mwh-column": (
+        _edit_frame("prices.csv", lambda df: df.assign(
+            price_eur_per_mwh=df["price_eur_per_mwh"].astype(float) / 1000)),
+        r"prices.csv: column price_eur_per_mwh: .* look like EUR/kWh"),
+    "eur-per-mwh-in-kwh-column": (
+        _edit_frame("prices.csv", lambda df: df.rename(
+            columns={"price_eur_per_mwh": "price_eur_per_kwh"})),
+        r"prices.csv: column price_eur_per_kwh: .* look like EUR/MWh"),
+    "both-price-columns": (
+        _edit_frame("prices.csv", lambda df: df.assign(
+            price_eur_per_kwh=df["price_eur_per_mwh"].astype(float) / 1000)),
+        r"prices.csv: both price_eur_per_kwh and price_eur_per_mwh given"),
+    "misspelt-key": (
+        _edit_text("village.toml", lambda t: t.replace("timezone", "time_zone")),
+        r"village.toml: unknown key 'time_zone' \(did you mean 'timezone'\?\)"),
+    "timezone-number": (
+        _edit_text("village.toml", lambda t: t.replace('"Europe/Amsterdam"', "1")),
+        r"village.toml: timezone = 1 must be a str \(IANA time zone name"),
+    "misspelt-zone": (
+        _edit_text("village.toml", lambda t: t.replace("Amsterdam", "Amsterdm")),
+        r"village.toml: timezone = 'Europe/Amsterdm' is not an IANA time zone name"),
+    "timestamps-value": (
+        _edit_text("village.toml", lambda t: t.replace('"local"', '"cet"')),
+        r"village.toml: timestamps = 'cet' must be 'utc' or 'local'"),
+    "extra-table": (_edit_text("village.toml", lambda t: t + "\n[sites]\nn = 3\n"),
+                    r"village.toml: unknown table or key \['sites'\]"),
+    "capacity-without-power": (
+        _edit_frame("sites.csv", lambda df: _set(df, 0, "battery_kw", "0")),
+        r"sites.csv: household H1: battery_kwh = 10 but battery_kw = 0"),
+    "power-without-capacity": (
+        _edit_frame("sites.csv", lambda df: _set(df, 2, "battery_kw", "5")),
+        r"sites.csv: household H3: battery_kwh = 0 but battery_kw = 5"),
+    "unknown-site-column": (
+        _edit_frame("sites.csv", lambda df: df.assign(colour="red")),
+        r"sites.csv: unknown columns \['colour'\]"),
+    "hourly-pv": (_hourly("pv.csv"), r"pv.csv: time step 1 h differs from load.csv's 15 min"),
+    "hourly-transformer": (_hourly("transformer.csv"),
+                           r"transformer.csv: time step 1 h differs from load.csv's 15 min"),
+    "hourly-mv": (_hourly("mv.csv"), r"mv.csv: time step 1 h differs from load.csv's 15 min"),
+    "step-not-a-multiple": (
+        lambda d: (_edit_text("village.toml", lambda t: t + "resample = true\n")(d),
+                   _steps("pv.csv", "10min")(d)),
+        r"pv.csv: time step 10 min and load.csv's 15 min are not whole multiples"),
+    "bad-timestamp": (_edit_frame("mv.csv", lambda df: _set(df, 4, "time", "2025-13-29T01:00+01:00")),
+                      r"mv.csv: timestamp '2025-13-29T01:00\+01:00' in line 6 is not ISO 8601"),
+    "resample-not-bool": (_edit_text("village.toml", lambda t: t + 'resample = "yes"\n'),
+                          r"village.toml: resample = 'yes' must be a bool"),
+}
+
+
+@pytest.mark.parametrize(("edit", "message"), BAD_EXPORTS.values(), ids=BAD_EXPORTS.keys())
+def test_bad_export_is_refused_by_file_and_column(tmp_path, edit, message):
+    d = _copy(tmp_path)
+    edit(d)
+    with pytest.raises(DataError, match=message):
+        load(d)
+
+
+def test_semicolon_export_with_decimal_commas_reads_the_same(tmp_path):
+    """The Dutch spreadsheet export: ';' between fields, ',' as decimal mark."""
+    d = _copy(tmp_path)
+    for f in d.glob("*.csv"):
+        f.write_text(f.read_text().replace(",", ";").replace(".", ","))
+    ds, ref = load(d), load(EXAMPLE_EXPORT)
+    for name in ref.data_vars:
+        np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=name)
+
+
+def test_numeric_looking_ids_stay_text(tmp_path):
+    d = _copy(tmp_path)
+    hh = {"H1": "001", "H2": "002", "H3": "010"}
+    tr = {"T1": "1", "T2": "02"}
+    for f in d.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str).rename(columns={**hh, **tr})
+        for col, ids in (("household", hh), ("transformer", tr)):
+            if col in df:
+                df[col] = df[col].map(ids)
+        df.to_csv(f, index=False)
+    ds = load(d)
+    assert list(ds.indexes["household"]) == ["001", "002", "010"]
+    assert list(ds.indexes["transformer"]) == ["1", "02"]
+    assert list(ds["household_transformer"].values) == ["1", "1", "02"]
+
+
+def test_resampling_is_explicit_and_recorded(tmp_path):
+    d = _copy(tmp_path)
+    _hourly("pv.csv")(d)
+    _hourly("mv.csv")(d)
+    (d / "village.toml").write_text((d / "village.toml").read_text() + "resample = true\n")
+    ds = load(d)
+    ref = pd.read_csv(EXAMPLE_EXPORT / "pv.csv")["H1"].to_numpy()
+    np.testing.assert_array_equal(ds["pv_kw"].sel(household="H1").values[:8],
+                                  np.repeat(ref[[0, 4]], 4))
+    assert "pv.csv: 1 h values held over 15 min steps" in ds.attrs["resampled"]
+    assert "mv.csv" in ds.attrs["resampled"]
+    # the same folder without the option is refused; the option of load() overrides the file
+    with pytest.raises(DataError, match="pv.csv: time step 1 h differs"):
+        load(d, resample=False)
+
+
+def test_finer_steps_are_averaged_on_request(tmp_path):
+    """5-minute PV beside 15-minute load: with resample, the mean of each quarter."""
+    d = _copy(tmp_path)
+    pv = pd.read_csv(d / "pv.csv")
+    t = pd.to_datetime(pv["time"], format="ISO8601", utc=True)
+    fine = pd.DataFrame({"time": [x.isoformat() for x in
+                                  pd.date_range(t.iloc[0], periods=3 * len(t), freq="5min")]})
+    for h in HOUSEHOLDS:
+        fine[h] = np.repeat(pv[h].to_numpy(), 3) + np.tile([-0.001, 0.0, 0.001], len(pv))
+    fine.to_csv(d / "pv.csv", index=False)
+    with pytest.raises(DataError, match="pv.csv: time step 5 min differs from load.csv's 15 min"):
+        load(d)
+    ds = load(d, resample=True)
+    np.testing.assert_allclose(ds["pv_kw"].values, load(EXAMPLE_EXPORT)["pv_kw"].values,
+                               atol=1e-12)
+    assert "pv.csv: 5 min values averaged over 15 min steps" in ds.attrs["resampled"]
+
+
+def test_hourly_prices_are_held_and_recorded():
+    ds = load(EXAMPLE_EXPORT)
+    assert ds.attrs["resampled"] == "prices.csv: 1 h values held over 15 min steps"

@@ -1,34 +1,156 @@
-"""The notebooks execute through papermill, as users and `ansen overview` run them."""
+"""Notebooks: executable as users run them, deterministic files, thin parameter cells."""
 
+import configparser
+import json
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-import papermill as pm
+import nbformat
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+from ansen.notebooks import KERNELSPEC, NOTEBOOKS, execute, kernel_name, normalize
+from tests.conftest import EXAMPLE_EXPORT
+
+REPO = NOTEBOOKS.parent
+SANITIZE = Path(__file__).parent / "nbval_sanitize.cfg"
 
 
 @pytest.mark.slow
 def test_data_overview_executes_on_example_export(tmp_path):
     out = tmp_path / "overview"
-    pm.execute_notebook(
-        str(NOTEBOOKS / "data_overview.ipynb"), str(tmp_path / "executed.ipynb"),
-        parameters={"data_path": str(Path(__file__).parent / "data" / "example_export"),
-                    "output_dir": str(out)},
-        cwd=str(NOTEBOOKS), progress_bar=False, kernel_name="python3",
-    )
-    for name in ("summary.csv", "seasonal_profiles.png", "duration_curves.png",
-                 "price_distribution.png", "sunny_week.png", "winter_week.png"):
-        assert (out / name).stat().st_size > 0, name
+    out.mkdir()
+    execute(NOTEBOOKS / "data_overview.ipynb", out / "data_overview.ipynb",
+            {"data_path": str(EXAMPLE_EXPORT), "output_dir": "."}, cwd=out)
+    for name in ("summary.csv", "seasonal_profiles", "duration_curves", "price_distribution",
+                 "sunny_week", "winter_week"):
+        for f in ([out / name] if "." in name else [out / f"{name}.png", out / f"{name}.svg"]):
+            assert f.stat().st_size > 0, f
 
 
-def test_parameters_cell_holds_literals_only():
-    import nbformat
-
-    nb = nbformat.read(NOTEBOOKS / "data_overview.ipynb", as_version=4)
+@pytest.mark.parametrize("name", ["data_overview", "experiment", "summary"])
+def test_parameters_cell_holds_literals_only(name):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(cells) == 1
     for line in cells[0].source.splitlines():
         name, _, rest = line.partition("=")
         value = rest.split("#")[0].strip()
         assert value.startswith(('"', "'")) or value.replace(".", "").isdigit(), line
+        assert "#" in rest, f"{line}: no comment"
+
+
+@pytest.mark.parametrize("name", ["data_overview", "experiment", "summary"])
+def test_committed_notebooks_are_normalized_and_name_the_ansen_kernel(tmp_path, name):
+    src = NOTEBOOKS / f"{name}.ipynb"
+    copy = tmp_path / src.name
+    shutil.copyfile(src, copy)
+    normalize(copy)
+    assert copy.read_bytes() == src.read_bytes(), "run `make notebooks`"
+    assert json.loads(src.read_text())["metadata"]["kernelspec"] == KERNELSPEC
+
+
+def test_the_ansen_kernel_is_this_python():
+    """`make setup` registers it inside the venv; papermill and nbval find it by name."""
+    assert kernel_name() == "ansen"
+
+
+def _volatile_notebook(path: Path, tmp: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(out)")
+    cell.metadata["execution"] = {"iopub.execute_input": "2026-11-22T22:35:59.829351Z"}
+    cell.metadata["papermill"] = {"duration": 0.02, "status": "completed"}
+    cell.metadata["tags"] = []
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                           text=f"written to {tmp}/E01/metrics.csv\n"
+                                                f"from {REPO}/data/ansen_synthetic.nc\n"
+                                                f"see {sys.prefix}/lib\n")]
+    cell.execution_count = 1
+    md = nbformat.v4.new_markdown_cell("# title")
+    nb.cells = [md, cell]
+    nb.metadata["papermill"] = {"start_time": "2026-11-22T22:35:59", "input_path": str(path)}
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11.7"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(nb, path)
+
+
+def test_normalize_strips_volatile_metadata_and_absolute_paths(tmp_path):
+    f = tmp_path / "nb.ipynb"
+    _volatile_notebook(f, tmp_path)
+    normalize(f, roots={tmp_path: "."})
+    text = f.read_text()
+    nb = json.loads(text)
+    assert nb["metadata"] == {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+    assert [c["id"] for c in nb["cells"]] == ["cell-00", "cell-01"]
+    assert nb["cells"][1]["metadata"] == {}
+    assert "".join(nb["cells"][1]["outputs"][0]["text"]) == (
+        "written to ./E01/metrics.csv\nfrom <repo>/data/ansen_synthetic.nc\nsee <python>/lib\n")
+    assert str(tmp_path) not in text and "2026-11-22" not in text
+    before = f.read_bytes()
+    normalize(f, roots={tmp_path: "."})
+    assert f.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_executing_a_notebook_twice_gives_identical_files(tmp_path):
+    from tests.test_provenance import _fake_result
+
+    results = tmp_path / "results"
+    _fake_result(results, "E08_M5_fresh_spring2025", "E08_M5_fresh_spring2025")
+    files = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        out.mkdir()
+        files.append(execute(NOTEBOOKS / "summary.ipynb", out / "summary.ipynb",
+                             {"results_dir": "../results", "experiments": ""}, cwd=out))
+    assert files[0].read_bytes() == files[1].read_bytes()
+    assert str(tmp_path) not in files[0].read_text()
+
+
+@pytest.mark.slow
+def test_papermill_as_the_readme_runs_it(tmp_path):
+    """A fresh shell with only the venv's papermill: kernel found, output folder printed."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    cmd = [str(Path(sys.executable).parent / "papermill"), str(NOTEBOOKS / "experiment.ipynb"),
+           "out.ipynb", "-p", "experiment_id", "", "-p", "name", "tiny", "-p", "model", "M2",
+           "-p", "start", "2025-03-29", "-p", "end", "2025-03-30", "-p", "data_path",
+           str(EXAMPLE_EXPORT)]
+    subprocess.run(cmd, cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    nb = json.loads((tmp_path / "out.ipynb").read_text())
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"]
+                      for o in c.get("outputs", []))
+    assert "go to: tiny/" in printed
+    assert (tmp_path / "tiny" / "provenance.json").is_file()
+    assert nb["metadata"]["kernelspec"]["name"] == "ansen"
+
+
+def _sanitizers():
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(SANITIZE)
+    return {s: (cfg[s]["regex"], cfg[s]["replace"]) for s in cfg.sections()}
+
+
+#: For every sanitiser: a sample it must replace (-> expected) and one it must leave alone.
+SAMPLES = {
+    "memory addresses": ("<Figure size 800x400 at 0x7f3a2c1d9e50>",
+                         "<Figure size 800x400 at 0xADDRESS>", "0x10 is sixteen"),
+    "temporary folders": ("wrote /tmp/tmpab_c12/summary.csv and /tmp/pytest-of-root/p0/x.csv",
+                          "wrote TMPDIR and TMPDIR", "/tmpfile and results/E01"),
+    "provenance times": ("| E01 | highs | 2026-11-23T04:38:50Z |",
+                         "| E01 | highs | YYYY-MM-DDTHH:MM:SSZ |",
+                         "start 2024-07-01 00:00:00+02:00"),
+}
+
+
+def test_every_sanitizer_has_samples():
+    assert set(_sanitizers()) == set(SAMPLES)
+
+
+@pytest.mark.parametrize("section", SAMPLES)
+def test_sanitizer_replaces_what_it_is_meant_to(section):
+    regex, replace = _sanitizers()[section]
+    sample, expected, untouched = SAMPLES[section]
+    assert re.sub(regex, replace, sample) == expected
+    assert re.sub(regex, replace, untouched) == untouched

@@ -58,20 +58,188 @@ def test_bad_schedule_rows(tmp_path, row, message):
         load_schedule(f)
 
 
+TINY = ('[[experiment]]\nid = "ok"\nmodel = "M2"\nstart = "2025-03-29"\nend = "2025-03-30"\n\n'
+        '[[experiment]]\nid = "second"\nmodel = "M4"\nstart = "2025-03-30"\n'
+        'end = "2025-03-31"\nseason = "spring"\n')
+
+
+def _complete(root: Path, exp, source: str = "E08_M5_fresh_spring2025") -> Path:
+    """A finished result of ``exp`` on the example export (tables of a committed experiment)."""
+    from ansen.provenance import write_provenance
+
+    folder = root / exp.id
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics = pd.read_csv(RESULTS / source / "metrics.csv").assign(experiment=exp.id)
+    metrics.to_csv(folder / "metrics.csv", index=False)
+    (folder / "experiment.ipynb").write_text("{}")
+    write_provenance(folder, exp, [folder / "metrics.csv"], data=EXAMPLE_EXPORT)
+    return folder
+
+
 @pytest.mark.slow
-def test_reproduce_reports_a_failure_and_runs_the_rest(tmp_path):
+def test_rerun_skips_current_results_and_never_counts_a_failed_one(tmp_path):
+    from ansen.experiments import Experiment
+    from ansen.provenance import is_current
+
     schedule = tmp_path / "s.toml"
     schedule.write_text(
         '[[experiment]]\nid = "ok"\nmodel = "M2"\nstart = "2025-03-29"\nend = "2025-03-30"\n\n'
         '[[experiment]]\nid = "outside"\nmodel = "M2"\nstart = "2025-05-01"\n'
         'end = "2025-05-02"\n')
+    ok, outside = load_schedule(schedule)
+    done = _complete(tmp_path / "res", ok)  # finished before, same data, code and settings
+    # "outside" was complete once, with other settings; its rerun fails
+    old = _complete(tmp_path / "res", Experiment("outside", "M2", "2025-03-29", "2025-03-30"))
+    before = (done / "provenance.json").read_bytes()
+    lines = []
     out = reproduce(tmp_path / "res", data=EXAMPLE_EXPORT, schedule=schedule, jobs=2,
-                    progress=False)
-    assert set(out["done"]) == {"ok"}
+                    log=lines.append)
+    assert out["skipped"] == ["ok"] and out["done"] == {}
+    assert any(line.startswith("FAILED outside") for line in lines)
+    for noise in ("without encryption", "KeyboardInterrupt caught in kernel"):
+        assert not any(noise in line for line in lines), lines
+    assert (done / "provenance.json").read_bytes() == before
     nb, message = out["failed"]["outside"]
     assert nb.endswith("outside/experiment.ipynb") and "DataError" in message
-    assert (tmp_path / "res" / "ok" / "metrics.csv").exists()
-    assert out["summary"] is not None and out["summary"].exists()
+    assert Path(nb).is_file()  # the failed notebook, for its traceback
+    assert not is_current(old) and not (old / "metrics.csv").exists()
+    assert out["included"] == ["ok"]
+    text = out["summary"].read_text()
+    assert "| ok | M2 |" in text and "| outside |" not in text
+
+
+def _tree(pid: int) -> list:
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _gone(procs, timeout: float) -> bool:
+    """True when every process has ended (a zombie waiting for its reaper has ended too)."""
+    import psutil
+
+    def ended(p):
+        try:
+            return p.status() == psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return True
+
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    return all(ended(p) for p in alive)
+
+
+def _start(tmp_path, *extra):
+    import subprocess
+    import sys
+
+    schedule = tmp_path / "s.toml"
+    schedule.write_text(TINY)
+    cmd = [sys.executable, "-m", "ansen.cli", "reproduce", "--schedule", str(schedule),
+           "--data", str(EXAMPLE_EXPORT), "--output", str(tmp_path / "res"), "--jobs", "1",
+           *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(cond, timeout: float, proc) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not cond():
+        if proc.poll() is not None or time.monotonic() > end:
+            proc.kill()
+            raise AssertionError(f"condition not reached; stderr: {proc.communicate()[1]}")
+        time.sleep(0.1)
+
+
+def _has_kernel(proc) -> bool:
+    import psutil
+
+    for p in _tree(proc.pid)[1:]:
+        try:
+            if "ipykernel" in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.Error:
+            continue
+    return False
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_at_once_and_says_what_finished(tmp_path):
+    import signal
+    import time
+
+    proc = _start(tmp_path)
+    _wait_for(lambda: _has_kernel(proc), 60, proc)
+    procs = _tree(proc.pid)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=15)
+    assert time.monotonic() - t0 < 5
+    assert proc.returncode == 130
+    assert "ansen: interrupted; finished: none; not finished: ok, second. Run the same " \
+           "command again to complete only the rest." in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert _gone(procs, 5), "worker or kernel left running"
+    for f in ("provenance.json", "experiment.ipynb"):
+        assert not (tmp_path / "res" / "ok" / f).exists()
+
+
+@pytest.mark.slow
+def test_killing_the_parent_leaves_no_workers_or_kernels(tmp_path):
+    proc = _start(tmp_path)
+    _wait_for(lambda: _has_kernel(proc), 60, proc)
+    procs = _tree(proc.pid)[1:]
+    assert len(procs) >= 2  # a worker and its kernel
+    proc.kill()  # SIGKILL: the parent cannot clean up
+    proc.communicate()
+    assert _gone(procs, 5), "worker or kernel outlived the killed parent"
+
+
+def test_sweep_writes_its_own_table_and_figure(tmp_path):
+    from ansen.reproduce import plan
+
+    schedule = tmp_path / "s.toml"
+    schedule.write_text(TINY)
+    sweep = plan(schedule, sweep=True, models=["M4", "M5"], periods=["second"])
+    assert [e.id for e in sweep] == ["S_2025-03-30_M4", "S_2025-03-30_M5"]
+    for e, source in zip(sweep, ["E04_M4_autumn2024", "E08_M5_fresh_spring2025"], strict=True):
+        _complete(tmp_path / "res", e, source)
+    out = reproduce(tmp_path / "res", data=EXAMPLE_EXPORT, schedule=schedule, sweep=True,
+                    models=["M4", "M5"], periods=["second"], jobs=1, progress=False)
+    assert out["skipped"] == [e.id for e in sweep] and not out["failed"]
+    table = pd.read_csv(tmp_path / "res" / "sweep.csv")
+    assert list(table["model"]) == ["M4", "M5"]
+    assert set(table["period"]) == {"2025-03-30 to 2025-03-31"}
+    m5 = pd.read_csv(RESULTS / "E08_M5_fresh_spring2025" / "metrics.csv").set_index("baseline")
+    assert table.set_index("model").loc["M5", "mv_peak_reduction_mean_pct"] == pytest.approx(
+        m5.loc["M1", "mv_peak_reduction_mean_pct"])
+    text = (tmp_path / "res" / "sweep.md").read_text()
+    assert "| model | 2025-03-30 to 2025-03-31 |" in text and "| M5 |" in text
+    for name in ("sweep.png", "sweep.svg"):
+        assert (tmp_path / "res" / name).stat().st_size > 0
+    assert not (tmp_path / "res" / "summary.md").exists()
+
+
+def test_plan_selects_sweep_models_and_periods():
+    from ansen.reproduce import plan
+
+    p = plan(sweep=True, models=["M4", "M5"], periods=["E05_M5_weekold_autumn2024", "summer"])
+    schedule = {e.id: e for e in load_schedule()}
+    summer = {(e.start, e.end) for e in schedule.values() if e.season == "summer"}
+    periods = {(e.start, e.end) for e in p}
+    e05 = schedule["E05_M5_weekold_autumn2024"]
+    assert periods == summer | {(e05.start, e05.end)}
+    assert {e.model for e in p} == {"M4", "M5"} and len(p) == 2 * len(periods)
+    with pytest.raises(ValueError, match="unknown period 'E99'"):
+        plan(sweep=True, periods=["E99"])
+    with pytest.raises(ValueError, match="unknown model"):
+        plan(sweep=True, models=["M9"])
+    with pytest.raises(ValueError, match="add --sweep"):
+        plan(periods=["summer"])
 
 
 def test_season_sweep_runs_every_model_in_every_period_with_the_last_settings():

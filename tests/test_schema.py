@@ -132,3 +132,64 @@ def test_missing_coordinate(village):
     ds = xr.Dataset({k: v.variable for k, v in village.data_vars.items()})
     with pytest.raises(DataError, match="missing coordinate"):
         validate(ds)
+
+
+@pytest.mark.parametrize("minutes", [1, 7, 90, 120])
+def test_unsupported_step(minutes):
+    ds = tiny(days=2)
+    t = pd.date_range("2025-06-02", periods=ds.sizes["time"], freq=f"{minutes}min")
+    with pytest.raises(DataError, match=f"time: a step of {minutes} min is not supported"):
+        validate(_with_time(ds, t))
+
+
+@pytest.mark.parametrize("minutes", [5, 60])
+def test_supported_step_bounds(minutes):
+    ds = tiny(days=2)
+    t = pd.date_range("2025-06-02", periods=ds.sizes["time"], freq=f"{minutes}min")
+    validate(_with_time(ds, t))
+
+
+@pytest.mark.parametrize(("kwh", "kw", "message"), [
+    (10.0, 0.0, "household H001 has battery_kwh = 10 kWh but battery_kw = 0 kW"),
+    (0.0, 5.0, "household H001 has battery_kwh = 0 kWh but battery_kw = 5 kW"),
+])
+def test_battery_needs_capacity_and_power(village, kwh, kw, message):
+    ds = village.copy(deep=True)
+    ds["battery_kwh"][0], ds["battery_kw"][0] = kwh, kw
+    with pytest.raises(DataError, match=message):
+        validate(ds)
+
+
+@pytest.mark.parametrize(("tz", "message"), [
+    (1, r"attrs\['timezone'\]: must be an IANA time zone name .* got 1 \(int\)"),
+    ("Europe/Amsterdm", r"attrs\['timezone'\]: 'Europe/Amsterdm' is not an IANA time zone"),
+    ("../../etc/passwd", "is not an IANA time zone"),
+])
+def test_bad_timezone(village, tz, message):
+    ds = village.copy()
+    ds.attrs["timezone"] = tz
+    with pytest.raises(DataError, match=message):
+        validate(ds)
+
+
+def test_summary_reads_pv_kwp_as_variable_or_attribute(village):
+    from ansen.data.summary import summary
+
+    as_attr = village.copy()
+    as_attr.attrs["pv_kwp"] = [3.5, 0.0, 2.5]
+    as_var = village.assign(pv_kwp=("household", np.array([3.5, 0.0, 2.5])))
+    a, b = summary(as_attr), summary(as_var)
+    assert "PV yield [kWh/kWp/yr]" in a.index and "PV per dwelling [kWp]" in a.index
+    pd.testing.assert_frame_equal(a, b)
+    assert a.loc["PV per dwelling [kWp]", "value"] == pytest.approx(2.0)
+    bad = village.copy()
+    bad.attrs["pv_kwp"] = [3.5, 0.0]
+    with pytest.raises(DataError, match=r"attrs\['pv_kwp'\]: one value per household needed"):
+        summary(bad)
+
+
+def test_summary_cites_only_public_sources():
+    from ansen.data.summary import PLAUSIBLE
+
+    for name, (_, _, source) in PLAUSIBLE.items():
+        assert "pilot-facts" not in source and "seed 0" not in source, name

@@ -209,7 +209,7 @@ def test_period_not_in_data_raises_data_error(village):
 
 
 def test_village_without_batteries_runs(village):
-    v = village.assign(battery_kwh=village["battery_kwh"] * 0)
+    v = village.assign(battery_kwh=village["battery_kwh"] * 0, battery_kw=village["battery_kw"] * 0)
     r = ansen.simulate(v, "M4", progress=False)
     assert (r["battery_kw"].values == 0).all()
 

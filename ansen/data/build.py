@@ -26,6 +26,7 @@ def from_arrays(
     battery_eff=None,
     household=None,
     transformer=None,
+    pv_kwp=None,
     timezone: str = "Europe/Amsterdam",
     **attrs,
 ) -> xr.Dataset:
@@ -53,6 +54,12 @@ def from_arrays(
         efficiency [-] (default 1).
     household : sequence of str, optional
         Household ids (default ``H001``...).
+    transformer : sequence of str, optional
+        Transformer ids (default ``T1``, ``T2``, ...).
+    pv_kwp : array-like, shape (household,), optional
+        Installed PV peak power [kWp] (the optional variable ``pv_kwp``).
+    timezone : str
+        IANA time zone name of the village (local time for tariffs and plots).
     **attrs
         Extra Dataset attributes (name, source, ...).
 
@@ -100,6 +107,8 @@ def from_arrays(
         mv_kw = (ds["load_kw"] - ds["pv_kw"]).sum("household") + ds["transformer_rest_kw"].sum(
             "transformer")
     ds["mv_kw"] = ("time", np.asarray(mv_kw, dtype=float))
+    if pv_kwp is not None:
+        ds["pv_kwp"] = ("household", np.asarray(pv_kwp, dtype=float))
     for name, da in ds.data_vars.items():
         da.attrs["units"] = VARIABLES[name].unit
     return validate(ds)

@@ -1,13 +1,14 @@
 """Reading and writing villages: NetCDF files and folders of measurement exports.
 
 A folder of exports (the format a researcher with the pilot's data fills, see
-``data/README.md`` and ``tests/data/example_export``) holds:
+``README.md`` and ``tests/data/example_export``) holds:
 
 =====================  ========================================================
 file                   content
 =====================  ========================================================
-``village.toml``       ``[village]`` name, timezone, ``timestamps`` ("utc" or
-                       "local"), latitude, longitude, source, licence
+``village.toml``       ``[village]`` name, timezone (IANA name), ``timestamps``
+                       ("utc" or "local"), latitude, longitude, source,
+                       licence, resample (true/false); other keys are refused
 ``sites.csv``          household, transformer, battery_kwh, battery_kw,
                        battery_eff [, pv_kwp]
 ``transformers.csv``   transformer, kva
@@ -16,18 +17,29 @@ file                   content
 ``transformer.csv``    time + one column per transformer: *measured* load [kW],
                        import from MV positive
 ``mv.csv``             time, mv_kw: *measured* MV feeder load [kW]
-``prices.csv``         time, price_eur_per_kwh (or price_eur_per_mwh); hourly
-                       prices are spread over the quarters of their hour
+``prices.csv``         time and *one* of price_eur_per_kwh, price_eur_per_mwh;
+                       prices with a coarser step than load.csv (hourly) are
+                       held over the steps of their hour
 ``battery.csv``        optional: time + one column per household: battery
                        power during the measurement [kW], charge positive
 =====================  ========================================================
 
-Each table may be ``.csv`` or ``.parquet`` (Parquet needs pyarrow). Power is
-the mean over the interval that *starts* at the timestamp. Timestamps carry a
-UTC offset, or are naive and then read in the zone ``timestamps`` names.
-The transformer and MV measurements include the pilot's batteries; the reader
-removes them (``battery.csv``) and the households' own net exchange to obtain
-``transformer_rest_kw`` and the battery-free ``mv_kw``.
+Each table may be ``.csv`` or ``.parquet`` (Parquet needs pyarrow). CSV files
+are comma-separated with decimal points, or semicolon-separated with decimal
+commas or points (the Dutch spreadsheet export). Ids (households,
+transformers) are read as text, so ``001`` stays ``001``. Power is the mean
+over the interval that *starts* at the timestamp. Timestamps carry a UTC
+offset, or are naive and then read in the zone ``timestamps`` names. Every
+table must have the time step of ``load.csv`` (5 to 60 minutes); with
+``resample = true`` other steps are converted and the conversion is recorded
+in ``attrs["resampled"]``. The transformer and MV measurements include the
+pilot's batteries; the reader removes them (``battery.csv``) and the
+households' own net exchange to obtain ``transformer_rest_kw`` and the
+battery-free ``mv_kw``.
+
+Nothing is filled in or guessed: an empty file, a cell that is not a number
+(``ten``, ``250 kVA``), an empty cell, an unknown key or column raise
+:class:`~ansen.data.DataError` naming the file, the column and the line.
 """
 
 from __future__ import annotations
@@ -43,7 +55,7 @@ import xarray as xr
 from ansen.data.schema import DataError, check_time_index, validate
 from ansen.io import atomic_path
 
-__all__ = ["DEFAULT_PATH", "load", "load_default", "read_folder", "save"]
+__all__ = ["DEFAULT_PATH", "VILLAGE_KEYS", "load", "load_default", "read_folder", "save"]
 
 #: The shipped synthetic village.
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "ansen_synthetic.nc"
@@ -62,7 +74,8 @@ PACKING = {
 }
 
 
-def load(path: str | os.PathLike, start=None, end=None) -> xr.Dataset:
+def load(path: str | os.PathLike, start=None, end=None, *, resample: bool | None = None
+         ) -> xr.Dataset:
     """Read and validate a village.
 
     Parameters
@@ -72,6 +85,10 @@ def load(path: str | os.PathLike, start=None, end=None) -> xr.Dataset:
         docstring).
     start, end : str or pandas.Timestamp, optional
         Period the data must cover (local time of the village if naive).
+    resample : bool, optional
+        Export folders only: convert tables whose time step differs from
+        ``load.csv`` (see :func:`read_folder`); default: the folder's
+        ``village.toml`` decides (``resample = true``), else refused.
 
     Returns
     -------
@@ -89,7 +106,7 @@ def load(path: str | os.PathLike, start=None, end=None) -> xr.Dataset:
     if not path.exists():
         raise FileNotFoundError(f"no village at {path}")
     if path.is_dir():
-        ds = read_folder(path)
+        ds = read_folder(path, resample=resample)
     else:
         with xr.open_dataset(path, engine="h5netcdf") as f:
             ds = f.load()
@@ -155,34 +172,258 @@ def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 
 # --------------------------------------------------------------------------- folders
 
+#: Keys of the ``[village]`` table of ``village.toml``: expected type and meaning.
+VILLAGE_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "name": (str, "name of the village"),
+    "timezone": (str, "IANA time zone name, e.g. 'Europe/Amsterdam'"),
+    "timestamps": (str, "'utc' or 'local': how to read timestamps without UTC offset"),
+    "latitude": ((int, float), "degrees north"),
+    "longitude": ((int, float), "degrees east"),
+    "source": (str, "e.g. 'measured'"),
+    "licence": (str, "licence of the data"),
+    "resample": (bool, "true: convert files whose time step differs from load.csv"),
+}
 
-def _read_table(folder: Path, name: str, required: bool = True) -> pd.DataFrame | None:
+#: Cell texts read as a missing value (and refused: nothing is filled in).
+_MISSING = {"", "nan", "na", "n/a", "null", "none"}
+
+#: Plausibility of the price columns: a 95th percentile of |price| below this
+#: many EUR/MWh is not a Dutch day-ahead market (EUR/kWh given by mistake) ...
+PRICE_MWH_MIN_P95 = 2.0
+#: ... and above this many EUR/kWh it is EUR/MWh given by mistake.
+PRICE_KWH_MAX_P95 = 5.0
+
+
+def _fmt_step(step: pd.Timedelta) -> str:
+    minutes = step / pd.Timedelta(minutes=1)
+    if minutes >= 60 and minutes % 60 == 0:
+        return f"{minutes / 60:g} h"
+    return f"{minutes:g} min"
+
+
+def _dialect(text: str, file: str) -> tuple[str, str]:
+    """Separator and decimal mark of a CSV text.
+
+    A header with ``;`` (the Dutch and German spreadsheet export) means ``;``
+    separates the fields; the decimal mark is then ``,`` when the values use
+    it (``0,45``). A comma-separated file cannot also use decimal commas.
+    """
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    header = lines[0]
+    if ";" in header:
+        sep = ";"
+    elif "\t" in header:
+        sep = "\t"
+    else:
+        return ",", "."
+    fields = [f.strip() for ln in lines[1:200] for f in ln.split(sep)]
+    comma = any(_looks_decimal(f, ",") for f in fields)
+    point = any(_looks_decimal(f, ".") for f in fields)
+    if comma and point:
+        raise DataError(
+            f"{file}: separated by {sep!r} but mixes decimal commas and decimal points; "
+            "use one decimal mark throughout"
+        )
+    return sep, "," if comma else "."
+
+
+def _looks_decimal(field: str, mark: str) -> bool:
+    head, found, tail = field.lstrip("+-").partition(mark)
+    return bool(found) and head.isdigit() and tail.isdigit()
+
+
+def _read_table(folder: Path, name: str, required: bool = True):
+    """Read ``<name>.csv`` (or ``.parquet``) with every cell as text.
+
+    Returns
+    -------
+    (pandas.DataFrame, str, str) or None
+        The table (column names as str; CSV cells as str, NaN where empty),
+        the file name for messages and the decimal mark of the file.
+    """
     for suffix in (".csv", ".parquet"):
         f = folder / f"{name}{suffix}"
-        if f.exists():
-            if suffix == ".csv":
-                return pd.read_csv(f)
-            return pd.read_parquet(f)
+        if not f.exists():
+            continue
+        if suffix == ".parquet":
+            try:
+                df = pd.read_parquet(f)
+            except Exception as exc:
+                raise DataError(f"{f.name}: cannot be read as Parquet ({exc})") from exc
+            decimal = "."
+        else:
+            df, decimal = _read_csv(f)
+        if df.empty:
+            raise DataError(f"{f.name}: no data rows (only a header line)")
+        df.columns = [str(c) for c in df.columns]
+        return df, f.name, decimal
     if required:
         raise DataError(f"{name}: file {name}.csv (or .parquet) missing in {folder}")
     return None
 
 
+def _read_csv(f: Path) -> tuple[pd.DataFrame, str]:
+    import io
+
+    try:
+        text = f.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{f.name}: not UTF-8 text ({exc}); save the export as UTF-8") from exc
+    if not text.strip():
+        raise DataError(f"{f.name}: the file is empty (expected a header line and data rows)")
+    sep, decimal = _dialect(text, f.name)
+    bad_line = _field_count_mismatch(text, sep)
+    if bad_line is not None:
+        line, n, n_header = bad_line
+        hint = (" - decimal commas in a comma-separated file? Separate the fields with ';' "
+                "when numbers use decimal commas" if sep == "," and n > n_header else "")
+        raise DataError(f"{f.name}: cannot be read as CSV (line {line} has {n} fields, the "
+                        f"header {n_header}){hint}")
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                         na_values=[], skip_blank_lines=False, index_col=False)
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{f.name}: cannot be read as CSV ({str(exc).strip()})") from exc
+    # trailing empty lines (spreadsheet exports) are not rows
+    empty = df.apply(lambda col: col.str.strip() == "").all(axis=1).to_numpy()
+    n = len(df)
+    while n and empty[n - 1]:
+        n -= 1
+    df = df.iloc[:n]
+    return df.apply(lambda col: col.str.strip()).mask(lambda d: d.apply(
+        lambda col: col.str.lower().isin(_MISSING))), decimal
+
+
+def _field_count_mismatch(text: str, sep: str) -> tuple[int, int, int] | None:
+    """First (line, fields, header fields) of a non-empty line whose field count differs."""
+    import csv
+
+    rows = csv.reader(text.splitlines(), delimiter=sep)
+    n_header = len(next(rows))
+    for line, row in enumerate(rows, start=2):
+        if row and any(x.strip() for x in row) and len(row) != n_header:
+            return line, len(row), n_header
+    return None
+
+
+def _numeric(df: pd.DataFrame, file: str, columns, decimal: str = ".") -> pd.DataFrame:
+    """Columns of ``df`` as float; any text that is not a number is refused by file and column."""
+    out = {}
+    for col in columns:
+        raw = df[col]
+        if pd.api.types.is_bool_dtype(raw) or not (
+                pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_object_dtype(raw)
+                or pd.api.types.is_string_dtype(raw)):
+            raise DataError(f"{file}: column {col!r}: expected numbers, got {raw.dtype}")
+        if pd.api.types.is_numeric_dtype(raw):
+            num = raw.astype(float)
+            text = raw.where(raw.notna())
+        else:
+            text = raw
+            s = raw.str.replace(",", ".", regex=False) if decimal == "," else raw
+            num = pd.to_numeric(s, errors="coerce").astype(float)
+        bad = num.isna() & text.notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{file}: column {col!r}: {text.iloc[i]!r} in line {i + 2} is not a number "
+                f"({int(bad.sum())} such value(s)); write plain numbers without units"
+                + (" and with decimal points" if decimal == "." and "," in str(text.iloc[i])
+                   else "")
+            )
+        missing = num.isna().to_numpy()
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise DataError(
+                f"{file}: column {col!r}: {int(missing.sum())} empty or NaN value(s), first in "
+                f"line {i + 2}; nothing is filled in - fill or cut the gap explicitly"
+            )
+        out[col] = num.to_numpy()
+    return pd.DataFrame(out, index=df.index)
+
+
+def _ids(df: pd.DataFrame, file: str, column: str) -> list[str]:
+    """An id column as text (``001`` stays ``001``), refusing empty ids."""
+    ids = df[column]
+    if ids.isna().any():
+        i = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise DataError(f"{file}: column {column!r}: empty id in line {i + 2}")
+    return [str(x) for x in ids]
+
+
+def _read_meta(folder: Path) -> dict:
+    """``village.toml``: the ``[village]`` table, every key checked."""
+    import difflib
+    import zoneinfo
+
+    toml = folder / "village.toml"
+    if not toml.exists():
+        raise DataError(f"village.toml: missing in {folder}")
+    try:
+        raw = tomllib.loads(toml.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"village.toml: not valid TOML ({exc})") from exc
+    if extra := sorted(set(raw) - {"village"}):
+        raise DataError(f"village.toml: unknown table or key {extra}; only [village] is read")
+    if "village" not in raw or not isinstance(raw["village"], dict):
+        raise DataError("village.toml: no [village] table")
+    meta = raw["village"]
+    for key, value in meta.items():
+        if key not in VILLAGE_KEYS:
+            close = difflib.get_close_matches(key, VILLAGE_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DataError(f"village.toml: unknown key {key!r}{hint}; known keys: "
+                            f"{', '.join(VILLAGE_KEYS)}")
+        kind, meaning = VILLAGE_KEYS[key]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise DataError(f"village.toml: {key} = {value!r} must be a "
+                            f"{'number' if kind == (int, float) else kind.__name__} ({meaning})")
+    if meta.get("timestamps", "utc") not in ("utc", "local"):
+        raise DataError(f"village.toml: timestamps = {meta['timestamps']!r} must be 'utc' or "
+                        "'local'")
+    for key, bound in (("latitude", 90), ("longitude", 180)):
+        if key in meta and not -bound <= meta[key] <= bound:
+            raise DataError(f"village.toml: {key} = {meta[key]} outside -{bound}..{bound} degrees")
+    tz = meta.setdefault("timezone", "Europe/Amsterdam")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise DataError(f"village.toml: timezone = {tz!r} is not an IANA time zone name "
+                        "(e.g. 'Europe/Amsterdam')") from exc
+    return meta
+
+
 def _time_index(df: pd.DataFrame, what: str, meta: dict) -> pd.DatetimeIndex:
     """Parse the ``time`` column to naive UTC, refusing ambiguous local times."""
+    import re
+
     if "time" not in df.columns:
         raise DataError(f"{what}: no 'time' column (columns: {list(df.columns)[:6]})")
     raw = df["time"]
+    if raw.isna().any():
+        i = int(np.flatnonzero(raw.isna().to_numpy())[0])
+        raise DataError(f"{what}: empty timestamp in line {i + 2}")
     tz = meta.get("timezone", "Europe/Amsterdam")
-    try:
-        parsed = pd.to_datetime(raw, utc=False, format="ISO8601")
-    except (ValueError, TypeError) as exc:
-        try:
-            parsed = pd.to_datetime(raw, utc=True, format="ISO8601")
-        except (ValueError, TypeError):
-            raise DataError(f"{what}: cannot parse timestamps: {exc}") from exc
-    idx = pd.DatetimeIndex(parsed)
-    if idx.tz is not None:
+    if pd.api.types.is_datetime64_any_dtype(raw):  # Parquet
+        idx = pd.DatetimeIndex(raw)
+        aware = idx.tz is not None
+    else:
+        text = raw.astype(str)
+        has_offset = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
+        if has_offset.any() and not has_offset.all():
+            i = int(np.flatnonzero(has_offset != has_offset[0])[0])
+            raise DataError(f"{what}: timestamps mix UTC offsets and none, e.g. "
+                            f"{text.iloc[i]!r} in line {i + 2}")
+        aware = bool(has_offset[0])
+        idx = pd.DatetimeIndex(pd.to_datetime(text, utc=aware, format="ISO8601",
+                                              errors="coerce"))
+        if idx.isna().any():
+            i = int(np.flatnonzero(idx.isna())[0])
+            raise DataError(f"{what}: timestamp {text.iloc[i]!r} in line {i + 2} is not ISO 8601 "
+                            "(e.g. 2025-03-30T03:00:00+02:00)")
+        if re.search(r"[ T]\d\d:\d\d", text.iloc[0]) is None:
+            raise DataError(f"{what}: timestamp {text.iloc[0]!r} in line 2 has no time of day")
+    if aware:
         return idx.tz_convert("UTC").tz_localize(None)
     declared = meta.get("timestamps")
     if declared == "utc":
@@ -211,89 +452,185 @@ def check_time_index_local(idx: pd.DatetimeIndex, what: str, tz: str) -> None:
 
 
 def _wide(folder: Path, name: str, meta: dict, columns, required=True) -> pd.DataFrame | None:
-    df = _read_table(folder, name, required)
-    if df is None:
+    """A time x column table of numbers whose columns must be exactly ``columns``."""
+    read = _read_table(folder, name, required)
+    if read is None:
         return None
-    idx = _time_index(df, f"{name}.csv", meta)
-    df = df.drop(columns="time").set_axis(idx, axis=0)
-    check_time_index(df.index, f"{name}.csv", meta.get("timezone", "Europe/Amsterdam"))
-    cols = [str(c) for c in df.columns]
+    df, file, decimal = read
+    idx = _time_index(df, file, meta)
+    cols = [c for c in df.columns if c != "time"]
     missing = [c for c in columns if c not in cols]
     extra = [c for c in cols if c not in columns]
     if missing or extra:
         raise DataError(
-            f"{name}.csv: columns do not match the sites/transformers table "
+            f"{file}: columns do not match the sites/transformers table "
             f"(missing {missing[:5]}, unknown {extra[:5]})"
         )
-    df.columns = cols
-    return df[list(columns)].astype(float)
+    values = _numeric(df, file, list(columns), decimal)
+    check_time_index(idx, file, meta.get("timezone", "Europe/Amsterdam"))
+    out = values.set_axis(idx, axis=0)
+    out.attrs["file"] = file
+    return out
 
 
-def _on_index(df: pd.DataFrame, index: pd.DatetimeIndex, what: str) -> pd.DataFrame:
-    """Put ``df`` on ``index``; a coarser regular series (hourly prices) is spread."""
+def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: list[str],
+           hold: bool = False, cover: bool = False) -> pd.DataFrame:
+    """Put a table on the time steps of load.csv.
+
+    A table with the same step must have the same timestamps (``cover``: at
+    least those of load.csv, as for prices). Another step is refused unless
+    ``resample`` (or ``hold`` for a coarser step): a coarser step is then
+    held over the finer steps (mean power of an hour = mean power of each of
+    its quarters), a finer step averaged over each step of load.csv. Every
+    conversion is appended to ``notes``.
+    """
+    file = df.attrs.get("file", "?")
+    step, own = index[1] - index[0], df.index[1] - df.index[0]
+    if own != step:
+        if not (resample or (hold and own > step)):
+            raise DataError(
+                f"{file}: time step {_fmt_step(own)} differs from load.csv's {_fmt_step(step)}; "
+                f"export it in {_fmt_step(step)} steps, or set resample = true in village.toml "
+                "(or load(..., resample=True)) to convert it explicitly"
+            )
+        if own > step and own % step == pd.Timedelta(0):
+            k = int(own / step)
+            out = df.loc[df.index.repeat(k)].set_axis(
+                df.index.repeat(k) + pd.to_timedelta(np.tile(np.arange(k), len(df)) * step),
+                axis=0)
+            notes.append(f"{file}: {_fmt_step(own)} values held over {_fmt_step(step)} steps")
+        elif own < step and step % own == pd.Timedelta(0):
+            k = int(step / own)
+            groups = (df.index - index[0]) // step
+            g = df.groupby(groups)
+            full = g.size() == k
+            out = g.mean()[full]
+            out.index = index[0] + out.index * step
+            notes.append(f"{file}: {_fmt_step(own)} values averaged over {_fmt_step(step)} "
+                         "steps")
+        else:
+            raise DataError(f"{file}: time step {_fmt_step(own)} and load.csv's "
+                            f"{_fmt_step(step)} are not whole multiples of one another")
+        out.attrs["file"] = file
+        df = out
+        cover = True  # a coarser step may reach past the end of load.csv
     if df.index.equals(index):
         return df
-    step, own = index[1] - index[0], df.index[1] - df.index[0]
-    if own > step and own % step == pd.Timedelta(0):
-        k = int(own / step)
-        spread = df.loc[df.index.repeat(k)].set_axis(
-            (df.index.repeat(k) + pd.to_timedelta(np.tile(np.arange(k), len(df)) * step)),
-            axis=0,
-        )
-        if spread.index[0] <= index[0] and spread.index[-1] >= index[-1]:
-            return spread.loc[index[0] : index[-1]]
+    if cover and df.index[0] <= index[0] and df.index[-1] >= index[-1]:
+        sel = df.index.isin(index)
+        if sel.sum() == len(index):
+            return df.loc[sel]
     raise DataError(
-        f"{what}: timestamps do not match load.csv (from {df.index[0]} to {df.index[-1]} "
-        f"every {own}, expected {index[0]} to {index[-1]} every {step})"
+        f"{file}: timestamps do not match load.csv (from {df.index[0]} to {df.index[-1]} "
+        f"every {_fmt_step(df.index[1] - df.index[0])}, expected {index[0]} to {index[-1]} "
+        f"every {_fmt_step(step)}, UTC)"
     )
 
 
-def read_folder(folder: str | os.PathLike) -> xr.Dataset:
+def _prices(folder: Path, meta: dict) -> pd.DataFrame:
+    """prices.csv in EUR/kWh, with the unit of its one price column checked."""
+    df, file, decimal = _read_table(folder, "prices")
+    idx = _time_index(df, file, meta)
+    cols = [c for c in ("price_eur_per_kwh", "price_eur_per_mwh") if c in df.columns]
+    if len(cols) == 2:
+        raise DataError(f"{file}: both price_eur_per_kwh and price_eur_per_mwh given; keep one "
+                        "column, so that no price is silently ignored")
+    if not cols:
+        raise DataError(f"{file}: needs a column price_eur_per_kwh or price_eur_per_mwh "
+                        f"(columns: {list(df.columns)[:6]})")
+    col = cols[0]
+    p = _numeric(df, file, [col], decimal)[col]
+    p95 = float(np.percentile(np.abs(p.to_numpy()), 95))
+    if col == "price_eur_per_mwh" and p95 < PRICE_MWH_MIN_P95:
+        raise DataError(
+            f"{file}: column price_eur_per_mwh: 95% of |price| below {p95:.4g} EUR/MWh - the "
+            "values look like EUR/kWh; name the column price_eur_per_kwh")
+    if col == "price_eur_per_kwh" and p95 > PRICE_KWH_MAX_P95:
+        raise DataError(
+            f"{file}: column price_eur_per_kwh: 95% of |price| up to {p95:.4g} EUR/kWh - the "
+            "values look like EUR/MWh; name the column price_eur_per_mwh")
+    scale = 1e-3 if col == "price_eur_per_mwh" else 1.0
+    out = pd.DataFrame({"price_eur_per_kwh": p.to_numpy() * scale}, index=idx)
+    check_time_index(out.index, file, meta["timezone"])
+    out.attrs["file"] = file
+    return out
+
+
+def _sites(folder: Path) -> pd.DataFrame:
+    df, file, decimal = _read_table(folder, "sites")
+    need = ["household", "transformer", "battery_kwh", "battery_kw", "battery_eff"]
+    if miss := [c for c in need if c not in df.columns]:
+        raise DataError(f"{file}: missing columns {miss}")
+    if extra := [c for c in df.columns if c not in [*need, "pv_kwp"]]:
+        raise DataError(f"{file}: unknown columns {extra}; known: {need + ['pv_kwp']}")
+    out = _numeric(df, file, [c for c in df.columns if c not in ("household", "transformer")],
+                   decimal)
+    out.insert(0, "household", _ids(df, file, "household"))
+    out.insert(1, "transformer", _ids(df, file, "transformer"))
+    one = (out["battery_kwh"] > 0) != (out["battery_kw"] > 0)
+    if one.any():
+        r = out[one].iloc[0]
+        raise DataError(
+            f"{file}: household {r['household']}: battery_kwh = {r['battery_kwh']:g} but "
+            f"battery_kw = {r['battery_kw']:g}; a battery needs a capacity and a power limit "
+            "(both 0: no battery)")
+    return out
+
+
+def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.Dataset:
     """Build a village Dataset from a folder of exports (module docstring).
 
-    The result is not yet validated; :func:`load` validates it.
+    Parameters
+    ----------
+    folder : path-like
+        The export folder.
+    resample : bool, optional
+        Convert tables whose time step differs from ``load.csv`` (coarser
+        steps held, finer steps averaged; recorded in ``attrs['resampled']``).
+        Default: the ``resample`` key of ``village.toml``, else False, and
+        such tables are refused. Hourly prices are always held over the
+        steps of their hour.
+
+    Returns
+    -------
+    xarray.Dataset
+        Not yet validated; :func:`load` validates it.
+
+    Raises
+    ------
+    DataError
+        A file or column that cannot be read, naming the file, the column and
+        the line.
     """
     folder = Path(folder)
-    toml = folder / "village.toml"
-    if not toml.exists():
-        raise DataError(f"village.toml: missing in {folder}")
-    meta = tomllib.loads(toml.read_text()).get("village", {})
-    tz = meta.get("timezone", "Europe/Amsterdam")
+    meta = _read_meta(folder)
+    tz = meta["timezone"]
+    resample = bool(meta.get("resample", False)) if resample is None else bool(resample)
 
-    sites = _read_table(folder, "sites")
-    need = ["household", "transformer", "battery_kwh", "battery_kw", "battery_eff"]
-    if miss := [c for c in need if c not in sites.columns]:
-        raise DataError(f"sites.csv: missing columns {miss}")
-    sites["household"] = sites["household"].astype(str)
-    sites["transformer"] = sites["transformer"].astype(str)
-    trafos = _read_table(folder, "transformers")
-    if miss := [c for c in ("transformer", "kva") if c not in trafos.columns]:
-        raise DataError(f"transformers.csv: missing columns {miss}")
-    trafos["transformer"] = trafos["transformer"].astype(str)
+    sites = _sites(folder)
+    tdf, tfile, tdec = _read_table(folder, "transformers")
+    if miss := [c for c in ("transformer", "kva") if c not in tdf.columns]:
+        raise DataError(f"{tfile}: missing columns {miss}")
+    trafos = _numeric(tdf, tfile, ["kva"], tdec)
+    trafos.insert(0, "transformer", _ids(tdf, tfile, "transformer"))
     hh = list(sites["household"])
     tr = list(trafos["transformer"])
 
+    notes: list[str] = []
     load_ = _wide(folder, "load", meta, hh)
     index = load_.index
-    pv = _on_index(_wide(folder, "pv", meta, hh), index, "pv.csv")
-    trafo = _on_index(_wide(folder, "transformer", meta, tr), index, "transformer.csv")
-    mv = _on_index(_wide(folder, "mv", meta, ["mv_kw"]), index, "mv.csv")["mv_kw"]
-    prices = _read_table(folder, "prices")
-    pidx = _time_index(prices, "prices.csv", meta)
-    prices = prices.drop(columns="time").set_axis(pidx, axis=0)
-    check_time_index(prices.index, "prices.csv", tz)
-    if "price_eur_per_kwh" in prices:
-        price = prices[["price_eur_per_kwh"]]
-    elif "price_eur_per_mwh" in prices:
-        price = (prices[["price_eur_per_mwh"]] / 1000.0).set_axis(["price_eur_per_kwh"], axis=1)
-    else:
-        raise DataError("prices.csv: needs a column price_eur_per_kwh or price_eur_per_mwh")
-    price = _on_index(price, index, "prices.csv")["price_eur_per_kwh"]
+    pv = _align(_wide(folder, "pv", meta, hh), index, resample=resample, notes=notes)
+    trafo = _align(_wide(folder, "transformer", meta, tr), index, resample=resample,
+                   notes=notes)
+    mv = _align(_wide(folder, "mv", meta, ["mv_kw"]), index, resample=resample,
+                notes=notes)["mv_kw"]
+    price = _align(_prices(folder, meta), index, resample=resample, notes=notes, hold=True,
+                   cover=True)["price_eur_per_kwh"]
     battery = _wide(folder, "battery", meta, hh, required=False)
 
     net = load_ - pv
     if battery is not None:
-        battery = _on_index(battery, index, "battery.csv")
+        battery = _align(battery, index, resample=resample, notes=notes)
         net = net + battery
         mv = mv - battery.sum(axis=1)
     on = sites.set_index("household")["transformer"]
@@ -311,10 +648,11 @@ def read_folder(folder: str | os.PathLike) -> xr.Dataset:
             "battery_kwh": (("household",), sites["battery_kwh"].to_numpy(float)),
             "battery_kw": (("household",), sites["battery_kw"].to_numpy(float)),
             "battery_eff": (("household",), sites["battery_eff"].to_numpy(float)),
-            "household_transformer": (("household",), sites["transformer"].to_numpy(str)),
+            "household_transformer": (("household",), np.asarray(sites["transformer"], str)),
             "transformer_kva": (("transformer",), trafos["kva"].to_numpy(float)),
         },
-        coords={"time": index.to_numpy(), "household": hh, "transformer": tr},
+        coords={"time": index.to_numpy(), "household": np.asarray(hh, dtype=object),
+                "transformer": np.asarray(tr, dtype=object)},
         attrs={
             "name": meta.get("name", folder.name),
             "source": meta.get("source", "measured"),
@@ -322,9 +660,11 @@ def read_folder(folder: str | os.PathLike) -> xr.Dataset:
             "latitude": meta.get("latitude", np.nan),
             "longitude": meta.get("longitude", np.nan),
             "licence": meta.get("licence", "unknown"),
-            "read_from": str(folder),
+            "read_from": folder.name,
         },
     )
+    if notes:
+        ds.attrs["resampled"] = "; ".join(notes)
     if "pv_kwp" in sites:
         ds["pv_kwp"] = ("household", sites["pv_kwp"].to_numpy(float))
     return ds

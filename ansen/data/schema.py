@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 __all__ = [
+    "STEP_MINUTES",
     "VARIABLES",
     "battery_sites",
     "DataError",
@@ -66,7 +67,7 @@ class Variable:
 
 
 #: A small consumer connection is at most 3x80 A (55 kW); 3x80 A is also the
-#: Dutch large-consumer threshold (see shared/dutch-context.md). A household or
+#: Dutch large-consumer threshold (Netbeheer Nederland). A household or
 #: site value above 100 kW is therefore taken as a unit error (W for kW).
 HOUSEHOLD_MAX_KW = 100.0
 
@@ -180,8 +181,34 @@ def _check_structure(ds: xr.Dataset) -> None:
             raise DataError(f"{coord}: duplicate ids {list(idx[idx.duplicated()][:3])}")
 
 
+#: Step lengths the package works with [min]: 5 to 60 minutes, dividing an hour
+#: (so that hours and days hold whole steps and hourly prices fit).
+STEP_MINUTES = (5, 6, 10, 12, 15, 20, 30, 60)
+
+
+def _check_attrs(ds: xr.Dataset) -> None:
+    import zoneinfo
+
+    tz = ds.attrs.get("timezone", "Europe/Amsterdam")
+    if not isinstance(tz, str):
+        raise DataError(f"attrs['timezone']: must be an IANA time zone name such as "
+                        f"'Europe/Amsterdam', got {tz!r} ({type(tz).__name__})")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise DataError(f"attrs['timezone']: {tz!r} is not an IANA time zone name (e.g. "
+                        "'Europe/Amsterdam')") from exc
+
+
 def _check_time(ds: xr.Dataset) -> None:
-    check_time_index(ds.indexes["time"], "time", ds.attrs.get("timezone", "Europe/Amsterdam"))
+    t = ds.indexes["time"]
+    check_time_index(t, "time", ds.attrs.get("timezone", "Europe/Amsterdam"))
+    minutes = (t[1] - t[0]) / pd.Timedelta(minutes=1)
+    if minutes not in STEP_MINUTES:
+        raise DataError(
+            f"time: a step of {minutes:g} min is not supported; steps of 5 to 60 minutes that "
+            f"divide an hour ({', '.join(map(str, STEP_MINUTES))} min) are"
+        )
 
 
 def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam") -> None:
@@ -269,6 +296,15 @@ def _check_values(ds: xr.Dataset) -> None:
         raise DataError(
             f"battery_eff: must lie in (0, 1], bad for household "
             f"{_labels(ds.indexes['household'], bad)}"
+        )
+    kwh, kw = ds["battery_kwh"].values, ds["battery_kw"].values
+    one = (kwh > 0) != (kw > 0)
+    if one.any():
+        i = int(np.flatnonzero(one)[0])
+        raise DataError(
+            f"battery_kwh, battery_kw: household {ds.indexes['household'][i]} has "
+            f"battery_kwh = {kwh[i]:g} kWh but battery_kw = {kw[i]:g} kW; a battery needs a "
+            "capacity and a power limit (both 0: no battery)"
         )
     kva = ds["transformer_kva"].values
     if (kva <= 0).any():
@@ -375,14 +411,17 @@ def validate(ds: xr.Dataset, start=None, end=None) -> xr.Dataset:
     ------
     DataError
         On the first broken rule: missing variable or coordinate, wrong
-        dimensions, duplicate, DST-doubled, non-increasing or irregular
-        timestamps (gaps), NaN, negative load/PV/capacity, values that look
+        dimensions, a time zone that is not an IANA name, duplicate,
+        DST-doubled, non-increasing or irregular timestamps (gaps), a step
+        outside 5-60 minutes (:data:`STEP_MINUTES`), NaN, a battery with
+        capacity but no power limit or the reverse, negative load/PV/capacity, values that look
         like W instead of kW or like cumulative meter readings, a household on
         an unknown transformer, a period not covered.
     """
     if not isinstance(ds, xr.Dataset):
         raise DataError(f"expected an xarray.Dataset, got {type(ds).__name__}")
     _check_structure(ds)
+    _check_attrs(ds)
     _check_time(ds)
     _check_values(ds)
     _check_cumulative(ds)

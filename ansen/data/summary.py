@@ -11,47 +11,81 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import step_hours
+from ansen.data.schema import DataError, step_hours
 
-__all__ = ["PLAUSIBLE", "household_net_kw", "summary", "transformer_kw"]
+__all__ = ["PLAUSIBLE", "household_net_kw", "pv_kwp", "summary", "transformer_kw"]
 
-#: Plausible range (low, high) and source of each summary figure.
+#: Plausible range (low, high) and source of each summary figure. Sources are
+#: public (see data/README.md for the full references); "assumption" marks a
+#: judgement of the authors, "calibrated" a value chosen to match the pilot's
+#: public summary (NO-GIZMOS, "Thuisbatterijen als publiek goed", 2026).
 PLAUSIBLE: dict[str, tuple[float, float, str]] = {
     "household use [kWh/yr]": (
         2000.0, 4000.0,
-        "CBS 81528NED: NL 2024 mean 2,550 kWh gross, Drenthe 2,730; homes with heat pump "
-        "or EV use more (seed 002: ~4,200 kWh all-electric)",
+        "CBS StatLine 81528NED: NL 2024 mean 2,550 kWh per household, Drenthe 2,730 kWh; "
+        "homes with heat pump or EV use more",
     ),
     "PV yield [kWh/kWp/yr]": (
         750.0, 1000.0,
         "Dutch rule of thumb 0.85-0.9 kWh/Wp (Regionaal Energieloket); De Bilt 1,054 kWh/kWp "
-        "in sunny 2020 for an optimal roof (UU via Tweakers); mixed orientations lower",
+        "in sunny 2020 for an optimal roof (Utrecht University via Tweakers, 2021); mixed "
+        "orientations lower",
     ),
     "PV per dwelling [kWp]": (
         2.0, 6.0,
-        "CBS 2024: up to 2.8 kWp per dwelling in rural municipalities; Ansen is 'very high "
-        "density' (pilot-facts)",
+        "CBS 2024: up to 2.8 kWp per dwelling in rural municipalities; the pilot report "
+        "describes Ansen's PV density as very high (NO-GIZMOS 2026)",
     ),
     "transformer import peak [kW/kVA]": (
-        0.2, 1.0, "a loaded LV transformer in a village: winter evening peak below its rating",
+        0.2, 1.0,
+        "assumption: the winter evening peak of a village LV transformer stays below its "
+        "rating",
     ),
     "transformer export peak [kW/kVA]": (
         0.3, 1.2,
-        "pilot-facts: a ~70-home transformer with dense PV sees 150-300 kW reverse peaks",
+        "calibrated: the pilot report says the local grid is at its limit, mainly by feed-in "
+        "(NO-GIZMOS 2026); reverse peaks near the rating",
     ),
     "MV weekly |peak| median [kW]": (
         500.0, 2000.0,
-        "pilot-facts scale check: 4.2% peak reduction by 10 x 5 kW implies weekly MV peaks "
-        "~1 MW (calibrated)",
+        "calibrated: the report's 4.2% mean MV peak reduction by ten 5 kW batteries implies "
+        "weekly MV peaks of about 1 MW (NO-GIZMOS 2026; data/README.md)",
     ),
     "price mean [EUR/MWh]": (
-        60.0, 110.0, "NL day-ahead 2024-25 monthly means ~50-130 EUR/MWh (prices.PriceSpec)",
+        60.0, 110.0,
+        "NL day-ahead 2024-25 monthly means about 50-130 EUR/MWh (ENTSO-E transparency "
+        "platform)",
     ),
     "negative price hours [h/yr]": (
         300.0, 700.0,
-        "NL 2024: 233 h by 30 June, 326 h by mid-August, ~8% of hours by September",
+        "NL 2024: 233 h by 30 June (Flink Nederland), 326 h by mid-August (Welingelichte "
+        "Kringen), about 8% of hours by September (ENTSO-E data via Livemint); 316 h in 2023",
     ),
 }
+
+
+def pv_kwp(ds: xr.Dataset) -> np.ndarray | None:
+    """Installed PV per household [kWp], from the variable ``pv_kwp`` or ``attrs['pv_kwp']``.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        One value per household; None when the village gives neither.
+
+    Raises
+    ------
+    DataError
+        ``attrs['pv_kwp']`` is not one number per household.
+    """
+    if "pv_kwp" in ds:
+        return ds["pv_kwp"].values.astype(float)
+    if "pv_kwp" not in ds.attrs:
+        return None
+    values = np.atleast_1d(np.asarray(ds.attrs["pv_kwp"], dtype=float))
+    if values.shape != (ds.sizes["household"],):
+        raise DataError(f"attrs['pv_kwp']: one value per household needed "
+                        f"({ds.sizes['household']}), got shape {values.shape}")
+    return values
 
 
 def household_net_kw(ds: xr.Dataset) -> xr.DataArray:
@@ -74,7 +108,8 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     """Annual figures of a village (without batteries).
 
     Energies are annualised over the whole period (x 365.25 / days). Peaks
-    are over the whole period. The village hall (an id that is not a home,
+    are over the whole period. The PV rows need the installed PV per
+    household (:func:`pv_kwp`: a ``pv_kwp`` variable or attribute). The village hall (an id that is not a home,
     i.e. not starting with ``H``) is left out of the household figures when
     present.
 
@@ -92,10 +127,10 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     hh = ds.isel(household=np.flatnonzero(homes))
     use = float(hh["load_kw"].sum("time").mean()) * h * per_year
     rows: dict[str, float] = {"household use [kWh/yr]": use}
-    if "pv_kwp" in ds:
-        kwp = float(ds["pv_kwp"].sum())
-        rows["PV yield [kWh/kWp/yr]"] = float(ds["pv_kw"].sum()) * h * per_year / kwp
-        rows["PV per dwelling [kWp]"] = float(hh["pv_kwp"].mean())
+    kwp = pv_kwp(ds)
+    if kwp is not None and kwp.sum() > 0:
+        rows["PV yield [kWh/kWp/yr]"] = float(ds["pv_kw"].sum()) * h * per_year / kwp.sum()
+        rows["PV per dwelling [kWp]"] = float(kwp[np.flatnonzero(homes)].mean())
     tr = transformer_kw(ds)
     kva = ds["transformer_kva"]
     rows["transformer import peak [kW/kVA]"] = float((tr.max("time") / kva).max())

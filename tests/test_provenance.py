@@ -1,0 +1,180 @@
+"""Results carry their provenance; summaries count only complete results of one run; ids are safe."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ansen.experiments import Experiment, load_schedule, output_folder
+from ansen.provenance import (
+    FILENAME,
+    check_id,
+    data_fingerprint,
+    experiment_key,
+    invalidate,
+    is_current,
+    write_provenance,
+)
+from ansen.report import included, not_counted, summary_table, write_summary
+from ansen.reproduce import plan
+from tests.conftest import EXAMPLE_EXPORT
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+UNSAFE_IDS = ["../escaped", "/tmp/abs", "a/b", "a\\b", "..", ".hidden", "", "with space",
+              "x" * 101, "-flag"]
+
+
+@pytest.mark.parametrize("bad", UNSAFE_IDS)
+def test_unsafe_ids_are_refused_by_name(bad):
+    with pytest.raises(ValueError, match="unsafe experiment id"):
+        check_id(bad)
+
+
+@pytest.mark.parametrize("good", ["E01_M1_summer2024", "S_2024-07-01_M4M5", "run.2", "M4+M5"])
+def test_safe_ids_pass(good):
+    assert check_id(good) == good
+
+
+@pytest.mark.parametrize("bad", ["../escaped", "/tmp/abs", "a/b", ".."])
+def test_schedule_with_unsafe_id_is_refused_at_load(tmp_path, bad):
+    f = tmp_path / "s.toml"
+    f.write_text(f'[[experiment]]\nid = "{bad}"\nmodel = "M2"\nstart = "2025-03-29"\n'
+                 'end = "2025-03-30"\n')
+    with pytest.raises(ValueError, match=r"s.toml: experiment #1: unsafe experiment id"):
+        load_schedule(f)
+
+
+@pytest.mark.parametrize("bad", ["../escaped", "/tmp/abs"])
+def test_reproduce_refuses_unsafe_ids(bad):
+    with pytest.raises(ValueError, match="--experiments: unsafe experiment id"):
+        plan(experiments=[bad])
+
+
+def test_default_output_folder_is_named_after_the_experiment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exp = Experiment(id="my_run", model="M2", start="2025-03-29", end="2025-03-30")
+    assert output_folder("", exp) == Path("my_run") and (tmp_path / "my_run").is_dir()
+    with pytest.raises(ValueError, match="unsafe experiment id"):
+        output_folder("", Experiment(id="../up", model="M2", start="2025-03-29",
+                                     end="2025-03-30"))
+    assert not (tmp_path.parent / "up").exists()
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def _fake_result(root: Path, exp_id: str, source: str = "E01_M1_summer2024", *,
+                 data=None, solver="highs") -> Path:
+    """A result folder with a real metrics.csv and a provenance written over it."""
+    folder = root / exp_id
+    folder.mkdir(parents=True)
+    metrics = pd.read_csv(RESULTS / source / "metrics.csv").assign(experiment=exp_id)
+    metrics.to_csv(folder / "metrics.csv", index=False)
+    exp = next(e for e in load_schedule() if e.id == source)
+    exp = Experiment(id=exp_id, model=exp.model, start=exp.start, end=exp.end)
+    write_provenance(folder, exp, [folder / "metrics.csv"], data=data, solver=solver)
+    return folder
+
+
+def test_provenance_records_what_was_run(tmp_path):
+    folder = _fake_result(tmp_path, "E01_M1_summer2024", data=EXAMPLE_EXPORT)
+    record = json.loads((folder / FILENAME).read_text())
+    assert record["experiment"]["model"] == "M1"
+    assert record["data"] == {"path": "tests/data/example_export",
+                              "sha256": data_fingerprint(EXAMPLE_EXPORT), "shipped": False}
+    assert set(record["files"]) == {"metrics.csv"}
+    assert record["package"]["version"] and len(record["package"]["code_sha256"]) == 64
+    assert record["written_utc"].endswith("Z")
+    assert is_current(folder, record["key"])
+    assert not is_current(folder, "another key")
+
+
+def test_changed_table_or_missing_provenance_is_not_current(tmp_path):
+    folder = _fake_result(tmp_path, "E01_M1_summer2024")
+    with open(folder / "metrics.csv", "a") as f:
+        f.write("\n")
+    assert not is_current(folder)
+    assert "files changed" in not_counted(tmp_path)["E01_M1_summer2024"]
+    folder = _fake_result(tmp_path, "E08_M5_fresh_spring2025")
+    invalidate(folder)
+    assert not is_current(folder)
+    assert "no provenance.json" in not_counted(tmp_path)["E08_M5_fresh_spring2025"]
+
+
+def test_rewriting_the_same_result_leaves_provenance_byte_identical(tmp_path):
+    folder = _fake_result(tmp_path, "E01_M1_summer2024")
+    before = (folder / FILENAME).read_bytes()
+    exp = Experiment(id="E01_M1_summer2024", model="M1", start="2024-07-01", end="2024-07-29")
+    invalidate(folder)  # as a new run does first
+    write_provenance(folder, exp, [folder / "metrics.csv"])
+    assert (folder / FILENAME).read_bytes() == before
+    assert {p.name for p in folder.iterdir()} == {"metrics.csv", FILENAME}  # nothing left aside
+
+
+def test_data_fingerprint_follows_the_content(tmp_path):
+    copy = tmp_path / "export"
+    shutil.copytree(EXAMPLE_EXPORT, copy)
+    assert data_fingerprint(copy) == data_fingerprint(EXAMPLE_EXPORT)
+    (copy / "mv.csv").write_text((copy / "mv.csv").read_text().replace("49.15", "49.16", 1))
+    assert data_fingerprint(copy) != data_fingerprint(EXAMPLE_EXPORT)
+
+
+def test_key_depends_on_definition_data_solver_and_code():
+    exp = Experiment(id="x", model="M2", start="2025-03-29", end="2025-03-30")
+    base = experiment_key(exp, "d", "highs", "c")
+    assert base == experiment_key(exp, "d", "highs", "c")
+    other = Experiment(id="x", model="M2", start="2025-03-29", end="2025-03-31")
+    assert len({base, experiment_key(other, "d", "highs", "c"),
+                experiment_key(exp, "e", "highs", "c"), experiment_key(exp, "d", "glpk", "c"),
+                experiment_key(exp, "d", "highs", "k")}) == 5
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def test_summary_counts_only_complete_results_and_lists_them(tmp_path):
+    _fake_result(tmp_path, "E08_M5_fresh_spring2025", "E08_M5_fresh_spring2025")
+    stale = _fake_result(tmp_path, "E11_M5_fresh_autumn2025", "E11_M5_fresh_autumn2025")
+    invalidate(stale)  # e.g. its rerun failed: the old tables must not count
+    out = write_summary(tmp_path)
+    row = out["table"].set_index("figure").loc["M5 MV peak reduction, mean"]
+    assert row["experiments"] == "E08_M5_fresh_spring2025"
+    assert "not in this run: E11_M5_fresh_autumn2025" in row["note"]
+    text = (tmp_path / "summary.md").read_text()
+    assert "| E08_M5_fresh_spring2025 | M5 | 2025-04-07 to 2025-05-05 |" in text
+    assert "E11_M5_fresh_autumn2025 (no provenance.json" in text
+    for name in ("summary.csv", "summary.md", "summary.png", "summary.svg"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_summary_refuses_results_of_different_data(tmp_path):
+    """The issue's case: E08 rerun on another data file beside an old E11."""
+    _fake_result(tmp_path, "E08_M5_fresh_spring2025", "E08_M5_fresh_spring2025",
+                 data=EXAMPLE_EXPORT)
+    _fake_result(tmp_path, "E11_M5_fresh_autumn2025", "E11_M5_fresh_autumn2025")
+    with pytest.raises(ValueError, match="holds results of different runs"):
+        summary_table(tmp_path)
+    # naming the experiments of one run is fine
+    t = summary_table(tmp_path, ["E08_M5_fresh_spring2025"])
+    assert t.set_index("figure").loc["M5 MV peak reduction, mean", "experiments"] == \
+        "E08_M5_fresh_spring2025"
+
+
+def test_summary_of_named_experiment_without_result_fails(tmp_path):
+    _fake_result(tmp_path, "E08_M5_fresh_spring2025", "E08_M5_fresh_spring2025")
+    (tmp_path / "E11_M5_fresh_autumn2025").mkdir()
+    with pytest.raises(ValueError, match=r"no complete result .* \['E11_M5_fresh_autumn2025'\]"):
+        included(tmp_path, "E08_M5_fresh_spring2025 E11_M5_fresh_autumn2025")
+
+
+def test_summary_without_any_complete_result_writes_nothing(tmp_path):
+    (tmp_path / "E01_M1_summer2024").mkdir()
+    shutil.copyfile(RESULTS / "E01_M1_summer2024" / "metrics.csv",
+                    tmp_path / "E01_M1_summer2024" / "metrics.csv")
+    out = write_summary(tmp_path)
+    assert out["files"] == [] and "No complete experiment results" in out["markdown"]
+    assert "E01_M1_summer2024: not counted" in out["markdown"]
+    assert not (tmp_path / "summary.md").exists()
