@@ -22,7 +22,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: here so that the help does not import Pyomo).
 MODEL_IDS = ("none", "M0", "M1", "M2", "M3", "M4", "M5", "M6", "M4+M5")
 #: Forecasts (``ansen.forecast.FORECASTS``) and LP solvers (``ansen.models.lp.BACKENDS``).
-FORECAST_KINDS = ("perfect", "persistence", "profile")
+FORECAST_KINDS = ("perfect", "persistence", "profile", "weather")
 SOLVERS = ("highs", "glpk")
 
 DESCRIPTION = f"""\

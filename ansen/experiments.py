@@ -30,12 +30,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+#: Keywords of :func:`ansen.simulate` an experiment may set (the rest are model parameters).
+SIMULATOR_KEYS = {"solver", "forecast", "data_lag", "forecast_lag_days", "replan_minutes",
+                  "decision_hour", "horizon_hours", "soc_initial", "soc_min", "fallback", "seed",
+                  "directions"}
+
 __all__ = ["DEFAULT_SCHEDULE", "Experiment", "get_experiment", "load_schedule", "output_folder",
            "run_experiment", "season_sweep", "write_experiment"]
 
 DEFAULT_SCHEDULE = Path(__file__).resolve().parents[1] / "data" / "experiments.toml"
-SIMULATOR_KEYS = {"solver", "forecast", "forecast_lag_days", "decision_hour", "horizon_hours",
-                  "soc_initial", "soc_min", "fallback"}
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ over its four quarters).
   trough, morning and evening peaks; evening peak strongest in winter);
 - :math:`w_d`: a daily AR(1) term (wind and demand surprises);
 - :math:`e_h`: an hourly AR(1) term;
-- :math:`g_h`: the village's global horizontal irradiance [kW/m^2], a proxy
-  for national solar output, and :math:`S` the solar dip [EUR/MWh per
-  kW/m^2], *calibrated* by bisection so that the last 12 months of the period
+- :math:`g_h`: a national solar proxy [kW/m^2] (``ghi_national`` of
+  :func:`ansen.data.synthetic.weather`: the mean irradiance of regions of
+  the Netherlands, only some of which share Ansen's weather of the day; the
+  Dutch price follows national, not local, solar output), and :math:`S` the
+  solar dip [EUR/MWh per kW/m^2], *calibrated* by bisection so that the last 12 months of the period
   (December 2024 - November 2025 for the shipped village) have :attr:`PriceSpec.negative_hours_per_year` hours below
   zero.
 
@@ -91,14 +93,14 @@ def day_ahead_prices(spec: PriceSpec, local: pd.DatetimeIndex, wx: pd.DataFrame,
     local : pandas.DatetimeIndex
         Tz-aware local 15-minute index starting on a whole hour.
     wx : pandas.DataFrame
-        Weather on the same index; column ``ghi`` [W/m^2].
+        Weather on the same index; column ``ghi_national`` [W/m^2].
     rng : numpy.random.Generator
     """
     if len(local) % 4:
         raise ValueError("the price model needs whole hours")
     hours = local[::4]
     n_h = len(hours)
-    ghi = wx["ghi"].to_numpy().reshape(n_h, 4).mean(1) / 1000.0
+    ghi = wx["ghi_national"].to_numpy().reshape(n_h, 4).mean(1) / 1000.0
     w = _season_weight(hours)
     hod = hours.hour.to_numpy()
     shape = (1 - w) * np.take(spec.winter_shape, hod) + w * np.take(spec.summer_shape, hod)

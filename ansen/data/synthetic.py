@@ -22,8 +22,8 @@ Pipeline (each a function below):
 4. grid: two transformers with non-household connections (farm, school,
    street lighting); an MV feeder of Ansen plus neighbouring villages,
    business and a solar park.
-5. prices: hourly day-ahead model (``ansen.data.prices``) driven by the same
-   weather.
+5. prices: hourly day-ahead model (``ansen.data.prices``) whose solar dip
+   follows a national solar proxy (regions sharing Ansen's weather or not).
 """
 
 from __future__ import annotations
@@ -61,6 +61,11 @@ class VillageSpec:
     try_region: int = 1  # DWD TRY 2010 region 1, Bremerhaven: closest climate to Drenthe
     weather_window_days: int = 10  # assumption: donor days from +-10 days of the same date
     weather_persistence: float = 0.7  # assumption: P(continue the TRY's own day sequence)
+    # national solar proxy for the price model (data/README.md): the Netherlands as
+    # regions of about 100 km, each sharing Ansen's weather of the day with this
+    # probability, else drawing its own day (assumptions)
+    national_regions: int = 8
+    national_same_weather: float = 0.5
     # -- households (CBS 81528NED: Drenthe 2,730 kWh/yr gross per household 2024)
     n_homes: int = 139  # pilot-facts: ~140 households incl. the village hall
     appliance_kwh_per_year: float = 2400.0  # assumption, so that the mean incl. HP/EV ~ 2,950
@@ -142,10 +147,17 @@ def _clearsky_ghi(zenith: np.ndarray) -> np.ndarray:
     return np.asarray(pvlib.clearsky.haurwitz(pd.Series(zenith))["ghi"], dtype=float)
 
 
-def weather(spec: VillageSpec, rng: np.random.Generator) -> pd.DataFrame:
+def weather(spec: VillageSpec, rng: np.random.Generator,
+            national_rng: np.random.Generator | None = None) -> pd.DataFrame:
     """Weather on the village index: ghi, dhi, dni [W/m^2], temp_air [degC], wind_speed [m/s].
 
-    Also returns the solar zenith and azimuth [deg] and ``donor`` (TRY day of year).
+    Also returns the solar zenith and azimuth [deg], ``donor`` (TRY day of year)
+    and, with ``national_rng``, ``ghi_national`` [W/m^2]: a proxy for the
+    Netherlands' solar output, the mean clear-sky index of
+    ``national_regions`` regions (Ansen one of them) on Ansen's clear-sky
+    irradiance. Each other region has Ansen's weather of the day with
+    probability ``national_same_weather``, else a day of its own from the
+    same +-10-day window of the TRY (assumptions, see :class:`VillageSpec`).
     """
     t = time_index(spec)
     try_ = read_try(spec.try_region)
@@ -200,13 +212,27 @@ def weather(spec: VillageSpec, rng: np.random.Generator) -> pd.DataFrame:
 
     sun = _sun(t + pd.Timedelta(minutes=7.5), spec.latitude, spec.longitude)
     zen = sun["apparent_zenith"].to_numpy()
-    ghi_t = interp(k) * _clearsky_ghi(zen)
+    clear = _clearsky_ghi(zen)
+    ghi_t = interp(k) * clear
     dhi_t = np.minimum(interp(fd) * ghi_t, ghi_t)
     cosz = np.cos(np.radians(sun["zenith"].to_numpy()))
     dni_t = np.where(cosz > 0.087, (ghi_t - dhi_t) / np.maximum(cosz, 0.087), 0.0)
+    # national solar proxy: regions that share Ansen's weather day or draw their own
+    national = np.zeros(len(t))
+    if national_rng is not None:
+        n_reg = spec.national_regions
+        for r in range(n_reg):
+            if r == 0:
+                region = donors  # Ansen is one of the regions
+            else:
+                same = national_rng.random(len(dates)) < spec.national_same_weather
+                own = (doy + national_rng.integers(-w, w + 1, len(dates))) % 365
+                region = np.where(same, donors, own)
+            national += (1 - wgt) * k[region[day_idx], lo] + wgt * k[region[day_idx], hi]
+        national = national / n_reg * clear
     return pd.DataFrame(
         {
-            "ghi": ghi_t, "dhi": dhi_t, "dni": dni_t,
+            "ghi": ghi_t, "dhi": dhi_t, "dni": dni_t, "ghi_national": national,
             "temp_air": interp(temp), "wind_speed": interp(wind),
             "zenith": sun["zenith"].to_numpy(), "azimuth": sun["azimuth"].to_numpy(),
             "donor": don,
@@ -345,7 +371,9 @@ def synthesize(seed: int = 2024, spec: VillageSpec | None = None) -> xr.Dataset:
     t = time_index(spec)
     local = t.tz_convert(spec.timezone)
     n_t, n = len(t), spec.n_homes
-    wx = weather(spec, rng)
+    # the national weather has a generator of its own, so that adding it left every other
+    # number of the village as it was
+    wx = weather(spec, rng, np.random.default_rng([seed, 1]))
 
     # PV per kWp per orientation
     kw = {"losses": spec.pv_losses, "gamma": spec.pv_gamma_per_k, "dc_ac": spec.pv_dc_ac_ratio}
