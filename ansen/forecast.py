@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FORECASTS", "Forecaster"]
+__all__ = ["FORECASTS", "Forecaster", "Forecasts", "evaluate", "make_forecasts"]
 
 FORECASTS = ("perfect", "persistence", "profile", "weather")
 
@@ -108,3 +108,193 @@ class Forecaster:
     def reads_past(self, t0: int, n: int, cutoff: int) -> bool:
         """Whether the forecast for these steps needs data at or after ``cutoff`` (warm-up)."""
         return self.kind != "perfect" and bool((self.source_steps(t0, n, cutoff) >= cutoff).any())
+
+
+class Forecasts:
+    """Forecasts of the planner's streams with a :class:`ansen.forecast.Forecaster`.
+
+    Streams: ``net`` (T, B) the battery sites' net exchange without battery
+    (the fleet's own meters, real time); ``transformer`` (T, K) and ``mv``
+    (T,) without the fleet's batteries (grid measurements, ``data_lag``).
+    """
+
+    def __init__(self, forecaster, known, net, transformer, mv):
+        self.forecaster = forecaster
+        self.known = known
+        self.net, self.transformer, self.mv = net, transformer, mv
+        self.warmup = 0
+
+    def series(self, x: np.ndarray, t0: int, n: int, cutoff: int) -> np.ndarray:
+        """Forecast of any series (time first) for steps t0..t0+n-1 knowing x[:cutoff]."""
+        if self.forecaster.reads_past(t0, n, cutoff):
+            self.warmup += 1
+        return self.forecaster(x, t0, n, cutoff)
+
+    def horizon(self, t0: int, n: int, now: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(net0, transformer0, mv0) for steps t0..t0+n-1 at decision step ``now``."""
+        own, grid = self.known.own_cutoff(now), self.known.grid_cutoff(now)
+        return (self.series(self.net, t0, n, own), self.series(self.transformer, t0, n, grid),
+                self.series(self.mv, t0, n, grid))
+
+
+def history_days(kind: str) -> int:
+    """Days of data before the cut-off a forecast of ``kind`` reads."""
+    if kind == "weather":
+        from ansen.weather import LOAD_DAYS
+
+        return LOAD_DAYS
+    return Forecaster(kind).history_days
+
+
+def make_forecasts(kind: str, village, w0: int, run, known, sites, transformer, mv,
+                   seed: int = 0, start: int | None = None):
+    """The planner's forecasts of ``kind`` on a run's slice of a village.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`FORECASTS`.
+    village : xarray.Dataset
+        The whole village (``weather`` estimates properties of the village on it).
+    w0 : int
+        Index of ``run`` (the run and its history) in ``village``.
+    run : xarray.Dataset
+    known : ansen.controller.KnownData
+    sites : indices of the battery sites
+    transformer, mv : (T, K), (T,) the grid without the fleet's batteries [kW]
+    seed : int
+        Seed of the weather forecast's errors.
+    start : int, optional
+        Index of the run's first step in ``village`` (``weather`` fits the PV
+        shares of the grid series on the data before it).
+    """
+    from ansen.data.schema import step_hours
+
+    if kind not in FORECASTS:
+        raise ValueError(f"unknown forecast {kind!r}; known: {', '.join(FORECASTS)}")
+    if kind == "weather":
+        from ansen.weather import WeatherForecasts
+
+        return WeatherForecasts(village, w0, run, known, transformer, mv, sites, seed=seed,
+                                start=start)
+    net = (run["load_kw"].values - run["pv_kw"].values)[:, sites]
+    forecaster = Forecaster(kind, steps_per_day=round(24 / step_hours(run)))
+    return Forecasts(forecaster, known, net, transformer, mv)
+
+
+LEADS_H = ((0, 1), (1, 6), (6, 12), (12, 24), (24, 36))
+
+
+def evaluate(village, start=None, end=None, *, forecasts=("persistence", "profile", "weather"),
+             data_lag="15min", every_hours: int = 1, horizon_hours: int = 36,
+             decision_hour: int = 13, seed: int = 0):
+    """Skill of the planner's forecasts against the actual data, by stream and lead time.
+
+    At a decision every ``every_hours`` of the period, each forecast kind
+    predicts the next ``horizon_hours`` of every stream the planner uses,
+    knowing what the information model allows (``data_lag`` for the grid):
+    ``sites`` (the battery sites' net exchange without battery, summed),
+    ``sites_pv`` (their PV, for the comparison with published PV errors),
+    ``transformer <k>`` and ``mv`` (without the fleet's batteries).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A row per (stream, forecast, lead interval [h]): ``mae_kw``,
+        ``rmse_kw``, ``skill`` = 1 - RMSE / RMSE of persistence (same data
+        age), ``rmse_pct_of_rating_daylight`` (``sites_pv``: RMSE over the
+        steps with PV, in % of the installed kWp),
+        and for the forecasts made at ``decision_hour`` for the next local
+        day (lead interval "next day"): ``peak_time_error_h`` (mean absolute
+        error in the hour of the day's largest absolute value) and
+        ``peak_size_error_pct`` (mean error of its size, % of the actual).
+    """
+    import pandas as pd
+
+    from ansen.controller import Information
+    from ansen.data.schema import _as_utc, local_time, step_hours, validate
+
+    village = validate(village, start=start, end=end)
+    times = village.indexes["time"]
+    dt = step_hours(village)
+    spd = round(24 / dt)
+    i0 = 0 if start is None else int(times.searchsorted(_as_utc(start, village)))
+    i1 = len(times) if end is None else int(times.searchsorted(_as_utc(end, village)))
+    known = Information(data_lag=data_lag).bind(times)
+    local = local_time(village)
+    sites = np.flatnonzero(village["battery_kwh"].values > 0)
+    households = list(village["household_transformer"].values.astype(str))
+    names = list(village["transformer"].values.astype(str))
+    onehot = np.zeros((len(households), len(names)))
+    onehot[np.arange(len(households)), [names.index(h) for h in households]] = 1.0
+    net = village["load_kw"].values - village["pv_kw"].values
+    transformer = net @ onehot + village["transformer_rest_kw"].values
+    mv = village["mv_kw"].values
+    actual = {"sites": net[:, sites].sum(axis=1), "sites_pv": village["pv_kw"].values[:, sites]
+              .sum(axis=1), "mv": mv, **{f"transformer {k}": transformer[:, j]
+                                        for j, k in enumerate(names)}}
+    kinds = list(dict.fromkeys(["persistence", *forecasts]))
+    n = round(horizon_hours / dt)
+    step = round(every_hours / dt)
+    decisions = [t for t in range(i0, i1 - n, step)]
+    rows, errors, peaks = [], {}, {}
+    for kind in kinds:
+        fc = make_forecasts(kind, village, 0, village, known, sites, transformer, mv, seed=seed,
+                            start=i0)
+        err = {s: np.full((len(decisions), n), np.nan) for s in actual}
+        for d, t in enumerate(decisions):
+            net0, tr0, mv0 = fc.horizon(t, n, t)
+            pred = {"sites": net0.sum(axis=1), "mv": mv0,
+                    **{f"transformer {k}": tr0[:, j] for j, k in enumerate(names)}}
+            if kind == "weather":
+                pred["sites_pv"] = fc.site_pv_forecast(t, n, t).sum(axis=1)
+            elif kind == "perfect":
+                pred["sites_pv"] = actual["sites_pv"][t:t + n]
+            else:  # the PV of the sites by the same method as their net exchange
+                pv = village["pv_kw"].values[:, sites].sum(axis=1)
+                pred["sites_pv"] = fc.series(pv, t, n, known.own_cutoff(t))
+            for s, p in pred.items():
+                err[s][d] = p - actual[s][t:t + n]
+            if local[t].hour == decision_hour and local[t].minute == 0:
+                nxt = np.flatnonzero((local[t:t + n].normalize() == (local[t].normalize()
+                                      + pd.Timedelta(days=1)).normalize()))
+                if len(nxt) >= 0.9 * spd:
+                    for s, p in pred.items():
+                        a = actual[s][t + nxt]
+                        fa, ff = int(np.argmax(np.abs(a))), int(np.argmax(np.abs(p[nxt])))
+                        peaks.setdefault((kind, s), []).append(
+                            (abs(ff - fa) * dt, 100.0 * (np.abs(p[nxt]).max() / max(
+                                np.abs(a).max(), 1e-9) - 1.0)))
+        errors[kind] = err
+    lead = np.arange(n) * dt
+    pv_sites = actual["sites_pv"]
+    daylight = np.array([pv_sites[t:t + n] for t in decisions]).reshape(len(decisions), n) > 0
+    kwp = (float(village["pv_kwp"].values[sites].sum()) if "pv_kwp" in village
+           else float(village["pv_kw"].values[:, sites].max(axis=0).sum()))
+    for kind in kinds:
+        for s in actual:
+            for lo, hi in LEADS_H:
+                sel = (lead >= lo) & (lead < hi)
+                if not sel.any():
+                    continue
+                e = errors[kind][s][:, sel]
+                ref = errors["persistence"][s][:, sel]
+                rmse = float(np.sqrt(np.nanmean(e ** 2)))
+                rmse_p = float(np.sqrt(np.nanmean(ref ** 2)))
+                pct = np.nan
+                if s == "sites_pv" and kwp > 0:  # over daylight steps, as PV errors are quoted
+                    lit = daylight[:, sel]
+                    pct = 100.0 * float(np.sqrt(np.nanmean(e[lit] ** 2))) / kwp if lit.any() \
+                        else np.nan
+                rows.append({"stream": s, "forecast": kind, "lead_h": f"{lo}-{hi}",
+                             "mae_kw": float(np.nanmean(np.abs(e))), "rmse_kw": rmse,
+                             "skill": 1.0 - rmse / rmse_p if rmse_p > 0 else np.nan,
+                             "rmse_pct_of_rating_daylight": pct})
+            pk = np.array(peaks.get((kind, s), []))
+            if len(pk):
+                rows.append({"stream": s, "forecast": kind, "lead_h": "next day",
+                             "peak_time_error_h": float(pk[:, 0].mean()),
+                             "peak_size_error_pct": float(pk[:, 1].mean())})
+    out = pd.DataFrame(rows)
+    out.attrs.update(data_lag=str(data_lag), decisions=len(decisions), seed=seed)
+    return out

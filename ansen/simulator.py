@@ -46,7 +46,6 @@ import xarray as xr
 import ansen
 from ansen.controller import (
     Fleet,
-    Forecasts,
     Information,
     Planner,
     Prices,
@@ -54,7 +53,7 @@ from ansen.controller import (
     apply_setpoints,
 )
 from ansen.data.schema import _as_utc, check_time_index, local_time, step_hours, validate
-from ansen.forecast import FORECASTS, Forecaster
+from ansen.forecast import FORECASTS, Forecaster, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
 from ansen.models.lp import BACKENDS
@@ -298,11 +297,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             and _as_utc(end, village) <= _as_utc(start, village)):
         raise ValueError(f"empty period: start {start} is not before end {end}")
     spd = round(24 / dt)
-    forecaster = Forecaster(forecast if forecast != "weather" else "persistence",
-                            steps_per_day=spd)
     # Work on the run and the history its forecasts can reach; the rest of the data
     # plays no part in the controller (only in the households' annual positions).
-    history = round(info.lag / pd.Timedelta(hours=dt)) + spd * (2 + forecaster.history_days)
+    history = round(info.lag / pd.Timedelta(hours=dt)) + spd * (2 + history_days(forecast))
     w0 = max(0, i0 - history)
     run_village = validate(village.isel(time=slice(w0, max(i1, i0 + 1))), start=start, end=end)
     i0, i1 = i0 - w0, i1 - w0
@@ -350,12 +347,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     window_starts = np.array(sorted({ws for _, ws, _ in points}))
     n_h = max(we - ws for _, ws, we in points)
 
-    forecasts = Forecasts(forecaster, known, net_base[:, sites], transformer_base, mv_base)
-    if forecast == "weather":
-        from ansen.weather import WeatherForecasts
-
-        forecasts = WeatherForecasts(run_village, known, net_base[:, sites], transformer_base,
-                                     mv_base, sites=sites, seed=seed)
+    forecasts = make_forecasts(forecast, village, w0, run_village, known, sites,
+                               transformer_base, mv_base, seed=seed, start=w0 + i0)
 
     # behaviour (M6): decided per local day, applied to the actual load
     load_run = load
@@ -502,6 +495,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "clipped_steps": clipped,
             "clipped_kwh": round(clipped_kwh, 6),
             "warmup_decisions": forecasts.warmup,
+            "forecast_model": json.dumps(forecasts.describe() if hasattr(forecasts, "describe")
+                                         else {}),
             "fallbacks": json.dumps(fallbacks),
             "annual_net_estimated": json.dumps(annual.attrs["estimated"]),
             "planned_positions": f"365 days before the run: {netting_note}",

@@ -11,8 +11,8 @@
 """
 
 from ansen.controller.information import Information, KnownData
-from ansen.controller.planner import Forecasts, Planner, Prices
+from ansen.controller.planner import Planner, Prices
 from ansen.controller.realtime import Fleet, apply_rule, apply_setpoints
 
-__all__ = ["Fleet", "Forecasts", "Information", "KnownData", "Planner", "Prices", "apply_rule",
+__all__ = ["Fleet", "Information", "KnownData", "Planner", "Prices", "apply_rule",
            "apply_setpoints"]

@@ -39,7 +39,7 @@ import numpy as np
 
 from ansen.models import HorizonInputs, LPRunner
 
-__all__ = ["Forecasts", "Planner", "Prices"]
+__all__ = ["Planner", "Prices"]
 
 #: Simultaneous charge and discharge below this power [kW] is solver noise.
 SIMULTANEOUS_KW = 1e-6
@@ -57,33 +57,6 @@ class Prices:
         self.export_community = np.asarray(export_community, dtype=float)
 
 
-class Forecasts:
-    """Forecasts of the planner's streams with a :class:`ansen.forecast.Forecaster`.
-
-    Streams: ``net`` (T, B) the battery sites' net exchange without battery
-    (the fleet's own meters, real time); ``transformer`` (T, K) and ``mv``
-    (T,) without the fleet's batteries (grid measurements, ``data_lag``).
-    """
-
-    def __init__(self, forecaster, known, net, transformer, mv):
-        self.forecaster = forecaster
-        self.known = known
-        self.net, self.transformer, self.mv = net, transformer, mv
-        self.warmup = 0
-
-    def series(self, x: np.ndarray, t0: int, n: int, cutoff: int) -> np.ndarray:
-        """Forecast of any series (time first) for steps t0..t0+n-1 knowing x[:cutoff]."""
-        if self.forecaster.reads_past(t0, n, cutoff):
-            self.warmup += 1
-        return self.forecaster(x, t0, n, cutoff)
-
-    def horizon(self, t0: int, n: int, now: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(net0, transformer0, mv0) for steps t0..t0+n-1 at decision step ``now``."""
-        own, grid = self.known.own_cutoff(now), self.known.grid_cutoff(now)
-        return (self.series(self.net, t0, n, own), self.series(self.transformer, t0, n, grid),
-                self.series(self.mv, t0, n, grid))
-
-
 class Planner:
     """Forecast and solve for one LP steering model over a run.
 
@@ -93,7 +66,7 @@ class Planner:
     ctx : ansen.models.Context
         ``ctx.n_steps`` is the LP's length: the longest window of the run.
     solver : {"highs", "glpk"}
-    forecasts : Forecasts
+    forecasts : ansen.forecast.Forecasts or ansen.weather.WeatherForecasts
     prices : Prices
     behaviour : optional
         M6's load shift (:class:`ansen.simulator._Behaviour`), applied to the
