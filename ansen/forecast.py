@@ -256,8 +256,8 @@ def evaluate(village, start=None, end=None, *, forecasts=("persistence", "profil
             for s, p in pred.items():
                 err[s][d] = p - actual[s][t:t + n]
             if local[t].hour == decision_hour and local[t].minute == 0:
-                nxt = np.flatnonzero((local[t:t + n].normalize() == (local[t].normalize()
-                                      + pd.Timedelta(days=1)).normalize()))
+                nxt = np.flatnonzero(local[t:t + n].normalize() == (local[t].normalize()
+                                      + pd.Timedelta(days=1)).normalize())
                 if len(nxt) >= 0.9 * spd:
                     for s, p in pred.items():
                         a = actual[s][t + nxt]

@@ -53,7 +53,7 @@ from ansen.controller import (
     apply_setpoints,
 )
 from ansen.data.schema import _as_utc, check_time_index, local_time, step_hours, validate
-from ansen.forecast import FORECASTS, Forecaster, history_days, make_forecasts
+from ansen.forecast import FORECASTS, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
 from ansen.models.lp import BACKENDS

@@ -73,8 +73,8 @@ class Planner:
         forecasts the LP sees.
     """
 
-    def __init__(self, steer, ctx, solver: str, forecasts: Forecasts, prices: Prices,
-                 behaviour=None, sites=None, site_transformer=None, directions: str = "exact"):
+    def __init__(self, steer, ctx, solver: str, forecasts, prices: Prices,
+                 behaviour=None, sites=None, site_transformer=None, directions: str = "net"):
         self.steer, self.ctx = steer, ctx
         self.forecasts, self.prices = forecasts, prices
         self.behaviour = behaviour
