@@ -122,6 +122,7 @@ class HorizonInputs:
     soc0 : (B,) state of charge at the start of the horizon [kWh]
     n_valid : steps of the horizon inside the plan; the rest is padding (zero
         forecasts and prices), which the planner holds at zero battery power
+    n_done : steps at the start already executed (a re-plan of the window)
     community_import_price, community_export_price : (N,), optional
         Prices of one community meter (models with ``meter="community"``);
         default: the sites' prices when all sites have the same.
@@ -134,6 +135,7 @@ class HorizonInputs:
     export_price: np.ndarray
     soc0: np.ndarray
     n_valid: int = -1
+    n_done: int = 0
     community_import_price: np.ndarray | None = None
     community_export_price: np.ndarray | None = None
 
@@ -238,6 +240,10 @@ class LPRunner:
             raise ValueError(f"variables not in any constraint or the objective: {missing[:5]}")
         self._columns = np.array([lp.columns[id(v)] for v in self.variables], dtype=np.int64)
         self._param_index = {id(q): j for j, q in enumerate(lp.params)}
+        # parameters that move the optimum (costs, row bounds); the others only shift the
+        # objective by a constant
+        self._moving = np.unique(np.concatenate([
+            m.nonzero()[1] for m in (lp.cost_p, lp.lower_p, lp.upper_p)])).astype(np.int64)
         self._p = lp.parameter_values()
         self.bounds = (lp.col_lower[self._columns].copy(), lp.col_upper[self._columns].copy())
         self._backend = BACKENDS[self.solver](lp)
@@ -291,10 +297,11 @@ class LPRunner:
             before this step (a re-plan holds the executed steps: their inputs
             no longer matter, and leaving them spares the solver the work).
 
-        When neither a parameter changed nor a bound moved away from the last
-        solution (bounds only tightened around it, as when a re-plan holds the
-        steps just executed as planned), the last solution is still optimal
-        and is returned without calling the solver (counted in ``n_reused``).
+        When no parameter of the costs or row bounds changed and no bound moved
+        away from the last solution (bounds only tightened around it, as when a
+        re-plan holds the steps just executed as planned), the last solution
+        is still optimal and is returned without calling the solver (counted
+        in ``n_reused``), its objective moved by any change of the constant.
 
         Raises
         ------
@@ -316,7 +323,8 @@ class LPRunner:
                     self._p[flat_pos[keep]] = value[used[keep]]
                 else:
                     self._p[flat_pos] = value[used]
-        reuse = self._last is not None and np.array_equal(self._p, self._last[0])
+        reuse = self._last is not None and np.array_equal(self._p[self._moving],
+                                                          self._last[0][self._moving])
         if lower is not None or upper is not None:
             lo = self.bounds[0] if lower is None else np.asarray(lower, dtype=float)
             hi = self.bounds[1] if upper is None else np.asarray(upper, dtype=float)
@@ -333,7 +341,8 @@ class LPRunner:
         if reuse:
             self.n_reused += 1
             self.solve_seconds += time.perf_counter() - start
-            return self._last[1].copy(), self._last[2]
+            shift = float((self.lp.const_p @ (self._p - self._last[0]))[0])
+            return self._last[1].copy(), self._last[2] + shift
         x, obj, status = self._backend.solve(self._columns, self._p)
         elapsed = time.perf_counter() - start
         self.solve_seconds += elapsed

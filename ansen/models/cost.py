@@ -146,36 +146,38 @@ class CommunityCost(LinearModel):
         return not self.individual and self.params.get("meter") == "community"
 
     def add_terms(self, m: pyo.ConcreteModel, ctx: Context) -> None:
+        # Each meter's cost c_imp I - c_exp X with I - X = n is written with the import
+        # alone: X = I - n >= 0, cost = (c_imp - c_exp) I + c_exp n, so that the LP has no
+        # export columns (fewer columns, the same optimum); c_exp n0 is a constant.
         T, S, dt = m.TIMESTEPS, m.STORAGES, ctx.dt_h
         if self.community_meter:
-            m.import_price = pyo.Param(T, mutable=True, initialize=0.0)
+            m.spread = pyo.Param(T, mutable=True, initialize=0.0)
             m.export_price = pyo.Param(T, mutable=True, initialize=0.0)
             m.community0 = pyo.Param(T, mutable=True, initialize=0.0)
             m.grid_import = pyo.Var(T, domain=pyo.NonNegativeReals)
-            m.grid_export = pyo.Var(T, domain=pyo.NonNegativeReals)
             m.meter = pyo.Constraint(T, rule=lambda m, t: (
-                m.grid_import[t] - m.grid_export[t] - m.fleet[t] == m.community0[t]))
-            m.cost = pyo.Expression(expr=dt * sum(
-                m.import_price[t] * m.grid_import[t] - m.export_price[t] * m.grid_export[t]
-                for t in T))
+                m.grid_import[t] - m.fleet[t] >= m.community0[t]))
+            m.cost = pyo.Expression(expr=dt * pyo.quicksum(
+                m.spread[t] * m.grid_import[t] + m.export_price[t] * m.fleet[t] for t in T))
         else:
-            m.import_price = pyo.Param(S, T, mutable=True, initialize=0.0)
+            m.spread = pyo.Param(S, T, mutable=True, initialize=0.0)
             m.export_price = pyo.Param(S, T, mutable=True, initialize=0.0)
             m.net0 = pyo.Param(S, T, mutable=True, initialize=0.0)
             m.grid_import = pyo.Var(S, T, domain=pyo.NonNegativeReals)
-            m.grid_export = pyo.Var(S, T, domain=pyo.NonNegativeReals)
             m.meter = pyo.Constraint(S, T, rule=lambda m, b, t: (
-                m.grid_import[b, t] - m.grid_export[b, t] - m.battery[b, t] == m.net0[b, t]))
-            m.cost = pyo.Expression(expr=dt * sum(
-                m.import_price[b, t] * m.grid_import[b, t]
-                - m.export_price[b, t] * m.grid_export[b, t] for b in S for t in T))
+                m.grid_import[b, t] - m.battery[b, t] >= m.net0[b, t]))
+            m.cost = pyo.Expression(expr=dt * pyo.quicksum(
+                m.spread[b, t] * m.grid_import[b, t]
+                + m.export_price[b, t] * (m.charge[b, t] - m.discharge[b, t])
+                for b in S for t in T))
+        m.cost_of_forecast = pyo.Param(mutable=True, initialize=0.0)  # dt sum c_exp n0
         m.end_value = pyo.Param(S, T, mutable=True, initialize=0.0)
         m.stored_value = pyo.Expression(expr=sum(m.end_value[b, t] * m.soc[b, t]
                                                  for b in S for t in T))
         grid = self.add_grid_terms(m, ctx)
         per_kwh = self.params["wear_eur_per_kwh"] + self.params["epsilon_eur_per_kwh"]
-        m.objective = pyo.Objective(expr=m.cost + per_kwh * m.throughput - m.stored_value
-                                    + grid)
+        m.objective = pyo.Objective(expr=m.cost + m.cost_of_forecast + per_kwh * m.throughput
+                                    - m.stored_value + grid)
 
     def add_grid_terms(self, m: pyo.ConcreteModel, ctx: Context):
         return 0.0
@@ -202,13 +204,17 @@ class CommunityCost(LinearModel):
             if imp is None or exp is None:
                 raise ValueError(f"{self.id} with meter='community' needs the community's "
                                  "prices (HorizonInputs.community_import_price/export_price)")
-            values = {"import_price": imp, "export_price": exp,
-                      "community0": inputs.net0.sum(axis=1)}
+            net0 = inputs.net0.sum(axis=1)
+            values = {"spread": np.asarray(imp) - np.asarray(exp), "export_price": exp,
+                      "community0": net0}
+            constant = float((np.asarray(exp) * net0).sum())
             end = self.end_values(inputs, np.asarray(imp))
         else:
-            values = {"import_price": inputs.import_price.T, "export_price": inputs.export_price.T,
-                      "net0": inputs.net0.T}
+            values = {"spread": (inputs.import_price - inputs.export_price).T,
+                      "export_price": inputs.export_price.T, "net0": inputs.net0.T}
+            constant = float((inputs.export_price * inputs.net0).sum())
             end = self.end_values(inputs, inputs.import_price)
+        values["cost_of_forecast"] = np.array(self.ctx.dt_h * constant)
         end_value = np.zeros((b, n))
         if inputs.n_valid > 0:
             end_value[:, inputs.n_valid - 1] = end

@@ -24,7 +24,10 @@ target :math:`\\bar L_k` is the mean of the forecast transformer load without
 batteries over the horizon (its part inside the run); ``peak_weight``
 :math:`w` [h] (4: a kW of peak counts as much as four hours of a kW of
 deviation). All three values are assumptions. The variance reduction the
-report quotes (-27 %) is measured afterwards by :mod:`ansen.metrics`.
+report quotes (-27 %) is measured afterwards by :mod:`ansen.metrics`. The
+target is set at each day-ahead decision and kept for the re-plans of that
+window (the grid operator's target for the day; re-plans follow it with the
+newest forecasts).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class FlattenTransformer(LinearModel):
                 "epsilon_eur_per_kwh": 1e-4}
 
     def add_terms(self, m: pyo.ConcreteModel, ctx: Context) -> None:
+        self._target = None
         T, K = m.TIMESTEPS, m.TRANSFORMERS
         n_seg = int(self.params["segments"])
         if n_seg < 1:
@@ -78,7 +82,9 @@ class FlattenTransformer(LinearModel):
         )
 
     def input_values(self, inputs: HorizonInputs) -> dict[str, np.ndarray]:
-        target = inputs.transformer0[: inputs.n_valid].mean(axis=0)
+        if inputs.n_done == 0 or self._target is None:  # the day-ahead target of the window
+            self._target = inputs.transformer0[: inputs.n_valid].mean(axis=0)
+        target = self._target
         tr0 = inputs.transformer0.copy()
         tr0[inputs.n_valid :] = target  # padding beyond the plan: no deviation without action
         return {"transformer0": tr0.T, "target": target}

@@ -77,7 +77,14 @@ def _split(expr) -> tuple[float, dict]:
         return -c, {k: [q, -a] for k, (q, a) in terms.items()}
     if isinstance(expr, SumExpression):
         c, terms = 0.0, {}
-        for arg in expr.args:
+        args, stack = [], [expr]
+        while stack:  # flatten nested sums without recursion (Pyomo nests long constants)
+            e = stack.pop()
+            if isinstance(e, SumExpression):
+                stack.extend(reversed(e.args))
+            else:
+                args.append(e)
+        for arg in args:
             ci, ti = _split(arg)
             c += ci
             for k, (q, a) in ti.items():
