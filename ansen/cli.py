@@ -24,6 +24,8 @@ MODEL_IDS = ("none", "M0", "M1", "M2", "M3", "M4", "M5", "M6", "M4+M5")
 #: Forecasts (``ansen.forecast.FORECASTS``) and LP solvers (``ansen.models.lp.BACKENDS``).
 FORECAST_KINDS = ("perfect", "persistence", "profile", "weather")
 SOLVERS = ("highs", "glpk")
+#: Data ages of the freshness study (``ansen.freshness.DATA_LAGS``).
+FRESHNESS_LAGS = ("15min", "1h", "1D", "2D", "7D")
 
 DESCRIPTION = f"""\
 Open reproduction package of the Ansen home-battery pilot (NO-GIZMOS, 2024-2025).
@@ -44,6 +46,7 @@ examples:
   ansen compare --start 2025-06-01 --end 2025-07-01 --models M1 M4 M5
   ansen reproduce --output results
   ansen reproduce --sweep --models M4 M5 --periods E05_M5_weekold_autumn2024 summer
+  ansen freshness --models M5 --periods 2025-04-07:2025-05-05 --output fresh
 
 `ansen <command> --help` describes each command."""
 
@@ -158,6 +161,39 @@ def cmd_overview(args) -> int:
     execute(NOTEBOOKS / "data_overview.ipynb", nb, {"data_path": data, "output_dir": "."},
             cwd=out, progress=True)
     print(f"executed {nb}; figures and summary.csv in {out}")
+    return 0
+
+
+def cmd_freshness(args) -> int:
+    import json
+    import os
+
+    from ansen.notebooks import execute
+
+    lags = args.data_lags
+    bad = [lag for lag in lags if lag not in FRESHNESS_LAGS]
+    if bad:
+        raise ValueError(f"--data-lags {bad}: use any of {', '.join(FRESHNESS_LAGS)}")
+    periods = []
+    for p in args.periods:
+        start, sep, end = p.partition(":")
+        if not sep or not start or not end:
+            raise ValueError(f"--periods {p!r}: write each period as START:END (local dates, "
+                             "end exclusive), e.g. 2025-04-07:2025-05-05")
+        periods.append([start, end])
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    nb = out / "freshness.ipynb"
+    data = os.path.relpath(Path(args.data).resolve(), out.resolve()) if args.data else ""
+    if args.experiment:
+        params = {"experiment_id": args.experiment}
+    else:
+        params = {"experiment_id": "", "name": out.resolve().name,
+                  "periods_json": json.dumps(periods), "models_json": json.dumps(args.models),
+                  "data_lags_json": json.dumps(lags), "forecasts_json": json.dumps(args.forecasts)}
+    execute(NOTEBOOKS / "freshness.ipynb", nb, {**params, "data_path": data, "solver": args.solver,
+                                                 "output_dir": "."}, cwd=out, progress=True)
+    print(f"executed {nb}; freshness.md, freshness.csv and freshness.png in {out}")
     return 0
 
 
@@ -303,6 +339,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true",
                    help="rerun experiments whose results are already complete and current")
     s.set_defaults(func=cmd_reproduce)
+
+    s = _parser(sub, "freshness", "MV peak reduction against the age of the grid data, same "
+                "weeks (notebooks/freshness.ipynb)",
+                "Run M5 (and other models) over the same weeks with the grid data at several "
+                "ages and with several forecast kinds, next to the perfect-forecast bound; writes "
+                "freshness.md/.csv, weekly.csv, a figure and provenance.json into --output. "
+                "The schedule's F01_freshness is the study of `ansen reproduce`.")
+    s.add_argument("--models", nargs="+", default=["M5", "M4+M5"], choices=MODEL_IDS,
+                   metavar="MODEL", help="steering models")
+    s.add_argument("--data-lags", nargs="+", default=list(FRESHNESS_LAGS), metavar="AGE",
+                   help=f"ages of the grid data: any of {', '.join(FRESHNESS_LAGS)}")
+    s.add_argument("--forecasts", nargs="+", default=["persistence", "weather"],
+                   choices=FORECAST_KINDS, metavar="KIND", help="forecast kinds")
+    s.add_argument("--periods", nargs="+", default=["2025-04-07:2025-05-05"],
+                   metavar="START:END", help="periods, local dates, end exclusive")
+    s.add_argument("--experiment", help="instead: a freshness experiment of the schedule "
+                   "(e.g. F01_freshness)")
+    s.add_argument("--data", help="village file or export folder (default: the shipped "
+                   "synthetic village)")
+    s.add_argument("--solver", default="highs", choices=SOLVERS, help="LP solver")
+    s.add_argument("--output", default="freshness", help="folder for the results")
+    s.set_defaults(func=cmd_freshness)
 
     s = _parser(sub, "doctor", "check the installation (solvers)")
     s.set_defaults(func=cmd_doctor)

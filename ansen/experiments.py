@@ -30,13 +30,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+#: Kinds of experiment: ``run`` (a model and its baselines, notebooks/experiment.ipynb) and
+#: ``freshness`` (data age x forecast over the same weeks, notebooks/freshness.ipynb,
+#: :mod:`ansen.freshness`).
+KINDS = ("run", "freshness")
+#: Study settings of a ``freshness`` experiment's params (the rest are model parameters).
+FRESHNESS_KEYS = {"models", "data_lags", "forecasts", "periods", "seed"}
+
 #: Keywords of :func:`ansen.simulate` an experiment may set (the rest are model parameters).
 SIMULATOR_KEYS = {"solver", "forecast", "data_lag", "forecast_lag_days", "replan_minutes",
                   "decision_hour", "horizon_hours", "soc_initial", "soc_min", "fallback", "seed",
                   "directions"}
 
 __all__ = ["DEFAULT_SCHEDULE", "Experiment", "get_experiment", "load_schedule", "output_folder",
-           "run_experiment", "season_sweep", "write_experiment"]
+           "run_experiment", "run_freshness", "season_sweep", "write_experiment"]
 
 DEFAULT_SCHEDULE = Path(__file__).resolve().parents[1] / "data" / "experiments.toml"
 
@@ -52,6 +59,7 @@ class Experiment:
     season: str = ""
     params: dict = field(default_factory=dict)
     report: str = ""
+    kind: str = "run"
 
 
 def load_schedule(path: str | Path | None = None) -> list[Experiment]:
@@ -107,9 +115,13 @@ def load_schedule(path: str | Path | None = None) -> list[Experiment]:
         if pd.Timestamp(row["end"]) <= pd.Timestamp(row["start"]):
             raise ValueError(f"{path}: experiment {name}: end {row['end']} is not after start "
                              f"{row['start']}")
-        unknown = set(row) - {"id", "model", "start", "end", "season", "params", "report"}
+        unknown = set(row) - {"id", "model", "start", "end", "season", "params", "report",
+                              "kind"}
         if unknown:
             raise ValueError(f"{path}: experiment {name}: unknown field(s) {sorted(unknown)}")
+        if row.get("kind", "run") not in KINDS:
+            raise ValueError(f"{path}: experiment {name}: kind must be one of {KINDS}, got "
+                             f"{row['kind']!r}")
         out.append(Experiment(**{**row, "params": dict(row.get("params", {}))}))
     return out
 
@@ -134,6 +146,7 @@ def season_sweep(schedule: list[Experiment], models=None) -> list[Experiment]:
     from ansen.models import MODELS
 
     models = models or [m for m in MODELS if m not in ("none", "M1")]
+    schedule = [e for e in schedule if e.kind == "run"]  # studies are not sweep periods
     params = {}
     for e in schedule:
         params[e.model] = e.params
@@ -161,6 +174,9 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
         ``runs`` (model, M1, none), ``metrics`` (vs M1 and vs none),
         ``costs`` (household x month, long format) and ``settlement``.
     """
+    if exp.kind != "run":
+        raise ValueError(f"experiment {exp.id} is of kind {exp.kind!r}: run it with its own "
+                         "notebook (e.g. run_freshness)")
     import ansen
     from ansen.data.schema import battery_sites
     from ansen.metrics import compare
@@ -206,6 +222,24 @@ def output_folder(output_dir: str | Path, experiment: Experiment) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     invalidate(folder)
     return folder
+
+
+def run_freshness(village: xr.Dataset, exp: Experiment, *, solver: str = "highs",
+                  tariff=None, progress=None) -> dict:
+    """Run a ``freshness`` experiment (:func:`ansen.freshness.run`) from its schedule row.
+
+    ``params``: ``models``, ``data_lags``, ``forecasts``, ``periods`` (a list of
+    [start, end]; default the experiment's own start and end), ``seed``; any
+    other key is a model parameter.
+    """
+    from ansen import freshness
+
+    p = dict(exp.params)
+    periods = p.pop("periods", [[exp.start, exp.end]])
+    study = {k: tuple(p.pop(k)) for k in ("models", "data_lags", "forecasts") if k in p}
+    seed = int(p.pop("seed", 0))
+    return freshness.run(village, periods, solver=solver, seed=seed, tariff=tariff,
+                         progress=progress, **study, **p)
 
 
 def write_experiment(result: dict, folder: str | Path, *, experiment: Experiment | None = None,

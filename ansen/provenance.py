@@ -51,7 +51,8 @@ SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
 
 PACKAGE = Path(__file__).resolve().parent
 REPOSITORY = PACKAGE.parent
-EXPERIMENT_NOTEBOOK = REPOSITORY / "notebooks" / "experiment.ipynb"
+EXPERIMENT_NOTEBOOKS = tuple(REPOSITORY / "notebooks" / name
+                             for name in ("experiment.ipynb", "freshness.ipynb"))
 
 
 def check_id(experiment_id, where: str = "experiment") -> str:
@@ -111,19 +112,20 @@ def code_fingerprint() -> str:
     for f in sorted(PACKAGE.rglob("*.py")):
         h.update(f.relative_to(PACKAGE).as_posix().encode() + b"\0")
         _sha256_file(f, h)
-    if EXPERIMENT_NOTEBOOK.exists():
-        cells = json.loads(EXPERIMENT_NOTEBOOK.read_text())["cells"]
-        for cell in cells:
-            if cell["cell_type"] == "code":
-                src = cell["source"]
-                h.update(("".join(src) if isinstance(src, list) else src).encode() + b"\0")
+    for notebook in EXPERIMENT_NOTEBOOKS:
+        if notebook.exists():
+            for cell in json.loads(notebook.read_text())["cells"]:
+                if cell["cell_type"] == "code":
+                    src = cell["source"]
+                    h.update(("".join(src) if isinstance(src, list) else src).encode() + b"\0")
     return h.hexdigest()
 
 
 def _definition(experiment) -> dict:
     return {"id": experiment.id, "model": experiment.model, "start": str(experiment.start),
             "end": str(experiment.end), "season": experiment.season,
-            "params": dict(experiment.params), "report": experiment.report}
+            "params": dict(experiment.params), "report": experiment.report,
+            "kind": getattr(experiment, "kind", "run")}
 
 
 def experiment_key(experiment, data_sha256: str, solver: str, code_sha256: str) -> str:

@@ -60,6 +60,10 @@ class Interrupted(KeyboardInterrupt):
         self.result = result
 
 
+#: The notebook that runs each kind of experiment (:data:`ansen.experiments.KINDS`).
+NOTEBOOK_OF_KIND = {"run": "experiment.ipynb", "freshness": "freshness.ipynb"}
+
+
 def _relative(path, folder: Path) -> str:
     return os.path.relpath(Path(path).resolve(), folder.resolve()) if path else ""
 
@@ -277,9 +281,11 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
     keys = {e.id: experiment_key(e, data_sha, solver, code_sha) for e in experiments_plan}
     from ansen.provenance import is_current
 
+    notebook_of = {e.id: NOTEBOOK_OF_KIND[e.kind] for e in experiments_plan}
+
     def current(exp_id: str) -> bool:
         return is_current(output / exp_id, keys[exp_id]) and (
-            output / exp_id / "experiment.ipynb").is_file()
+            output / exp_id / notebook_of[exp_id]).is_file()
 
     skipped = [] if force else [e.id for e in experiments_plan if current(e.id)]
     todo = [e for e in experiments_plan if e.id not in skipped]
@@ -295,15 +301,15 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
             raise ValueError(f"experiment {exp.id!r} would write outside {output}")
         folder.mkdir(parents=True, exist_ok=True)
         jobs_list.append((exp.id, {
-            "notebook": str(NOTEBOOKS / "experiment.ipynb"),
-            "output": str(folder / "experiment.ipynb"), "cwd": str(folder),
+            "notebook": str(NOTEBOOKS / notebook_of[exp.id]),
+            "output": str(folder / notebook_of[exp.id]), "cwd": str(folder),
             "parameters": _parameters(exp, not sweep, schedule, data, solver, folder)}))
 
     done, failed = {}, {}
     total = len(todo)
 
     def on_done(w: _Worker) -> None:
-        nb = str(output / w.exp_id / "experiment.ipynb")
+        nb = str(output / w.exp_id / notebook_of[w.exp_id])
         r = w.result or {}
         if w.proc.returncode == 0 and r.get("ok"):
             done[w.exp_id] = r.get("seconds", float("nan"))

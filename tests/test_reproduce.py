@@ -38,8 +38,11 @@ def test_schedule_is_valid_and_follows_the_report():
     models = [e.model for e in schedule]
     assert models[0] == "M1"
     assert {"M2", "M3", "M4", "M5", "M6"} <= set(models)
-    m5 = [e for e in schedule if e.model == "M5"]
-    assert m5[0].params["forecast_lag_days"] == 7 and m5[1].params["forecast_lag_days"] == 1
+    m5 = [e for e in schedule if e.model == "M5" and e.kind == "run"]
+    assert m5[0].params["data_lag"] == "7D" and m5[1].params["data_lag"] == "15min"
+    fresh = [e for e in schedule if e.kind == "freshness"]
+    assert len(fresh) == 1  # the like-for-like study covers the weeks of the M5 runs
+    assert sorted(map(tuple, fresh[0].params["periods"])) == sorted((e.start, e.end) for e in m5)
     m6 = next(e for e in schedule if e.model == "M6")
     assert (pd.Timestamp(m6.end) - pd.Timestamp(m6.start)).days == 42
 
@@ -247,7 +250,7 @@ def test_season_sweep_runs_every_model_in_every_period_with_the_last_settings():
 
     schedule = load_schedule()
     sweep = season_sweep(schedule)
-    periods = {(e.start, e.end) for e in schedule}
+    periods = {(e.start, e.end) for e in schedule if e.kind == "run"}
     assert len(sweep) == 7 * len(periods)
     assert len({e.id for e in sweep}) == len(sweep)
-    assert all(e.params == {"forecast_lag_days": 1} for e in sweep if e.model == "M5")
+    assert all(e.params == {"data_lag": "15min"} for e in sweep if e.model == "M5")
