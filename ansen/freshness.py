@@ -109,7 +109,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
         })
     table = pd.DataFrame(rows)
     table["fresh_over_week_old"] = np.nan
-    for (model, kind), g in table.groupby(["model", "forecast"]):
+    for (_, kind), g in table.groupby(["model", "forecast"]):
         fresh = g.loc[g["data_lag"] == "15min", "mv_peak_reduction_mean_pct"]
         old = g.loc[g["data_lag"] == "7D", "mv_peak_reduction_mean_pct"]
         if kind != "perfect" and len(fresh) and len(old) and old.iloc[0] != 0:

@@ -431,7 +431,7 @@ def _worker_main(job: dict) -> int:
             (folder / name).unlink(missing_ok=True)
     final = Path(job["output"])
     final.unlink(missing_ok=True)
-    partial = final.with_name(f".{final.name}.partial")
+    partial = final.with_name(f".{final.stem}.partial.ipynb")  # papermill wants .ipynb
     start = time.perf_counter()
     result = {"ok": True, "message": ""}
     try:
