@@ -1,0 +1,172 @@
+"""The controller: what it knows when, when it plans, and that it acts on what it learns."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ansen
+from ansen.controller import Information, Planner, Prices
+from ansen.data import from_arrays, local_time
+from ansen.metrics import transformer_peaks
+from ansen.models import Context, get_model
+from ansen.simulator import _schedule
+from tests.conftest import tiny
+
+
+def test_prices_are_known_from_their_publication_and_grid_data_after_their_age():
+    t = pd.date_range("2025-06-01 22:00", periods=4 * 96, freq="15min")  # UTC: 00:00 CEST
+    known = Information(data_lag="1D").bind(t)
+    local = t.tz_localize("UTC").tz_convert("Europe/Amsterdam")
+    at_1230 = int(np.flatnonzero((local.day == 3) & (local.hour == 12) & (local.minute == 30))[0])
+    at_1245 = at_1230 + 1
+    end_of_3rd = int(np.flatnonzero((local.day == 4) & (local.hour == 0) & (local.minute == 0))[0])
+    assert known.price_end(at_1230) == end_of_3rd  # the 4th's prices are not out yet
+    assert known.price_end(at_1245) == end_of_3rd + 96  # published at 12:45 CEST
+    assert known.grid_cutoff(at_1230) == at_1230 - 96 + 1  # the step a day ago is the newest
+    assert known.own_cutoff(at_1230) == at_1230
+    assert Information().bind(t).grid_cutoff(at_1230) == at_1230  # real time
+
+
+def test_windows_open_at_the_decision_and_replans_fill_them():
+    v = tiny(days=2)  # starts at 02:00 local (00:00 UTC)
+    local = local_time(v)
+    known = Information().bind(v.indexes["time"])
+    points = _schedule(local, known, 0, len(local), 13, 60, None)
+    windows = sorted({ws for _, ws, _ in points})
+    assert [local[w].strftime("%d %H:%M") for w in windows] == ["02 02:00", "02 13:00",
+                                                                "03 13:00"]
+    assert len(points) == 48  # a decision every hour
+    for t, ws, we in points:
+        assert ws <= t < we <= len(local)
+        assert known.price_end(ws) >= we  # no plan reaches past the known prices
+    # a decision hour before the prices' publication: the window reopens when they are out
+    early = _schedule(local, known, 0, len(local), 10, 60, None)
+    starts = sorted({local[ws].strftime("%d %H:%M") for _, ws, _ in early})
+    assert starts == ["02 02:00", "02 10:00", "02 13:00", "03 10:00", "03 13:00"]
+
+
+class _Known:
+    """Perfect information over given arrays (a test double for the forecasts)."""
+
+    def __init__(self, net, transformer, mv, t):
+        self.net, self.transformer, self.mv = net, transformer, mv
+        self.known = Information().bind(t)
+        self.warmup = 0
+
+    def horizon(self, t0, n, now):
+        sl = slice(t0, t0 + n)
+        return self.net[sl], self.transformer[sl], self.mv[sl]
+
+
+def test_a_replan_starts_from_the_state_of_charge_the_battery_really_has():
+    """The plan discharges in the first hour and charges in the second (cheap); if the battery
+    did not discharge (it idled), the re-plan one hour later must not charge a full battery."""
+    n = 8
+    t = pd.date_range("2025-06-02 10:00", periods=n, freq="15min")
+    price = np.array([0.4] * 4 + [0.05] * 4)
+    ctx = Context(n_steps=n, dt_h=0.25, capacity_kwh=np.array([10.0]),
+                  power_kw=np.array([5.0]), efficiency=np.array([1.0]),
+                  soc_min_kwh=np.zeros(1), site_transformer=np.array([0]),
+                  transformer_kva=np.array([100.0]))
+    steer = get_model("M0", wear_eur_per_kwh=0.0, end_value_eur_per_kwh=0.2)
+    net = np.full((n, 1), 1.0)  # a 1 kW load, no PV
+    prices = Prices(price[:, None], price[:, None] - 0.01, price, price - 0.01)
+    planner = Planner(steer, ctx, "highs", _Known(net, np.zeros((n, 1)), np.zeros(n), t), prices)
+    full = np.array([10.0])
+    first = planner.plan(0, n, 0, full, np.zeros((0, 1)))
+    assert (first[:4] < -0.5).all() and (first[4:] > 0.5).all()  # sell dear, refill cheap
+    replan = planner.plan(0, n, 4, full, np.zeros((4, 1)))  # it idled: still full
+    np.testing.assert_allclose(replan, 0.0, atol=1e-6)
+
+
+def _repeating(days=5):
+    """Two homes with batteries on T1; T1's other load reaches 114 kW every evening (18:00-19:30
+    UTC); the day-ahead price peaks in the morning."""
+    t = pd.date_range("2025-06-02", periods=96 * days, freq="15min")
+    hour = (t.hour + t.minute / 60).to_numpy()
+    rest = np.where((hour >= 18) & (hour < 19.5), 114.0, 40.0)
+    price = 0.10 + 0.05 * np.cos((hour - 8) / 24 * 2 * np.pi)
+    return from_arrays(t, np.full((len(t), 2), 0.5), np.zeros((len(t), 2)),
+                       household_transformer=["T1", "T1"], transformer_kva=[150.0],
+                       transformer_rest_kw=rest[:, None], price_eur_per_kwh=price,
+                       battery_kwh=[10.0, 10.0], battery_kw=[5.0, 5.0],
+                       battery_eff=[0.95, 0.95])
+
+
+def test_m4_cuts_a_forecast_transformer_excess():
+    """The evening load (115 kW) exceeds 0.7 x 150 kVA = 105 kW every day for 1.5 h (15 kWh,
+    within the batteries' 20); persistence sees it coming. M4 discharges into it and holds the
+    transformer at its threshold; price-only M2 discharges at the morning's price peak."""
+    v = _repeating()
+    kw = {"start": "2025-06-03", "end": "2025-06-07", "progress": False}
+    m2 = transformer_peaks(ansen.simulate(v, "M2", **kw))["transformer_import_peak_kw"]
+    m4 = transformer_peaks(ansen.simulate(v, "M4", shadow_eur_per_kwh=1.0, **kw))[
+        "transformer_import_peak_kw"]
+    base = transformer_peaks(ansen.simulate(v, "none", **kw))["transformer_import_peak_kw"]
+    assert base == pytest.approx(115.0)
+    assert m4 == pytest.approx(105.0, abs=1e-6)
+    assert m2 > 110.0
+
+
+def _cloudy_then_sunny(days=32, seed=4):
+    """Variable days, the last one sunny; a 900 kWp solar park on the MV feeder."""
+    rng = np.random.default_rng(seed)
+    t = pd.date_range("2025-05-01", periods=96 * days, freq="15min")
+    hour = (t.hour + 2 + t.minute / 60).to_numpy() % 24  # local (CEST)
+    sun = np.clip(np.sin((hour - 6) / 14 * np.pi), 0, None)
+    cloud = np.repeat(np.r_[rng.uniform(0.1, 0.5, days - 1), 1.0], 96)
+    per_kwp = 0.8 * sun * cloud
+    kwp = np.array([4.0, 5.0, 3.0])
+    mv = 450.0 + 250.0 * ((hour >= 10) & (hour < 15)) - 900.0 * per_kwp
+    return from_arrays(t, np.full((len(t), 3), 0.4), per_kwp[:, None] * kwp,
+                       household_transformer=["T1", "T1", "T1"], transformer_kva=[250.0],
+                       mv_kw=mv, price_eur_per_kwh=np.full(len(t), 0.10),
+                       battery_kwh=[10.0, 10.0, 0.0], battery_kw=[5.0, 5.0, 0.0],
+                       battery_eff=[0.95, 0.95, 1.0], pv_kwp=kwp, name="cloudy then sunny")
+
+
+def test_m5_replans_away_from_a_noon_peak_the_morning_shows_is_feed_in(monkeypatch):
+    """The weather service forecast an overcast last day (a test double for a wrong NWP):
+    the day-ahead plan discharges at noon against a forecast import peak. The morning's fresh
+    measurements show sun; hourly re-plans stop discharging into what is a feed-in peak."""
+    from ansen.weather import WeatherForecasts
+
+    monkeypatch.setattr(WeatherForecasts, "error",
+                        lambda self, t0, n, now: -self.k[np.arange(t0, t0 + n)])  # overcast
+    v = _cloudy_then_sunny()
+    kw = {"start": "2025-05-31", "end": "2025-06-02", "forecast": "weather",
+          "progress": False, "mv_peak_eur_per_kw": 5.0}
+    day_ahead = ansen.simulate(v, "M5", replan_minutes=None, **kw)
+    replanned = ansen.simulate(v, "M5", replan_minutes=60, **kw)
+    local = local_time(day_ahead)
+    noon = np.asarray((local.day == 1) & (local.hour >= 11) & (local.hour < 14))
+    fleet = {r.attrs["replan_minutes"]: r["battery_kw"].sum("household").values[noon]
+             for r in (day_ahead, replanned)}
+    assert fleet[None].min() < -2.0  # the day-ahead plan discharges into the sun
+    assert fleet[60].min() > -0.5  # no discharge at the sunny noon
+    assert replanned["mv_kw"].values[noon].min() > day_ahead["mv_kw"].values[noon].min()
+
+
+def test_data_age_reaches_the_forecasts_through_simulate():
+    """Grid data newer than the data age are never seen: changing the MV data of the last
+    days of a run leaves M5's schedule unchanged with 7-day-old data, not with real-time data."""
+    v = tiny(days=12)
+    mv = v["mv_kw"].values.copy()
+    changed = v.assign(mv_kw=("time", np.where(np.arange(len(mv)) >= len(mv) - 3 * 96,
+                                                mv + 500.0 * np.sin(np.arange(len(mv))), mv)))
+    kw = {"start": "2025-06-11", "end": "2025-06-14", "progress": False,
+          "forecast": "persistence"}
+
+    def schedule(village, lag):
+        return ansen.simulate(village, "M5", data_lag=lag, **kw)["battery_kw"].values
+
+    np.testing.assert_array_equal(schedule(v, "7D"), schedule(changed, "7D"))
+    assert not np.array_equal(schedule(v, "15min"), schedule(changed, "15min"))
+
+
+@pytest.mark.parametrize("lag", ["15min", "1D", "7D"])
+def test_a_run_records_its_information(lag):
+    r = ansen.simulate(tiny(days=9), "M5", "2025-06-09", "2025-06-10", data_lag=lag,
+                       progress=False)
+    assert r.attrs["data_lag"] == lag and r.attrs["replan_minutes"] == 60
+    assert r.attrs["windows"] == 2 and r.attrs["decisions"] == 24
