@@ -254,39 +254,45 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         raise ValueError(f"unknown forecast {forecast!r}; known: {', '.join(FORECASTS)}")
     if fallback is not None and fallback not in ("M1", "none"):
         raise ValueError(f"fallback must be a rule model ('M1' or 'none'), got {fallback!r}")
-    if not 0.0 <= soc_min < 1.0:
-        raise ValueError(f"infeasible parameters: soc_min must lie in [0, 1), got {soc_min}")
-    if not soc_min <= soc_initial <= 1.0:
+    from ansen.models.params import Param, check
+
+    def arg(name, value, spec):
+        return check("simulate", name, value, spec)
+
+    soc_min = arg("soc_min", soc_min, Param(low=0.0, high=0.999, unit="share of capacity"))
+    soc_initial = arg("soc_initial", soc_initial, Param(low=0.0, high=1.0,
+                                                        unit="share of capacity"))
+    if soc_initial < soc_min:
         raise ValueError(
-            f"infeasible parameters: soc_initial {soc_initial} outside [soc_min={soc_min}, 1]"
-        )
-    if isinstance(decision_hour, bool) or int(decision_hour) != decision_hour or not (
-            0 <= decision_hour <= 23):
-        raise ValueError(f"decision_hour must be a whole hour in 0..23, got {decision_hour!r}")
+            f"infeasible parameters: soc_initial {soc_initial} below soc_min {soc_min}")
+    decision_hour = arg("decision_hour", decision_hour, Param(kind="whole", low=0, high=23,
+                                                              unit="local hour"))
+    seed = arg("seed", seed, Param(kind="whole", low=0, high=2**63 - 1))
+    if horizon_hours is not None:
+        horizon_hours = arg("horizon_hours", horizon_hours, Param(low=0.0, high=24.0 * 14,
+                                                                  open_low=True, unit="h"))
+    if directions not in ("net", "exact"):
+        raise ValueError(f"simulate: directions must be 'net' or 'exact', got {directions!r}")
+    if tariff is not None and not isinstance(tariff, Tariff):
+        raise ValueError(f"simulate: tariff must be an ansen.tariffs.Tariff, got {tariff!r}")
     if forecast_lag_days is not None:
-        if isinstance(forecast_lag_days, bool) or float(forecast_lag_days) != int(
-                forecast_lag_days) or not 1 <= forecast_lag_days <= 61:
-            raise ValueError(f"forecast_lag_days must be a whole number of days in 1..61, got "
-                             f"{forecast_lag_days!r}")
+        forecast_lag_days = arg("forecast_lag_days", forecast_lag_days,
+                                Param(kind="whole", low=1, high=61, unit="days"))
         if data_lag != "15min":
             raise ValueError("give data_lag or its old name forecast_lag_days, not both")
-        lag_days = int(forecast_lag_days)
-        data_lag = "15min" if lag_days == 1 else f"{lag_days - 1}D"
+        data_lag = "15min" if forecast_lag_days == 1 else f"{forecast_lag_days - 1}D"
     info = Information(data_lag=data_lag)
     dt = step_hours(village)
     if replan_minutes is not None:
-        if isinstance(replan_minutes, bool) or int(replan_minutes) != replan_minutes or \
-                replan_minutes <= 0:
-            raise ValueError(f"replan_minutes must be a whole number of minutes > 0 or None, "
-                             f"got {replan_minutes!r}")
-        replan_minutes = int(replan_minutes)
+        replan_minutes = arg("replan_minutes", replan_minutes,
+                             Param(kind="whole", low=0, open_low=True, high=1440, unit="min"))
         step_min = round(dt * 60)
         if replan_minutes % step_min or (60 % replan_minutes and replan_minutes % 60) or (
                 replan_minutes > 60 and 1440 % replan_minutes):
             raise ValueError(f"replan_minutes must be a multiple of the step ({step_min} min) "
                              f"that divides the hour or the day, got {replan_minutes}")
-    if horizon_hours is not None and not (dt <= float(horizon_hours) <= 24 * 14):
-        raise ValueError(f"horizon_hours must lie between one step and 14 days, got "
+    if horizon_hours is not None and horizon_hours < dt:
+        raise ValueError(f"simulate: horizon_hours must be at least one step ({dt:g} h), got "
                          f"{horizon_hours!r}")
     tariff = tariff or Tariff()
 

@@ -185,13 +185,27 @@ def test_failed_solve_with_fallback_is_recorded(village):
     ({"model": "M2", "solver": "cplex"}, "unknown solver 'cplex'"),
     ({"model": "M2", "forecast": "crystal"}, "unknown forecast 'crystal'"),
     ({"model": "M2", "soc_min": 0.6, "soc_initial": 0.5}, "infeasible parameters"),
+    ({"model": "M2", "soc_min": 1.0}, r"soc_min must be a number in \[0, 0.999\]"),
     ({"model": "M2", "forecast_lag_days": 0}, "forecast_lag_days must be a whole number"),
     ({"model": "M2", "forecast_lag_days": 7.5}, "forecast_lag_days must be a whole number"),
     ({"model": "M2", "data_lag": "yesterday"}, "data_lag must be a duration"),
     ({"model": "M2", "data_lag": "5min"}, "shorter than the data's step"),
     ({"model": "M2", "replan_minutes": 7}, "replan_minutes must be a multiple of the step"),
     ({"model": "M2", "replan_minutes": 0}, "replan_minutes must be a whole number"),
-    ({"model": "M2", "horizon_hours": 0}, "horizon_hours must lie between"),
+    ({"model": "M2", "horizon_hours": 0}, r"horizon_hours must be a number in \(0, 336\]"),
+    ({"model": "M2", "horizon_hours": 0.1}, "at least one step"),
+    ({"model": "M4", "shadow_eur_per_kwh": -0.3}, r"M4: shadow_eur_per_kwh must be a number"),
+    ({"model": "M5", "mv_peak_eur_per_kw": "1.0"}, r"mv_peak_eur_per_kw .* \(a text, not a"),
+    ({"model": "M4", "threshold_pu": -1}, r"M4: threshold_pu must be a number in \(0, 10\]"),
+    ({"model": "M3", "segments": 2.5}, "M3: segments must be a whole number"),
+    ({"model": "M6", "response": 1.5}, r"M6: response must be a number in \[0, 1\]"),
+    ({"model": "M5", "forecast_lag_days": 400}, r"forecast_lag_days must be a whole number"),
+    ({"model": "M5", "data_lag": "400D"}, "data_lag must lie between one step and 60 days"),
+    ({"model": "M2", "soc_initial": "0.5"}, r"soc_initial must be a number .* not a number"),
+    ({"model": "M2", "decision_hour": 13.5}, "decision_hour must be a whole number"),
+    ({"model": "M2", "directions": "both"}, "directions must be 'net' or 'exact'"),
+    ({"model": "M2", "tariff": "2027"}, "tariff must be an ansen.tariffs.Tariff"),
+    ({"model": "M2", "wear_eur_per_kwh": None}, "wear_eur_per_kwh must be a number"),
     ({"model": "M2", "meter": "shared"}, "meter must be one of"),
     ({"model": "M4", "threshold": 1}, "unknown parameter"),
     ({"model": "M2", "start": "2025-06-04", "end": "2025-06-01"}, "empty period"),
@@ -199,6 +213,22 @@ def test_failed_solve_with_fallback_is_recorded(village):
 def test_bad_arguments_raise_clear_errors(village, kwargs, message):
     with pytest.raises(ValueError, match=message):
         ansen.simulate(village, **kwargs, progress=False)
+
+
+def test_whole_numbers_as_floats_are_accepted(village):
+    """TOML and JSON write 7.0: a whole number all the same."""
+    a = ansen.simulate(village, "M5", forecast_lag_days=7.0, progress=False)
+    b = ansen.simulate(village, "M5", forecast_lag_days=7, progress=False)
+    np.testing.assert_array_equal(a["battery_kw"].values, b["battery_kw"].values)
+
+
+def test_every_model_parameter_has_a_checked_type_and_range():
+    from ansen.models import MODELS
+    from ansen.models.params import PARAMETERS
+
+    for cls in MODELS.values():
+        missing = sorted(set(cls.defaults) - set(PARAMETERS))
+        assert not missing, f"{cls.id}: no type and range for {missing}"
 
 
 def test_period_not_in_data_raises_data_error(village):

@@ -403,12 +403,15 @@ class SteeringModel:
     behaviour = False
 
     def __post_init__(self):
+        from ansen.models.params import check
+
         unknown = sorted(set(self.params) - set(self.defaults))
         if unknown:
             raise ValueError(
                 f"{self.id}: unknown parameter(s) {unknown}; known: {sorted(self.defaults)}"
             )
-        self.params = {**self.defaults, **self.params}
+        self.params = {name: check(self.id, name, value)
+                       for name, value in {**self.defaults, **self.params}.items()}
 
     def rule(self, net0: np.ndarray) -> np.ndarray:
         """Battery power setpoints [kW] for one step from the actual net exchange (rules only)."""

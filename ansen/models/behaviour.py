@@ -68,12 +68,3 @@ class FlashMob(LocalCongestion):
     name = "energy flash mob (M4 + behaviour)"
     defaults = {**EPSILON, **ECONOMY, "meter": "household", **LOCAL, **BEHAVIOUR}
     behaviour = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.params["scope"] not in ("community", "village"):
-            raise ValueError(f"M6: scope must be 'community' or 'village', got "
-                             f"{self.params['scope']!r}")
-        for key in ("flex_share", "ev_flex_share", "response"):
-            if not 0.0 <= self.params[key] <= 1.0:
-                raise ValueError(f"M6: {key} must lie in [0, 1], got {self.params[key]}")

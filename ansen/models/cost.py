@@ -123,7 +123,6 @@ ECONOMY = {"wear_eur_per_kwh": WEAR_EUR_PER_KWH, "end_value_eur_per_kwh": None}
 LOCAL = {"shadow_eur_per_kwh": 0.3, "threshold_pu": 0.7}
 REGIONAL = {"mv_shadow_eur_per_kwh": 0.3, "mv_threshold_kw": None, "mv_threshold_pu": 0.85,
             "mv_peak_eur_per_kw": 1.0}
-METERS = ("household", "community")
 
 
 class CommunityCost(LinearModel):
@@ -133,12 +132,6 @@ class CommunityCost(LinearModel):
     name = "neighbourhood coordination"
     defaults = {**EPSILON, **ECONOMY, "meter": "household"}
     individual = False
-
-    def __post_init__(self):
-        super().__post_init__()
-        meter = self.params.get("meter", "household")
-        if meter not in METERS:
-            raise ValueError(f"{self.id}: meter must be one of {METERS}, got {meter!r}")
 
     @property
     def community_meter(self) -> bool:

@@ -52,8 +52,6 @@ class FlattenTransformer(LinearModel):
         self._target = None
         T, K = m.TIMESTEPS, m.TRANSFORMERS
         n_seg = int(self.params["segments"])
-        if n_seg < 1:
-            raise ValueError(f"M3: segments must be >= 1, got {n_seg}")
         m.SEGMENTS = pyo.RangeSet(0, n_seg - 1)
         width = self.params["segment_pu"] * np.asarray(ctx.transformer_kva, dtype=float)
 
