@@ -42,7 +42,7 @@ solvers: {", ".join(SOLVERS)}
 EPILOG = """\
 examples:
   ansen data summary
-  ansen data validate my_export_folder
+  ansen data validate --data my_export_folder
   ansen compare --start 2025-06-01 --end 2025-07-01 --models M1 M4 M5
   ansen reproduce --output results
   ansen reproduce --sweep --models M4 M5 --periods E05_M5_weekold_autumn2024 summer
@@ -92,7 +92,7 @@ def cmd_summary(args) -> int:
 
     from ansen.data.summary import details, peak_timing, summary
 
-    ds = _village(args.path)
+    ds = _village(args.data)
     t = ds.indexes["time"]
     print(f"village: {ds.attrs.get('name', '?')} ({ds.attrs.get('source', '?')}), "
           f"{ds.sizes['household']} households, {ds.sizes['transformer']} transformers, "
@@ -126,8 +126,8 @@ def cmd_synthesize(args) -> int:
 def cmd_validate(args) -> int:
     import ansen.data as d
 
-    ds = d.load(args.path, start=args.start, end=args.end, resample=args.resample or None)
-    print(f"{args.path}: valid ({ds.sizes['time']} steps, {ds.sizes['household']} households)")
+    ds = d.load(args.data, start=args.start, end=args.end, resample=args.resample or None)
+    print(f"{args.data}: valid ({ds.sizes['time']} steps, {ds.sizes['household']} households)")
     if ds.attrs.get("resampled"):
         print(f"converted: {ds.attrs['resampled']}")
     return 0
@@ -197,23 +197,73 @@ def cmd_freshness(args) -> int:
     return 0
 
 
+def _value(text: str):
+    """A -p value: a number, None, true/false, or a text."""
+    low = text.strip().lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def cmd_compare(args) -> int:
     import pandas as pd
 
     import ansen
+    from ansen.data.schema import validate
     from ansen.metrics import compare
+    from ansen.models import get_model
     from ansen.tariffs import Tariff
 
-    village = _village(args.path)
+    params = {}
+    for item in args.param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"-p {item!r}: write model parameters as name=value, e.g. -p "
+                             "shadow_eur_per_kwh=0.5")
+        params[name.strip()] = _value(value)
+    models = list(dict.fromkeys([args.baseline, *args.models]))
+    # each model takes the parameters it knows; one no model knows is an error
+    per_model = {m: {k: v for k, v in params.items() if k in get_model(m).defaults}
+                 for m in models}
+    unused = sorted(set(params) - {k for p in per_model.values() for k in p})
+    if unused:
+        raise ValueError(f"-p {unused}: no parameter of {', '.join(models)}; see "
+                         "docs/models.md for each model's parameters")
+    for m in models:  # checks names, types and ranges now, before anything runs
+        get_model(m, **per_model[m])
+    from ansen.controller import Information
+
+    Information(data_lag=args.data_lag)
+    if args.replan_minutes < 0:
+        raise ValueError(f"--replan-minutes must be >= 0, got {args.replan_minutes}")
+    for name, value in (("--start", args.start), ("--end", args.end)):
+        if value is not None:
+            try:
+                pd.Timestamp(value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from exc
+    village = _village(args.data)
+    validate(village, start=args.start, end=args.end)  # the period within the data
     tariff = Tariff() if args.net_metering else Tariff.after_net_metering()
-    kw = {"start": args.start, "end": args.end, "solver": args.solver,
-          "forecast": args.forecast, "tariff": tariff}
-    base = ansen.simulate(village, args.baseline, **kw)
-    rows = []
-    for model in args.models:
-        run = base if model == args.baseline else ansen.simulate(village, model, **kw)
-        rows.append(compare(run, base, tariff=tariff))
-    table = pd.concat(rows)
+    kw = {"start": args.start, "end": args.end, "solver": args.solver, "tariff": tariff,
+          "forecast": args.forecast, "data_lag": args.data_lag,
+          "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes,
+          "progress": False}
+    runs = {}
+    for i, m in enumerate(models, 1):
+        print(f"simulating {m} ({i}/{len(models)})", file=sys.stderr, flush=True)
+        runs[m] = ansen.simulate(village, m, **kw, **per_model[m])
+    base = runs[args.baseline]
+    table = pd.concat([compare(runs[m], base, tariff=tariff) for m in args.models])
     if args.output:
         from ansen.io import write_table
 
@@ -223,11 +273,14 @@ def cmd_compare(args) -> int:
             "transformer_import_peak_reduction_pct", "lv_feed_in_kwh", "transformer_extreme_steps",
             "mv_extreme_steps", "saving_collective_pct", "saving_eur_per_household_month",
             "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
-            "self_consumption_pct", "equivalent_cycles", "deferral_years_mv"]
+            "extra_wear_eur_per_household_month", "self_consumption_pct",
+            "equivalent_full_cycles", "mv_deferral_years"]
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(f"all models vs {args.baseline}, {table['start'].iloc[0]} to {table['end'].iloc[0]}, "
-              f"solver {args.solver}, forecast {args.forecast}, "
-              f"net metering {'on' if args.net_metering else 'off'}")
+              f"solver {args.solver}, forecast {args.forecast}, data age {args.data_lag}, "
+              f"re-plans every {args.replan_minutes or 'never'} min, "
+              f"net metering {'on' if args.net_metering else 'off'}"
+              + (f", parameters {params}" if params else ""))
         print(table[cols].T.round(2).to_string())
     return 0
 
@@ -276,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    help="one of the data commands below")
     s = _parser(data_sub, "summary", "annual figures of a village and the Dutch ranges they "
                 "should fall in, with the source of each range")
-    s.add_argument("--path", help="NetCDF file or export folder (default: the shipped "
+    s.add_argument("--data", help="village: NetCDF file or export folder (default: the shipped "
                    "synthetic village)")
     s.set_defaults(func=cmd_summary)
     s = _parser(data_sub, "synthesize", "rebuild the synthetic village bit for bit "
@@ -286,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_synthesize)
     s = _parser(data_sub, "validate", "check a NetCDF file or export folder; exit status 2 "
                 "and the first broken rule if it is invalid")
-    s.add_argument("path", help="NetCDF file or export folder")
+    s.add_argument("--data", required=True, help="village: NetCDF file or export folder")
     s.add_argument("--start", help="start of a period the data must cover (local date)")
     s.add_argument("--end", help="end of that period (local date, exclusive)")
     s.add_argument("--resample", action="store_true",
@@ -305,9 +358,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--solver", default="highs", choices=SOLVERS, help="LP solver")
     s.add_argument("--forecast", default="persistence", choices=FORECAST_KINDS,
                    help="forecast the planners use")
+    s.add_argument("--data-lag", default="15min", metavar="AGE",
+                   help="age of the grid data at a decision, e.g. 15min (real time), 1h, 1D, 7D")
+    s.add_argument("--replan-minutes", type=int, default=60, metavar="MIN",
+                   help="re-plan every so many minutes; 0: the day-ahead plan only")
+    s.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                   help="a model parameter, repeatable, e.g. -p shadow_eur_per_kwh=0.5 "
+                        "(given to every model that has it; see docs/models.md)")
     s.add_argument("--no-net-metering", dest="net_metering", action="store_false",
                    help="tariff after 2027: feed-in at the day-ahead price")
-    s.add_argument("--path", help="village file or export folder (default: the shipped "
+    s.add_argument("--data", help="village: NetCDF file or export folder (default: the shipped "
                    "synthetic village)")
     s.add_argument("--output", help="also write the full table as CSV to this file")
     s.set_defaults(func=cmd_compare)

@@ -89,7 +89,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
                        for wk, v in w.items()]
             money = cost_saving(r, base, tariff)
             acc = other.setdefault((model, kind, lag), [])
-            acc.append((r.sizes["time"], battery_use(r)["equivalent_cycles"],
+            acc.append((r.sizes["time"], battery_use(r)["equivalent_full_cycles"],
                         money["saving_eur_per_household_month"]))
     weekly = pd.DataFrame(weekly)
     rows = []
@@ -103,7 +103,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
             "mv_peak_reduction_mean_pct": float(w.mean()) if len(w) else np.nan,
             "mv_peak_reduction_best_week_pct": float(w.max()) if len(w) else np.nan,
             "weeks": len(w),
-            "equivalent_cycles": float(sum(a[1] for a in acc)),
+            "equivalent_full_cycles": float(sum(a[1] for a in acc)),
             "saving_eur_per_household_month": float(np.average([a[2] for a in acc],
                                                                weights=steps)),
         })
@@ -217,6 +217,6 @@ def markdown(result: dict) -> str:
         lines.append(f"| {r['model']} | {r['forecast']} | {r['data_age']} | "
                      f"{fmt(r['mv_peak_reduction_mean_pct'])} | "
                      f"{fmt(r['mv_peak_reduction_best_week_pct'])} | {r['weeks']} | "
-                     f"{fmt(r['fresh_over_week_old'])} | {fmt(r['equivalent_cycles'], 1)} | "
+                     f"{fmt(r['fresh_over_week_old'])} | {fmt(r['equivalent_full_cycles'], 1)} | "
                      f"{fmt(r['saving_eur_per_household_month'])} |")
     return "\n".join(lines) + "\n"

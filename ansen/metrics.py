@@ -20,6 +20,7 @@ from ansen.tariffs import Tariff, household_costs
 
 __all__ = [
     "battery_use",
+    "run_label",
     "compare",
     "cost_saving",
     "deferral_years",
@@ -89,13 +90,14 @@ def variance_reduction(run: xr.Dataset, baseline: xr.Dataset) -> float:
     .. math:: 100\\,\\Big(1 - \\frac{\\sum_k \\mathrm{Var}_t(L^{tr,run}_{k,t})}
                                   {\\sum_k \\mathrm{Var}_t(L^{tr,base}_{k,t})}\\Big)
 
-    over the transformers that carry battery sites. Positive = flatter.
+    over the transformers that carry battery sites. Positive = flatter. NaN
+    when the baseline's load does not vary at all.
     """
     _check_pair(run, baseline)
     ks = _battery_transformers(run) or list(run["transformer"].values)
     v_run = float(run["transformer_kw"].sel(transformer=ks).var("time").sum())
     v_base = float(baseline["transformer_kw"].sel(transformer=ks).var("time").sum())
-    return 100.0 * (1.0 - v_run / v_base)
+    return 100.0 * (1.0 - v_run / v_base) if v_base > 0 else np.nan
 
 
 def transformer_peaks(run: xr.Dataset) -> dict:
@@ -135,9 +137,9 @@ def extreme_peaks(run: xr.Dataset, baseline: xr.Dataset, quantile: float = 0.99)
         over_r = np.maximum(np.abs(r) - thr, 0.0)
         over_b = np.maximum(np.abs(b) - thr, 0.0)
         out[f"{name}_extreme_steps"] = int((over_r > 0).sum())
-        out[f"{name}_extreme_steps_baseline"] = int((over_b > 0).sum())
+        out[f"baseline_{name}_extreme_steps"] = int((over_b > 0).sum())
         out[f"{name}_extreme_kwh"] = float(over_r.sum() * h)
-        out[f"{name}_extreme_kwh_baseline"] = float(over_b.sum() * h)
+        out[f"baseline_{name}_extreme_kwh"] = float(over_b.sum() * h)
     return out
 
 
@@ -157,7 +159,7 @@ def self_consumption(run: xr.Dataset) -> dict:
     s = battery_sites(run)
     pv = run["pv_kw"].values[:, s]
     load = run["load_kw"].values[:, s]
-    p = run["battery_kw"].values[:, s]
+    p = run["battery_charge_kw"].values[:, s]
     used = np.minimum(pv, load + np.maximum(p, 0.0)).sum()
     covered = np.minimum(load, pv + np.maximum(-p, 0.0)).sum()
     return {"self_consumption_pct": 100.0 * used / pv.sum() if pv.sum() > 0 else np.nan,
@@ -180,18 +182,18 @@ def wear_rate(run: xr.Dataset) -> float:
 def battery_use(run: xr.Dataset) -> dict:
     """Battery throughput and wear of the battery households.
 
-    ``throughput_kwh``: energy discharged [kWh]; ``equivalent_cycles``: that
+    ``throughput_kwh``: energy discharged [kWh]; ``equivalent_full_cycles``: that
     over the total capacity (per battery); ``wear_eur``: :func:`wear_rate`
     times the energy charged and discharged [EUR].
     """
     s = battery_sites(run)
     h = step_hours(run)
-    p = run["battery_kw"].values[:, s]
+    p = run["battery_charge_kw"].values[:, s]
     dis = np.maximum(-p, 0.0).sum() * h
     moved = np.abs(p).sum() * h
     cap = run["battery_kwh"].values[s].sum()
     return {"throughput_kwh": float(dis),
-            "equivalent_cycles": float(dis / cap) if cap > 0 else 0.0,
+            "equivalent_full_cycles": float(dis / cap) if cap > 0 else 0.0,
             "wear_eur": float(wear_rate(run) * moved)}
 
 
@@ -233,7 +235,7 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     wear = (battery_use(run)["wear_eur"] - battery_use(baseline)["wear_eur"]) / len(s) / months
     return {
         "energy_cost_eur_per_household_month": float(cr.to_numpy().sum()) / len(s) / months,
-        "energy_cost_eur_per_household_month_baseline":
+        "baseline_energy_cost_eur_per_household_month":
             float(cb.to_numpy().sum()) / len(s) / months,
         "saving_collective_pct": 100.0 * float(per_hh.sum()) * months / value
         if value > 0 else np.nan,
@@ -264,8 +266,23 @@ def deferral_years(peak_reduction_pct: float, growth: float = 0.01) -> float:
     return float(np.log(1.0 / (1.0 - r)) / np.log1p(growth))
 
 
+def run_label(run: xr.Dataset) -> str:
+    """A run's name in tables: its model, with the forecast and data age when not the defaults.
+
+    E.g. ``"M5"``, ``"M5 (weather, 7D)"``; set ``attrs["label"]`` on a run to name it yourself.
+    """
+    if run.attrs.get("label"):
+        return str(run.attrs["label"])
+    model = str(run.attrs.get("model", "?"))
+    extra = [x for x, default in ((run.attrs.get("forecast"), "persistence"),
+                                  (run.attrs.get("data_lag"), "15min"))
+             if x and x != default and not str(x).startswith("none")]
+    return f"{model} ({', '.join(map(str, extra))})" if extra else model
+
+
 def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = None,
-            growth: float = 0.01, quantile: float = 0.99) -> pd.DataFrame:
+            growth: float = 0.01, quantile: float = 0.99, label: str | None = None
+            ) -> pd.DataFrame:
     """All measures of ``run`` against ``baseline`` in one row.
 
     Parameters
@@ -278,34 +295,46 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
         Annual peak-load growth for the reinforcement deferral (default 1 %).
     quantile : float
         Baseline quantile that defines extreme peaks.
+    label : str, optional
+        Name of the row (default :func:`run_label`: distinct for variants of
+        one model that differ in forecast or data age).
 
     Returns
     -------
     pandas.DataFrame
-        One row, indexed by the run's model id, columns of every measure;
-        ``*_baseline`` columns repeat the baseline's value where a change is
-        read better with it.
+        One row, indexed by ``label`` (index name ``run``); columns ``model``,
+        ``baseline``, ``start``, ``end`` and every measure, each name ending in
+        its unit (``_pct``, ``_kw``, ``_kwh``, ``_steps``, ``_eur``,
+        ``_eur_per_household_month``, ``_cycles``, ``_weeks``, ``_years``);
+        ``baseline_*`` columns give the baseline's value where a change is read
+        better with it.
     """
-    row: dict = {"baseline": baseline.attrs.get("model", "?"),
+    row: dict = {"model": run.attrs.get("model", "?"), "baseline": baseline.attrs.get("model", "?"),
                  "start": run.attrs.get("start"), "end": run.attrs.get("end")}
-    row.update(mv_peak_reduction(run, baseline))
+    mv = mv_peak_reduction(run, baseline)
+    row.update({"mv_peak_reduction_mean_pct": mv["mv_peak_reduction_mean_pct"],
+                "mv_peak_reduction_best_week_pct": mv["mv_peak_reduction_best_week_pct"],
+                "mv_peak_reduction_weeks": mv["weeks"]})
     row["transformer_variance_reduction_pct"] = variance_reduction(run, baseline)
     tp, tpb = transformer_peaks(run), transformer_peaks(baseline)
     row.update(tp)
-    row.update({f"{k}_baseline": v for k, v in tpb.items()})
+    row.update({f"baseline_{k}": v for k, v in tpb.items()})
     for key in ("import", "export"):
         a, b = tp[f"transformer_{key}_peak_kw"], tpb[f"transformer_{key}_peak_kw"]
         row[f"transformer_{key}_peak_reduction_pct"] = 100.0 * (1 - a / b) if b > 0 else np.nan
     row["lv_feed_in_kwh"] = feed_in_kwh(run)
-    row["lv_feed_in_kwh_baseline"] = feed_in_kwh(baseline)
+    row["baseline_lv_feed_in_kwh"] = feed_in_kwh(baseline)
     row.update(extreme_peaks(run, baseline, quantile))
     row.update(cost_saving(run, baseline, tariff))
     row.update(self_consumption(run))
-    row.update(battery_use(run))
-    row["deferral_years_mv"] = deferral_years(row["mv_peak_reduction_mean_pct"], growth)
+    use = battery_use(run)
+    row.update({"throughput_kwh": use["throughput_kwh"],
+                "equivalent_full_cycles": use["equivalent_full_cycles"],
+                "wear_eur": use["wear_eur"]})
+    row["mv_deferral_years"] = deferral_years(row["mv_peak_reduction_mean_pct"], growth)
     # the transformer is reinforced for its larger peak: feed-in in a PV-dense village
     binding = ("export" if tpb["transformer_export_peak_kw"] > tpb["transformer_import_peak_kw"]
                else "import")
-    row["deferral_years_transformer"] = deferral_years(
+    row["transformer_deferral_years"] = deferral_years(
         row[f"transformer_{binding}_peak_reduction_pct"], growth)
-    return pd.DataFrame([row], index=pd.Index([run.attrs.get("model", "?")], name="model"))
+    return pd.DataFrame([row], index=pd.Index([label or run_label(run)], name="run"))

@@ -116,7 +116,7 @@ FIGURES: tuple[Figure, ...] = (
            ("E10_M6_summer2025",), "transformer_extreme_left_pct",
            note="report: extreme peaks almost absent"),
     Figure("Grid reinforcement deferral (M5, 1%/yr growth)", 7.5, "years",
-           ("E08_M5_fresh_spring2025", "E11_M5_fresh_autumn2025"), "deferral_years_mv",
+           ("E08_M5_fresh_spring2025", "E11_M5_fresh_autumn2025"), "mv_deferral_years",
            note="report: 5-10 years (7.5 = middle); deferral = ln(1/(1-r))/ln(1+g)"),
 )
 
@@ -226,9 +226,9 @@ def collect_metrics(results_dir: str | os.PathLike | None = None,
                              "renamed folder?)")
         tables.append(t)
     t = pd.concat(tables, ignore_index=True)
-    t["lv_feed_in_change_pct"] = 100.0 * (t["lv_feed_in_kwh"] / t["lv_feed_in_kwh_baseline"] - 1)
+    t["lv_feed_in_change_pct"] = 100.0 * (t["lv_feed_in_kwh"] / t["baseline_lv_feed_in_kwh"] - 1)
     t["transformer_extreme_left_pct"] = 100.0 * (
-        t["transformer_extreme_steps"] / t["transformer_extreme_steps_baseline"].replace(0, np.nan))
+        t["transformer_extreme_steps"] / t["baseline_transformer_extreme_steps"].replace(0, np.nan))
     t["transformer_extreme_removed_pct"] = 100.0 - t["transformer_extreme_left_pct"]
     return t
 

@@ -223,7 +223,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     Returns
     -------
     xarray.Dataset
-        Per step and household: ``battery_kw`` (charge positive), ``soc_kwh``
+        Per step and household: ``battery_charge_kw`` (battery power, charge
+        positive, discharge negative), ``soc_kwh``
         (end of step), ``load_kw`` (after behaviour), ``pv_kw``, ``net_kw``
         (import positive); per transformer ``transformer_kw`` and
         ``transformer_base_kw`` (no battery, no behaviour); ``mv_kw`` and
@@ -453,7 +454,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     hh = ("time", "household")
     out = xr.Dataset(
         {
-            "battery_kw": (hh, battery),
+            "battery_charge_kw": (hh, battery),
             "soc_kwh": (hh, soc_out),
             "load_kw": (hh, load_run[sl]),
             "pv_kw": (hh, pv[sl]),
@@ -466,7 +467,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "annual_net_kwh": (("year", "household"), annual.to_numpy()),
             "last_year_net_kwh": (("household",), position),
             "battery_kwh": run_village["battery_kwh"],
-            "battery_power_kw": run_village["battery_kw"],
+            "battery_kw": run_village["battery_kw"],
             "battery_eff": run_village["battery_eff"],
             "household_transformer": run_village["household_transformer"],
             "transformer_kva": run_village["transformer_kva"],
@@ -508,7 +509,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "planned_positions": f"365 days before the run: {netting_note}",
         },
     )
-    units = {"battery_kw": "kW", "soc_kwh": "kWh", "load_kw": "kW", "pv_kw": "kW",
+    units = {"battery_charge_kw": "kW", "soc_kwh": "kWh", "load_kw": "kW", "pv_kw": "kW",
              "net_kw": "kW", "transformer_kw": "kW", "transformer_base_kw": "kW",
              "mv_kw": "kW", "mv_base_kw": "kW", "price_eur_per_kwh": "EUR/kWh",
              "annual_net_kwh": "kWh", "last_year_net_kwh": "kWh"}

@@ -18,11 +18,11 @@ def test_data_summary_prints_ranges(capsys):
 
 def test_validate_reports_bad_data_without_traceback(village, tmp_path, capsys):
     path = save(village, tmp_path / "ok.nc")
-    assert main(["data", "validate", str(path)]) == 0
+    assert main(["data", "validate", "--data", str(path)]) == 0
     bad = village.copy(deep=True)
     bad["load_kw"] = bad["load_kw"] * 1000
     bad.to_netcdf(tmp_path / "w.nc", engine="h5netcdf")
-    assert main(["data", "validate", str(tmp_path / "w.nc")]) == 2
+    assert main(["data", "validate", "--data", str(tmp_path / "w.nc")]) == 2
     assert "W instead of kW" in capsys.readouterr().err
 
 
@@ -122,10 +122,10 @@ def _unsafe_schedule(tmp_path):
 
 
 CASES = {
-    "validate-good": (lambda t: ["data", "validate", _copy_export(t)], 0, ""),
-    "validate-bad-toml": (lambda t: ["data", "validate", _copy_export(t, _typo)], 2,
+    "validate-good": (lambda t: ["data", "validate", "--data", _copy_export(t)], 0, ""),
+    "validate-bad-toml": (lambda t: ["data", "validate", "--data", _copy_export(t, _typo)], 2,
                           "ansen: invalid data: village.toml: unknown key 'time_zone'"),
-    "validate-missing": (lambda t: ["data", "validate", str(t / "nothing")], 2,
+    "validate-missing": (lambda t: ["data", "validate", "--data", str(t / "nothing")], 2,
                          "ansen: no village at"),
     "reproduce-unknown-id": (lambda t: ["reproduce", "--experiments", "E99", "--output",
                                         str(t / "r")], 2, "ansen: unknown experiment(s) ['E99']"),
@@ -165,9 +165,9 @@ def test_usage_errors_exit_2(argv):
 
 def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(FileNotFoundError):
-        main(["data", "validate", str(tmp_path / "nothing"), "--debug"])
+        main(["data", "validate", "--data", str(tmp_path / "nothing"), "--debug"])
     with pytest.raises(FileNotFoundError):
-        main(["--debug", "data", "validate", str(tmp_path / "nothing")])
+        main(["--debug", "data", "validate", "--data", str(tmp_path / "nothing")])
 
 
 def test_validate_with_resampling(tmp_path, capsys):
@@ -178,7 +178,34 @@ def test_validate_with_resampling(tmp_path, capsys):
         df.iloc[::4].to_csv(d / "pv.csv", index=False)
 
     path = _copy_export(tmp_path, hourly_pv)
-    assert main(["data", "validate", path]) == 2
+    assert main(["data", "validate", "--data", path]) == 2
     assert "pv.csv: time step 1 h differs from load.csv's 15 min" in capsys.readouterr().err
-    assert main(["data", "validate", path, "--resample"]) == 0
+    assert main(["data", "validate", "--data", path, "--resample"]) == 0
     assert "converted: pv.csv: 1 h values held over 15 min steps" in capsys.readouterr().out
+
+def test_compare_validates_before_it_simulates(capsys):
+    """Bad parameters, dates and periods end in one line before any model runs."""
+    cases = [
+        (["compare", "-p", "shadow=1"], "no parameter of"),
+        (["compare", "--models", "M4", "-p", "shadow_eur_per_kwh=-1"],
+         "M4: shadow_eur_per_kwh must be a number"),
+        (["compare", "-p", "nonsense"], "write model parameters as name=value"),
+        (["compare", "--start", "2025-13-01"], "is not a date"),
+        (["compare", "--start", "2030-01-01", "--end", "2030-01-08"], "invalid data"),
+        (["compare", "--data-lag", "soon"], "data_lag must be a duration"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "simulating" not in err, (argv, err)
+
+
+def test_compare_runs_variants_with_parameters(tmp_path, capsys):
+    out = tmp_path / "c.csv"
+    assert main(["compare", "--models", "M4", "--start", "2025-06-02", "--end", "2025-06-03",
+                 "--data-lag", "1D", "-p", "shadow_eur_per_kwh=0.5", "--output", str(out)]) == 0
+    text = capsys.readouterr()
+    assert "simulating M1 (1/2)" in text.err and "simulating M4 (2/2)" in text.err
+    assert "data age 1D" in text.out and "'shadow_eur_per_kwh': 0.5" in text.out
+    table = __import__("pandas").read_csv(out, index_col="run")
+    assert list(table.index) == ["M4 (1D)"]

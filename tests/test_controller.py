@@ -140,7 +140,7 @@ def test_m5_replans_away_from_a_noon_peak_the_morning_shows_is_feed_in(monkeypat
     replanned = ansen.simulate(v, "M5", replan_minutes=60, **kw)
     local = local_time(day_ahead)
     noon = np.asarray((local.day == 1) & (local.hour >= 11) & (local.hour < 14))
-    fleet = {r.attrs["replan_minutes"]: r["battery_kw"].sum("household").values[noon]
+    fleet = {r.attrs["replan_minutes"]: r["battery_charge_kw"].sum("household").values[noon]
              for r in (day_ahead, replanned)}
     assert fleet[None].min() < -2.0  # the day-ahead plan discharges into the sun
     assert fleet[60].min() > -0.5  # no discharge at the sunny noon
@@ -158,7 +158,7 @@ def test_data_age_reaches_the_forecasts_through_simulate():
           "forecast": "persistence"}
 
     def schedule(village, lag):
-        return ansen.simulate(village, "M5", data_lag=lag, **kw)["battery_kw"].values
+        return ansen.simulate(village, "M5", data_lag=lag, **kw)["battery_charge_kw"].values
 
     np.testing.assert_array_equal(schedule(v, "7D"), schedule(changed, "7D"))
     assert not np.array_equal(schedule(v, "15min"), schedule(changed, "15min"))

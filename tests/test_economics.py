@@ -25,7 +25,7 @@ def _volatile(days=4):
 def test_more_wear_fewer_cycles():
     v = _volatile()
     cycles = [battery_use(ansen.simulate(v, "M0", forecast="perfect", progress=False,
-                                         wear_eur_per_kwh=w))["equivalent_cycles"]
+                                         wear_eur_per_kwh=w))["equivalent_full_cycles"]
               for w in (0.0, 0.02, 0.06, 0.5)]
     assert cycles[0] > cycles[1] > cycles[2] > cycles[3]
     assert cycles[3] < 0.05 * cycles[0]  # a wear above every spread all but stops cycling
@@ -34,7 +34,7 @@ def test_more_wear_fewer_cycles():
 def test_wear_is_charged_in_the_metrics():
     v = _volatile(days=2)
     run = ansen.simulate(v, "M0", forecast="perfect", progress=False, wear_eur_per_kwh=0.05)
-    moved = np.abs(run["battery_kw"].values).sum() * 0.25
+    moved = np.abs(run["battery_charge_kw"].values).sum() * 0.25
     assert battery_use(run)["wear_eur"] == pytest.approx(0.05 * moved)
 
 
@@ -110,7 +110,7 @@ def test_plans_are_executable_and_as_good_as_the_best_executable_schedule(solver
                          solver=solver, directions="exact")
     assert run.attrs["direction_mips"] > 0  # the LP did want to burn energy here
     assert run.attrs["clipped_steps"] == 0  # executed as planned
-    p = run["battery_kw"].values[:, 0]
+    p = run["battery_charge_kw"].values[:, 0]
     imp_p, exp_p = (x[:, 0] for x in tariff.marginal_prices(
         v["price_eur_per_kwh"].values, np.full(8, 2025), np.array([True])))
     n = run["net_kw"].values[:, 0]

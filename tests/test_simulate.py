@@ -38,12 +38,12 @@ def runs(village):
 def test_energy_balance_every_step(runs, village, model):
     r = runs[model]
     eff = village["battery_eff"].values
-    p = r["battery_kw"].values
+    p = r["battery_charge_kw"].values
     soc = r["soc_kwh"].values
     soc_prev = np.vstack([0.5 * village["battery_kwh"].values, soc[:-1]])
     stored = np.where(p > 0, p * eff, p / eff) * 0.25
     np.testing.assert_allclose(soc - soc_prev, stored, atol=1e-9)
-    np.testing.assert_allclose(r["net_kw"], r["load_kw"] - r["pv_kw"] + r["battery_kw"],
+    np.testing.assert_allclose(r["net_kw"], r["load_kw"] - r["pv_kw"] + r["battery_charge_kw"],
                                atol=1e-12)
     on = r["household_transformer"].values
     for k in r["transformer"].values:
@@ -51,7 +51,7 @@ def test_energy_balance_every_step(runs, village, model):
             transformer=k).values
         np.testing.assert_allclose(r["transformer_kw"].sel(transformer=k), expect, atol=1e-9)
     shift = (r["load_kw"] - village["load_kw"]).sum("household").values
-    np.testing.assert_allclose(r["mv_kw"], r["mv_base_kw"] + r["battery_kw"].sum("household")
+    np.testing.assert_allclose(r["mv_kw"], r["mv_base_kw"] + r["battery_charge_kw"].sum("household")
                                + shift, atol=1e-9)
 
 
@@ -61,12 +61,12 @@ def test_soc_and_power_within_bounds(runs, village, model):
     cap, pmax = village["battery_kwh"].values, village["battery_kw"].values
     assert (r["soc_kwh"].values >= -1e-9).all()
     assert (r["soc_kwh"].values <= cap + 1e-9).all()
-    assert (np.abs(r["battery_kw"].values) <= pmax + 1e-9).all()
+    assert (np.abs(r["battery_charge_kw"].values) <= pmax + 1e-9).all()
 
 
 def test_no_battery_equals_baseline_exactly(runs, village):
     r = runs["none"]
-    assert (r["battery_kw"].values == 0).all()
+    assert (r["battery_charge_kw"].values == 0).all()
     np.testing.assert_array_equal(r["transformer_kw"].values, r["transformer_base_kw"].values)
     np.testing.assert_array_equal(r["mv_kw"].values, village["mv_kw"].values)
     np.testing.assert_array_equal(r["net_kw"].values,
@@ -98,7 +98,7 @@ def test_m1_hand_computed_day():
                     transformer_kva=[100.0], battery_kwh=[10.0], battery_kw=[5.0],
                     battery_eff=[0.9])
     r = ansen.simulate(v, "M1", soc_initial=0.5, progress=False)
-    p, soc = r["battery_kw"].values[:, 0], r["soc_kwh"].values[:, 0]
+    p, soc = r["battery_charge_kw"].values[:, 0], r["soc_kwh"].values[:, 0]
     assert p[:18] == pytest.approx(-1.0)
     assert soc[17] == pytest.approx(0.0, abs=1e-12)
     assert p[18:40] == pytest.approx(0.0)
@@ -128,7 +128,7 @@ def test_perfect_foresight_reaches_the_optimum_of_the_period():
                                     0.5 * v["battery_kwh"].values[sites], 0.25)
     n = r["net_kw"].values[:, sites]
     cost = (np.maximum(n, 0) * cimp[:, None] - np.maximum(-n, 0) * cexp[:, None]).sum() * 0.25
-    eps = 1e-4 * np.abs(r["battery_kw"].values).sum() * 0.25
+    eps = 1e-4 * np.abs(r["battery_charge_kw"].values).sum() * 0.25
     assert cost + eps == pytest.approx(ref, abs=1e-6)
     assert r.attrs["windows"] == 2  # the start, and 13:00
     assert r.attrs["solves"] == 2  # the hourly re-plans found nothing new: no solve
@@ -154,7 +154,7 @@ def test_result_carries_its_provenance(runs):
     params = json.loads(r.attrs["params"])
     assert params["model"]["mv_peak_eur_per_kw"] == 1.0
     assert params["data_lag"] == "15min" and params["replan_minutes"] == 60
-    assert r["battery_kw"].attrs["units"] == "kW"
+    assert r["battery_charge_kw"].attrs["units"] == "kW"
 
 
 class Impossible(CommunityCost):
@@ -219,7 +219,7 @@ def test_whole_numbers_as_floats_are_accepted(village):
     """TOML and JSON write 7.0: a whole number all the same."""
     a = ansen.simulate(village, "M5", forecast_lag_days=7.0, progress=False)
     b = ansen.simulate(village, "M5", forecast_lag_days=7, progress=False)
-    np.testing.assert_array_equal(a["battery_kw"].values, b["battery_kw"].values)
+    np.testing.assert_array_equal(a["battery_charge_kw"].values, b["battery_charge_kw"].values)
 
 
 def test_every_model_parameter_has_a_checked_type_and_range():
@@ -241,7 +241,7 @@ def test_period_not_in_data_raises_data_error(village):
 def test_village_without_batteries_runs(village):
     v = village.assign(battery_kwh=village["battery_kwh"] * 0, battery_kw=village["battery_kw"] * 0)
     r = ansen.simulate(v, "M4", progress=False)
-    assert (r["battery_kw"].values == 0).all()
+    assert (r["battery_charge_kw"].values == 0).all()
 
 
 @settings(max_examples=50, deadline=None)
