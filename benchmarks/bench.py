@@ -1,23 +1,28 @@
-"""Benchmark: milliseconds per simulated day and peak memory, per model and solver.
+"""Benchmark: milliseconds per simulated day and peak memory, per model, solver and re-planning.
 
 Each case runs in a fresh Python process (so its peak resident memory is its
-own) on the shipped village with its 10 battery sites:
+own) on the shipped village:
 
-    .venv/bin/python benchmarks/bench.py                 # one month, all models, both solvers
-    .venv/bin/python benchmarks/bench.py --period full   # the whole data period
-    .venv/bin/python benchmarks/bench.py --models M2 M5 --solvers highs
+    .venv/bin/python benchmarks/bench.py                      # one month, every model, HiGHS
+    .venv/bin/python benchmarks/bench.py --period full        # the whole data period
+    .venv/bin/python benchmarks/bench.py --replan 60 none     # with and without hourly re-plans
+    .venv/bin/python benchmarks/bench.py --sites 140 --models M2 M4 --period week
+    .venv/bin/python benchmarks/bench.py --solvers highs glpk --models M2 M5
 
-A model written ``M0@2027`` runs with the tariff after net metering ends
-(import and export prices differ, so M0 keeps one meter per household).
+A model written ``M0@2027`` runs with the tariff after net metering ends.
+``--sites N`` gives N households a 10 kWh / 5 kW battery (the village hall
+and the homes with the most PV first; ``ansen.scenarios`` when present).
 
 Columns: ``ms/day`` is the whole run divided by the simulated days (loading
 the data and importing the solver stack excluded: ``import s``, paid once
-per Python process); ``build s`` the one-off model build and first solve (the
-persistent solver's set-up); ``steady ms/day`` the rest per day, which is
-what a long run costs; ``solve ms/day`` the solver calls alone.
+per Python process); ``build s`` the one-off model build and first solve;
+``steady ms/day`` the rest per day, which is what a long run costs;
+``solve ms/day`` the solver calls alone; ``solves`` the LP solves (re-plans
+whose inputs did not change reuse the last optimum and are not counted).
 
-Targets (issue 3): HiGHS at most 60 ms per simulated day for each LP model,
-GLPK at most 400 ms, a whole-year run of one model well under a minute.
+Targets: HiGHS at most 60 ms per simulated day at 10 sites with hourly
+re-plans (issue 9); at most 200 ms per simulated day at 140 sites with the
+default re-planning (issue 11); GLPK at most 400 ms at 10 sites.
 """
 
 from __future__ import annotations
@@ -27,69 +32,96 @@ import json
 import subprocess
 import sys
 
-PERIODS = {"month": ("2025-06-01", "2025-07-01"), "full": (None, None)}
+PERIODS = {"week": ("2025-06-02", "2025-06-09"), "month": ("2025-06-01", "2025-07-01"),
+           "full": (None, None)}
 LP_MODELS = ["M0", "M0@2027", "M2", "M2@2027", "M3", "M4", "M5", "M6", "M4+M5"]
 RULES = ["none", "M1"]
 
 CHILD = """
 import json, resource, sys, time
+import numpy as np
 import ansen, ansen.data
 from ansen.tariffs import Tariff
-model, solver, start, end = sys.argv[1:5]
-start = None if start == "None" else start
-end = None if end == "None" else end
-model, _, variant = model.partition("@")
+case = json.loads(sys.argv[1])
+model, _, variant = case["model"].partition("@")
 tariff = Tariff.after_net_metering() if variant == "2027" else Tariff()
 v = ansen.data.load_default()
+if case["sites"]:
+    n = case["sites"]
+    try:
+        from ansen.scenarios import Scenario, derive
+        v = derive(v, Scenario.homes_with_batteries(n))
+    except ImportError:  # before ansen.scenarios: the hall and the homes with most PV first
+        order = np.argsort(-v["pv_kwp"].values, kind="stable")
+        hall = list(v["household"].values).index("DORPSHUIS")
+        order = [hall] + [i for i in order if i != hall]
+        kwh = np.zeros(v.sizes["household"]); kwh[order[:n]] = 10.0
+        v = v.assign(battery_kwh=("household", kwh), battery_kw=("household", kwh / 2))
 t = time.perf_counter()
 import highspy, pyomo.environ, scipy.sparse  # the solver stack, loaded once per process
 from ansen.models import lp
-if solver == "glpk":
+if case["solver"] == "glpk":
     lp.libglpk()
 imports = time.perf_counter() - t
 t = time.perf_counter()
-r = ansen.simulate(v, model, start, end, solver=solver, tariff=tariff, progress=False)
+r = ansen.simulate(v, model, case["start"], case["end"], solver=case["solver"], tariff=tariff,
+                   replan_minutes=case["replan"], progress=False)
 wall = time.perf_counter() - t
-days = r.sizes["time"] / 96
-print(json.dumps({"model": sys.argv[1], "solver": r.attrs["solver"], "days": days,
+days = r.sizes["time"] * (r.indexes["time"][1] - r.indexes["time"][0]).total_seconds() / 86400
+print(json.dumps({"model": case["model"], "solver": r.attrs["solver"], "days": days,
+                  "sites": int((v["battery_kwh"] > 0).sum()), "replan": case["replan"],
                   "seconds": wall, "ms_per_day": 1000 * wall / days,
                   "solve_ms_per_day": 1000 * r.attrs["solve_seconds"] / days,
+                  "solves": r.attrs["solves"],
                   "build_s": r.attrs["build_seconds"], "import_s": imports,
                   "steady_ms_per_day": 1000 * (wall - r.attrs["build_seconds"]) / days,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def run_case(model: str, solver: str, start, end) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, model, solver, str(start), str(end)],
+def run_case(case: dict) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(case)],
                          capture_output=True, text=True, check=False)
     if out.returncode:
-        return {"model": model, "solver": solver, "error": out.stderr.strip().splitlines()[-1]}
+        return {**case, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--period", choices=sorted(PERIODS), default="month")
-    p.add_argument("--models", nargs="+", default=RULES + LP_MODELS)
-    p.add_argument("--solvers", nargs="+", default=["highs", "glpk"])
+    p.add_argument("--period", choices=sorted(PERIODS), default="month",
+                   help="simulated period (default: %(default)s)")
+    p.add_argument("--models", nargs="+", default=RULES + LP_MODELS,
+                   help="models, M0@2027 for the tariff after net metering (default: all)")
+    p.add_argument("--solvers", nargs="+", default=["highs"], help="LP solvers (default: highs)")
+    p.add_argument("--replan", nargs="+", default=["60"],
+                   help="re-planning intervals in minutes, 'none' for the day-ahead plan only "
+                        "(default: 60)")
+    p.add_argument("--sites", type=int, default=0,
+                   help="battery sites (default: the village's own 10)")
     args = p.parse_args(argv)
     start, end = PERIODS[args.period]
+    replans = [None if r == "none" else int(r) for r in args.replan]
     print(f"period: {args.period} ({start or 'start of data'} to {end or 'end of data'}), "
-          "shipped village, 10 battery sites")
-    print(f"{'model':8} {'solver':12} {'days':>6} {'s':>8} {'ms/day':>8} {'build s':>8} "
-          f"{'steady ms/day':>14} {'solve ms/day':>13} {'peak MB':>8} {'import s':>9}")
+          f"shipped village, {args.sites or 10} battery sites")
+    print(f"{'model':8} {'solver':11} {'replan':>6} {'days':>5} {'s':>7} {'ms/day':>7} "
+          f"{'build s':>7} {'steady ms/day':>13} {'solve ms/day':>12} {'solves':>6} "
+          f"{'peak MB':>7} {'import s':>8}")
     failed = 0
     for model in args.models:
         for solver in args.solvers if model not in RULES else ["highs"]:
-            r = run_case(model, solver, start, end)
-            if "error" in r:
-                failed += 1
-                print(f"{model:8} {solver:12} ERROR {r['error']}")
-                continue
-            print(f"{r['model']:8} {r['solver']:12} {r['days']:6.0f} {r['seconds']:8.1f} "
-                  f"{r['ms_per_day']:8.1f} {r['build_s']:8.2f} {r['steady_ms_per_day']:14.1f} "
-                  f"{r['solve_ms_per_day']:13.1f} {r['peak_mb']:8.0f} {r['import_s']:9.2f}", flush=True)
+            for replan in replans if model not in RULES else [None]:
+                case = {"model": model, "solver": solver, "start": start, "end": end,
+                        "replan": replan, "sites": args.sites}
+                r = run_case(case)
+                if "error" in r:
+                    failed += 1
+                    print(f"{model:8} {solver:11} {replan or '-':>6} ERROR {r['error']}")
+                    continue
+                print(f"{r['model']:8} {r['solver'][:11]:11} {replan or '-':>6} {r['days']:5.0f} "
+                      f"{r['seconds']:7.1f} {r['ms_per_day']:7.1f} {r['build_s']:7.2f} "
+                      f"{r['steady_ms_per_day']:13.1f} {r['solve_ms_per_day']:12.1f} "
+                      f"{r['solves']:6d} {r['peak_mb']:7.0f} {r['import_s']:8.2f}", flush=True)
     return 1 if failed else 0
 
 
