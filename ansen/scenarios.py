@@ -569,7 +569,7 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
         The base village, or (a bug) the derived one, breaks the schema.
     """
     import ansen
-    from ansen.data.schema import validate
+    from ansen.data.schema import DataError, validate
 
     if isinstance(scenario, str):
         scenario = get_scenario(scenario)
@@ -580,12 +580,17 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
     ds = village.copy(deep=False)
     ds.attrs = dict(village.attrs)
     applied: dict = {}
-    if scenario.growth is not None:
-        ds = _apply_growth(ds, scenario.growth, applied)
-    if scenario.batteries is not None:
-        ds = _apply_batteries(ds, scenario.batteries, applied)
-    for i, nb in enumerate(scenario.neighbourhood):
-        ds = _apply_neighbourhood(ds, nb, applied.setdefault("neighbourhood", []), i)
+    try:
+        if scenario.growth is not None:
+            ds = _apply_growth(ds, scenario.growth, applied)
+        if scenario.batteries is not None:
+            ds = _apply_batteries(ds, scenario.batteries, applied)
+        for i, nb in enumerate(scenario.neighbourhood):
+            ds = _apply_neighbourhood(ds, nb, applied.setdefault("neighbourhood", []), i)
+    except DataError:
+        raise
+    except ValueError as exc:
+        raise ValueError(f"scenario {scenario.name}: {exc}") from exc
     if scenario.tariff_regime is not None:
         t = scenario.tariff()
         applied["tariff"] = {"label": t.label, "feed_in_share": t.feed_in_share,
