@@ -836,7 +836,11 @@ def _add_connections(ds: xr.Dataset, new_ids: list[str], transformer: str, kwh: 
     coords = {c: ds[c].variable for c in ds.coords if c != "household"}
     hh = np.concatenate([ds["household"].values, np.array(new_ids, dtype=object)])
     coords["household"] = xr.Variable(("household",), hh, dict(ds["household"].attrs))
-    return xr.Dataset(out, coords=coords, attrs=dict(ds.attrs))
+    attrs = dict(ds.attrs)
+    if "pv_kwp" in attrs and "pv_kwp" not in ds:  # installed PV given as an attribute
+        attrs["pv_kwp"] = np.append(np.atleast_1d(np.asarray(attrs["pv_kwp"], dtype=float)),
+                                    np.zeros(k))
+    return xr.Dataset(out, coords=coords, attrs=attrs)
 
 
 def _apply_growth(ds: xr.Dataset, g: Growth, applied: dict) -> xr.Dataset:

@@ -213,6 +213,15 @@ def test_neighbourhood_battery_is_a_connection_without_load_or_pv(six):
                                   six["transformer_rest_kw"].values)
 
 
+def test_neighbourhood_battery_extends_installed_pv_given_as_attribute(six):
+    v = six.drop_vars("pv_kwp")
+    v.attrs["pv_kwp"] = six["pv_kwp"].values
+    d = derive(v, "neighbourhood_T1")
+    from ansen.data.summary import pv_kwp
+
+    np.testing.assert_array_equal(pv_kwp(d), [*six["pv_kwp"].values, 0.0])
+
+
 def test_neighbourhood_battery_per_transformer(six):
     v = derive(six, Scenario("h4", batteries=BatterySites(count=2, existing="keep",
                                                           transformers=("T1", "T2"),
