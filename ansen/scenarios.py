@@ -455,8 +455,12 @@ class Scenario:
         Feed-in compensation with ``tariff_regime="2027"``: the day-ahead
         price passed on (default; what the package's dynamic contract does)
         or the legal minimum of 50 % of the bare supply price until 2030
-        (Kamerstuk 36611 nr. 17), as :meth:`ansen.tariffs.Tariff.after_net_metering`
-        with ``feed_in_share=0.5``.
+        (Kamerstuk 36611 nr. 17), as :mod:`ansen.tariffs` has it:
+        :meth:`~ansen.tariffs.Tariff.after_net_metering` with
+        ``feed_in_share=0.5`` of the day-ahead price. If the bare supply price
+        of a dynamic contract is taken to include the supplier's margin, the
+        legal minimum is higher by half the margin (0.01 EUR/kWh at the
+        default 0.02); the package does not model that.
     """
 
     name: str
