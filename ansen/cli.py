@@ -43,6 +43,7 @@ EPILOG = """\
 examples:
   ansen data summary
   ansen data validate --data my_export_folder
+  ansen data derive penetration_040 tariff_2027 --output p40_2027.nc
   ansen compare --start 2025-06-01 --end 2025-07-01 --models M1 M4 M5
   ansen reproduce --output results
   ansen reproduce --sweep --models M4 M5 --periods E05_M5_weekold_autumn2024 summer
@@ -315,6 +316,34 @@ def cmd_reproduce(args) -> int:
     return 1 if out["failed"] else 0
 
 
+def cmd_scenarios(args) -> int:
+    from ansen.scenarios import load_scenarios
+
+    for name, s in load_scenarios(args.scenarios).items():
+        print(f"{name}: {s.description}")
+    return 0
+
+
+def cmd_derive(args) -> int:
+    import ansen.data as d
+    from ansen.scenarios import derive, load_scenarios, recipe_chain
+
+    known = load_scenarios(args.scenarios)
+    if unknown := [n for n in args.scenario if n not in known]:
+        raise ValueError(f"unknown scenario(s) {unknown}; known: {', '.join(known)}")
+    ds = _village(args.data)
+    for name in args.scenario:
+        ds = derive(ds, known[name])
+    out = d.save(ds, args.output)
+    sites = int((ds["battery_kwh"] > 0).sum())
+    print(f"wrote {out}: {ds.attrs['name']} ({ds.sizes['household']} connections, {sites} "
+          f"battery sites, {float(ds['battery_kwh'].sum()):.0f} kWh, "
+          f"{float(ds['battery_kw'].sum()):.0f} kW)")
+    base = recipe_chain(ds)[0]["base"]["name"]
+    print(f"recipe (attrs['recipe']): {' -> '.join([base, *args.scenario])}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ansen", description=DESCRIPTION, epilog=EPILOG,
                                 formatter_class=_Help)
@@ -324,7 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="command",
                            help="one of the commands below")
 
-    data = _parser(sub, "data", "village data: summary, validate, synthesize")
+    data = _parser(sub, "data", "village data: summary, validate, synthesize, scenarios, "
+                   "derive")
     data_sub = data.add_subparsers(dest="data_cmd", required=True, metavar="data_command",
                                    help="one of the data commands below")
     s = _parser(data_sub, "summary", "annual figures of a village and the Dutch ranges they "
@@ -346,6 +376,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="export folders: convert tables whose time step differs from load.csv "
                         "(like resample = true in village.toml)")
     s.set_defaults(func=cmd_validate)
+    s = _parser(data_sub, "scenarios", "list the named scenarios (data/scenarios.toml)")
+    s.add_argument("--scenarios", help="scenario TOML file (default: data/scenarios.toml)")
+    s.set_defaults(func=cmd_scenarios)
+    s = _parser(data_sub, "derive", "derive a village by named scenarios (applied in the "
+                "order given, each recorded in the village's recipe) and write it to NetCDF")
+    s.add_argument("scenario", nargs="+", help="scenario name(s), see `ansen data scenarios`")
+    s.add_argument("--output", required=True, help="NetCDF file to write")
+    s.add_argument("--data", help="base village: NetCDF file or export folder (default: the "
+                   "shipped synthetic village)")
+    s.add_argument("--scenarios", help="scenario TOML file (default: data/scenarios.toml)")
+    s.set_defaults(func=cmd_derive)
 
     s = _parser(sub, "compare", "run models over a period and compare them with a baseline")
     s.add_argument("--models", nargs="+", choices=MODEL_IDS, metavar="MODEL",

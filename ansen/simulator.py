@@ -338,11 +338,12 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     net_full = village["load_kw"].values.astype(float) - village["pv_kw"].values.astype(float)
     local_full = local_time(village)
     position, netting_note = last_year_net_kwh(net_full, local_full, dt, local[i0])
-    importer = position > 0.0
+    importer = position >= 0.0  # a connection with no net use (a neighbourhood battery): its
+    # losses will make it a net importer
     years = local.year.to_numpy()
     cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,
                                         importer[sites])
-    community_importer = np.array([position[sites].sum() > 0.0])
+    community_importer = np.array([position[sites].sum() >= 0.0])
     comm_imp, comm_exp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,
                                                 community_importer)
     prices = Prices(cimp, cexp, comm_imp[:, 0], comm_exp[:, 0])

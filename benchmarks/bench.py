@@ -10,8 +10,9 @@ own) on the shipped village:
     .venv/bin/python benchmarks/bench.py --solvers highs glpk --models M2 M5
 
 A model written ``M0@2027`` runs with the tariff after net metering ends.
-``--sites N`` gives N households a 10 kWh / 5 kW battery (the village hall
-and the homes with the most PV first; ``ansen.scenarios`` when present).
+``--sites N`` gives N connections a 10 kWh / 5 kW battery (the village's own
+sites kept, the others by largest PV: ``ansen.scenarios``, as the penetration
+levels of data/scenarios.toml).
 
 Columns: ``ms/day`` is the whole run divided by the simulated days (loading
 the data and importing the solver stack excluded: ``import s``, paid once
@@ -39,24 +40,16 @@ RULES = ["none", "M1"]
 
 CHILD = """
 import json, resource, sys, time
-import numpy as np
 import ansen, ansen.data
 from ansen.tariffs import Tariff
 case = json.loads(sys.argv[1])
 model, _, variant = case["model"].partition("@")
 tariff = Tariff.after_net_metering() if variant == "2027" else Tariff()
 v = ansen.data.load_default()
-if case["sites"]:
-    n = case["sites"]
-    try:
-        from ansen.scenarios import Scenario, derive
-        v = derive(v, Scenario.homes_with_batteries(n))
-    except ImportError:  # before ansen.scenarios: the hall and the homes with most PV first
-        order = np.argsort(-v["pv_kwp"].values, kind="stable")
-        hall = list(v["household"].values).index("DORPSHUIS")
-        order = [hall] + [i for i in order if i != hall]
-        kwh = np.zeros(v.sizes["household"]); kwh[order[:n]] = 10.0
-        v = v.assign(battery_kwh=("household", kwh), battery_kw=("household", kwh / 2))
+if case["sites"]:  # the village's own sites kept, the rest by largest PV (penetration levels)
+    from ansen.scenarios import BatterySites, Scenario, derive
+    v = derive(v, Scenario(name=f"sites_{case['sites']}", batteries=BatterySites(
+        count=case["sites"], rule="largest_pv", eligible="all", existing="keep")))
 t = time.perf_counter()
 import highspy, pyomo.environ, scipy.sparse  # the solver stack, loaded once per process
 from ansen.models import lp

@@ -209,3 +209,46 @@ def test_compare_runs_variants_with_parameters(tmp_path, capsys):
     assert "data age 1D" in text.out and "'shadow_eur_per_kwh': 0.5" in text.out
     table = __import__("pandas").read_csv(out, index_col="run")
     assert list(table.index) == ["M4 (1D)"]
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def test_data_scenarios_lists_the_named_scenarios(capsys):
+    assert main(["data", "scenarios"]) == 0
+    out = capsys.readouterr().out
+    for name in ("penetration_000", "penetration_140", "neighbourhood_T1", "tariff_2027"):
+        assert f"{name}: " in out
+
+
+def test_data_derive_writes_a_village_with_its_recipe_chain(village, tmp_path, capsys):
+    from ansen.data import load
+    from ansen.scenarios import recipe_chain, tariff_of
+
+    base = save(village, tmp_path / "tiny.nc")
+    out = tmp_path / "derived.nc"
+    assert main(["data", "derive", "neighbourhood_per_transformer", "tariff_2027",
+                 "--data", str(base), "--output", str(out)]) == 0
+    assert "tiny -> neighbourhood_per_transformer -> tariff_2027" in capsys.readouterr().out
+    ds = load(out)
+    assert [r["scenario"]["name"] for r in recipe_chain(ds)] == [
+        "neighbourhood_per_transformer", "tariff_2027"]
+    assert list(ds["household"].values[ds["battery_kwh"].values > 0]) == [
+        "BUURTBATTERIJ_T1", "BUURTBATTERIJ_T2"]
+    assert not tariff_of(ds).net_metering
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope"], "ansen: unknown scenario(s) ['nope']; known: pilot"),
+    (["penetration_020"], "ansen: scenario penetration_020: BatterySites.count: 20 battery "
+                          "sites asked but only 3 connections are eligible"),
+    (["neighbourhood_T1", "neighbourhood_T1"], "ansen: scenario neighbourhood_T1: "
+                                               "NeighbourhoodBattery #1.same_as"),
+])
+def test_data_derive_refuses_bad_requests_in_one_line(village, tmp_path, capsys, args, message):
+    base = save(village, tmp_path / "tiny.nc")
+    out = tmp_path / "derived.nc"
+    assert main(["data", "derive", *args, "--data", str(base), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+    assert not out.exists()
