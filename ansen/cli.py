@@ -243,7 +243,8 @@ def cmd_compare(args) -> int:
         get_model(m, **per_model[m])
     from ansen.controller import Information
 
-    Information(data_lag=args.data_lag)
+    if args.data_lag is not None:
+        Information(data_lag=args.data_lag)
     if args.replan_minutes < 0:
         raise ValueError(f"--replan-minutes must be >= 0, got {args.replan_minutes}")
     for name, value in (("--start", args.start), ("--end", args.end)):
@@ -278,7 +279,8 @@ def cmd_compare(args) -> int:
             "equivalent_full_cycles", "mv_deferral_years"]
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(f"all models vs {args.baseline}, {table['start'].iloc[0]} to {table['end'].iloc[0]}, "
-              f"solver {args.solver}, forecast {args.forecast}, data age {args.data_lag}, "
+              f"solver {args.solver}, forecast {args.forecast}, "
+              f"data age {args.data_lag or 'real time'}, "
               f"re-plans every {args.replan_minutes or 'never'} min, "
               f"net metering {'on' if args.net_metering else 'off'}"
               + (f", parameters {params}" if params else ""))
@@ -399,8 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--solver", default="highs", choices=SOLVERS, help="LP solver")
     s.add_argument("--forecast", default="persistence", choices=FORECAST_KINDS,
                    help="forecast the planners use")
-    s.add_argument("--data-lag", default="15min", metavar="AGE",
-                   help="age of the grid data at a decision, e.g. 15min (real time), 1h, 1D, 7D")
+    s.add_argument("--data-lag", metavar="AGE",
+                   help="age of the grid data at a decision, e.g. 1h, 1D, 7D (default: real "
+                        "time, the data's step)")
     s.add_argument("--replan-minutes", type=int, default=60, metavar="MIN",
                    help="re-plan every so many minutes; 0: the day-ahead plan only")
     s.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",

@@ -109,11 +109,12 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
         })
     table = pd.DataFrame(rows)
     table["fresh_over_week_old"] = np.nan
+    freshest = min(data_lags, key=pd.Timedelta)  # real time: the shortest age asked
     for (_, kind), g in table.groupby(["model", "forecast"]):
-        fresh = g.loc[g["data_lag"] == "15min", "mv_peak_reduction_mean_pct"]
+        fresh = g.loc[g["data_lag"] == freshest, "mv_peak_reduction_mean_pct"]
         old = g.loc[g["data_lag"] == "7D", "mv_peak_reduction_mean_pct"]
         if kind != "perfect" and len(fresh) and len(old) and old.iloc[0] != 0:
-            table.loc[g.index[g["data_lag"] == "15min"], "fresh_over_week_old"] = (
+            table.loc[g.index[g["data_lag"] == freshest], "fresh_over_week_old"] = (
                 fresh.iloc[0] / old.iloc[0])
     return {"table": table, "weekly": weekly, "periods": periods}
 

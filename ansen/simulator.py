@@ -161,8 +161,14 @@ def _annual_net(net_full: np.ndarray, local_full: pd.DatetimeIndex, dt: float, r
     return annual_net_kwh(merged, local_full, dt, households, years)
 
 
+def _duration(step: pd.Timedelta) -> str:
+    """A step as the text data_lag takes: "15min", "1h"."""
+    minutes = int(step / pd.Timedelta(minutes=1))
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}min"
+
+
 def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: str = "highs",
-             forecast: str = "persistence", data_lag="15min", replan_minutes: int | None = 60,
+             forecast: str = "persistence", data_lag=None, replan_minutes: int | None = 60,
              decision_hour: int = 13, horizon_hours: float | None = None,
              soc_initial: float = 0.5, soc_min: float = 0.0, tariff: Tariff | None = None,
              fallback: str | None = None, forecast_lag_days: int | None = None, seed: int = 0,
@@ -182,10 +188,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     solver : {"highs", "glpk"}
     forecast : {"perfect", "persistence", "profile", "weather"}
         How the planner forecasts (:mod:`ansen.forecast`).
-    data_lag : str or pandas.Timedelta
+    data_lag : str or pandas.Timedelta, optional
         Age of the newest grid measurement (transformer, MV) at a decision:
-        ``"15min"`` real time (default), ``"1h"``, ``"1D"``, ``"7D"`` (the
-        pilot's week-old data).
+        default (None) real time, the data's step (``"15min"`` for the shipped
+        village); ``"1h"``, ``"1D"``, ``"7D"`` (the pilot's week-old data).
     replan_minutes : int or None
         Re-plan the rest of the window every so many minutes of the local
         clock (a divisor or multiple of 60, a multiple of the step); None: the
@@ -279,9 +285,12 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     if forecast_lag_days is not None:
         forecast_lag_days = arg("forecast_lag_days", forecast_lag_days,
                                 Param(kind="whole", low=1, high=61, unit="days"))
-        if data_lag != "15min":
+        if data_lag is not None:
             raise ValueError("give data_lag or its old name forecast_lag_days, not both")
-        data_lag = "15min" if forecast_lag_days == 1 else f"{forecast_lag_days - 1}D"
+        data_lag = None if forecast_lag_days == 1 else f"{forecast_lag_days - 1}D"
+    step = village.indexes["time"][1] - village.indexes["time"][0]
+    if data_lag is None:  # real time: the step that just ended
+        data_lag = _duration(step)
     info = Information(data_lag=data_lag)
     dt = step_hours(village)
     if replan_minutes is not None:
