@@ -172,7 +172,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
              decision_hour: int = 13, horizon_hours: float | None = None,
              soc_initial: float = 0.5, soc_min: float = 0.0, tariff: Tariff | None = None,
              fallback: str | None = None, forecast_lag_days: int | None = None, seed: int = 0,
-             directions: str = "net",
+             directions: str = "net", plan_minutes: int | None = None,
+             replan_lookahead_hours: float | None = 12.0,
              progress=None, **params) -> xr.Dataset:
     """Run a steering model over a village with the controller of :mod:`ansen.controller`.
 
@@ -220,6 +221,24 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         How a plan that charges and discharges a battery in the same step is
         made executable (:mod:`ansen.controller.planner`): held to its net
         direction (fast, default), or a MIP for the best such schedule.
+    plan_minutes : int, optional
+        Step of the plans (default: the data's step). Longer steps (e.g. 60
+        for a plan per hour, executed per 15 minutes) make the LP smaller for
+        large fleets: forecasts and prices are averaged over each plan step, so
+        peaks and prices within it are smoothed. Must divide the hour, be a
+        multiple of the data's step and divide ``replan_minutes``; the run must
+        start on a plan step.
+    replan_lookahead_hours : float or None
+        A re-plan solves only when the information about the next so many
+        hours changed (or a battery did other than planned); changes further
+        ahead wait for the next solve (at the latest the next day-ahead
+        decision). Default 12: with persistence forecasts the hourly news is
+        about the same hour tomorrow, which an hourly solve would chase at
+        every hour from 13:00 to midnight for little (on the shipped village,
+        June 2025: M2's MV peak reduction 2.56 % instead of 2.59 %, the same
+        saving) and at two to five times the cost; fresh data that move the
+        next hours (a weather forecast's intraday correction, fresh grid
+        data) still re-plan at once. None: any change, anywhere ahead.
     progress : bool or tqdm, optional
         Show a progress bar (default: for runs longer than 31 days), or an
         existing tqdm bar to advance by simulated days.
@@ -293,14 +312,29 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         data_lag = _duration(step)
     info = Information(data_lag=data_lag)
     dt = step_hours(village)
+    step_min = round(dt * 60)
     if replan_minutes is not None:
         replan_minutes = arg("replan_minutes", replan_minutes,
                              Param(kind="whole", low=0, open_low=True, high=1440, unit="min"))
-        step_min = round(dt * 60)
         if replan_minutes % step_min or (60 % replan_minutes and replan_minutes % 60) or (
                 replan_minutes > 60 and 1440 % replan_minutes):
             raise ValueError(f"replan_minutes must be a multiple of the step ({step_min} min) "
                              f"that divides the hour or the day, got {replan_minutes}")
+    if plan_minutes is None:
+        block = 1
+    else:
+        plan_minutes = arg("plan_minutes", plan_minutes, Param(kind="whole", low=1, high=60,
+                                                               unit="min"))
+        if plan_minutes % step_min or 60 % plan_minutes:
+            raise ValueError(f"simulate: plan_minutes must divide the hour and be a multiple of "
+                             f"the data's step ({step_min} min), got {plan_minutes}")
+        if replan_minutes is not None and replan_minutes % plan_minutes:
+            raise ValueError(f"simulate: replan_minutes ({replan_minutes}) must be a multiple "
+                             f"of plan_minutes ({plan_minutes})")
+        block = plan_minutes // step_min
+    if replan_lookahead_hours is not None:
+        replan_lookahead_hours = arg("replan_lookahead_hours", replan_lookahead_hours,
+                                     Param(low=0.0, open_low=True, high=24.0 * 14, unit="h"))
     if horizon_hours is not None and horizon_hours < dt:
         raise ValueError(f"simulate: horizon_hours must be at least one step ({dt:g} h), got "
                          f"{horizon_hours!r}")
@@ -323,6 +357,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     local = local_time(run_village)
     if i1 <= i0:
         raise ValueError(f"empty period: start {start} is not before end {end}")
+    if block > 1 and (local[i0].hour * 60 + local[i0].minute) % plan_minutes:
+        raise ValueError(f"simulate: the run starts at {local[i0]:%H:%M}, not on a plan step of "
+                         f"{plan_minutes} min")
 
     households = run_village["household"].values
     transformers = list(run_village["transformer"].values.astype(str))
@@ -362,7 +399,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     points = _schedule(local, known, i0, i1, decision_hour,
                        replan_minutes if steer.uses_lp else None, cap_steps)
     window_starts = np.array(sorted({ws for _, ws, _ in points}))
-    n_h = max(we - ws for _, ws, we in points)
+    n_h = max(-(-(we - ws) // block) for _, ws, we in points)  # LP steps of the longest window
 
     forecasts = make_forecasts(forecast, village, w0, run_village, known, sites,
                                transformer_base, mv_base, seed=seed, start=w0 + i0)
@@ -386,13 +423,16 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     planner = None
     build_start = time.perf_counter()
     if steer.uses_lp and len(sites):
-        ctx = Context(n_steps=n_h, dt_h=dt, capacity_kwh=fleet.capacity, power_kw=fleet.power,
+        ctx = Context(n_steps=n_h, dt_h=dt * block, capacity_kwh=fleet.capacity,
+                      power_kw=fleet.power,
                       efficiency=fleet.efficiency, soc_min_kwh=fleet.soc_min,
                       site_transformer=tr_of[sites],
                       transformer_kva=run_village["transformer_kva"].values.astype(float),
                       sites=tuple(households[sites]))
         planner = Planner(steer, ctx, solver, forecasts, prices, behaviour=behaviour,
-                          sites=sites, site_transformer=tr_of[sites], directions=directions)
+                          sites=sites, site_transformer=tr_of[sites], directions=directions,
+                          block=block, lookahead=None if replan_lookahead_hours is None else
+                          max(1, round(replan_lookahead_hours / (dt * block))))
     build_seconds = time.perf_counter() - build_start
     fallback_model = get_model(fallback) if fallback else None
     rule_model = steer if not steer.uses_lp else get_model("none")
@@ -457,7 +497,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         "model": steer.params, "forecast": forecast, "data_lag": str(info.data_lag),
         "replan_minutes": replan_minutes, "decision_hour": decision_hour,
         "horizon_hours": horizon_hours, "soc_initial": soc_initial, "soc_min": soc_min,
-        "fallback": fallback, "seed": seed, "tariff": dict(tariff.__dict__),
+        "fallback": fallback, "seed": seed, "plan_minutes": plan_minutes,
+        "replan_lookahead_hours": replan_lookahead_hours,
+        "tariff": dict(tariff.__dict__),
     }
     if forecast_lag_days is not None:
         run_params["forecast_lag_days"] = forecast_lag_days
@@ -501,6 +543,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "decisions": len(points) if steer.uses_lp else 0,
             "windows": len(window_starts) if steer.uses_lp else 0,
             "solves": planner.runner.n_solves if planner else 0,
+            "replans_kept": planner.kept if planner else 0,
             "solve_seconds": round(planner.runner.solve_seconds, 3) if planner else 0.0,
             "build_seconds": round(build_seconds + (planner.runner.first_solve_seconds
                                                     if planner else 0.0), 3),

@@ -1,5 +1,7 @@
 """The controller: what it knows when, when it plans, and that it acts on what it learns."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,3 +172,43 @@ def test_a_run_records_its_information(lag):
                        progress=False)
     assert r.attrs["data_lag"] == lag and r.attrs["replan_minutes"] == 60
     assert r.attrs["windows"] == 2 and r.attrs["decisions"] == 24
+
+
+def test_hourly_plans_on_quarter_hour_data_hold_each_hour():
+    """plan_minutes=60: one set point per hour, repeated over its four quarters (perfect
+    forecasts, so the real-time layer never has to change it), the energy still balancing."""
+    v = tiny(days=3)
+    r = ansen.simulate(v, "M0", "2025-06-03", "2025-06-05", forecast="perfect", plan_minutes=60,
+                       progress=False)
+    p = r["battery_charge_kw"].values.reshape(-1, 4, r.sizes["household"])
+    np.testing.assert_allclose(p, np.repeat(p[:, :1], 4, axis=1), atol=1e-9)
+    assert r.attrs["clipped_steps"] == 0 and json.loads(r.attrs["params"])["plan_minutes"] == 60
+    assert np.abs(p).max() > 0.5  # it does steer
+    np.testing.assert_allclose(r["net_kw"], r["load_kw"] - r["pv_kw"] + r["battery_charge_kw"],
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"plan_minutes": 45}, "divide the hour"),
+    ({"plan_minutes": 10}, "multiple of the data's step"),
+    ({"plan_minutes": 60, "replan_minutes": 30}, "multiple of plan_minutes"),
+    ({"plan_minutes": 60, "start": "2025-06-03 00:15"}, "not on a plan step"),
+    ({"replan_lookahead_hours": 0}, "replan_lookahead_hours"),
+])
+def test_bad_plan_steps_are_refused_by_name(bad, message):
+    kw = {"start": "2025-06-03", "end": "2025-06-04", "progress": False} | bad
+    with pytest.raises(ValueError, match=message):
+        ansen.simulate(tiny(days=3), "M0", **kw)
+
+
+def test_replans_without_news_for_the_next_hours_keep_the_plan():
+    """With persistence forecasts the hourly news after 13:00 concerns tomorrow: a 12-hour
+    look-ahead keeps those plans (counted), without it every changed re-plan solves."""
+    v = tiny(days=9)
+    noise = np.random.default_rng(1).uniform(0.0, 1.0, v["load_kw"].shape)
+    v = v.assign(load_kw=v["load_kw"] + noise)  # every day differs: persistence news each hour
+    kw = {"start": "2025-06-08", "end": "2025-06-10", "progress": False, "data_lag": "15min"}
+    near = ansen.simulate(v, "M2", **kw)
+    every = ansen.simulate(v, "M2", replan_lookahead_hours=None, **kw)
+    assert every.attrs["replans_kept"] == 0 and near.attrs["replans_kept"] > 0
+    assert near.attrs["solves"] < every.attrs["solves"]

@@ -73,11 +73,22 @@ class Planner:
     behaviour : optional
         M6's load shift (:class:`ansen.simulator._Behaviour`), applied to the
         forecasts the LP sees.
+    block : int
+        Data steps per LP step (``ctx.dt_h`` is the LP's step): the plan is
+        made in blocks and each block's power applied to its data steps.
+    lookahead : int, optional
+        A re-plan solves only when inputs of the next ``lookahead`` LP steps
+        changed (or the batteries did other than planned); None: any change.
     """
 
     def __init__(self, steer, ctx, solver: str, forecasts, prices: Prices,
-                 behaviour=None, sites=None, site_transformer=None, directions: str = "net"):
+                 behaviour=None, sites=None, site_transformer=None, directions: str = "net",
+                 block: int = 1, lookahead: int | None = None):
         self.steer, self.ctx = steer, ctx
+        self.block = int(block)  # data steps per LP step
+        self.lookahead = lookahead  # LP steps whose change makes a re-plan solve (None: all)
+        self.kept = 0  # re-plans that kept the last plan
+        self._last = None
         self.forecasts, self.prices = forecasts, prices
         self.behaviour = behaviour
         self.sites = np.asarray(sites if sites is not None else [], dtype=int)
@@ -96,22 +107,32 @@ class Planner:
         self.objectives: list[float] = []
 
     def inputs(self, ws: int, we: int, now: int, soc_ws: np.ndarray) -> HorizonInputs:
-        """The LP's inputs for the window [ws, we) at decision step ``now``."""
-        N = self.ctx.n_steps
+        """The LP's inputs for the window [ws, we) at decision step ``now``.
+
+        With LP steps of ``block`` data steps, every series is averaged over
+        each block (the LP's step length is ``ctx.dt_h``).
+        """
+        N, r = self.ctx.n_steps, self.block
         nv = we - ws
         net0, tr0, mv0 = self.forecasts.horizon(ws, nv, now)
         if self.behaviour is not None:
             net0, tr0, mv0 = self._shifted(ws, nv, now, net0, tr0, mv0)
         p = self.prices
+        n_plan = -(-nv // r)
 
         def pad(x):
             x = np.asarray(x, dtype=float)
-            return np.concatenate([x, np.zeros((N - nv, *x.shape[1:]))]) if nv < N else x
+            if r > 1:  # block means (the last block may be short: mean of what it has)
+                starts = np.arange(0, nv, r)
+                x = np.add.reduceat(x, starts, axis=0) / np.diff(np.r_[starts, nv]).reshape(
+                    -1, *([1] * (x.ndim - 1)))
+            return np.concatenate([x, np.zeros((N - n_plan, *x.shape[1:]))]) if n_plan < N \
+                else x
 
         return HorizonInputs(net0=pad(net0), transformer0=pad(tr0), mv0=pad(mv0),
                              import_price=pad(p.import_site[ws:we]),
-                             export_price=pad(p.export_site[ws:we]), soc0=soc_ws, n_valid=nv,
-                             n_done=now - ws,
+                             export_price=pad(p.export_site[ws:we]), soc0=soc_ws,
+                             n_valid=n_plan, n_done=(now - ws) // r,
                              community_import_price=pad(p.import_community[ws:we]),
                              community_export_price=pad(p.export_community[ws:we]))
 
@@ -143,12 +164,22 @@ class Planner:
         ansen.models.SolveError
             No optimum.
         """
-        B, N = self.ctx.n_sites, self.ctx.n_steps
+        B, N, r = self.ctx.n_sites, self.ctx.n_steps, self.block
+        if (now - ws) % r:
+            raise ValueError(f"a re-plan {now - ws} steps into a window is not on an LP step of "
+                             f"{r} data steps")
         inputs = self.inputs(ws, we, now, soc_ws)
+        done, nv = inputs.n_done, inputs.n_valid
+        kept = self._unchanged_ahead(ws, inputs, executed)
+        if kept is not None:
+            self.kept += 1
+            return kept[: we - now]
         values = self.steer.parameters(inputs)
-        done, nv = now - ws, we - ws
         lower, upper = np.zeros((2, B, N)), np.zeros((2, B, N))
-        past = np.asarray(executed, dtype=float).T  # (B, done)
+        executed = np.asarray(executed, dtype=float)
+        if r > 1 and len(executed):  # block means of what the batteries did
+            executed = executed.reshape(done, r, B).mean(axis=1)
+        past = executed.T  # (B, done)
         lower[0, :, :done] = upper[0, :, :done] = np.maximum(past, 0.0)
         lower[1, :, :done] = upper[1, :, :done] = np.maximum(-past, 0.0)
         upper[:, :, done:nv] = self.ctx.power_kw[None, :, None]
@@ -168,7 +199,37 @@ class Planner:
                 x, obj = self._one_direction(x, both, free, inputs)
             self.direction_gap += obj - bound
         self.objectives.append(obj)
-        return (x[0] - x[1]).T[done:nv]
+        self._last = (ws, inputs, x)
+        plan = (x[0] - x[1]).T[done:nv]
+        return np.repeat(plan, r, axis=0)[: we - now] if r > 1 else plan
+
+    def _unchanged_ahead(self, ws, inputs, executed):
+        """The last plan's rest, when nothing the next ``lookahead`` steps depend on changed.
+
+        Nothing changed: the same window, the batteries did what the last
+        plan said, and every input (forecasts, prices) of the steps from now
+        to ``lookahead`` LP steps ahead is what that plan used (changes further
+        ahead are taken up at the next solve). None otherwise.
+        """
+        if self.lookahead is None or self._last is None or self._last[0] != ws:
+            return None
+        _, last, x = self._last
+        done, r = inputs.n_done, self.block
+        planned = (x[0] - x[1]).T[last.n_done:done]  # what the batteries were to do since
+        executed = np.asarray(executed, dtype=float)[last.n_done * r:]
+        if r > 1 and len(executed):
+            executed = executed.reshape(-1, r, executed.shape[1]).mean(axis=1)
+        if inputs.n_valid != last.n_valid or not np.allclose(executed, planned, atol=1e-9):
+            return None
+        ahead = slice(done, min(done + self.lookahead, inputs.n_valid))
+        for name in ("net0", "transformer0", "mv0", "import_price", "export_price",
+                     "community_import_price", "community_export_price"):
+            a, b = getattr(inputs, name), getattr(last, name)
+            if (a is None) != (b is None) or (a is not None and not np.array_equal(a[ahead],
+                                                                                   b[ahead])):
+                return None
+        plan = (x[0] - x[1]).T[done:inputs.n_valid]
+        return np.repeat(plan, r, axis=0) if r > 1 else plan
 
     @staticmethod
     def _both(x: np.ndarray) -> np.ndarray:
