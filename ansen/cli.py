@@ -91,7 +91,7 @@ def _village(path: str | None):
 def cmd_summary(args) -> int:
     import pandas as pd
 
-    from ansen.data.summary import details, peak_timing, summary
+    from ansen.data.summary import details, peak_timing, price_pv_correlation, summary
 
     ds = _village(args.data)
     t = ds.indexes["time"]
@@ -112,6 +112,8 @@ def cmd_summary(args) -> int:
         print(details(ds).to_string())
         print("\nWeekly peaks and prices:")
         print(peak_timing(ds).to_string())
+        print("\nDay-ahead price and the village's PV (hourly; data/README.md, Prices):")
+        print(price_pv_correlation(ds).to_string())
     return 0 if s["ok"].all() else 1
 
 

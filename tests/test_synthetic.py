@@ -79,3 +79,17 @@ def test_dutch_holidays_2025():
                 "2025-05-29", "2025-06-08", "2025-06-09", "2025-12-25", "2025-12-26"]:
         assert pd.Timestamp(day) in h
     assert len(h) == 10
+
+
+def test_price_pv_correlation_sees_a_price_made_of_the_village_pv():
+    """A price that falls exactly with the village's PV correlates -1 in every hour and in
+    daylight; its day-to-day anomalies as well, where days differ."""
+    from ansen.data.summary import price_pv_correlation
+    from tests.conftest import tiny
+
+    v = tiny(days=6)
+    scale = np.repeat(np.linspace(0.5, 1.5, 6), 96)[:, None]  # sunnier day by day
+    v = v.assign(pv_kw=v["pv_kw"] * scale)
+    v = v.assign(price_eur_per_kwh=0.3 - 0.01 * v["pv_kw"].sum("household"))
+    c = price_pv_correlation(v)
+    np.testing.assert_allclose(c.to_numpy(), -1.0, atol=1e-9)

@@ -13,7 +13,8 @@ import xarray as xr
 
 from ansen.data.schema import DataError, step_hours
 
-__all__ = ["PLAUSIBLE", "household_net_kw", "pv_kwp", "summary", "transformer_kw"]
+__all__ = ["PLAUSIBLE", "household_net_kw", "price_pv_correlation", "pv_kwp", "summary",
+           "transformer_kw"]
 
 #: Plausible range (low, high) and source of each summary figure. Sources are
 #: public (see data/README.md for the full references); "assumption" marks a
@@ -202,3 +203,34 @@ def peak_timing(ds: xr.Dataset) -> pd.DataFrame:
             "peaks in cheapest quarter": float((r <= 0.25).mean()),
         }
     return pd.DataFrame(rows).T
+
+
+def price_pv_correlation(ds: xr.Dataset) -> pd.Series:
+    """How much the day-ahead price says about the village's own PV (hourly means).
+
+    Three Pearson correlations between the hourly price and the hourly total
+    PV of the village: over all hours, over daylight hours (village PV above
+    1 % of its peak), and of the *anomalies* in daylight, i.e. both series
+    minus their mean for the same month and hour of day. The last one is the
+    day-to-day part: how well a cheap hour tells a sunny day in the village
+    from a grey one (data/README.md, "Prices"). NaN where PV is all zero.
+    """
+    frame = pd.DataFrame({"price": ds["price_eur_per_kwh"].values,
+                          "pv": ds["pv_kw"].sum("household").values},
+                         index=ds.indexes["time"])
+    hourly = frame.resample("1h").mean().dropna()
+    hours = hourly.index.tz_localize("UTC").tz_convert("Europe/Amsterdam") \
+        if hourly.index.tz is None else hourly.index.tz_convert("Europe/Amsterdam")
+    day = hourly["pv"] > 0.01 * hourly["pv"].max()
+    keys = [hours.month, hours.hour]
+    anomaly = hourly - hourly.groupby(keys).transform("mean")
+    light = anomaly[day.values]
+
+    def corr(df: pd.DataFrame) -> float:
+        if len(df) < 3 or df["pv"].std() == 0 or df["price"].std() == 0:
+            return float("nan")
+        return float(df["price"].corr(df["pv"]))
+
+    return pd.Series({"all hours": corr(hourly), "daylight hours": corr(hourly[day.values]),
+                      "daylight, anomalies within month and hour": corr(light)},
+                     name="correlation of price and village PV")
