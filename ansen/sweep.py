@@ -58,9 +58,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["BASELINES", "EXAMPLE_STORE", "SPECS", "STORE_COLUMNS", "TARIFFS", "Grid", "Period",
-           "Task", "apply_scenario", "cross_model_table", "grid", "load_spec", "markdown",
-           "read_store", "run", "write_report"]
+__all__ = ["BASELINES", "EXAMPLE_STORE", "SPECS", "STORE_COLUMNS", "TABLE_METRICS", "TARIFFS",
+           "Grid", "Period", "Task", "Village", "apply_scenario", "baseline_groups",
+           "cross_model_table", "grid", "load_spec", "markdown", "pending", "read_store", "run",
+           "tariff", "write_report"]
 
 #: Folder of the shipped sweep specs (``season.toml``, ``example.toml``).
 SPECS = Path(__file__).resolve().parents[1] / "data" / "sweeps"
@@ -203,10 +204,10 @@ class Task:
     def label(self) -> str:
         """A readable name: model, period, and the scenario, parameter set and village where
         they are not the defaults."""
-        parts = [self.model, self.period.name or self.period.label]
+        parts = [self.model, f"{self.period.start}:{self.period.end}"]
         if self.scenario_name != "none":
             parts.append(self.scenario_name)
-        if self.params_name not in ("defaults", ""):
+        if self.params_name not in ("defaults", "schedule", ""):
             parts.append(self.params_name)
         if self.village.label != "default":
             parts.append(self.village.label)
@@ -420,8 +421,8 @@ def _parameter_sets(value, models, schedule, where: str) -> dict[str, list[tuple
         last: dict[str, tuple[str, dict]] = {}
         for e in load_schedule(schedule):
             if e.kind == "run":
-                last[e.model] = (e.id, dict(e.params))
-        sets = {m: [last.get(m, ("defaults", {}))] for m in models}
+                last[e.model] = dict(e.params)
+        sets = {m: [("schedule", last.get(m, {}))] for m in models}
     else:
         value = [{}] if value is None else value
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -792,10 +793,7 @@ def _nodes(tasks: list[Task], code_sha: str, villages: dict) -> list[_Node]:
     its runs (so a cluster finishes one group before holding the baselines of the next)."""
     nodes: list[_Node] = []
     derived: dict = {}
-    groups: dict[tuple, list[Task]] = {}
-    for t in tasks:
-        groups.setdefault(t.group, []).append(t)
-    for (sha, recipe, start, end), members in groups.items():
+    for (sha, recipe, start, end), members in baseline_groups(tasks).items():
         scenario = members[0].scenario
         village_key = f"village-{sha[:16]}"
         if village_key not in villages:
@@ -853,6 +851,34 @@ def _serial(nodes: list[_Node], villages: dict) -> Iterator[tuple[_Node, object]
             values[n.key] = value
 
 
+def dask_setup(worker) -> None:
+    """Set up a worker of the LocalCluster (dask's preload hook, run in each worker at start).
+
+    With the "spawn" start method the parent's resource tracker keeps a list of the
+    semaphores a worker creates (Pyomo creates one at import); a worker ended in the middle
+    of a run (Ctrl-C) leaves them to the tracker, which then warns about leaked semaphores.
+    A worker starts no processes of its own, so its default start method becomes "fork",
+    whose semaphores are unlinked at once and never listed.
+    """
+    import multiprocessing
+
+    if "fork" in multiprocessing.get_all_start_methods():
+        multiprocessing.set_start_method("fork", force=True)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT in this block (child processes started in it inherit that)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @contextmanager
 def _client(scheduler, workers: int | None) -> Iterator:
     """A dask.distributed Client: the given one, one to ``scheduler``, or a LocalCluster's."""
@@ -863,11 +889,17 @@ def _client(scheduler, workers: int | None) -> Iterator:
         return
     if scheduler is None:
         n = workers or os.cpu_count() or 1
-        # one single-threaded worker process per core: the LP solvers are single-threaded and
-        # Pyomo's model building holds the GIL
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-                Client(cluster) as client:
+        if n < 1:
+            raise ValueError(f"workers must be at least 1, got {n}")
+        # One single-threaded worker process per core: the LP solvers are single-threaded and
+        # Pyomo's model building holds the GIL. The workers start with Ctrl-C ignored (a
+        # terminal sends it to every process of the group): this process cancels the tasks and
+        # closes the cluster, which ends them.
+        with _sigint_ignored():
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR,
+                                   preload=["ansen.sweep"])  # runs dask_setup in each worker
+        with cluster, Client(cluster) as client:
             yield client
         return
     with Client(scheduler) as client:
@@ -905,6 +937,38 @@ def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_
     finally:
         if pending:
             client.cancel(list(pending))
+
+
+def pending(sweep: Grid, store, *, force: bool = False,
+            code_sha256: str | None = None) -> list[Task]:
+    """The tasks of a grid that a run would compute: those without both rows in the store
+    under their current task key (every task with ``force``).
+
+    Raises
+    ------
+    ValueError
+        ``store`` is a folder or a file that is not a sweep store.
+    """
+    from ansen.provenance import code_fingerprint
+
+    store = Path(store)
+    if store.is_dir():
+        raise ValueError(f"store {store} is a folder; give a file name such as "
+                         f"{store / (sweep.name + '.parquet')}")
+    if force or not store.exists():
+        return list(sweep.tasks)
+    old = read_store(store)
+    done = {k for k, b in old.groupby("task_key")["baseline"] if set(BASELINES) <= set(b)}
+    code_sha256 = code_sha256 or code_fingerprint()
+    return [t for t in sweep.tasks if t.key(code_sha256) not in done]
+
+
+def baseline_groups(tasks: Iterable[Task]) -> dict[tuple, list[Task]]:
+    """The tasks by what their baselines depend on (village data, scenario, period)."""
+    groups: dict[tuple, list[Task]] = {}
+    for t in tasks:
+        groups.setdefault(t.group, []).append(t)
+    return groups
 
 
 def _sigterm_as_interrupt(signum, frame):
@@ -962,16 +1026,11 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     g = sweep if isinstance(sweep, Grid) else load_spec(sweep)
     store = Path(store)
-    if store.is_dir():
-        raise ValueError(f"store {store} is a folder; give a file name such as "
-                         f"{store / (g.name + '.parquet')}")
-    old = read_store(store) if store.exists() else None
     code_sha = code_fingerprint()
+    todo = pending(g, store, force=force, code_sha256=code_sha)
+    old = read_store(store) if store.exists() else None
     keys = {t: t.key(code_sha) for t in g.tasks}
-    done_keys = set() if (old is None or force) else {
-        k for k, b in old.groupby("task_key")["baseline"] if set(BASELINES) <= set(b)}
-    skipped = [t.label() for t in g.tasks if keys[t] in done_keys]
-    todo = [t for t in g.tasks if keys[t] not in done_keys]
+    skipped = [t.label() for t in g.tasks if t not in set(todo)]
     if skipped and progress:
         log(f"{len(skipped)} run(s) of {g.name} already in {store} with the same definition, "
             "data and code (force reruns them)")
