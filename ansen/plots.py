@@ -524,6 +524,7 @@ def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None, *,
     -------
     numpy.ndarray of matplotlib.axes.Axes
     """
+    suptitle = f"{title} against {baseline} (blue: better than {baseline})"
     if axes is None:
         n_p = table["period"].nunique()
         n_m = table["model"].nunique()
@@ -553,6 +554,5 @@ def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None, *,
                       fontsize="small")
         ax.set_yticks(range(len(models)), models)
         ax.set(title=textwrap.fill(title, 26), xlabel="period", ylabel="")
-    np.ravel(axes)[0].figure.suptitle(f"{title} against {baseline} (blue: better than "
-                                      f"{baseline})", fontsize="medium")
+    np.ravel(axes)[0].figure.suptitle(suptitle, fontsize="medium")
     return axes

@@ -60,7 +60,8 @@ import pandas as pd
 
 __all__ = ["BASELINES", "EXAMPLE_STORE", "SPECS", "STORE_COLUMNS", "TABLE_METRICS", "TARIFFS",
            "Grid", "Period", "Task", "Village", "apply_scenario", "baseline_groups",
-           "cross_model_table", "grid", "load_spec", "markdown", "pending", "read_store", "run",
+           "cross_model_table", "grid", "load_spec", "markdown", "pending", "provenance",
+           "read_store", "run",
            "tariff", "write_report"]
 
 #: Folder of the shipped sweep specs (``season.toml``, ``example.toml``).
@@ -1127,6 +1128,26 @@ TABLE_METRICS = {
     "saving_eur_per_household_month": "saving per household [EUR/month]",
     "transformer_extreme_removed_pct": "extreme transformer peaks removed [% of the baseline's]",
 }
+
+
+def provenance(rows: pd.DataFrame) -> pd.DataFrame:
+    """Where a store's rows come from: one line per village data, code, version and solver.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: village, data and code SHA-256 (first 12 hex digits), package
+        version, solver; columns ``runs``, ``run_minutes`` (their summed wall
+        time on the workers [min]) and ``last_finished_utc``. More than one
+        line for one village means rows of different code or data side by
+        side: ``ansen sweep`` again brings the grid's rows up to date.
+    """
+    t = rows[rows["baseline"] == BASELINES[0]].assign(
+        data=rows["data_sha256"].str[:12], code=rows["code_sha256"].str[:12])
+    out = t.groupby(["village", "data", "code", "version", "solver"]).agg(
+        runs=("run_id", "size"), run_minutes=("seconds", lambda s: round(s.sum() / 60, 1)),
+        last_finished_utc=("finished_utc", "max"))
+    return out
 
 
 def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
