@@ -275,6 +275,9 @@ def cmd_sweep(args) -> int:
         spec = sweep.SPECS / f"{spec}.toml"  # a shipped spec by name
     grid = sweep.load_spec(spec, villages=args.data, models=args.models, solver=args.solver,
                            schedule=args.schedule)
+    if args.prune and args.periods:
+        raise ValueError("--prune keeps only the spec's runs in the store; with --periods it "
+                         "would remove the other periods' rows: give one or the other")
     grid = grid.select(periods=args.periods)
     store = Path(args.output or f"{grid.name}.parquet")
     if args.dry_run:
@@ -292,7 +295,7 @@ def cmd_sweep(args) -> int:
     start = time.perf_counter()
     try:
         out = sweep.run(grid, store, scheduler=args.scheduler, workers=args.workers,
-                        force=args.force)
+                        force=args.force, prune=args.prune)
     except Interrupted as exc:
         r = exc.result
         print(f"ansen: interrupted; {len(r['done'])} run(s) finished and written to {store}, "
@@ -420,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "the spec's, or data/experiments.toml)")
     s.add_argument("--force", action="store_true",
                    help="rerun runs whose rows are already in the store")
+    s.add_argument("--prune", action="store_true",
+                   help="remove the store's rows of runs that are not in the spec (e.g. of a "
+                        "parameter set since edited); by default they stay")
     s.add_argument("--dry-run", action="store_true",
                    help="list the runs to do and exit without running them")
     s.set_defaults(func=cmd_sweep)

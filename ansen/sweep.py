@@ -44,6 +44,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -60,7 +61,7 @@ import pandas as pd
 
 __all__ = ["BASELINES", "EXAMPLE_STORE", "SPECS", "STORE_COLUMNS", "TABLE_METRICS", "TARIFFS",
            "Grid", "Period", "Task", "Village", "apply_scenario", "baseline_groups",
-           "cross_model_table", "grid", "load_spec", "markdown", "pending", "provenance",
+           "client", "cross_model_table", "grid", "load_spec", "markdown", "pending", "provenance",
            "read_store", "run",
            "tariff", "write_report"]
 
@@ -334,15 +335,20 @@ def _scenario(value, where: str) -> tuple[str, str]:
         raise ValueError(f"{where}: scenario {name!r}: unknown tariff {recipe['tariff']!r}; "
                          f"known: {', '.join(TARIFFS)}")
     if derived := sorted(k for k in recipe if k != "tariff"):
-        try:
-            import ansen.scenarios  # noqa: F401  (written in another branch)
-        except ImportError:
+        if not _scenarios_available():
             raise ValueError(
                 f"{where}: scenario {name!r} needs ansen.scenarios to derive the village "
                 f"({', '.join(derived)}), which this version of ansen lacks; without it a "
                 "scenario is \"none\" or chooses the tariff only (tariff = \"net_metering\" or "
-                "\"2027\")") from None
+                "\"2027\")")
     return name, _canonical(recipe)
+
+
+def _scenarios_available() -> bool:
+    """Whether ``ansen.scenarios`` (deriving villages; written in another branch) exists."""
+    import importlib.util
+
+    return importlib.util.find_spec("ansen.scenarios") is not None
 
 
 def apply_scenario(village, scenario: dict):
@@ -402,6 +408,8 @@ def _periods(value, schedule, where: str) -> list[Period]:
         start, end = str(p["start"]), str(p["end"])
         for k, v in (("start", start), ("end", end)):
             try:
+                if not re.fullmatch(r"\d{4}-\d\d-\d\d([ T][\d:]+)?", v):
+                    raise ValueError(v)
                 pd.Timestamp(v)
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"{where}: period #{i + 1}: {k} = {v!r} is not a date "
@@ -881,15 +889,25 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 @contextmanager
-def _client(scheduler, workers: int | None) -> Iterator:
-    """A dask.distributed Client: the given one, one to ``scheduler``, or a LocalCluster's."""
+def client(scheduler=None, workers: int | None = None) -> Iterator:
+    """A dask.distributed Client for :func:`run`, closed (with its cluster) after the block.
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client, optional
+        None: a new ``LocalCluster`` of ``workers`` processes with one thread
+        each; an address such as ``"tcp://host:8786"``: that scheduler; a
+        Client: used as it is and left open.
+    workers : int, optional
+        Workers of the LocalCluster (default: the number of cores).
+    """
     from distributed import Client, LocalCluster
 
     if isinstance(scheduler, Client):
         yield scheduler
         return
     if scheduler is None:
-        n = workers or os.cpu_count() or 1
+        n = (os.cpu_count() or 1) if workers is None else int(workers)
         if n < 1:
             raise ValueError(f"workers must be at least 1, got {n}")
         # One single-threaded worker process per core: the LP solvers are single-threaded and
@@ -898,13 +916,16 @@ def _client(scheduler, workers: int | None) -> Iterator:
         # closes the cluster, which ends them.
         with _sigint_ignored():
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR,
+                                   dashboard_address=":0", silence_logs=logging.ERROR,
                                    preload=["ansen.sweep"])  # runs dask_setup in each worker
-        with cluster, Client(cluster) as client:
-            yield client
+        with cluster, Client(cluster) as local:
+            yield local
         return
-    with Client(scheduler) as client:
-        yield client
+    if not isinstance(scheduler, str) or "://" not in scheduler:
+        raise ValueError(f"scheduler {scheduler!r}: give an address such as tcp://host:8786, "
+                         "'synchronous', or nothing for a LocalCluster")
+    with Client(scheduler) as remote:
+        yield remote
 
 
 def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_Node, object]]:
@@ -977,7 +998,8 @@ def _sigterm_as_interrupt(signum, frame):
 
 
 def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool = False,
-        progress: bool = True, flush_seconds: float = 10.0, log=None) -> dict:
+        prune: bool = False, progress: bool = True, flush_seconds: float = 10.0,
+        log=None) -> dict:
     """Run a grid and write its rows into the store.
 
     Parameters
@@ -996,6 +1018,9 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
         Workers of the LocalCluster (default: the number of cores).
     force : bool
         Rerun the grid's runs whose rows are already in the store.
+    prune : bool
+        Remove the store's rows of points outside the grid (by default they
+        stay: a store can grow by several grids, or by parts of one).
     progress : bool
         Show a progress bar (tqdm) of the runs.
     flush_seconds : float
@@ -1039,6 +1064,13 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     done: dict[str, float] = {}
     failed: dict[str, str] = {}
     last_flush = time.monotonic()
+    if old is not None and prune:
+        kept = old[old["run_id"].isin({t.run_id for t in g.tasks})]
+        if len(kept) < len(old):
+            log(f"removed {old['run_id'].nunique() - kept['run_id'].nunique()} run(s) outside "
+                f"{g.name} from {store}")
+            _write_store(store, kept)
+            old = kept
     if old is not None and not todo:
         refreshed = _merge(old, [], g)  # names of periods or sets may have changed
         if not refreshed[LABEL_COLUMNS].equals(old[LABEL_COLUMNS]):
@@ -1104,8 +1136,8 @@ def _execution(nodes, villages, scheduler, workers) -> Iterator[Iterable]:
     if scheduler == "synchronous":
         yield _serial(nodes, villages)
         return
-    with _client(scheduler, workers) as client:
-        results = _distributed(nodes, villages, client)
+    with client(scheduler, workers) as dask_client:
+        results = _distributed(nodes, villages, dask_client)
         try:
             yield results
         finally:
@@ -1164,7 +1196,8 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
     pandas.DataFrame
         Columns ``period`` ("START to END"), ``model`` (the model id, followed
         by the scenario, parameter set and village where those vary for a
-        model), ``run_id`` and the measures; sorted by period and model.
+        model; with the definition's JSON where one name stands for several),
+        ``run_id`` and the measures; sorted by period and model.
     """
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
@@ -1173,11 +1206,19 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
     t["transformer_extreme_removed_pct"] = 100.0 * (
         1 - t["transformer_extreme_steps"].astype(float) / steps)
     label = t["model"].astype(str)
-    for col in ("scenario", "params", "village"):
-        varies = t.groupby("model")[col].transform("nunique") > 1
-        label = label.where(~varies, label + " " + t[col].astype(str))
+    for name, definition in (("scenario", "scenario_json"), ("params", "params_json"),
+                             ("village", "village"), ("solver", "solver")):
+        varies = t.groupby("model")[definition].transform("nunique") > 1
+        # one name for several definitions (a parameter set edited since): the JSON too
+        ambiguous = t.groupby(["model", name])[definition].transform("nunique") > 1
+        part = t[name].astype(str).where(~ambiguous, t[name].astype(str) + " "
+                                         + t[definition].astype(str))
+        label = label.where(~varies, label + " " + part)
     out = pd.DataFrame({"period": t["start"] + " to " + t["end"], "model": label,
                         "run_id": t["run_id"]})
+    if out.duplicated(["period", "model"]).any():  # a pivot would average them
+        raise ValueError("rows of different runs share a model label and period; select the "
+                         "rows of one grid (e.g. by run_id) first")
     for col in TABLE_METRICS:
         out[col] = t[col].astype(float)
     return out.sort_values(["period", "model"], kind="stable").reset_index(drop=True)
