@@ -18,12 +18,13 @@ version, as :mod:`ansen.provenance` computes them), ``code_sha256``,
 and ``finished_utc``. :data:`STORE_COLUMNS` lists the columns.
 
 Reruns: a run whose two rows are in the store with the same ``task_key`` is
-skipped; when the code, the data or the definition changed, its key changed
-and it runs again, and its old rows (same ``run_id``: the same grid point)
-are replaced. Rows of grid points outside the grid are kept, so one store can
-grow by several grids. Every write replaces the file atomically (a new file
-renamed over the old one), after each finished run at most every
-``flush_seconds`` and at the end, also after Ctrl-C or a failure.
+skipped; when the code or the data changed, its key changed: it runs again
+and its old rows (same ``run_id``: the same grid point) are replaced. A
+changed definition is another grid point. Rows of points outside the grid
+are kept (a store can grow by several grids, or by parts of one) unless
+``prune``. Every write replaces the file atomically (a new file renamed over
+the old one), after finished runs at most every ``flush_seconds`` and at the
+end, also after Ctrl-C or a failure.
 
 Baselines: M1 and no battery are simulated once per village, scenario and
 period, as tasks the runs depend on; a run of M1 or ``none`` itself (without
@@ -769,10 +770,12 @@ def _merge(old: pd.DataFrame | None, new: list[pd.DataFrame], grid_: Grid) -> pd
         else:
             rows = fresh
     if len(rows):
-        labels = {t.run_id: t for t in grid_.tasks}
-        for col, get in (("period", lambda t: t.period.name), ("season", lambda t: t.period.season),
-                         ("params", lambda t: t.params_name), ("scenario", lambda t: t.scenario_name)):
-            mapped = rows["run_id"].map(lambda r, get=get: get(labels[r]) if r in labels else None)
+        tasks = {t.run_id: t for t in grid_.tasks}
+        names = {"period": lambda t: t.period.name, "season": lambda t: t.period.season,
+                 "params": lambda t: t.params_name, "scenario": lambda t: t.scenario_name}
+        for col, name in names.items():
+            mapped = rows["run_id"].map(lambda r, name=name: name(tasks[r]) if r in tasks
+                                        else None)
             rows[col] = mapped.where(mapped.notna(), rows[col])
     return rows
 
@@ -1056,7 +1059,8 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     todo = pending(g, store, force=force, code_sha256=code_sha)
     old = read_store(store) if store.exists() else None
     keys = {t: t.key(code_sha) for t in g.tasks}
-    skipped = [t.label() for t in g.tasks if t not in set(todo)]
+    todo_set = set(todo)
+    skipped = [t.label() for t in g.tasks if t not in todo_set]
     if skipped and progress:
         log(f"{len(skipped)} run(s) of {g.name} already in {store} with the same definition, "
             "data and code (force reruns them)")
@@ -1121,6 +1125,9 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                   "seconds": time.perf_counter() - wall,
                   "cancelled": [t.label() for t in todo if t.label() not in finished]}
         raise Interrupted(result) from exc
+    except Exception:
+        flush()  # what finished is kept
+        raise
     finally:
         if bar is not None:
             bar.close()
