@@ -41,6 +41,7 @@ and Spark without ansen.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -621,6 +622,20 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
 # --------------------------------------------------------------------------- worker side
 
 
+@functools.cache
+def _loaded_code_sha256() -> str:
+    """The code SHA-256 of this process, taken once, before its first run imports the models.
+
+    A process runs the code it imported: the files are hashed once, so edits made while a
+    sweep runs do not fail the runs of workers that started with the client's code, while a
+    worker that started with other code (another install, a restart after an edit) is
+    refused. Clients and workers both use this.
+    """
+    from ansen.provenance import code_fingerprint
+
+    return code_fingerprint()
+
+
 def _derive(village, scenario: dict):
     return apply_scenario(village, scenario)[0]
 
@@ -647,9 +662,9 @@ def _run(village, definition: dict, m1, none) -> dict:
 
     Runs on a worker; only the rows (a small DataFrame) go back to the client.
     """
+    code_sha256 = _loaded_code_sha256()
     import ansen
     from ansen.metrics import compare
-    from ansen.provenance import code_fingerprint
 
     wall = time.perf_counter()
     chosen = tariff(definition["scenario"].get("tariff", "net_metering"))
@@ -670,7 +685,7 @@ def _run(village, definition: dict, m1, none) -> dict:
              "fallbacks": len(json.loads(attrs.get("fallbacks", "[]") or "[]"))}
     return {"rows": rows, "extra": extra, "seconds": time.perf_counter() - wall,
             "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "code_sha256": code_fingerprint(), "version": ansen.__version__}
+            "code_sha256": code_sha256, "version": ansen.__version__}
 
 
 # --------------------------------------------------------------------------- the store
@@ -974,8 +989,6 @@ def pending(sweep: Grid, store, *, force: bool = False,
     ValueError
         ``store`` is a folder or a file that is not a sweep store.
     """
-    from ansen.provenance import code_fingerprint
-
     store = Path(store)
     if store.is_dir():
         raise ValueError(f"store {store} is a folder; give a file name such as "
@@ -984,7 +997,7 @@ def pending(sweep: Grid, store, *, force: bool = False,
         return list(sweep.tasks)
     old = read_store(store)
     done = {k for k, b in old.groupby("task_key")["baseline"] if set(BASELINES) <= set(b)}
-    code_sha256 = code_sha256 or code_fingerprint()
+    code_sha256 = code_sha256 or _loaded_code_sha256()
     return [t for t in sweep.tasks if t.key(code_sha256) not in done]
 
 
@@ -1048,14 +1061,13 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     ValueError
         ``store`` is a folder or a file that is not a sweep store.
     """
-    from ansen.provenance import code_fingerprint
     from ansen.reproduce import Interrupted
 
     wall = time.perf_counter()
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     g = sweep if isinstance(sweep, Grid) else load_spec(sweep)
     store = Path(store)
-    code_sha = code_fingerprint()
+    code_sha = _loaded_code_sha256()
     todo = pending(g, store, force=force, code_sha256=code_sha)
     old = read_store(store) if store.exists() else None
     keys = {t: t.key(code_sha) for t in g.tasks}
