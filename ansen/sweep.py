@@ -826,11 +826,11 @@ def _nodes(tasks: list[Task], code_sha: str, villages: dict) -> list[_Node]:
         if village_key not in villages:
             villages[village_key] = members[0].village
         derive_recipe = {k: v for k, v in scenario.items() if k != "tariff"}
-        if derive_recipe:
-            dkey = f"scenario-{_sha([sha, recipe])[:16]}"
+        if derive_recipe:  # one derived village for every tariff of the same recipe
+            dkey = f"scenario-{_sha([sha, derive_recipe])[:16]}"
             if dkey not in derived:
                 derived[dkey] = True
-                nodes.append(_Node(dkey, _derive, (_Ref(village_key), scenario)))
+                nodes.append(_Node(dkey, _derive, (_Ref(village_key), derive_recipe)))
             source = _Ref(dkey)
         else:
             source = _Ref(village_key)

@@ -151,6 +151,43 @@ def test_tariff_scenarios_get_their_own_baselines(villages):
     assert rows.loc[("none", "M1"), cost] != pytest.approx(rows.loc[("2027", "M1"), cost])
 
 
+@pytest.fixture
+def stand_in_scenarios(monkeypatch):
+    """A stand-in for ansen.scenarios (written in another branch): derive() scales the
+    batteries and records its recipe; calls are counted."""
+    import importlib.machinery
+    import types
+
+    module = types.ModuleType("ansen.scenarios")
+    module.__spec__ = importlib.machinery.ModuleSpec("ansen.scenarios", None)
+    module.calls = []
+
+    def derive(village, recipe):
+        module.calls.append(recipe)
+        out = village.copy()
+        out["battery_kwh"] = village["battery_kwh"] * recipe["scale"]
+        out.attrs["recipe"] = str(recipe)
+        return out
+
+    module.derive = derive
+    monkeypatch.setitem(sys.modules, "ansen.scenarios", module)
+    return module
+
+
+def test_scenarios_derive_the_village_once_per_recipe(villages, stand_in_scenarios):
+    scenarios = [{"name": "big", "scale": 2.0}, {"name": "big-2027", "scale": 2.0,
+                                                 "tariff": "2027"}, "none"]
+    g = sweep.grid(villages[:1], scenarios, ["M2"], PERIODS[:1], name="derived")
+    rows = _rows_in_memory(g)
+    assert stand_in_scenarios.calls == [{"scale": 2.0}]  # shared by both tariffs
+    kwh = rows.groupby("scenario")["battery_kwh_total"].first()
+    assert kwh["big"] == kwh["big-2027"] == 2 * kwh["none"] == 40.0
+    assert set(rows[rows["scenario"] == "big-2027"]["tariff"]) == {"2027"}
+    assert set(rows["scenario_json"]) == {'{"scale":2.0,"tariff":"net_metering"}',
+                                          '{"scale":2.0,"tariff":"2027"}',
+                                          '{"tariff":"net_metering"}'}
+
+
 def test_failures_are_reported_and_the_rest_is_written(tmp_path, villages):
     """A run that fails (a period the data do not cover) does not stop the others."""
     g = sweep.grid(villages[:1], ["none"], ["M1"], [PERIODS[0], ["2026-01-01", "2026-01-02"]],
