@@ -151,10 +151,6 @@ class Period:
     season: str = ""
     ids: tuple[str, ...] = ()
 
-    @property
-    def label(self) -> str:
-        return f"{self.start} to {self.end}"
-
 
 @dataclass(frozen=True)
 class Task:
