@@ -935,16 +935,31 @@ def client(scheduler=None, workers: int | None = None) -> Iterator:
         with cluster, Client(cluster) as local:
             yield local
         return
-    if not isinstance(scheduler, str) or "://" not in scheduler:
+    if not isinstance(scheduler, str) or not scheduler:
         raise ValueError(f"scheduler {scheduler!r}: give an address such as tcp://host:8786, "
                          "'synchronous', or nothing for a LocalCluster")
     with Client(scheduler) as remote:
         yield remote
 
 
+def _check_workers(client, code_sha256: str) -> None:
+    """Refuse a cluster whose workers run other ansen code than this process."""
+    try:
+        shas = client.run(_loaded_code_sha256)
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(f"the workers cannot import ansen ({exc}): install this version of "
+                           "ansen where they run") from None
+    if other := {w: s for w, s in shas.items() if s != code_sha256}:
+        raise RuntimeError(
+            f"{len(other)} of {len(shas)} worker(s) run other ansen code (SHA-256 "
+            f"{next(iter(other.values()))[:12]}, here {code_sha256[:12]}): install the same "
+            "version on the workers, or restart them after changing the code")
+
+
 def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_Node, object]]:
     from distributed import as_completed
 
+    _check_workers(client, _loaded_code_sha256())
     futures: dict[str, object] = {}
     for key, village in villages.items():
         # sent once; the scheduler copies it to the workers that need it
