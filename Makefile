@@ -37,7 +37,7 @@ test: setup
 # rebuild notebooks/*.ipynb from _build_notebooks.py and execute them in place (deterministic)
 notebooks: setup
 	$(BIN)/python notebooks/_build_notebooks.py
-	$(BIN)/python -m ansen.notebooks data_overview experiment summary
+	$(BIN)/python -m ansen.notebooks data_overview experiment summary sweep
 
 lint: setup
 	$(BIN)/ruff check ansen tests

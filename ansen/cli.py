@@ -47,6 +47,8 @@ examples:
   ansen compare --start 2025-06-01 --end 2025-07-01 --models M1 M4 M5
   ansen reproduce --output results
   ansen reproduce --sweep --models M4 M5 --periods E05_M5_weekold_autumn2024 summer
+  ansen sweep season --output season.parquet --periods summer
+  ansen sweep my_grid.toml --scheduler tcp://scheduler-host:8786
   ansen freshness --models M5 --periods 2025-04-07:2025-05-05 --output fresh
 
 `ansen <command> --help` describes each command."""
@@ -348,6 +350,53 @@ def cmd_derive(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    import time
+
+    from ansen import sweep
+    from ansen.reproduce import Interrupted
+
+    spec = Path(args.spec)
+    if not spec.exists() and not spec.suffix and (sweep.SPECS / f"{spec}.toml").is_file():
+        spec = sweep.SPECS / f"{spec}.toml"  # a shipped spec by name
+    grid = sweep.load_spec(spec, villages=args.data, models=args.models, solver=args.solver,
+                           schedule=args.schedule)
+    if args.prune and args.periods:
+        raise ValueError("--prune keeps only the spec's runs in the store; with --periods it "
+                         "would remove the other periods' rows: give one or the other")
+    grid = grid.select(periods=args.periods)
+    store = Path(args.output or f"{grid.name}.parquet")
+    if args.dry_run:
+        todo = sweep.pending(grid, store, force=args.force)
+        print(f"{grid.name}: {len(grid)} run(s) and {len(sweep.baseline_groups(grid.tasks))} "
+              f"pair(s) of baselines (M1, none); {len(grid) - len(todo)} run(s) already in "
+              f"{store}; to run:")
+        for t in todo:
+            print(f"  {t.label()}")
+        return 0
+    import os
+
+    where = ("this process" if args.scheduler == "synchronous" else args.scheduler
+             or f"a LocalCluster of {args.workers or os.cpu_count()} worker(s)")
+    start = time.perf_counter()
+    try:
+        out = sweep.run(grid, store, scheduler=args.scheduler, workers=args.workers,
+                        force=args.force, prune=args.prune)
+    except Interrupted as exc:
+        r = exc.result
+        print(f"ansen: interrupted; {len(r['done'])} run(s) finished and written to {store}, "
+              f"{len(r['cancelled'])} not finished. Run the same command again to complete "
+              "only the rest.", file=sys.stderr)
+        return 130
+    minutes = (time.perf_counter() - start) / 60
+    print(f"{len(out['done'])} run(s) in {minutes:.1f} min on {where}, "
+          f"{len(out['skipped'])} already in the store, {len(out['failed'])} failed; "
+          f"store: {store}")
+    for label, msg in out["failed"].items():
+        print(f"ansen: FAILED {label}: {msg}", file=sys.stderr)
+    return 1 if out["failed"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ansen", description=DESCRIPTION, epilog=EPILOG,
                                 formatter_class=_Help)
@@ -445,6 +494,47 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true",
                    help="rerun experiments whose results are already complete and current")
     s.set_defaults(func=cmd_reproduce)
+
+    s = _parser(sub, "sweep", "run a grid of village x scenario x model x period x parameters "
+                "on dask.distributed into one Parquet store",
+                "Run every point of a sweep spec (TOML; e.g. data/sweeps/season.toml: every "
+                "model in every period of the schedule) as tasks on a dask.distributed cluster: "
+                "a LocalCluster on this machine (one single-threaded worker per core) or, with "
+                "--scheduler, a running cluster. Each run is compared with M1 and with no "
+                "battery (computed once per village, scenario and period); the rows, with the "
+                "run's provenance, go to one Parquet file. Runs already in it with the same "
+                "definition, data and code are skipped (--force reruns them), so after Ctrl-C "
+                "the same command completes only the rest. notebooks/sweep.ipynb reads the "
+                "store.")
+    s.add_argument("spec", help="sweep spec (TOML), or the name of a shipped one in "
+                   "data/sweeps: season, example")
+    s.add_argument("--output", help="the store, a Parquet file (default: NAME.parquet in the "
+                   "working directory, NAME from the spec)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="scheduler of a running dask cluster, e.g. tcp://host:8786 (its workers "
+                        "need this version of ansen); 'synchronous': one run after another in "
+                        "this process (default: a LocalCluster on this machine)")
+    s.add_argument("--workers", type=int, help="workers of the LocalCluster (default: the number "
+                   "of cores)")
+    s.add_argument("--models", nargs="+", choices=MODEL_IDS, metavar="MODEL",
+                   help="replace the spec's models")
+    s.add_argument("--periods", nargs="+", metavar="PERIOD",
+                   help="only these periods of the spec: each an experiment id of the schedule, "
+                        "a season (winter, spring, summer, autumn) or START:END")
+    s.add_argument("--data", nargs="+", metavar="PATH",
+                   help="replace the spec's villages: village files or export folders, or "
+                        "'default'")
+    s.add_argument("--solver", choices=SOLVERS, help="replace the spec's LP solver")
+    s.add_argument("--schedule", help="experiments TOML for periods = \"schedule\" (default: "
+                   "the spec's, or data/experiments.toml)")
+    s.add_argument("--force", action="store_true",
+                   help="rerun runs whose rows are already in the store")
+    s.add_argument("--prune", action="store_true",
+                   help="remove the store's rows of runs that are not in the spec (e.g. of a "
+                        "parameter set since edited); by default they stay")
+    s.add_argument("--dry-run", action="store_true",
+                   help="list the runs to do and exit without running them")
+    s.set_defaults(func=cmd_sweep)
 
     s = _parser(sub, "freshness", "MV peak reduction against the age of the grid data, same "
                 "weeks (notebooks/freshness.ipynb)",

@@ -191,7 +191,7 @@ def normalize(path: str | os.PathLike, roots: dict | None = None) -> Path:
     return path
 
 
-def rebuild(names=("data_overview", "experiment", "freshness", "summary")) -> list[Path]:
+def rebuild(names=("data_overview", "experiment", "freshness", "summary", "sweep")) -> list[Path]:
     """Execute the committed notebooks of ``notebooks/`` in place with their default parameters.
 
     Each runs in a scratch working directory (so the experiment notebook's
@@ -213,4 +213,4 @@ def rebuild(names=("data_overview", "experiment", "freshness", "summary")) -> li
 
 
 if __name__ == "__main__":
-    rebuild(sys.argv[1:] or ("data_overview", "experiment", "freshness", "summary"))
+    rebuild(sys.argv[1:] or ("data_overview", "experiment", "freshness", "summary", "sweep"))

@@ -503,21 +503,28 @@ def report_comparison(table: pd.DataFrame, axes=None):
     return axes
 
 
-def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None):
-    """Season sweep: one heat map (model x period) per metric against M1.
+def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None, *,
+                   baseline: str = "M1", title: str = "Season sweep"):
+    """A sweep: one heat map (model x period) per metric against a baseline.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per sweep experiment with columns ``model``, ``period`` and the
-        metrics (:func:`ansen.report.sweep_table`).
+        One row per run with columns ``model``, ``period`` and the metrics
+        (:func:`ansen.sweep.cross_model_table`), each positive when the model
+        does better than the baseline.
     metrics : dict
         Column -> title with unit.
+    baseline : str
+        What the metrics are measured against (for the title).
+    title : str
+        Start of the figure's title.
 
     Returns
     -------
     numpy.ndarray of matplotlib.axes.Axes
     """
+    suptitle = f"{title} against {baseline} (blue: better than {baseline})"
     if axes is None:
         n_p = table["period"].nunique()
         n_m = table["model"].nunique()
@@ -547,6 +554,5 @@ def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None):
                       fontsize="small")
         ax.set_yticks(range(len(models)), models)
         ax.set(title=textwrap.fill(title, 26), xlabel="period", ylabel="")
-    np.ravel(axes)[0].figure.suptitle("Season sweep against M1 (blue: better than M1)",
-                                      fontsize="medium")
+    np.ravel(axes)[0].figure.suptitle(suptitle, fontsize="medium")
     return axes

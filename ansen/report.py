@@ -11,8 +11,7 @@ the experiments a run names, or else every folder whose provenance is intact,
 and then all of one data file, code and solver (:func:`included`). The
 summary lists the experiments it used.
 
-:func:`write_sweep` does the same for the season sweep: a table of model x
-period with the key measures against M1, and a figure.
+The season sweep's table and figure come from its store (:mod:`ansen.sweep`).
 """
 
 from __future__ import annotations
@@ -24,9 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["FIGURES", "RESULTS_DIR", "SWEEP_METRICS", "Figure", "collect_metrics", "included",
-           "not_counted", "summary_markdown", "summary_table", "sweep_table", "write_summary",
-           "write_sweep"]
+__all__ = ["FIGURES", "RESULTS_DIR", "Figure", "collect_metrics", "included", "not_counted",
+           "summary_markdown", "summary_table", "write_summary"]
 
 #: The repository's results folder (the default of the summary notebook).
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
@@ -371,61 +369,3 @@ def write_summary(results_dir: str | os.PathLike | None = None, experiments=None
     per = metrics[metrics["baseline"] == "M1"][PER_EXPERIMENT].set_index("experiment")
     return {"markdown": text, "table": table, "used": used, "per_experiment": per,
             "files": files}
-
-
-#: Measures of the sweep table, against M1: column -> title with unit. Each is positive
-#: when the model does better than M1.
-SWEEP_METRICS = {
-    "mv_peak_reduction_mean_pct": "MV peak reduction, mean of weeks [%]",
-    "transformer_variance_reduction_pct": "transformer variance reduction [%]",
-    "saving_eur_per_household_month": "saving per household [EUR/month]",
-    "transformer_extreme_removed_pct": "extreme transformer peaks removed [% of M1's]",
-}
-
-
-def sweep_table(results_dir: str | os.PathLike, experiments) -> pd.DataFrame:
-    """One row per sweep experiment: period, season, model and :data:`SWEEP_METRICS` vs M1."""
-    t = collect_metrics(results_dir, experiments)
-    used = included(results_dir, experiments).set_index("experiment")
-    t = t[t["baseline"] == "M1"].set_index("experiment")
-    out = pd.DataFrame({
-        "period": [f"{used.loc[e, 'start']} to {used.loc[e, 'end']}" for e in t.index],
-        "model": t["model"].astype(str),
-    }, index=t.index)
-    for col in SWEEP_METRICS:
-        out[col] = t[col].astype(float)
-    return out.sort_values(["period", "model"], kind="stable")
-
-
-def write_sweep(results_dir: str | os.PathLike, experiments) -> Path:
-    """Write sweep.csv, sweep.md (one table model x period per measure) and sweep.png/.svg.
-
-    Returns
-    -------
-    pathlib.Path
-        sweep.md.
-    """
-    from ansen import plots
-    from ansen.io import write_table
-
-    root = Path(results_dir)
-    table = sweep_table(root, experiments)
-    write_table(table, root / "sweep.csv")
-    models = list(dict.fromkeys(table["model"]))
-    periods = list(dict.fromkeys(table["period"]))
-    lines = ["# Season sweep: every model in every period, against M1", "",
-             "Each cell: the model over that period against M1 over the same period (same "
-             "village, same data), from the experiments listed in sweep.csv.", ""]
-    for col, title in SWEEP_METRICS.items():
-        grid = table.pivot_table(index="model", columns="period", values=col,
-                                 dropna=False).reindex(index=models, columns=periods)
-        lines += [f"## {title}", "", "| model | " + " | ".join(grid.columns) + " |",
-                  "|---" * (len(grid.columns) + 1) + "|"]
-        for m, row in grid.iterrows():
-            cells = ["n/a" if pd.isna(v) else f"{v:.2f}" for v in row.values]
-            lines.append(f"| {m} | " + " | ".join(cells) + " |")
-        lines.append("")
-    path = _write_text(root / "sweep.md", "\n".join(lines))
-    plots.set_theme()
-    _write_figure(plots.sweep_heatmaps(table, SWEEP_METRICS), root / "sweep")
-    return path

@@ -24,8 +24,12 @@ their worker does (ipykernel watches its parent).
 
 Summary: for the schedule, ``notebooks/summary.ipynb`` writes ``summary.md``,
 ``summary.csv`` and ``summary.png``/``.svg`` from exactly the experiments of
-this run and those whose provenance matches it (listed in ``summary.md``); for
-the sweep, :func:`ansen.report.write_sweep` writes ``sweep.csv``,
+this run and those whose provenance matches it (listed in ``summary.md``).
+
+The season sweep (``sweep=True``) is the sweep spec ``data/sweeps/season.toml``
+run by :func:`ansen.sweep.run` on a dask LocalCluster into the store
+``<output>/season.parquet`` (reruns skip its rows of the same task key), then
+``notebooks/sweep.ipynb`` reads the store and writes ``sweep.csv``,
 ``sweep.md`` and ``sweep.png``/``.svg``.
 """
 
@@ -68,13 +72,10 @@ def _relative(path, folder: Path) -> str:
     return os.path.relpath(Path(path).resolve(), folder.resolve()) if path else ""
 
 
-def _parameters(exp: Experiment, in_schedule: bool, schedule, data, solver, folder) -> dict:
+def _parameters(exp: Experiment, schedule, data, solver, folder) -> dict:
     """Notebook parameters, every path relative to the experiment folder (the kernel's cwd)."""
-    common = {"data_path": _relative(data, folder), "solver": solver, "output_dir": "."}
-    if in_schedule:
-        return {"experiment_id": exp.id, "schedule_path": _relative(schedule, folder), **common}
-    return {"experiment_id": "", "name": exp.id, "model": exp.model, "start": exp.start,
-            "end": exp.end, "params_json": json.dumps(exp.params, sort_keys=True), **common}
+    return {"experiment_id": exp.id, "schedule_path": _relative(schedule, folder),
+            "data_path": _relative(data, folder), "solver": solver, "output_dir": "."}
 
 
 def plan(schedule=None, *, sweep: bool = False, experiments=None, models=None,
@@ -233,19 +234,23 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
     Parameters
     ----------
     output : path
-        Results folder (one subfolder per experiment).
+        Results folder (one subfolder per experiment; for the sweep, the store
+        ``season.parquet``, ``sweep.ipynb`` and its tables and figure).
     experiments : list of str, optional
-        Ids to run (default: all of the schedule, or of the sweep).
+        Ids of the schedule to run (default: all).
     data : path, optional
         Village (default: the shipped synthetic Ansen).
     solver : {"highs", "glpk"}
     sweep : bool
-        Run every model in every season of the schedule instead of the schedule.
+        Instead of the schedule, the season sweep: every model in every period
+        of the schedule (``data/sweeps/season.toml``, :func:`ansen.sweep.run`
+        on a dask LocalCluster), then ``notebooks/sweep.ipynb``.
     models, periods : list of str, optional
         Sweep only: models, and periods named by a schedule experiment id or a
-        season (see :func:`plan`).
+        season (see :meth:`ansen.sweep.Grid.select`).
     jobs : int, optional
-        Parallel workers (default: the number of cores).
+        Parallel notebooks, or workers of the sweep's LocalCluster (default:
+        the number of cores).
     schedule : path, optional
         Experiments TOML (default data/experiments.toml).
     force : bool
@@ -261,7 +266,8 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
         ``done`` {id: seconds}, ``skipped`` [ids already current],
         ``failed`` {id: (notebook path, message)}, ``summary`` path of
         summary.md or sweep.md (None if not written), ``included`` [ids in the
-        summary].
+        summary]. For the sweep, ids are run labels (:meth:`ansen.sweep.Task.label`)
+        and a failed run names the store.
 
     Raises
     ------
@@ -274,8 +280,11 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
 
     log = log or default_log
     output = Path(output)
-    experiments_plan = plan(schedule, sweep=sweep, experiments=experiments, models=models,
-                            periods=periods)
+    if sweep:
+        return _reproduce_sweep(output, experiments=experiments, data=data, solver=solver,
+                                models=models, periods=periods, jobs=jobs, schedule=schedule,
+                                force=force, progress=progress, log=log)
+    experiments_plan = plan(schedule, experiments=experiments, models=models, periods=periods)
     data_sha = data_fingerprint(data)
     code_sha = code_fingerprint()
     keys = {e.id: experiment_key(e, data_sha, solver, code_sha) for e in experiments_plan}
@@ -303,7 +312,7 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
         jobs_list.append((exp.id, {
             "notebook": str(NOTEBOOKS / notebook_of[exp.id]),
             "output": str(folder / notebook_of[exp.id]), "cwd": str(folder),
-            "parameters": _parameters(exp, not sweep, schedule, data, solver, folder)}))
+            "parameters": _parameters(exp, schedule, data, solver, folder)}))
 
     done, failed = {}, {}
     total = len(todo)
@@ -336,31 +345,72 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
 
     included = [e.id for e in experiments_plan if e.id in done or e.id in skipped]
     summary = None
-    if not sweep:
-        # the summary also counts other schedule experiments whose results match this run
-        for e in load_schedule(schedule):
-            if e.id not in included and e.id not in failed and (output / e.id).is_dir():
-                key = experiment_key(e, data_sha, solver, code_sha)
-                if is_current(output / e.id, key):
-                    included.append(e.id)
-        order = [e.id for e in load_schedule(schedule)]
-        included.sort(key=order.index)
+    # the summary also counts other schedule experiments whose results match this run
+    for e in load_schedule(schedule):
+        if e.id not in included and e.id not in failed and (output / e.id).is_dir():
+            key = experiment_key(e, data_sha, solver, code_sha)
+            if is_current(output / e.id, key):
+                included.append(e.id)
+    order = [e.id for e in load_schedule(schedule)]
+    included.sort(key=order.index)
     if included:
         try:
-            summary = _summarise(output, included, sweep)
+            summary = _summarise(output, included)
         except Exception as exc:  # report, do not hide
-            name = "sweep.md" if sweep else "summary.ipynb"
-            failed["summary"] = (str(output / name), _last_line(exc))
+            failed["summary"] = (str(output / "summary.ipynb"), _last_line(exc))
             log(f"FAILED summary: {failed['summary'][1]}")
     return {"done": done, "skipped": skipped, "failed": failed, "summary": summary,
             "included": included}
 
 
-def _summarise(output: Path, included: list[str], sweep: bool) -> Path:
-    if sweep:
-        from ansen.report import write_sweep
+#: The store of the season sweep in the output folder of ``ansen reproduce --sweep``.
+SWEEP_STORE = "season.parquet"
 
-        return write_sweep(output, included)
+
+def _reproduce_sweep(output: Path, *, experiments, data, solver, models, periods, jobs,
+                     schedule, force, progress, log) -> dict:
+    """The season sweep through :mod:`ansen.sweep`, then notebooks/sweep.ipynb on its store."""
+    from ansen import sweep as sw
+
+    if experiments:
+        raise ValueError("--experiments chooses experiments of the schedule; choose the runs "
+                         "of the sweep with --models and --periods")
+    if models:
+        from ansen.models import MODELS
+
+        if unknown := [m for m in models if m not in MODELS]:
+            raise ValueError(f"unknown model(s) {unknown}; known: {', '.join(MODELS)}")
+    grid = sw.load_spec(sw.SPECS / "season.toml", villages=[data] if data else None,
+                        models=models, solver=solver, schedule=schedule).select(periods=periods)
+    output.mkdir(parents=True, exist_ok=True)
+    store = output / SWEEP_STORE
+    try:
+        out = sw.run(grid, store, workers=jobs, force=force, progress=progress, log=log)
+    except Interrupted as exc:
+        r = exc.result
+        raise Interrupted({"done": r["done"], "skipped": r["skipped"],
+                           "failed": {k: (str(store), v) for k, v in r["failed"].items()},
+                           "summary": None, "included": [],
+                           "cancelled": r["cancelled"]}) from exc
+    failed = {k: (str(store), v) for k, v in out["failed"].items()}
+    included = [t.label() for t in grid.tasks if t.label() not in out["failed"]]
+    summary = None
+    if included:
+        from ansen.notebooks import execute
+
+        try:
+            execute(NOTEBOOKS / "sweep.ipynb", output / "sweep.ipynb",
+                    {"store": SWEEP_STORE, "output_dir": ".", "title": "Season sweep"},
+                    cwd=output)
+            summary = output / "sweep.md"
+        except Exception as exc:  # report, do not hide
+            failed["summary"] = (str(output / "sweep.ipynb"), _last_line(exc))
+            log(f"FAILED summary: {failed['summary'][1]}")
+    return {"done": out["done"], "skipped": out["skipped"], "failed": failed,
+            "summary": summary, "included": included}
+
+
+def _summarise(output: Path, included: list[str]) -> Path:
     from ansen.notebooks import execute
 
     execute(NOTEBOOKS / "summary.ipynb", output / "summary.ipynb",

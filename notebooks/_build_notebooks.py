@@ -174,7 +174,36 @@ for f in summary["files"]:
     code('''summary["per_experiment"].round(2)'''),
 ])
 
+sweep = notebook([
+    md("""# A sweep: every model against M1 across a grid
+
+Reads the store of `ansen sweep` (one row per run and baseline, with its provenance; README,
+"Sweeps") and makes the cross-model table and figure: each model in each period against M1 over
+the same period, for the MV peak, the transformer variance, the households' saving and the
+extreme transformer peaks. `ansen reproduce --sweep` runs the season sweep
+(`data/sweeps/season.toml`) and then this notebook on its store. With the default parameters it
+reads the small example store `data/sweeps/example.parquet` (the notebook checked in CI)."""),
+    params('''store: str = ""  # sweep store (Parquet) written by `ansen sweep`; empty: data/sweeps/example.parquet
+baseline: str = "M1"  # compare with M1 (the pilot's baseline) or none (no battery)
+title: str = "Sweep"  # start of the tables' and figure's titles
+output_dir: str = "."  # folder for sweep.md, sweep.csv and sweep.png/.svg'''),
+    code('''from IPython.display import Image, Markdown, display
+
+from ansen import sweep
+
+rows = sweep.read_store(store or None)
+print(f"{rows['run_id'].nunique()} runs, {len(rows)} rows (each run against M1 and no battery)")
+sweep.provenance(rows)'''),
+    md("## Every model in every period"),
+    code('''table = sweep.cross_model_table(rows, baseline)
+files = sweep.write_report(table, output_dir, baseline=baseline, title=title)
+display(Markdown(sweep.markdown(table, baseline, title)))'''),
+    md("## The same as heat maps (blue: better than the baseline)"),
+    code('''display(Image(filename=str(next(f for f in files if f.suffix == ".png"))))'''),
+])
+
 if __name__ == "__main__":
     nbf.write(experiment, HERE / "experiment.ipynb")
     nbf.write(freshness, HERE / "freshness.ipynb")
     nbf.write(summary, HERE / "summary.ipynb")
+    nbf.write(sweep, HERE / "sweep.ipynb")

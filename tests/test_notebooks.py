@@ -30,7 +30,7 @@ def test_data_overview_executes_on_example_export(tmp_path):
             assert f.stat().st_size > 0, f
 
 
-@pytest.mark.parametrize("name", ["data_overview", "experiment", "summary"])
+@pytest.mark.parametrize("name", ["data_overview", "experiment", "summary", "sweep"])
 def test_parameters_cell_holds_literals_only(name):
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
@@ -42,7 +42,7 @@ def test_parameters_cell_holds_literals_only(name):
         assert "#" in rest, f"{line}: no comment"
 
 
-@pytest.mark.parametrize("name", ["data_overview", "experiment", "summary"])
+@pytest.mark.parametrize("name", ["data_overview", "experiment", "summary", "sweep"])
 def test_committed_notebooks_are_normalized_and_name_the_ansen_kernel(tmp_path, name):
     src = NOTEBOOKS / f"{name}.ipynb"
     copy = tmp_path / src.name

@@ -202,29 +202,40 @@ def test_killing_the_parent_leaves_no_workers_or_kernels(tmp_path):
     assert _gone(procs, 5), "worker or kernel outlived the killed parent"
 
 
-def test_sweep_writes_its_own_table_and_figure(tmp_path):
-    from ansen.reproduce import plan
+@pytest.mark.slow
+def test_sweep_runs_through_the_store_and_its_notebook(tmp_path):
+    """`reproduce --sweep`: the season spec on a LocalCluster into season.parquet, whose rows
+    are what the experiment notebook computes; notebooks/sweep.ipynb writes the table and
+    figure; a rerun skips the store's rows."""
+    from ansen.experiments import Experiment
+    from ansen.sweep import read_store
 
     schedule = tmp_path / "s.toml"
     schedule.write_text(TINY)
-    sweep = plan(schedule, sweep=True, models=["M4", "M5"], periods=["second"])
-    assert [e.id for e in sweep] == ["S_2025-03-30_M4", "S_2025-03-30_M5"]
-    for e, source in zip(sweep, ["E04_M4_autumn2024", "E08_M5_fresh_spring2025"], strict=True):
-        _complete(tmp_path / "res", e, source)
-    out = reproduce(tmp_path / "res", data=EXAMPLE_EXPORT, schedule=schedule, sweep=True,
-                    models=["M4", "M5"], periods=["second"], jobs=1, progress=False)
-    assert out["skipped"] == [e.id for e in sweep] and not out["failed"]
-    table = pd.read_csv(tmp_path / "res" / "sweep.csv")
+    res = tmp_path / "res"
+    kw = {"data": EXAMPLE_EXPORT, "schedule": schedule, "sweep": True, "models": ["M4", "M5"],
+          "periods": ["second"], "jobs": 1, "progress": False}
+    out = reproduce(res, **kw)
+    labels = [f"{m} 2025-03-30:2025-03-31 tests/data/example_export" for m in ("M4", "M5")]
+    assert sorted(out["done"]) == labels and not out["failed"] and not out["skipped"]
+    assert out["summary"] == res / "sweep.md" and out["included"] == labels
+    rows = read_store(res / "season.parquet")
+    assert len(rows) == 4 and set(rows["model"]) == {"M4", "M5"}
+    exp = Experiment("x", "M5", "2025-03-30", "2025-03-31")
+    metrics = run_experiment(ansen.data.load(EXAMPLE_EXPORT), exp, progress=False)["metrics"]
+    table = pd.read_csv(res / "sweep.csv")
     assert list(table["model"]) == ["M4", "M5"]
     assert set(table["period"]) == {"2025-03-30 to 2025-03-31"}
-    m5 = pd.read_csv(RESULTS / "E08_M5_fresh_spring2025" / "metrics.csv").set_index("baseline")
-    assert table.set_index("model").loc["M5", "mv_peak_reduction_mean_pct"] == pytest.approx(
-        m5.loc["M1", "mv_peak_reduction_mean_pct"])
-    text = (tmp_path / "res" / "sweep.md").read_text()
+    for col in ("mv_peak_reduction_mean_pct", "saving_eur_per_household_month"):
+        assert table.set_index("model").loc["M5", col] == pytest.approx(
+            metrics.set_index("baseline").loc["M1", col], rel=1e-9, nan_ok=True)
+    text = (res / "sweep.md").read_text()
     assert "| model | 2025-03-30 to 2025-03-31 |" in text and "| M5 |" in text
-    for name in ("sweep.png", "sweep.svg"):
-        assert (tmp_path / "res" / name).stat().st_size > 0
-    assert not (tmp_path / "res" / "summary.md").exists()
+    for name in ("sweep.png", "sweep.svg", "sweep.ipynb"):
+        assert (res / name).stat().st_size > 0
+    assert not (res / "summary.md").exists()
+    again = reproduce(res, **kw)
+    assert again["done"] == {} and sorted(again["skipped"]) == labels
 
 
 def test_plan_selects_sweep_models_and_periods():

@@ -1,0 +1,1312 @@
+"""Sweeps: a grid of runs on dask.distributed, into one tidy Parquet store.
+
+A *grid* crosses villages x scenarios x models x periods x parameter sets
+(:func:`grid`, or a TOML spec read by :func:`load_spec`); :func:`run` computes
+every point of it as a task on a dask.distributed cluster (a
+``LocalCluster`` on this machine by default, one single-threaded worker per
+core, or the scheduler of a real cluster) and writes the measures of
+:func:`ansen.metrics.compare` into one Parquet file, the *store*.
+
+The store has one row per run and baseline: each run is compared with M1
+(the pilot's baseline) and with no battery, over the same village, scenario
+and period, giving two rows that differ in the ``baseline`` column (the same
+long shape as an experiment's ``metrics.csv``, so every measure keeps one
+column name). Each row carries its provenance: ``task_key`` (SHA-256 of the
+run's definition, the data's SHA-256, the code's SHA-256 and the package
+version, as :mod:`ansen.provenance` computes them), ``code_sha256``,
+``version``, ``solver``, ``seconds`` (wall time of the run on its worker)
+and ``finished_utc``. :data:`STORE_COLUMNS` lists the columns.
+
+Reruns: a run whose two rows are in the store with the same ``task_key`` is
+skipped; when the code or the data changed, its key changed: it runs again
+and its old rows (same ``run_id``: the same grid point) are replaced. A
+changed definition is another grid point. Rows of points outside the grid
+are kept (a store can grow by several grids, or by parts of one) unless
+``prune``. Every write replaces the file atomically (a new file renamed over
+the old one), after finished runs at most every ``flush_seconds`` and at the
+end, also after Ctrl-C or a failure.
+
+Baselines: M1 and no battery are simulated once per village, scenario and
+period, as tasks the runs depend on; a run of M1 or ``none`` itself (without
+parameters) reuses them. The village is loaded and checked once in the
+client and sent to the cluster once; the model runs stay on their workers,
+only the rows come back.
+
+Why Parquet: the results are a table of mixed columns (ids, hashes, JSON of
+parameters, floats), one row per run and baseline, not a grid of labelled
+arrays (parameter sets are irregular), which is what NetCDF is for. Parquet
+keeps each column's type, is small, and is read by pandas, polars, DuckDB, R
+and Spark without ansen.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["BASELINES", "EXAMPLE_STORE", "SPECS", "STORE_COLUMNS", "TABLE_METRICS", "TARIFFS",
+           "Grid", "Period", "Task", "Village", "apply_scenario", "baseline_groups",
+           "client", "cross_model_table", "grid", "load_spec", "markdown", "pending", "provenance",
+           "read_store", "run",
+           "tariff", "write_report"]
+
+#: Folder of the shipped sweep specs (``season.toml``, ``example.toml``).
+SPECS = Path(__file__).resolve().parents[1] / "data" / "sweeps"
+#: A small store of ``example.toml`` shipped for the sweep notebook's default.
+EXAMPLE_STORE = SPECS / "example.parquet"
+#: Baselines every run is compared with, each computed once per village, scenario and period.
+BASELINES = ("M1", "none")
+
+#: Tariffs a scenario can name with its ``tariff`` key.
+TARIFFS = {
+    "net_metering": "ansen.tariffs.Tariff()",
+    "2027": "ansen.tariffs.Tariff.after_net_metering()",
+    "2027_legal_minimum": "ansen.tariffs.Tariff.after_net_metering(feed_in_share=0.5)",
+}
+
+#: Keys of a spec file; each but name, description and schedule may also be set per [[grid]].
+SPEC_KEYS = ("name", "description", "schedule", "villages", "scenarios", "models", "periods",
+             "parameters", "solver", "grid")
+GRID_KEYS = ("villages", "scenarios", "models", "periods", "parameters", "solver")
+
+#: Version of the store's layout (in the Parquet schema's metadata).
+STORE_FORMAT = "1"
+
+#: The store's columns before the measures of :func:`ansen.metrics.compare` and after them.
+DEFINITION_COLUMNS = ["run_id", "village", "scenario", "tariff", "model", "params", "period",
+                      "season", "start", "end", "solver", "baseline", "scenario_json",
+                      "params_json"]
+VILLAGE_COLUMNS = ["battery_sites", "battery_kwh_total", "battery_kw_total"]
+PROVENANCE_COLUMNS = ["solves", "solve_seconds", "clipped_steps", "fallbacks", "seconds",
+                      "task_key", "data_sha256", "code_sha256", "version", "finished_utc"]
+#: Every column of the store, in order; the measures of compare() stand between
+#: the definition (and village) columns and the provenance columns.
+STORE_COLUMNS = (*DEFINITION_COLUMNS, *VILLAGE_COLUMNS, "<measures of ansen.metrics.compare>",
+                 *PROVENANCE_COLUMNS)
+#: Columns that label a grid point without changing what is computed (refreshed from the grid).
+LABEL_COLUMNS = ["period", "season", "params", "scenario"]
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _sha(value) -> str:
+    return hashlib.sha256(_canonical(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Village:
+    """A village of the grid: the shipped one, a file or export folder, or a Dataset.
+
+    ``label`` names it in the store (``default``, a path, or the Dataset's
+    name); ``sha256`` is the SHA-256 of its data (:func:`ansen.provenance.data_fingerprint`
+    for files, of the arrays and attributes for a Dataset).
+    """
+
+    label: str
+    sha256: str
+    path: Path | None = None
+    dataset: object = field(default=None, compare=False, repr=False)
+
+    def load(self):
+        """The village Dataset (loaded and validated)."""
+        if self.dataset is not None:
+            return self.dataset
+        import ansen.data
+
+        return ansen.data.load(self.path) if self.path else ansen.data.load_default()
+
+
+@dataclass(frozen=True)
+class Period:
+    """A period of the grid: local dates, ``end`` exclusive.
+
+    ``name`` labels it (an experiment id for periods of the schedule);
+    ``ids`` are every schedule experiment over it (for selection).
+    """
+
+    start: str
+    end: str
+    name: str = ""
+    season: str = ""
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Task:
+    """One point of a grid: a model over a period of a (derived) village.
+
+    ``scenario_json`` holds the scenario's ``tariff`` and the recipe for
+    :func:`apply_scenario`; ``params_json`` the keywords of
+    :func:`ansen.simulate` and of the model (without ``solver``), the set
+    named ``params_name``. Both are canonical JSON (sorted keys).
+    """
+
+    village: Village
+    scenario_name: str
+    scenario_json: str
+    model: str
+    period: Period
+    params_name: str
+    params_json: str
+    solver: str
+
+    @property
+    def scenario(self) -> dict:
+        return json.loads(self.scenario_json)
+
+    @property
+    def params(self) -> dict:
+        return json.loads(self.params_json)
+
+    def definition(self) -> dict:
+        """What the run computes (without labels and without the village's identity)."""
+        return {"scenario": self.scenario, "model": self.model, "start": self.period.start,
+                "end": self.period.end, "params": self.params, "solver": self.solver}
+
+    @property
+    def run_id(self) -> str:
+        """The grid point: definition and village label (16 hex digits)."""
+        return _sha({**self.definition(), "village": self.village.label})[:16]
+
+    def key(self, code_sha256: str) -> str:
+        """SHA-256 of the definition, the village's data, the code and the package version."""
+        import ansen
+
+        return _sha({"run": self.definition(), "data": self.village.sha256,
+                     "code": code_sha256, "version": ansen.__version__})
+
+    @property
+    def group(self) -> tuple:
+        """What the baselines depend on: village data, scenario and period."""
+        return (self.village.sha256, self.scenario_json, self.period.start, self.period.end)
+
+    def label(self) -> str:
+        """A readable name: model, period, and the scenario, parameter set and village where
+        they are not the defaults."""
+        parts = [self.model, f"{self.period.start}:{self.period.end}"]
+        if self.scenario_name != "none":
+            parts.append(self.scenario_name)
+        if self.params_name not in ("defaults", "schedule", ""):
+            parts.append(self.params_name)
+        if self.village.label != "default":
+            parts.append(self.village.label)
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The tasks of a sweep, in the order they were listed (:func:`grid`, :func:`load_spec`)."""
+
+    name: str
+    tasks: tuple[Task, ...]
+    description: str = ""
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def select(self, models=None, periods=None) -> Grid:
+        """The tasks of some models and periods.
+
+        Parameters
+        ----------
+        models : list of str, optional
+            Model ids.
+        periods : list of str, optional
+            Each a period name, an experiment id of the schedule over that
+            period, a season (``winter``, ``spring``, ``summer``, ``autumn``)
+            or ``START:END``.
+
+        Raises
+        ------
+        ValueError
+            A model or period the grid does not hold (the message lists them).
+        """
+        tasks = list(self.tasks)
+        if models:
+            known = list(dict.fromkeys(t.model for t in tasks))
+            if unknown := [m for m in models if m not in known]:
+                raise ValueError(f"model(s) {unknown} not in sweep {self.name!r}; it has "
+                                 f"{', '.join(known)}")
+            tasks = [t for t in tasks if t.model in set(models)]
+        if periods:
+            all_periods = list(dict.fromkeys(t.period for t in tasks))
+            chosen = set()
+            for p in periods:
+                match = {q for q in all_periods
+                         if p in (q.name, q.season, f"{q.start}:{q.end}", *q.ids)}
+                if not match:
+                    ids = list(dict.fromkeys(i for q in all_periods for i in (q.ids or (q.name,))))
+                    seasons = sorted({q.season for q in all_periods if q.season})
+                    raise ValueError(
+                        f"unknown period {p!r}: give an experiment id of the schedule "
+                        f"({', '.join(ids)}), a season ({', '.join(seasons) or 'none'}) or "
+                        "START:END of a period of the sweep")
+                chosen |= match
+            tasks = [t for t in tasks if t.period in chosen]
+        return replace(self, tasks=tuple(tasks))
+
+
+def _dataset_sha256(ds) -> str:
+    """SHA-256 of a Dataset's variables, coordinates and attributes (for in-memory villages)."""
+    h = hashlib.sha256()
+    for name in sorted(map(str, ds.variables)):
+        values = np.ascontiguousarray(ds.variables[name].values)
+        h.update(_canonical([name, list(ds.variables[name].dims), str(values.dtype),
+                             values.shape]).encode())
+        h.update(_canonical(values.tolist()).encode() if values.dtype == object
+                 else values.tobytes())
+    h.update(_canonical(ds.attrs).encode())
+    return h.hexdigest()
+
+
+def _village(source, base: Path | None) -> Village:
+    from ansen.provenance import REPOSITORY, data_fingerprint
+
+    if hasattr(source, "data_vars"):  # an xarray.Dataset
+        sha = _dataset_sha256(source)
+        return Village(label=f"{source.attrs.get('name', 'dataset')}@{sha[:12]}", sha256=sha,
+                       dataset=source)
+    if not isinstance(source, (str, os.PathLike)) or not str(source):
+        raise ValueError(f"village {source!r}: give \"default\" or the path of a village file "
+                         "or export folder")
+    if str(source) == "default":
+        return Village(label="default", sha256=data_fingerprint(None))
+    path = Path(source)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    path = path.resolve()
+    sha = data_fingerprint(path)  # FileNotFoundError "no village at ..." if missing
+    label = (path.relative_to(REPOSITORY).as_posix() if path.is_relative_to(REPOSITORY)
+             else path.as_posix())
+    return Village(label=label, sha256=sha, path=path)
+
+
+def tariff(name: str):
+    """The :class:`ansen.tariffs.Tariff` a scenario names (a key of :data:`TARIFFS`)."""
+    from ansen.tariffs import Tariff
+
+    if name not in TARIFFS:
+        raise ValueError(f"unknown tariff {name!r}; known: {', '.join(TARIFFS)}")
+    if name == "net_metering":
+        return Tariff()
+    return Tariff.after_net_metering(feed_in_share=0.5 if name == "2027_legal_minimum" else 1.0)
+
+
+def _scenario(value, where: str) -> tuple[str, str]:
+    """(name, canonical JSON of the recipe) of a scenario given by name or as a table."""
+    if isinstance(value, str) and value:
+        name = value
+        if value == "none":
+            recipe = {"tariff": "net_metering"}
+        elif value in TARIFFS:
+            recipe = {"tariff": value}
+        else:
+            recipe = {"scenario": value, "tariff": "net_metering"}
+    elif isinstance(value, dict):
+        recipe = dict(value)
+        name = str(recipe.pop("name", "") or _canonical(recipe))
+        recipe.setdefault("tariff", "net_metering")
+    else:
+        raise ValueError(f"{where}: a scenario is a name (\"none\", \"net_metering\", \"2027\") "
+                         f"or a table such as {{ name = \"p40\", tariff = \"2027\" }}, got "
+                         f"{value!r}")
+    if recipe["tariff"] not in TARIFFS:
+        raise ValueError(f"{where}: scenario {name!r}: unknown tariff {recipe['tariff']!r}; "
+                         f"known: {', '.join(TARIFFS)}")
+    if any(k != "tariff" for k in recipe):
+        from ansen.scenarios import Scenario, load_scenarios
+
+        names = recipe.get("scenario", [])
+        names = [names] if isinstance(names, str) else names
+        known = load_scenarios()
+        if not isinstance(names, list) or (unknown := [n for n in names if n not in known]):
+            raise ValueError(f"{where}: scenario {name!r}: unknown named scenario(s) "
+                             f"{names if not isinstance(names, list) else unknown}; known: "
+                             f"{', '.join(known)}")
+        if parts := {k: v for k, v in recipe.items() if k not in ("scenario", "tariff")}:
+            try:
+                Scenario.from_dict({"name": "sweep", **parts}, f"{where}: scenario {name!r}")
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{where}: scenario {name!r}: {exc}") from None
+    return name, _canonical(recipe)
+
+
+def apply_scenario(village, scenario: dict):
+    """Derive the village of a scenario and choose its tariff (the hook to ansen.scenarios).
+
+    Parameters
+    ----------
+    village : xarray.Dataset
+    scenario : dict
+        ``tariff``: a key of :data:`TARIFFS` (default ``"net_metering"``);
+        ``scenario``: the name, or a list of names, of scenarios of
+        ``data/scenarios.toml`` derived one after the other; every other key
+        (``batteries``, ``neighbourhood``, ``growth``) is a part of an
+        :class:`ansen.scenarios.Scenario` derived after them. The tariff is
+        the sweep's (``tariff``), whatever ``tariff_regime`` a named
+        scenario states.
+
+    Returns
+    -------
+    (xarray.Dataset, ansen.tariffs.Tariff)
+        The derived village (``village`` itself when only the tariff is
+        chosen) and the tariff of the cost models and the bills.
+    """
+    recipe = dict(scenario)
+    chosen = tariff(recipe.pop("tariff", "net_metering"))
+    if recipe:
+        from ansen.scenarios import Scenario, derive
+
+        names = recipe.pop("scenario", [])
+        for name in [names] if isinstance(names, str) else names:  # named ones, in order
+            village = derive(village, name)
+        if recipe:  # then the spec's own parts (batteries, neighbourhood, growth, ...)
+            village = derive(village, Scenario.from_dict({"name": "sweep", **recipe},
+                                                         "sweep scenario"))
+    return village, chosen
+
+
+def _periods(value, schedule, where: str) -> list[Period]:
+    from ansen.experiments import load_schedule
+
+    if value == "schedule":
+        out: dict[tuple, Period] = {}
+        for e in load_schedule(schedule):
+            if e.kind != "run":
+                continue  # studies (freshness) are not periods
+            k = (e.start, e.end)
+            out[k] = (replace(out[k], ids=(*out[k].ids, e.id)) if k in out
+                      else Period(e.start, e.end, name=e.id, season=e.season, ids=(e.id,)))
+        return list(out.values())
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{where}: periods must be \"schedule\" or a list of [start, end] pairs "
+                         "or tables { start, end, name, season }")
+    periods = []
+    for i, p in enumerate(value):
+        if isinstance(p, list) and len(p) == 2:
+            p = {"start": p[0], "end": p[1]}
+        if not isinstance(p, dict):
+            raise ValueError(f"{where}: period #{i + 1} {p!r}: write [start, end] or "
+                             "{ start = ..., end = ... }")
+        if unknown := sorted(set(p) - {"start", "end", "name", "season"}):
+            raise ValueError(f"{where}: period #{i + 1}: unknown key(s) {unknown}; known: start, "
+                             "end, name, season")
+        if "start" not in p or "end" not in p:
+            raise ValueError(f"{where}: period #{i + 1} lacks start or end")
+        start, end = str(p["start"]), str(p["end"])
+        for k, v in (("start", start), ("end", end)):
+            try:
+                if not re.fullmatch(r"\d{4}-\d\d-\d\d([ T][\d:]+)?", v):
+                    raise ValueError(v)
+                pd.Timestamp(v)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{where}: period #{i + 1}: {k} = {v!r} is not a date "
+                                 "(YYYY-MM-DD)") from exc
+        if pd.Timestamp(end) <= pd.Timestamp(start):
+            raise ValueError(f"{where}: period #{i + 1}: end {end} is not after start {start}")
+        periods.append(Period(start, end, name=str(p.get("name", f"{start}:{end}")),
+                              season=str(p.get("season", ""))))
+    return periods
+
+
+def _parameter_sets(value, models, schedule, where: str) -> dict[str, list[tuple[str, dict]]]:
+    """For each model, its parameter sets as (name, keywords), checked against the model."""
+    from ansen.experiments import SIMULATOR_KEYS, load_schedule
+    from ansen.models import get_model
+
+    if value == "schedule":
+        last: dict[str, tuple[str, dict]] = {}
+        for e in load_schedule(schedule):
+            if e.kind == "run":
+                last[e.model] = dict(e.params)
+        sets = {m: [("schedule", last.get(m, {}))] for m in models}
+    else:
+        value = [{}] if value is None else value
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ValueError(f"{where}: parameters must be \"schedule\" or a list of tables, e.g. "
+                             "[[parameters]] name = \"weekold\" data_lag = \"7D\"")
+        sets = {m: [] for m in models}
+        for p in value:
+            p = dict(p)
+            scope = p.pop("models", None)
+            name = str(p.pop("name", "") or ",".join(f"{k}={v}" for k, v in sorted(p.items()))
+                       or "defaults")
+            if scope is not None and (not isinstance(scope, list) or not scope):
+                raise ValueError(f"{where}: parameter set {name!r}: models must be a non-empty "
+                                 "list of model ids")
+            for m in models if scope is None else [m for m in scope if m in sets]:
+                sets[m].append((name, p))
+        if empty := [m for m, s in sets.items() if not s]:
+            raise ValueError(f"{where}: no parameter set applies to model(s) {empty}; add a set "
+                             "without `models` (or one naming them)")
+    for m, group in sets.items():
+        for name, p in group:
+            try:
+                get_model(m, **{k: v for k, v in p.items() if k not in SIMULATOR_KEYS})
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{where}: parameter set {name!r} for {m}: {exc}") from None
+    return sets
+
+
+def _unique(tasks: Iterable[Task]) -> tuple[Task, ...]:
+    """The tasks without repeats (the same point listed twice runs once)."""
+    seen, out = set(), []
+    for t in tasks:
+        if (t.run_id, t.village.sha256) not in seen:
+            seen.add((t.run_id, t.village.sha256))
+            out.append(t)
+    return tuple(out)
+
+
+def grid(villages=("default",), scenarios=("none",), models=("M1",), periods="schedule",
+         parameters=None, *, solver: str = "highs", name: str = "sweep", schedule=None,
+         description: str = "", base=None) -> Grid:
+    """The tasks of a crossed grid: village x scenario x period x model x parameter set.
+
+    Parameters
+    ----------
+    villages : list
+        ``"default"`` (the shipped synthetic Ansen), paths of village files or
+        export folders, or ``xarray.Dataset`` objects.
+    scenarios : list
+        ``"none"``, a tariff name (``"net_metering"``, ``"2027"``), another
+        name or a dict (``name``, ``tariff`` and the recipe of
+        ``ansen.scenarios.derive``, see :func:`apply_scenario`).
+    models : list of str
+        Steering model ids (:data:`ansen.models.MODELS`).
+    periods : "schedule" or list
+        ``[start, end]`` pairs or dicts ``{start, end, name, season}`` of local
+        dates (end exclusive), or ``"schedule"``: every distinct period of the
+        schedule's ``run`` experiments, named by its first experiment.
+    parameters : "schedule" or list of dict, optional
+        Parameter sets: keywords of :func:`ansen.simulate` and of the model,
+        plus optional ``name`` and ``models`` (the models a set applies to;
+        default all). ``"schedule"``: each model with the parameters of its last
+        run in the schedule (the pilot's final settings). Default: one set of
+        default parameters.
+    solver : {"highs", "glpk"}
+        LP solver, unless a parameter set names one.
+    name, description : str
+        Name of the grid (labels, progress bar) and what it is for.
+    schedule : path, optional
+        Experiments TOML for ``"schedule"`` (default data/experiments.toml).
+    base : path, optional
+        Folder that relative village paths are read from (default: the working
+        directory).
+
+    Returns
+    -------
+    Grid
+
+    Raises
+    ------
+    ValueError
+        Unknown model, tariff, solver or parameter; a malformed period; a
+        scenario that needs ``ansen.scenarios`` where it is missing.
+    FileNotFoundError
+        A village path or schedule that does not exist.
+    """
+    from ansen.models import MODELS
+    from ansen.models.lp import BACKENDS
+
+    models = list(models)
+    if not models:
+        raise ValueError(f"{name}: no models")
+    if unknown := [m for m in models if m not in MODELS]:
+        raise ValueError(f"{name}: unknown model(s) {unknown}; known: {', '.join(MODELS)}")
+    base = Path(base) if base is not None else None
+    village_list = [_village(v, base) for v in villages]
+    scenario_list = [_scenario(s, name) for s in scenarios]
+    period_list = _periods(periods, schedule, name)
+    sets = _parameter_sets(parameters, models, schedule, name)
+    tasks = []
+    for v in village_list:
+        for scenario_name, scenario_json in scenario_list:
+            for p in period_list:
+                for m in models:
+                    for set_name, values in sets[m]:
+                        values = dict(values)
+                        task_solver = str(values.pop("solver", solver))
+                        if task_solver not in BACKENDS:
+                            raise ValueError(f"{name}: unknown solver {task_solver!r}; known: "
+                                             f"{', '.join(BACKENDS)}")
+                        tasks.append(Task(v, scenario_name, scenario_json, m, p, set_name,
+                                          _canonical(values), task_solver))
+    return Grid(name=name, tasks=_unique(tasks), description=description)
+
+
+def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -> Grid:
+    """Read a sweep spec (TOML) into a :class:`Grid`.
+
+    The top-level keys ``villages``, ``scenarios``, ``models``, ``periods``,
+    ``parameters`` and ``solver`` define one crossed grid (:func:`grid`); with
+    ``[[grid]]`` tables, each table is crossed on its own (its keys override
+    the top-level ones) and the spec is the union of them. ``name``,
+    ``description`` and ``schedule`` (the experiments TOML of ``"schedule"``)
+    are top-level only. Relative paths are read from the spec's folder. Any
+    other key is refused by name.
+
+    Parameters
+    ----------
+    path : path-like
+        The spec (e.g. ``data/sweeps/season.toml``).
+    villages, models : list, optional
+        Replace the spec's villages (paths read from the working directory) or
+        models, in every [[grid]].
+    solver : str, optional
+        Replace the spec's solver.
+    schedule : path, optional
+        Replace the spec's schedule (read from the working directory).
+
+    Raises
+    ------
+    ValueError
+        Not TOML, unknown keys (named), bad values (see :func:`grid`).
+    FileNotFoundError
+        No spec at ``path``, or a village or schedule it names is missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no sweep spec at {path}")
+    try:
+        doc = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+    if unknown := sorted(set(doc) - set(SPEC_KEYS)):
+        raise ValueError(f"{path}: unknown key(s) {unknown}; known: {', '.join(SPEC_KEYS)}")
+    blocks = doc.get("grid", [{}])
+    if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
+        raise ValueError(f"{path}: write each grid as a [[grid]] table")
+    for i, b in enumerate(blocks):
+        if unknown := sorted(set(b) - set(GRID_KEYS)):
+            raise ValueError(f"{path}: [[grid]] #{i + 1}: unknown key(s) {unknown}; known: "
+                             f"{', '.join(GRID_KEYS)}")
+    base = path.resolve().parent
+    sched = Path(schedule) if schedule else (base / doc["schedule"] if "schedule" in doc
+                                             else None)
+    tasks: list[Task] = []
+    for i, block in enumerate(blocks):
+        where = f"{path}" + (f" [[grid]] #{i + 1}" if "grid" in doc else "")
+        spec = {k: doc[k] for k in GRID_KEYS if k in doc} | block
+        for key, value in (("villages", villages), ("models", models), ("solver", solver)):
+            if value is not None:
+                spec[key] = list(value) if key != "solver" else value
+        for key in ("villages", "scenarios", "models"):
+            if key in spec and (not isinstance(spec[key], list) or not spec[key]):
+                raise ValueError(f"{where}: {key} must be a non-empty list")
+        if "models" not in spec:
+            raise ValueError(f"{where}: no models")
+        tasks += grid(villages=spec.get("villages", ["default"]),
+                      scenarios=spec.get("scenarios", ["none"]), models=spec["models"],
+                      periods=spec.get("periods", "schedule"), parameters=spec.get("parameters"),
+                      solver=str(spec.get("solver", "highs")), name=where, schedule=sched,
+                      base=None if villages is not None else base).tasks
+    return Grid(name=str(doc.get("name", path.stem)), tasks=_unique(tasks),
+                description=str(doc.get("description", "")))
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+@functools.cache
+def _loaded_code_sha256() -> str:
+    """The code SHA-256 of this process, taken once, before its first run imports the models.
+
+    A process runs the code it imported: the files are hashed once, so edits made while a
+    sweep runs do not fail the runs of workers that started with the client's code, while a
+    worker that started with other code (another install, a restart after an edit) is
+    refused. Clients and workers both use this.
+    """
+    from ansen.provenance import code_fingerprint
+
+    return code_fingerprint()
+
+
+def _derive(village, scenario: dict):
+    return apply_scenario(village, scenario)[0]
+
+
+def _baseline(village, scenario: dict, model: str, start: str, end: str):
+    """A baseline run (M1 or none) over a period, as run_experiment simulates it."""
+    import ansen
+
+    return ansen.simulate(village, model, start, end, progress=False,
+                          tariff=tariff(scenario.get("tariff", "net_metering")))
+
+
+def _village_columns(village) -> dict:
+    from ansen.data.schema import battery_sites
+
+    sites = battery_sites(village)
+    return {"battery_sites": int(sites.sum()),
+            "battery_kwh_total": float(village["battery_kwh"].values[sites].sum()),
+            "battery_kw_total": float(village["battery_kw"].values[sites].sum())}
+
+
+def _run(village, definition: dict, m1, none) -> dict:
+    """Simulate one grid point and compare it with its baselines; return the rows.
+
+    Runs on a worker; only the rows (a small DataFrame) go back to the client.
+    """
+    code_sha256 = _loaded_code_sha256()
+    import ansen
+    from ansen.metrics import compare
+
+    wall = time.perf_counter()
+    chosen = tariff(definition["scenario"].get("tariff", "net_metering"))
+    model, params = definition["model"], definition["params"]
+    if model in BASELINES and not params:
+        run_ds = m1 if model == "M1" else none
+    else:
+        run_ds = ansen.simulate(village, model, definition["start"], definition["end"],
+                                tariff=chosen, progress=False, solver=definition["solver"],
+                                **params)
+    rows = pd.concat([compare(run_ds, base, tariff=chosen) for base in (m1, none)])
+    rows = rows.reset_index(drop=True).drop(columns=["model", "start", "end"])
+    attrs = run_ds.attrs
+    extra = {**_village_columns(village),
+             "solves": int(attrs.get("solves", 0)),
+             "solve_seconds": float(attrs.get("solve_seconds", 0.0)),
+             "clipped_steps": int(attrs.get("clipped_steps", 0)),
+             "fallbacks": len(json.loads(attrs.get("fallbacks", "[]") or "[]"))}
+    return {"rows": rows, "extra": extra, "seconds": time.perf_counter() - wall,
+            "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "code_sha256": code_sha256, "version": ansen.__version__}
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def read_store(path=None, *, params: bool = False) -> pd.DataFrame:
+    """The rows of a sweep store.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The Parquet file (default :data:`EXAMPLE_STORE`).
+    params : bool
+        Also expand ``params_json`` and ``scenario_json`` into columns
+        ``param.<key>`` and ``scenario.<key>``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run and baseline (:data:`STORE_COLUMNS`).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        The file is not a sweep store.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path) if path else EXAMPLE_STORE
+    if not path.is_file():
+        raise FileNotFoundError(f"no sweep store at {path}")
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        raise ValueError(f"{path}: not a Parquet file ({exc})") from exc
+    if missing := [c for c in ("run_id", "task_key", "baseline") if c not in table.column_names]:
+        raise ValueError(f"{path}: not a sweep store (no column(s) {missing})")
+    rows = table.to_pandas()
+    if params:
+        for col, prefix in (("params_json", "param."), ("scenario_json", "scenario.")):
+            expanded = pd.DataFrame([json.loads(x) for x in rows[col]], index=rows.index)
+            rows = rows.join(expanded.add_prefix(prefix))
+    return rows
+
+
+def _write_store(path: Path, rows: pd.DataFrame) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ansen.io import atomic_path
+
+    rows = rows.sort_values(["village", "scenario_json", "start", "end", "model", "params_json",
+                             "solver", "baseline"], kind="stable").reset_index(drop=True)
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    meta = {**(table.schema.metadata or {}), b"ansen_store_format": STORE_FORMAT.encode()}
+    table = table.replace_schema_metadata(meta)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def _row_frame(task: Task, result: dict, key: str) -> pd.DataFrame:
+    rows = result["rows"]
+    definition = {
+        "run_id": task.run_id, "village": task.village.label, "scenario": task.scenario_name,
+        "tariff": task.scenario.get("tariff", "net_metering"), "model": task.model,
+        "params": task.params_name, "period": task.period.name, "season": task.period.season,
+        "start": task.period.start, "end": task.period.end, "solver": task.solver,
+    }
+    front = pd.DataFrame([definition] * len(rows))
+    front["baseline"] = rows.pop("baseline").astype(str).to_numpy()
+    front["scenario_json"] = task.scenario_json
+    front["params_json"] = task.params_json
+    extra = dict(result["extra"])
+    village = pd.DataFrame([{k: extra.pop(k) for k in VILLAGE_COLUMNS}] * len(rows))
+    tail = pd.DataFrame([{**extra, "seconds": float(result["seconds"]), "task_key": key,
+                          "data_sha256": task.village.sha256,
+                          "code_sha256": result["code_sha256"], "version": result["version"],
+                          "finished_utc": result["finished_utc"]}] * len(rows))
+    return pd.concat([front, village, rows.reset_index(drop=True), tail], axis=1)
+
+
+def _merge(old: pd.DataFrame | None, new: list[pd.DataFrame], grid_: Grid) -> pd.DataFrame:
+    """Old rows minus those replaced (same grid point or task), plus the new rows; labels of
+    the grid's points refreshed from the grid."""
+    frames = [f for f in new if len(f)]
+    if not frames:
+        rows = old.copy() if old is not None else pd.DataFrame()
+    else:
+        fresh = pd.concat(frames, ignore_index=True)
+        if old is not None and len(old):
+            keep = old[~old["run_id"].isin(fresh["run_id"])
+                       & ~old["task_key"].isin(fresh["task_key"])]
+            columns = list(dict.fromkeys([*fresh.columns, *old.columns]))
+            rows = pd.concat([fresh, keep], ignore_index=True)[columns]
+        else:
+            rows = fresh
+    if len(rows):
+        tasks = {t.run_id: t for t in grid_.tasks}
+        names = {"period": lambda t: t.period.name, "season": lambda t: t.period.season,
+                 "params": lambda t: t.params_name, "scenario": lambda t: t.scenario_name}
+        for col, name in names.items():
+            mapped = rows["run_id"].map(lambda r, name=name: name(tasks[r]) if r in tasks
+                                        else None)
+            rows[col] = mapped.where(mapped.notna(), rows[col])
+    return rows
+
+
+# --------------------------------------------------------------------------- running
+
+
+class _Ref:
+    """The result of another node (a dask future once submitted)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str):
+        self.key = key
+
+
+@dataclass
+class _Node:
+    key: str
+    fn: Callable
+    args: tuple
+    task: Task | None = None  # set for the run nodes (those that give rows)
+
+
+def _nodes(tasks: list[Task], code_sha: str, villages: dict) -> list[_Node]:
+    """The task graph in submission order: per village, scenario and period its baselines, then
+    its runs (so a cluster finishes one group before holding the baselines of the next)."""
+    nodes: list[_Node] = []
+    derived: dict = {}
+    for (sha, recipe, start, end), members in baseline_groups(tasks).items():
+        scenario = members[0].scenario
+        village_key = f"village-{sha[:16]}"
+        if village_key not in villages:
+            villages[village_key] = members[0].village
+        derive_recipe = {k: v for k, v in scenario.items() if k != "tariff"}
+        if derive_recipe:  # one derived village for every tariff of the same recipe
+            dkey = f"scenario-{_sha([sha, derive_recipe])[:16]}"
+            if dkey not in derived:
+                derived[dkey] = True
+                nodes.append(_Node(dkey, _derive, (_Ref(village_key), derive_recipe)))
+            source = _Ref(dkey)
+        else:
+            source = _Ref(village_key)
+        base = {}
+        for model in BASELINES:
+            bkey = f"baseline-{model}-{_sha([sha, recipe, start, end, code_sha])[:16]}"
+            nodes.append(_Node(bkey, _baseline, (source, scenario, model, start, end)))
+            base[model] = _Ref(bkey)
+        for t in members:
+            key = t.key(code_sha)
+            definition = t.definition()
+            nodes.append(_Node(f"run-{key[:16]}", _run,
+                               (source, definition, base["M1"], base["none"]), task=t))
+    return nodes
+
+
+def _serial(nodes: list[_Node], villages: dict) -> Iterator[tuple[_Node, object]]:
+    """Compute the nodes in order in this process; results are freed after their last use."""
+    uses: dict[str, int] = {}
+    for n in nodes:
+        for a in n.args:
+            if isinstance(a, _Ref):
+                uses[a.key] = uses.get(a.key, 0) + 1
+    values: dict[str, object] = {k: v.load() for k, v in villages.items()}
+    errors: dict[str, BaseException] = {}
+    for n in nodes:
+        refs = [a.key for a in n.args if isinstance(a, _Ref)]
+        failed = next((errors[k] for k in refs if k in errors), None)
+        if failed is None:
+            try:
+                value = n.fn(*[values[a.key] if isinstance(a, _Ref) else a for a in n.args])
+            except Exception as exc:
+                failed = exc
+        for k in refs:
+            uses[k] -= 1
+            if not uses[k]:
+                values.pop(k, None)
+        if failed is not None:
+            errors[n.key] = failed
+            if n.task is not None:
+                yield n, failed
+        elif n.task is not None:
+            yield n, value
+        else:
+            values[n.key] = value
+
+
+def dask_setup(worker) -> None:
+    """Set up a worker of the LocalCluster (dask's preload hook, run in each worker at start).
+
+    With the "spawn" start method the parent's resource tracker keeps a list of the
+    semaphores a worker creates (Pyomo creates one at import); a worker ended in the middle
+    of a run (Ctrl-C) leaves them to the tracker, which then warns about leaked semaphores.
+    A worker starts no processes of its own, so its default start method becomes "fork",
+    whose semaphores are unlinked at once and never listed.
+    """
+    import multiprocessing
+
+    if "fork" in multiprocessing.get_all_start_methods():
+        multiprocessing.set_start_method("fork", force=True)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT in this block (child processes started in it inherit that)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def client(scheduler=None, workers: int | None = None) -> Iterator:
+    """A dask.distributed Client for :func:`run`, closed (with its cluster) after the block.
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client, optional
+        None: a new ``LocalCluster`` of ``workers`` processes with one thread
+        each; an address such as ``"tcp://host:8786"``: that scheduler; a
+        Client: used as it is and left open.
+    workers : int, optional
+        Workers of the LocalCluster (default: the number of cores).
+    """
+    from distributed import Client, LocalCluster
+
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if scheduler is None:
+        n = (os.cpu_count() or 1) if workers is None else int(workers)
+        if n < 1:
+            raise ValueError(f"workers must be at least 1, got {n}")
+        # One single-threaded worker process per core: the LP solvers are single-threaded and
+        # Pyomo's model building holds the GIL. The workers start with Ctrl-C ignored (a
+        # terminal sends it to every process of the group): this process cancels the tasks and
+        # closes the cluster, which ends them.
+        with _sigint_ignored():
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=logging.ERROR,
+                                   preload=["ansen.sweep"])  # runs dask_setup in each worker
+        with cluster, Client(cluster) as local:
+            yield local
+        return
+    if not isinstance(scheduler, str) or not scheduler:
+        raise ValueError(f"scheduler {scheduler!r}: give an address such as tcp://host:8786, "
+                         "'synchronous', or nothing for a LocalCluster")
+    with Client(scheduler) as remote:
+        yield remote
+
+
+def _check_workers(client, code_sha256: str) -> None:
+    """Refuse a cluster whose workers run other ansen code than this process."""
+    try:
+        shas = client.run(_loaded_code_sha256)
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(f"the workers cannot import ansen ({exc}): install this version of "
+                           "ansen where they run") from None
+    if other := {w: s for w, s in shas.items() if s != code_sha256}:
+        raise RuntimeError(
+            f"{len(other)} of {len(shas)} worker(s) run other ansen code (SHA-256 "
+            f"{next(iter(other.values()))[:12]}, here {code_sha256[:12]}): install the same "
+            "version on the workers, or restart them after changing the code")
+
+
+def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_Node, object]]:
+    from distributed import as_completed
+
+    _check_workers(client, _loaded_code_sha256())
+    futures: dict[str, object] = {}
+    for key, village in villages.items():
+        # sent once; the scheduler copies it to the workers that need it
+        futures[key] = client.scatter(village.load(), hash=False)
+    runs = {}
+    for n in nodes:
+        args = [futures[a.key] if isinstance(a, _Ref) else a for a in n.args]
+        fut = client.submit(n.fn, *args, key=n.key, retries=0)
+        if n.task is None:
+            futures[n.key] = fut
+        else:
+            runs[fut] = n
+    # the client holds the runs only: villages and baselines are released by the scheduler
+    # once the runs that need them are done
+    futures.clear()
+    pending = set(runs)
+    try:
+        for fut in as_completed(list(runs)):
+            pending.discard(fut)
+            node = runs.pop(fut)  # the worker may forget the result once it is here
+            try:
+                value = fut.result()
+            except Exception as exc:
+                value = exc
+            yield node, value
+    finally:
+        if pending:
+            client.cancel(list(pending))
+
+
+def pending(sweep: Grid, store, *, force: bool = False,
+            code_sha256: str | None = None) -> list[Task]:
+    """The tasks of a grid that a run would compute: those without both rows in the store
+    under their current task key (every task with ``force``).
+
+    Raises
+    ------
+    ValueError
+        ``store`` is a folder or a file that is not a sweep store.
+    """
+    store = Path(store)
+    if store.is_dir():
+        raise ValueError(f"store {store} is a folder; give a file name such as "
+                         f"{store / (sweep.name + '.parquet')}")
+    if force or not store.exists():
+        return list(sweep.tasks)
+    old = read_store(store)
+    done = {k for k, b in old.groupby("task_key")["baseline"] if set(BASELINES) <= set(b)}
+    code_sha256 = code_sha256 or _loaded_code_sha256()
+    return [t for t in sweep.tasks if t.key(code_sha256) not in done]
+
+
+def baseline_groups(tasks: Iterable[Task]) -> dict[tuple, list[Task]]:
+    """The tasks by what their baselines depend on (village data, scenario, period)."""
+    groups: dict[tuple, list[Task]] = {}
+    for t in tasks:
+        groups.setdefault(t.group, []).append(t)
+    return groups
+
+
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool = False,
+        prune: bool = False, progress: bool = True, flush_seconds: float = 10.0,
+        log=None) -> dict:
+    """Run a grid and write its rows into the store.
+
+    Parameters
+    ----------
+    sweep : Grid or path-like
+        A :class:`Grid` or the path of a spec (:func:`load_spec`).
+    store : path-like
+        The Parquet file (created, or updated with the rows not yet there).
+    scheduler : str or distributed.Client, optional
+        None: a ``LocalCluster`` on this machine (``workers`` processes, one
+        thread each); ``"tcp://host:8786"``: the scheduler of a running
+        cluster (its workers need the same version of ansen; the village is
+        sent to them); a ``distributed.Client`` to use (left open);
+        ``"synchronous"``: everything in this process, one run after another.
+    workers : int, optional
+        Workers of the LocalCluster (default: the number of cores).
+    force : bool
+        Rerun the grid's runs whose rows are already in the store.
+    prune : bool
+        Remove the store's rows of points outside the grid (by default they
+        stay: a store can grow by several grids, or by parts of one).
+    progress : bool
+        Show a progress bar (tqdm) of the runs.
+    flush_seconds : float
+        Write the store at most this often while runs finish [s] (and always
+        at the end).
+    log : callable, optional
+        Where messages go (default: stderr).
+
+    Returns
+    -------
+    dict
+        ``done`` {label: seconds of the run on its worker}, ``skipped``
+        [labels already in the store], ``failed`` {label: message},
+        ``store`` path, ``seconds`` wall time of the sweep [s].
+
+    Raises
+    ------
+    ansen.reproduce.Interrupted
+        On Ctrl-C or SIGTERM: pending tasks are cancelled, the cluster is
+        closed and the finished rows are written; ``.result`` as above plus
+        ``cancelled`` [labels].
+    ValueError
+        ``store`` is a folder or a file that is not a sweep store.
+    """
+    from ansen.reproduce import Interrupted
+
+    wall = time.perf_counter()
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    g = sweep if isinstance(sweep, Grid) else load_spec(sweep)
+    store = Path(store)
+    code_sha = _loaded_code_sha256()
+    todo = pending(g, store, force=force, code_sha256=code_sha)
+    old = read_store(store) if store.exists() else None
+    keys = {t: t.key(code_sha) for t in g.tasks}
+    todo_set = set(todo)
+    skipped = [t.label() for t in g.tasks if t not in todo_set]
+    if skipped and progress:
+        log(f"{len(skipped)} run(s) of {g.name} already in {store} with the same definition, "
+            "data and code (force reruns them)")
+    new: list[pd.DataFrame] = []
+    done: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    last_flush = time.monotonic()
+    if old is not None and prune:
+        kept = old[old["run_id"].isin({t.run_id for t in g.tasks})]
+        if len(kept) < len(old):
+            log(f"removed {old['run_id'].nunique() - kept['run_id'].nunique()} run(s) outside "
+                f"{g.name} from {store}")
+            _write_store(store, kept)
+            old = kept
+    if old is not None and not todo:
+        refreshed = _merge(old, [], g)  # names of periods or sets may have changed
+        if not refreshed[LABEL_COLUMNS].equals(old[LABEL_COLUMNS]):
+            _write_store(store, refreshed)
+
+    def flush() -> None:
+        nonlocal last_flush
+        if new:
+            _write_store(store, _merge(read_store(store) if store.exists() else None, new, g))
+            new.clear()
+        last_flush = time.monotonic()
+
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt) \
+        if threading.current_thread() is threading.main_thread() else None
+    bar = None
+    try:
+        if todo:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(todo), desc=g.name, unit="run", disable=not progress,
+                       file=sys.stderr, dynamic_ncols=True)
+            villages: dict = {}
+            nodes = _nodes(todo, code_sha, villages)
+            with _execution(nodes, villages, scheduler, workers) as results:
+                for node, value in results:
+                    t = node.task
+                    if isinstance(value, BaseException):
+                        failed[t.label()] = _one_line(value)
+                        (bar.write if progress else log)(
+                            f"FAILED {t.label()}: {failed[t.label()]}")
+                    elif value["code_sha256"] != code_sha:
+                        failed[t.label()] = (
+                            f"the worker runs other ansen code (SHA-256 "
+                            f"{value['code_sha256'][:12]}, here {code_sha[:12]}): install the "
+                            "same version on the workers")
+                        (bar.write if progress else log)(f"FAILED {t.label()}: "
+                                                         f"{failed[t.label()]}")
+                    else:
+                        new.append(_row_frame(t, value, keys[t]))
+                        done[t.label()] = float(value["seconds"])
+                    bar.update(1)
+                    if time.monotonic() - last_flush >= flush_seconds:
+                        flush()
+    except KeyboardInterrupt as exc:
+        flush()
+        finished = set(done) | set(failed)
+        result = {"done": done, "skipped": skipped, "failed": failed, "store": store,
+                  "seconds": time.perf_counter() - wall,
+                  "cancelled": [t.label() for t in todo if t.label() not in finished]}
+        raise Interrupted(result) from exc
+    except Exception:
+        flush()  # what finished is kept
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    flush()
+    return {"done": done, "skipped": skipped, "failed": failed, "store": store,
+            "seconds": time.perf_counter() - wall}
+
+
+@contextmanager
+def _execution(nodes, villages, scheduler, workers) -> Iterator[Iterable]:
+    if scheduler == "synchronous":
+        yield _serial(nodes, villages)
+        return
+    with client(scheduler, workers) as dask_client:
+        results = _distributed(nodes, villages, dask_client)
+        try:
+            yield results
+        finally:
+            results.close()  # cancels what is still pending (Ctrl-C, an error)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+#: Measures of the cross-model table, each positive when the model does better than the
+#: baseline: column -> title with unit.
+TABLE_METRICS = {
+    "mv_peak_reduction_mean_pct": "MV peak reduction, mean of weeks [%]",
+    "transformer_variance_reduction_pct": "transformer variance reduction [%]",
+    "saving_eur_per_household_month": "saving per household [EUR/month]",
+    "transformer_extreme_removed_pct": "extreme transformer peaks removed [% of the baseline's]",
+}
+
+
+def provenance(rows: pd.DataFrame) -> pd.DataFrame:
+    """Where a store's rows come from: one line per village data, code, version and solver.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: village, data and code SHA-256 (first 12 hex digits), package
+        version, solver; columns ``runs``, ``run_minutes`` (their summed wall
+        time on the workers [min]) and ``last_finished_utc``. More than one
+        line for one village means rows of different code or data side by
+        side: ``ansen sweep`` again brings the grid's rows up to date.
+    """
+    t = rows[rows["baseline"] == BASELINES[0]].assign(
+        data=rows["data_sha256"].str[:12], code=rows["code_sha256"].str[:12])
+    out = t.groupby(["village", "data", "code", "version", "solver"]).agg(
+        runs=("run_id", "size"), run_minutes=("seconds", lambda s: round(s.sum() / 60, 1)),
+        last_finished_utc=("finished_utc", "max"))
+    return out
+
+
+def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
+    """One row per run against ``baseline``: period, model and :data:`TABLE_METRICS`.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Rows of a store (:func:`read_store`).
+    baseline : {"M1", "none"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``period`` ("START to END"), ``model`` (the model id, followed
+        by the scenario, parameter set and village where those vary for a
+        model; with the definition's JSON where one name stands for several),
+        ``run_id`` and the measures; sorted by period and model.
+    """
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
+    t = rows[rows["baseline"] == baseline].copy()
+    steps = t["baseline_transformer_extreme_steps"].astype(float).replace(0, np.nan)
+    t["transformer_extreme_removed_pct"] = 100.0 * (
+        1 - t["transformer_extreme_steps"].astype(float) / steps)
+    label = t["model"].astype(str)
+    for name, definition in (("scenario", "scenario_json"), ("params", "params_json"),
+                             ("village", "village"), ("solver", "solver")):
+        varies = t.groupby("model")[definition].transform("nunique") > 1
+        # one name for several definitions (a parameter set edited since): the JSON too
+        ambiguous = t.groupby(["model", name])[definition].transform("nunique") > 1
+        part = t[name].astype(str).where(~ambiguous, t[name].astype(str) + " "
+                                         + t[definition].astype(str))
+        label = label.where(~varies, label + " " + part)
+    out = pd.DataFrame({"period": t["start"] + " to " + t["end"], "model": label,
+                        "run_id": t["run_id"]})
+    if out.duplicated(["period", "model"]).any():  # a pivot would average them
+        raise ValueError("rows of different runs share a model label and period; select the "
+                         "rows of one grid (e.g. by run_id) first")
+    for col in TABLE_METRICS:
+        out[col] = t[col].astype(float)
+    return out.sort_values(["period", "model"], kind="stable").reset_index(drop=True)
+
+
+def markdown(table: pd.DataFrame, baseline: str = "M1", title: str = "Sweep") -> str:
+    """The table as Markdown: one grid model x period per measure."""
+    models = list(dict.fromkeys(sorted(table["model"])))
+    periods = list(dict.fromkeys(table["period"]))
+    lines = [f"# {title}: every model in every period, against {baseline}", "",
+             f"Each cell: the model over that period against {baseline} over the same period "
+             "(same village, scenario and data), from the rows of the sweep store.", ""]
+    for col, heading in TABLE_METRICS.items():
+        grid_ = table.pivot_table(index="model", columns="period", values=col,
+                                  dropna=False).reindex(index=models, columns=periods)
+        lines += [f"## {heading}", "", "| model | " + " | ".join(grid_.columns) + " |",
+                  "|---" * (len(grid_.columns) + 1) + "|"]
+        for m, row in grid_.iterrows():
+            cells = ["n/a" if pd.isna(v) else f"{v:.2f}" for v in row.to_numpy()]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(table: pd.DataFrame, folder, *, baseline: str = "M1",
+                 title: str = "Sweep") -> list[Path]:
+    """Write sweep.csv, sweep.md and sweep.png/.svg of :func:`cross_model_table` into ``folder``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written (atomically; figures without dates).
+    """
+    import matplotlib.pyplot as plt
+
+    from ansen import plots
+    from ansen.io import atomic_path, write_table
+
+    folder = Path(folder)
+    files = [write_table(table.set_index("period"), folder / "sweep.csv")]
+    with atomic_path(folder / "sweep.md") as tmp:
+        tmp.write_text(markdown(table, baseline, title))
+    files.append(folder / "sweep.md")
+    plots.set_theme()
+    axes = plots.sweep_heatmaps(table, TABLE_METRICS, baseline=baseline, title=title)
+    fig = np.ravel(axes)[0].figure
+    files += plots.write_figure(fig, folder / "sweep")
+    plt.close(fig)
+    return files

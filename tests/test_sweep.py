@@ -1,0 +1,336 @@
+"""Sweeps: specs, the store, reruns, and a tiny grid on a LocalCluster against a serial run."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ansen.data
+from ansen import sweep
+from ansen.cli import main
+from tests.conftest import tiny
+
+#: Columns that differ between two computations of the same row (timings, clock).
+VOLATILE = ["seconds", "solve_seconds", "finished_utc"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One LocalCluster for the module (start-up costs a few seconds): 2 workers, 1 thread each."""
+    with sweep.client(workers=2) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def villages(tmp_path_factory):
+    """Two tiny villages as NetCDF files: the conftest one and one with bigger batteries."""
+    folder = tmp_path_factory.mktemp("villages")
+    a = tiny(days=4)
+    b = a.copy(deep=True)
+    b["battery_kwh"] = b["battery_kwh"] * 2
+    b.attrs["name"] = "tiny_big"
+    return [ansen.data.save(a, folder / "a.nc"), ansen.data.save(b, folder / "b.nc")]
+
+
+PERIODS = [["2025-06-03", "2025-06-04"], ["2025-06-04", "2025-06-05"]]
+
+
+def _grid(villages, models=("M1", "M4"), parameters=None, **kw):
+    return sweep.grid(villages, ["none"], list(models), PERIODS, parameters, name="tiny", **kw)
+
+
+def _measures(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.drop(columns=VOLATILE).sort_values(["run_id", "baseline"]).reset_index(drop=True)
+
+
+def test_cluster_gives_the_rows_of_a_serial_run(cluster, villages, tmp_path):
+    g = _grid(villages)
+    assert len(g) == 2 * 2 * 2
+    serial = sweep.run(g, tmp_path / "serial.parquet", scheduler="synchronous", progress=False)
+    t0 = time.perf_counter()
+    dist = sweep.run(g, tmp_path / "dist.parquet", scheduler=cluster, progress=False)
+    assert time.perf_counter() - t0 < 20
+    assert not serial["failed"] and not dist["failed"]
+    assert sorted(serial["done"]) == sorted(dist["done"]) and len(dist["done"]) == 8
+    a = sweep.read_store(tmp_path / "serial.parquet")
+    b = sweep.read_store(tmp_path / "dist.parquet")
+    assert len(b) == 16 and set(b["baseline"]) == {"M1", "none"}
+    pd.testing.assert_frame_equal(_measures(a), _measures(b))
+    # the two villages differ, and M1 against itself changes nothing
+    m4 = b[(b["model"] == "M4") & (b["baseline"] == "M1")].groupby("village")["throughput_kwh"]
+    assert m4.sum().nunique() == 2
+    m1 = b[(b["model"] == "M1") & (b["baseline"] == "M1")]
+    assert (m1["transformer_variance_reduction_pct"].abs() < 1e-9).all()
+    assert (b["code_sha256"] == b["code_sha256"].iloc[0]).all() and b["task_key"].nunique() == 8
+
+
+def test_rerun_skips_done_rows_and_reruns_changed_definitions_and_data(cluster, villages,
+                                                                       tmp_path):
+    import shutil
+
+    files = [shutil.copy(v, tmp_path / v.name) for v in villages]
+    store = tmp_path / "store.parquet"
+    sets = [{"name": "default"}, {"name": "cheap", "models": ["M4"], "shadow_eur_per_kwh": 0.1}]
+    first = sweep.run(_grid(files, parameters=sets), store, scheduler=cluster, progress=False)
+    assert len(first["done"]) == 12 and not first["failed"]
+    before = store.read_bytes()
+
+    again = sweep.run(_grid(files, parameters=sets), store, scheduler=cluster, progress=False)
+    assert again["done"] == {} and len(again["skipped"]) == 12
+    assert store.read_bytes() == before  # nothing run, nothing written
+
+    sets[1]["shadow_eur_per_kwh"] = 0.2  # one parameter set changed: only its runs rerun
+    changed = sweep.run(_grid(files, parameters=sets), store, scheduler=cluster, progress=False)
+    assert sorted(changed["done"]) == sorted(t.label() for t in _grid(files, parameters=sets).tasks
+                                             if t.params_name == "cheap")
+    rows = sweep.read_store(store)
+    assert len(rows) == 32  # the runs with 0.1 stay (another point), labelled apart in tables
+    labels = set(sweep.cross_model_table(rows)["model"])
+    for part in ('M4 cheap {"shadow_eur_per_kwh":0.1} ', 'M4 cheap {"shadow_eur_per_kwh":0.2} ',
+                 "M4 default "):
+        assert sum(label.startswith(part) for label in labels) == 2, labels  # two villages
+    pruned = sweep.run(_grid(files, parameters=sets), store, scheduler=cluster, prune=True,
+                       progress=False)
+    assert pruned["done"] == {}
+    rows = sweep.read_store(store)
+    assert len(rows) == 24 and set(rows[rows["params"] == "cheap"]["params_json"]) == {
+        '{"shadow_eur_per_kwh":0.2}'}
+
+    village = ansen.data.load(files[1])  # new data in the second file: its runs rerun
+    village["load_kw"] = village["load_kw"] * 1.1
+    ansen.data.save(village, files[1])
+    data = sweep.run(_grid(files, parameters=sets), store, scheduler="synchronous",
+                     progress=False)
+    assert len(data["done"]) == 6 and len(data["skipped"]) == 6
+    assert all(label.endswith(str(files[1])) for label in data["done"])
+    rows = sweep.read_store(store)
+    assert len(rows) == 24 and rows["data_sha256"].nunique() == 2
+
+
+def test_a_row_is_what_an_experiment_computes(villages):
+    """The sweep measures a run as the experiment notebook does (run_experiment)."""
+    from ansen.experiments import Experiment, run_experiment
+
+    village = ansen.data.load(villages[0])
+    g = sweep.grid([village], ["none"], ["M5"], [PERIODS[1]], [{"data_lag": "1D"}], name="one")
+    rows = _rows_in_memory(g)
+    exp = Experiment("x", "M5", *PERIODS[1], params={"data_lag": "1D"})
+    metrics = run_experiment(village, exp, progress=False)["metrics"].set_index("baseline")
+    measures = [c for c in metrics.columns if metrics[c].dtype.kind in "fi"]
+    assert len(measures) > 30 and "saving_eur_per_household_month" in measures
+    for base in ("M1", "none"):
+        row = rows[rows["baseline"] == base].iloc[0]
+        assert row[measures].astype(float).to_numpy() == pytest.approx(
+            metrics.loc[base, measures].astype(float).to_numpy(), rel=1e-12, abs=1e-12,
+            nan_ok=True)
+        assert row["throughput_kwh"] > 0
+
+
+def _rows_in_memory(g) -> pd.DataFrame:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = sweep.run(g, Path(tmp) / "s.parquet", scheduler="synchronous", progress=False)
+        assert not out["failed"], out["failed"]
+        return sweep.read_store(Path(tmp) / "s.parquet")
+
+
+def test_tariff_scenarios_get_their_own_baselines(villages):
+    g = sweep.grid(villages[:1], ["none", "2027"], ["M2"], PERIODS[:1], name="tariffs")
+    assert len(sweep.baseline_groups(g.tasks)) == 2
+    rows = _rows_in_memory(g).set_index(["scenario", "baseline"])
+    assert rows.loc[("none", "M1"), "tariff"] == "net_metering"
+    assert rows.loc[("2027", "M1"), "tariff"] == "2027"
+    cost = "baseline_energy_cost_eur_per_household_month"
+    assert rows.loc[("none", "M1"), cost] != pytest.approx(rows.loc[("2027", "M1"), cost])
+
+
+@pytest.fixture
+def counted_derive(monkeypatch):
+    """ansen.scenarios.derive, its recipes recorded."""
+    import ansen.scenarios
+
+    calls = []
+    derive = ansen.scenarios.derive
+
+    def counted(village, recipe):
+        calls.append(recipe if isinstance(recipe, str) else recipe.to_dict()["batteries"])
+        return derive(village, recipe)
+
+    monkeypatch.setattr(ansen.scenarios, "derive", counted)
+    return calls
+
+
+def test_scenarios_derive_the_village_once_per_recipe(villages, counted_derive):
+    """Two tariffs share one derived village; a named scenario of data/scenarios.toml and a
+    spec's own parts are derived in order."""
+    three = {"count": 3, "rule": "net_exporters", "eligible": "all", "existing": "keep"}
+    scenarios = [{"name": "all3", "batteries": three},
+                 {"name": "all3-2027", "batteries": three, "tariff": "2027"},
+                 {"name": "none-then-1", "scenario": "penetration_000",
+                  "batteries": {"count": 1, "rule": "net_exporters", "eligible": "all"}},
+                 "none"]
+    g = sweep.grid(villages[:1], scenarios, ["M2"], PERIODS[:1], name="derived")
+    rows = _rows_in_memory(g)
+    assert len([c for c in counted_derive if c == counted_derive[0]]) == 1  # shared
+    assert "penetration_000" in counted_derive
+    kwh = rows.groupby("scenario")["battery_kwh_total"].first()
+    assert kwh["all3"] == kwh["all3-2027"] == 30.0 and kwh["none"] == 20.0
+    assert kwh["none-then-1"] == 10.0
+    assert set(rows[rows["scenario"] == "all3-2027"]["tariff"]) == {"2027"}
+
+
+def test_unknown_named_scenarios_and_parts_are_refused_by_name(villages):
+    with pytest.raises(ValueError, match="unknown named scenario.*'penetration_999'"):
+        sweep.grid(villages[:1], [{"name": "x", "scenario": "penetration_999"}], ["M2"],
+                   PERIODS[:1])
+    with pytest.raises(ValueError, match="scenario .x.: BatterySites.count"):
+        sweep.grid(villages[:1], [{"name": "x", "batteries": {"count": -1}}], ["M2"],
+                   PERIODS[:1])
+
+
+def test_failures_are_reported_and_the_rest_is_written(tmp_path, villages):
+    """A run that fails (a period the data do not cover) does not stop the others."""
+    g = sweep.grid(villages[:1], ["none"], ["M1"], [PERIODS[0], ["2026-01-01", "2026-01-02"]],
+                   name="gap")
+    out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
+    assert list(out["failed"]) == ["M1 2026-01-01:2026-01-02 " + g.tasks[0].village.label]
+    assert "DataError" in next(iter(out["failed"].values()))
+    assert len(sweep.read_store(tmp_path / "s.parquet")) == 2
+
+
+# --------------------------------------------------------------------------- specs
+
+
+def _spec(tmp_path, text: str) -> Path:
+    f = tmp_path / "spec.toml"
+    f.write_text(text)
+    return f
+
+
+GOOD = 'models = ["M4"]\nperiods = [["2025-06-03", "2025-06-04"]]\n'
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('modles = ["M4"]\n', "unknown key(s) ['modles']"),
+    (GOOD + '[[grid]]\nmodel = "M2"\n', "[[grid]] #1: unknown key(s) ['model']"),
+    ('models = ["M9"]\n', "unknown model(s) ['M9']"),
+    ('models = ["M4"]\nperiods = [{ start = "2025-06-03", stop = "2025-06-04" }]\n',
+     "unknown key(s) ['stop']"),
+    ('models = ["M4"]\nperiods = [["2025-06-04", "2025-06-03"]]\n', "is not after start"),
+    ('models = ["M4"]\nperiods = [["June", "2025-06-03"]]\n', "is not a date"),
+    (GOOD + 'scenarios = [{ name = "x", tariff = "2030" }]\n', "unknown tariff '2030'"),
+    (GOOD + '[[parameters]]\nname = "bad"\nshadow_eur = 1\n', "parameter set 'bad' for M4"),
+    (GOOD + '[[parameters]]\nmodels = ["M5"]\ndata_lag = "7D"\n',
+     "no parameter set applies to model(s) ['M4']"),
+    (GOOD + 'solver = "cplex"\n', "unknown solver 'cplex'"),
+    (GOOD + 'villages = ["nowhere.nc"]\n', "no village at"),
+    ('models = [', "not valid TOML"),
+])
+def test_bad_specs_are_refused_naming_the_problem(tmp_path, text, message):
+    with pytest.raises((ValueError, FileNotFoundError)) as exc:
+        sweep.load_spec(_spec(tmp_path, text))
+    assert message in str(exc.value)
+
+
+def test_grid_blocks_are_crossed_on_their_own_and_merged(tmp_path):
+    text = ('periods = [["2025-06-03", "2025-06-04"], ["2025-06-04", "2025-06-05"]]\n'
+            '[[grid]]\nmodels = ["M0", "M2"]\n'
+            '[[grid]]\nmodels = ["M0"]\nscenarios = ["2027"]\n'
+            '[[grid]]\nmodels = ["M2"]\n')  # repeats a point of the first block
+    g = sweep.load_spec(_spec(tmp_path, text))
+    assert [(t.model, t.scenario_name) for t in g.tasks if t.period.start == "2025-06-03"] == [
+        ("M0", "none"), ("M2", "none"), ("M0", "2027")]
+    assert len(g) == 6 and g.name == "spec"
+
+
+def test_the_season_spec_is_the_season_sweep_of_the_schedule():
+    from ansen.experiments import load_schedule, season_sweep
+
+    g = sweep.load_spec(sweep.SPECS / "season.toml")
+    old = season_sweep(load_schedule())
+    assert len(g) == len(old) == 77
+    assert {(t.model, t.period.start, t.period.end, t.params_json) for t in g.tasks} == {
+        (e.model, e.start, e.end, sweep._canonical(e.params)) for e in old}
+    assert {t.village.label for t in g.tasks} == {"default"}
+    summer = g.select(models=["M4", "M5"], periods=["summer", "E05_M5_weekold_autumn2024"])
+    assert len(summer) == 2 * 5
+    with pytest.raises(ValueError, match="unknown period 'monsoon'"):
+        g.select(periods=["monsoon"])
+
+
+def test_a_store_is_never_a_folder_or_a_foreign_file(tmp_path, villages):
+    g = sweep.grid(villages[:1], ["none"], ["M1"], PERIODS[:1], name="x")
+    with pytest.raises(ValueError, match="is a folder"):
+        sweep.run(g, tmp_path, scheduler="synchronous", progress=False)
+    other = tmp_path / "other.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(other)
+    before = other.read_bytes()
+    with pytest.raises(ValueError, match="not a sweep store"):
+        sweep.run(g, other, scheduler="synchronous", progress=False)
+    assert other.read_bytes() == before
+
+
+def test_example_store_makes_the_table_and_figure(tmp_path):
+    rows = sweep.read_store()
+    assert all(sorted(b) == ["M1", "none"] for _, b in rows.groupby("run_id")["baseline"])
+    table = sweep.cross_model_table(rows)
+    assert set(table["model"]) == {"M4", "M5 defaults", "M5 weekold"}
+    files = sweep.write_report(table, tmp_path, title="Example")
+    assert [f.name for f in files] == ["sweep.csv", "sweep.md", "sweep.png", "sweep.svg"]
+    text = (tmp_path / "sweep.md").read_text()
+    assert "| M5 weekold |" in text and "2025-06-02 to 2025-06-05" in text
+    assert np.isfinite(table["mv_peak_reduction_mean_pct"]).all()
+    assert sweep.provenance(rows)["runs"].sum() == rows["run_id"].nunique()
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_cli_dry_run_and_one_line_errors(tmp_path, capsys):
+    assert main(["sweep", "example", "--dry-run", "--output", str(tmp_path / "s.parquet")]) == 0
+    out = capsys.readouterr().out
+    assert "example: 6 run(s) and 2 pair(s) of baselines" in out and "M5 2025-06-02" in out
+    assert main(["sweep", str(tmp_path / "none.toml")]) == 2
+    assert capsys.readouterr().err.strip() == f"ansen: no sweep spec at {tmp_path / 'none.toml'}"
+    assert main(["sweep", str(_spec(tmp_path, 'modles = ["M4"]\n'))]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "unknown key(s) ['modles']" in err
+    assert main(["sweep", "season", "--periods", "monsoon", "--dry-run"]) == 2
+    assert "ansen: unknown period 'monsoon'" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.parquet"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_and_closes_the_cluster(tmp_path):
+    """SIGINT to the process group (a terminal's Ctrl-C): exit 130 at once, no tracebacks, no
+    worker left, and the same command again runs only the rest."""
+    import psutil
+
+    spec = _spec(tmp_path, 'models = ["M2", "M4"]\nperiods = [["2025-06-02", "2025-06-30"]]\n')
+    cmd = [sys.executable, "-m", "ansen.cli", "sweep", str(spec), "--output",
+           str(tmp_path / "s.parquet"), "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    end = time.monotonic() + 60
+    while len(psutil.Process(proc.pid).children(recursive=True)) < 2:  # the workers
+        assert proc.poll() is None and time.monotonic() < end, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(4)  # the runs have started (a 4-week run takes longer)
+    procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    t0 = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10
+    assert proc.returncode == 130, err
+    assert "ansen: interrupted; 0 run(s) finished" in err and "not finished" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Warning" not in err
+    _, alive = psutil.wait_procs(procs, timeout=5)
+    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], "a process was left"
+    assert not (tmp_path / "s.parquet").exists()  # nothing finished, nothing written
