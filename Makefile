@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup reproduce test lint notebooks data clean
+.PHONY: setup reproduce penetration test lint notebooks data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ reproduce: setup
 	$(BIN)/ansen overview --output results/data_overview
 	$(BIN)/ansen reproduce --output results
 
+# the penetration sweep (issue #11): 10-140 batteries x models x seasons, neighbourhood batteries
+penetration: setup
+	$(BIN)/ansen reproduce --penetration --output results/penetration
+
 # nbval runs a copy of the notebooks in a scratch folder: the experiment notebook writes its
 # default output folder into its working directory, which must not be the repository.
 test: setup
@@ -37,7 +41,8 @@ test: setup
 # rebuild notebooks/*.ipynb from _build_notebooks.py and execute them in place (deterministic)
 notebooks: setup
 	$(BIN)/python notebooks/_build_notebooks.py
-	$(BIN)/python -m ansen.notebooks data_overview experiment summary sweep
+	$(BIN)/python -m ansen.notebooks data_overview experiment freshness summary sweep \
+		penetration
 
 lint: setup
 	$(BIN)/ruff check ansen tests

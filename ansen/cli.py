@@ -300,7 +300,8 @@ def cmd_reproduce(args) -> int:
     start = time.perf_counter()
     try:
         out = reproduce(args.output, experiments=args.experiments, data=args.data,
-                        solver=args.solver, sweep=args.sweep, models=args.models,
+                        solver=args.solver, sweep=args.sweep,
+                        penetration=args.penetration, models=args.models,
                         periods=args.periods, jobs=args.jobs, schedule=args.schedule,
                         force=args.force)
     except Interrupted as exc:
@@ -484,11 +485,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sweep", action="store_true",
                    help="every model in every period of the schedule (the counterfactual), "
                         "with its own table and figure (sweep.md)")
+    s.add_argument("--penetration", action="store_true",
+                   help="the penetration sweep (data/sweeps/penetration.toml: 10 to 140 "
+                        "batteries x models x four seasons, neighbourhood batteries) into "
+                        "penetration.parquet, then its tables and figures (penetration.md)")
     s.add_argument("--models", nargs="+", choices=MODEL_IDS, metavar="MODEL",
-                   help="with --sweep: the models (default: all but none and M1)")
+                   help="with --sweep or --penetration: the models (default: the spec's)")
     s.add_argument("--periods", nargs="+", metavar="PERIOD",
-                   help="with --sweep: periods, each an experiment id of the schedule (its "
-                        "period) or a season: winter, spring, summer, autumn (default: all)")
+                   help="with --sweep or --penetration: periods, each an experiment id of the "
+                        "schedule (its period) or a season: winter, spring, summer, autumn "
+                        "(default: all)")
     s.add_argument("--jobs", type=int, help="parallel notebooks (default: the number of cores)")
     s.add_argument("--schedule", help="experiments TOML (default: data/experiments.toml)")
     s.add_argument("--force", action="store_true",

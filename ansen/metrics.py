@@ -24,6 +24,7 @@ __all__ = [
     "compare",
     "cost_saving",
     "deferral_years",
+    "grid_load",
     "extreme_peaks",
     "feed_in_kwh",
     "mv_peak_reduction",
@@ -197,6 +198,48 @@ def battery_use(run: xr.Dataset) -> dict:
             "wear_eur": float(wear_rate(run) * moved)}
 
 
+def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
+    """The whole village's grid load and bills, whichever connections have batteries.
+
+    Unlike the measures above (which look at the transformers with batteries
+    and the battery households), these cover every transformer and every
+    connection: what a grid operator and a village see when batteries spread.
+
+    Returns
+    -------
+    dict
+        ``grid_transformer_import_peak_pu`` / ``_export_peak_pu``: the largest
+        import and export load of any transformer over its rating [kW/kVA];
+        ``grid_transformer_over_rating_h``: hours in which a transformer's
+        load exceeds its rating, summed over the transformers [h];
+        ``grid_transformer_variance_kw2``: variance of each transformer's
+        load, summed [kW^2]; ``grid_mv_import_peak_kw`` / ``_export_peak_kw``:
+        the MV feeder's largest import and export [kW] (0 where it never
+        flows that way);
+        ``village_energy_cost_eur_per_month``: every connection's energy bill
+        (the tariff's per-step prices, net metering as the law has it; no
+        fixed costs) summed, per month of the run [EUR/month].
+
+    Notes
+    -----
+    The rating is read as kW at power factor 1 (the data have active power
+    only); a transformer with reactive load reaches its kVA earlier.
+    """
+    kva = run["transformer_kva"].values.astype(float)
+    tr = run["transformer_kw"].transpose("time", "transformer").values
+    h = step_hours(run)
+    mv = run["mv_kw"].values
+    months = run.sizes["time"] * h / (365.25 * 24 / 12)
+    bills = household_costs(run, tariff or Tariff(), fixed=False).to_numpy().sum()
+    return {"grid_transformer_import_peak_pu": max(0.0, float((tr.max(axis=0) / kva).max())),
+            "grid_transformer_export_peak_pu": max(0.0, float((-tr.min(axis=0) / kva).max())),
+            "grid_transformer_over_rating_h": float((np.abs(tr) > kva).sum() * h),
+            "grid_transformer_variance_kw2": float(tr.var(axis=0).sum()),
+            "grid_mv_import_peak_kw": max(0.0, float(mv.max())),
+            "grid_mv_export_peak_kw": max(0.0, float(-mv.min())),
+            "village_energy_cost_eur_per_month": float(bills / months)}
+
+
 def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = None) -> dict:
     r"""Household energy cost of the battery households and the saving against a baseline.
 
@@ -305,7 +348,8 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
         One row, indexed by ``label`` (index name ``run``); columns ``model``,
         ``baseline``, ``start``, ``end`` and every measure, each name ending in
         its unit (``_pct``, ``_kw``, ``_kwh``, ``_steps``, ``_eur``,
-        ``_eur_per_household_month``, ``_cycles``, ``_weeks``, ``_years``);
+        ``_eur_per_household_month``, ``_cycles``, ``_weeks``, ``_years``,
+        ``_pu`` (kW per kVA of rating), ``_h``, ``_kw2``, ``_eur_per_month``);
         ``baseline_*`` columns give the baseline's value where a change is read
         better with it.
     """
@@ -337,4 +381,7 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
                else "import")
     row["transformer_deferral_years"] = deferral_years(
         row[f"transformer_{binding}_peak_reduction_pct"], growth)
+    village, village_base = grid_load(run, tariff), grid_load(baseline, tariff)
+    row.update(village)
+    row.update({f"baseline_{k}": v for k, v in village_base.items()})
     return pd.DataFrame([row], index=pd.Index([label or run_label(run)], name="run"))

@@ -213,4 +213,5 @@ def rebuild(names=("data_overview", "experiment", "freshness", "summary", "sweep
 
 
 if __name__ == "__main__":
-    rebuild(sys.argv[1:] or ("data_overview", "experiment", "freshness", "summary", "sweep"))
+    rebuild(sys.argv[1:] or ("data_overview", "experiment", "freshness", "summary", "sweep",
+                             "penetration"))

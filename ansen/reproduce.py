@@ -226,9 +226,9 @@ def _sigterm_as_interrupt(signum, frame):
 
 
 def reproduce(output: str | Path = "results", *, experiments=None, data=None,
-              solver: str = "highs", sweep: bool = False, models=None, periods=None,
-              jobs: int | None = None, schedule=None, force: bool = False,
-              progress: bool = True, log=None) -> dict:
+              solver: str = "highs", sweep: bool = False, penetration: bool = False,
+              models=None, periods=None, jobs: int | None = None, schedule=None,
+              force: bool = False, progress: bool = True, log=None) -> dict:
     """Run experiments through the notebook and write the summary.
 
     Parameters
@@ -245,6 +245,11 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
         Instead of the schedule, the season sweep: every model in every period
         of the schedule (``data/sweeps/season.toml``, :func:`ansen.sweep.run`
         on a dask LocalCluster), then ``notebooks/sweep.ipynb``.
+    penetration : bool
+        Instead of the schedule, the penetration sweep
+        (``data/sweeps/penetration.toml``: 10 to 140 batteries, every model,
+        four seasons, neighbourhood batteries) into ``penetration.parquet``,
+        then ``notebooks/penetration.ipynb`` (:mod:`ansen.penetration`).
     models, periods : list of str, optional
         Sweep only: models, and periods named by a schedule experiment id or a
         season (see :meth:`ansen.sweep.Grid.select`).
@@ -280,8 +285,11 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
 
     log = log or default_log
     output = Path(output)
-    if sweep:
-        return _reproduce_sweep(output, experiments=experiments, data=data, solver=solver,
+    if sweep and penetration:
+        raise ValueError("choose --sweep or --penetration, not both")
+    if sweep or penetration:
+        return _reproduce_sweep(output, "penetration" if penetration else "season",
+                                experiments=experiments, data=data, solver=solver,
                                 models=models, periods=periods, jobs=jobs, schedule=schedule,
                                 force=force, progress=progress, log=log)
     experiments_plan = plan(schedule, experiments=experiments, models=models, periods=periods)
@@ -365,11 +373,20 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
 
 #: The store of the season sweep in the output folder of ``ansen reproduce --sweep``.
 SWEEP_STORE = "season.parquet"
+#: Per shipped sweep of ``ansen reproduce``: its store, notebook, the notebook's parameters
+#: and the Markdown it writes.
+SWEEPS = {
+    "season": (SWEEP_STORE, "sweep.ipynb",
+               {"store": SWEEP_STORE, "output_dir": ".", "title": "Season sweep"}, "sweep.md"),
+    "penetration": ("penetration.parquet", "penetration.ipynb",
+                    {"store": "penetration.parquet", "output_dir": "."}, "penetration.md"),
+}
 
 
-def _reproduce_sweep(output: Path, *, experiments, data, solver, models, periods, jobs,
-                     schedule, force, progress, log) -> dict:
-    """The season sweep through :mod:`ansen.sweep`, then notebooks/sweep.ipynb on its store."""
+def _reproduce_sweep(output: Path, name: str, *, experiments, data, solver, models, periods,
+                     jobs, schedule, force, progress, log) -> dict:
+    """A shipped sweep (:data:`SWEEPS`) through :mod:`ansen.sweep`, then its notebook on its
+    store."""
     from ansen import sweep as sw
 
     if experiments:
@@ -380,10 +397,11 @@ def _reproduce_sweep(output: Path, *, experiments, data, solver, models, periods
 
         if unknown := [m for m in models if m not in MODELS]:
             raise ValueError(f"unknown model(s) {unknown}; known: {', '.join(MODELS)}")
-    grid = sw.load_spec(sw.SPECS / "season.toml", villages=[data] if data else None,
+    store_name, notebook, nb_params, markdown = SWEEPS[name]
+    grid = sw.load_spec(sw.SPECS / f"{name}.toml", villages=[data] if data else None,
                         models=models, solver=solver, schedule=schedule).select(periods=periods)
     output.mkdir(parents=True, exist_ok=True)
-    store = output / SWEEP_STORE
+    store = output / store_name
     try:
         out = sw.run(grid, store, workers=jobs, force=force, progress=progress, log=log)
     except Interrupted as exc:
@@ -399,12 +417,10 @@ def _reproduce_sweep(output: Path, *, experiments, data, solver, models, periods
         from ansen.notebooks import execute
 
         try:
-            execute(NOTEBOOKS / "sweep.ipynb", output / "sweep.ipynb",
-                    {"store": SWEEP_STORE, "output_dir": ".", "title": "Season sweep"},
-                    cwd=output)
-            summary = output / "sweep.md"
+            execute(NOTEBOOKS / notebook, output / notebook, nb_params, cwd=output)
+            summary = output / markdown
         except Exception as exc:  # report, do not hide
-            failed["summary"] = (str(output / "sweep.ipynb"), _last_line(exc))
+            failed["summary"] = (str(output / notebook), _last_line(exc))
             log(f"FAILED summary: {failed['summary'][1]}")
     return {"done": out["done"], "skipped": out["skipped"], "failed": failed,
             "summary": summary, "included": included}

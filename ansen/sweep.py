@@ -660,7 +660,7 @@ def _village_columns(village) -> dict:
     from ansen.data.schema import battery_sites
 
     sites = battery_sites(village)
-    return {"battery_sites": int(sites.sum()),
+    return {"battery_sites": len(sites),
             "battery_kwh_total": float(village["battery_kwh"].values[sites].sum()),
             "battery_kw_total": float(village["battery_kw"].values[sites].sum())}
 

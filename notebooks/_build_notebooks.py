@@ -202,8 +202,57 @@ display(Markdown(sweep.markdown(table, baseline, title)))'''),
     code('''display(Image(filename=str(next(f for f in files if f.suffix == ".png"))))'''),
 ])
 
+penetration = notebook([
+    md("""# Battery penetration: from ten home batteries to every home
+
+Reads the store of the penetration sweep (`data/sweeps/penetration.toml`, run by
+`ansen reproduce --penetration`): 10, 20, 40, 70 and 140 batteries of 10 kWh / 5 kW (the
+village's own sites kept, the rest by largest PV) under M0 (market steering, with net metering
+and under the 2027 tariff), M1, M2, M4, M5 and M4+M5, two weeks in each season; and
+neighbourhood batteries with the same kWh and kW as 10 and 40 home batteries. Every figure
+covers the whole village: every transformer against its rating, the MV feeder, every
+connection's bill. Level 0 is the village without batteries.
+
+Plans are hourly (`plan_minutes = 60`) in this sweep, executed every 15 minutes, to keep 140
+batteries fast (docs/models.md, Planner); the numbers at 10 batteries therefore differ a little
+from the season sweep's. Two weeks per season are a sample of the season, not its mean."""),
+    params('''store: str = ""  # store of the penetration sweep; empty: results/penetration/penetration.parquet
+output_dir: str = "."  # folder for penetration.md/.csv, neighbourhood.csv and the figures'''),
+    code('''from IPython.display import Image, Markdown, display
+
+from ansen import penetration, sweep
+
+rows = sweep.read_store(store or penetration.RESULTS_STORE)
+print(f"{rows['run_id'].nunique()} runs, {len(rows)} rows (each run against M1 and no battery)")
+sweep.provenance(rows)'''),
+    md("## What the table says (sentences computed from it)"),
+    code('''table = penetration.table(rows)
+for line in penetration.findings(table):
+    print("-", line)'''),
+    md("""## Transformers and MV feeder against the battery count
+
+Dotted line: the transformer's rating (kW at power factor 1 over kVA). Dashed lines: variants,
+M0 under the 2027 tariff (no net metering) and M4 with perfect forecasts (is an exceedance the
+price's fault or the forecast's?). Lines that lie on each other are schedules that coincide: with
+household meters M2's community cost is the sum of the households' costs, so M2 plans as M0, and
+M4 as well until its threshold binds."""),
+    code('''files = penetration.write_report(rows, output_dir)
+display(Image(filename=str(next(f for f in files if f.name == "penetration_grid.png"))))'''),
+    md("## Money and wear: the village's saving, the battery households' saving, cycles"),
+    code('''display(Image(filename=str(next(f for f in files if f.name == "penetration_money.png"))))'''),
+    md("""## A neighbourhood battery against the same kWh and kW in homes
+
+Bars: mean of the four seasons; lines: their range."""),
+    code('''for f in files:
+    if f.name.startswith("neighbourhood_") and f.suffix == ".png":
+        display(Image(filename=str(f)))'''),
+    md("## All numbers"),
+    code('''display(Markdown(penetration.markdown(table, penetration.neighbourhood_table(rows))))'''),
+])
+
 if __name__ == "__main__":
     nbf.write(experiment, HERE / "experiment.ipynb")
     nbf.write(freshness, HERE / "freshness.ipynb")
     nbf.write(summary, HERE / "summary.ipynb")
     nbf.write(sweep, HERE / "sweep.ipynb")
+    nbf.write(penetration, HERE / "penetration.ipynb")

@@ -49,7 +49,7 @@ def test_compare_gives_one_row_of_everything():
 
 
 UNITS = ("_pct", "_kw", "_kwh", "_steps", "_eur", "_eur_per_household_month", "_cycles",
-         "_weeks", "_years")
+         "_weeks", "_years", "_pu", "_h", "_kw2", "_eur_per_month")
 
 
 def test_compare_columns_end_in_their_unit_and_variants_get_their_own_row():
@@ -85,3 +85,22 @@ def test_fresh_mv_data_beat_week_old_data_on_the_shipped_village():
     stale = compare(ansen.simulate(v, "M5", data_lag="7D", **kw), base)
     assert (fresh["mv_peak_reduction_mean_pct"].iloc[0]
             >= 1.5 * stale["mv_peak_reduction_mean_pct"].iloc[0] + 0.5)
+
+
+def test_grid_load_of_the_whole_village_by_hand():
+    """A hand-made run: T1 (rating 100 kVA) carries 150 kW for 2 hours and -50 kW for 1 hour
+    of a day, T2 never more than its rating; the MV feeder only imports."""
+    from ansen.metrics import grid_load
+
+    run = ansen.simulate(tiny(days=1), "none", progress=False)
+    tr = np.zeros((run.sizes["time"], 2))
+    tr[:8, 0], tr[8:12, 0], tr[:, 1] = 150.0, -50.0, 20.0
+    run = run.assign(transformer_kw=(("time", "transformer"), tr),
+                     transformer_kva=("transformer", [100.0, 160.0]),
+                     mv_kw=("time", np.full(run.sizes["time"], 30.0)))
+    g = grid_load(run)
+    assert g["grid_transformer_import_peak_pu"] == pytest.approx(1.5)
+    assert g["grid_transformer_export_peak_pu"] == pytest.approx(0.5)
+    assert g["grid_transformer_over_rating_h"] == pytest.approx(2.0)
+    assert g["grid_mv_import_peak_kw"] == 30.0 and g["grid_mv_export_peak_kw"] == 0.0
+    assert g["grid_transformer_variance_kw2"] == pytest.approx(np.var(tr[:, 0]))

@@ -334,3 +334,11 @@ def test_ctrl_c_cancels_and_closes_the_cluster(tmp_path):
     _, alive = psutil.wait_procs(procs, timeout=5)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], "a process was left"
     assert not (tmp_path / "s.parquet").exists()  # nothing finished, nothing written
+
+
+def test_village_columns_count_the_battery_sites():
+    v = tiny(days=1)
+    v["battery_kwh"] = ("household", [0.0, 10.0, 5.0])  # sites 1 and 2
+    v["battery_kw"] = ("household", [0.0, 5.0, 5.0])
+    assert sweep._village_columns(v) == {"battery_sites": 2, "battery_kwh_total": 15.0,
+                                         "battery_kw_total": 10.0}

@@ -1,0 +1,404 @@
+"""The penetration study: from ten home batteries to one in every connection, and a
+neighbourhood battery against the same kWh and kW in homes.
+
+The runs are a sweep (``data/sweeps/penetration.toml``, :mod:`ansen.sweep`); this module
+turns the rows of its store into the study's tables and figures:
+
+- :func:`table`: one row per season, battery count and steering variant (a model, and for
+  M0 also the 2027 tariff), with the whole village's grid and money
+  (:func:`ansen.metrics.grid_load`): the largest transformer import and export against the
+  rating, hours over the rating, MV peaks, transformer load variance, the village's bills,
+  the battery households' saving and the batteries' cycles per year. Level 0 is the
+  no-battery baseline of the same season and tariff, which every run carries.
+- :func:`neighbourhood_table`: per season and battery total, home batteries against one
+  neighbourhood battery on T1 and one per transformer, under the same model.
+- :func:`findings`: sentences computed from the table (where market steering raises local
+  peaks; whether M4 holds every transformer within its rating at every level).
+- :func:`write_report`: ``penetration.csv``, ``neighbourhood.csv``, ``penetration.md`` and the
+  figures, atomically.
+
+Scenario names tell the parts apart: ``penetration_NNN`` (and ``penetration_NNN_2027``) are
+levels, ``neighbourhood_<layout>_NNN`` neighbourhood batteries with the kWh and kW of NNN home
+batteries. The battery count of a row is the store's ``battery_sites`` for home batteries and
+the number in the name for neighbourhood batteries.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MEASURES", "RESULTS_STORE", "findings", "markdown", "neighbourhood_table", "plot_levels",
+           "plot_neighbourhood", "table", "write_report"]
+
+#: The store ``ansen reproduce --penetration --output results/penetration`` writes in the
+#: repository (the notebook's default).
+RESULTS_STORE = Path(__file__).resolve().parents[1] / "results" / "penetration" / \
+    "penetration.parquet"
+
+LEVEL = re.compile(r"^penetration_(\d+)(?:_[0-9a-z_]+)?$")
+NEIGHBOURHOOD = re.compile(r"^neighbourhood_(.+)_(\d+)$")
+SEASONS = ["winter", "spring", "summer", "autumn"]
+
+#: Table column: (heading, store column of the run; the baseline's is ``baseline_`` + it).
+MEASURES: dict[str, tuple[str, str]] = {
+    "transformer_import_peak_pu": ("largest transformer import / rating [kW/kVA]",
+                                   "grid_transformer_import_peak_pu"),
+    "transformer_export_peak_pu": ("largest transformer export / rating [kW/kVA]",
+                                   "grid_transformer_export_peak_pu"),
+    "transformer_over_rating_h": ("hours over the rating, all transformers [h]",
+                                  "grid_transformer_over_rating_h"),
+    "mv_import_peak_kw": ("MV import peak [kW]", "grid_mv_import_peak_kw"),
+    "mv_export_peak_kw": ("MV export peak [kW]", "grid_mv_export_peak_kw"),
+    "transformer_variance_kw2": ("transformer load variance, summed [kW²]",
+                                 "grid_transformer_variance_kw2"),
+    "village_cost_eur_per_month": ("the village's energy bills [EUR/month]",
+                                   "village_energy_cost_eur_per_month"),
+}
+#: Measures of the battery households and batteries (no baseline value: 0 / NaN at level 0).
+BATTERY_MEASURES = {
+    "village_saving_eur_per_month": "the village's saving against no battery [EUR/month]",
+    "saving_eur_per_battery_household_month": "saving per battery household [EUR/month]",
+    "cycles_per_battery_year": "equivalent full cycles per battery and year",
+}
+
+
+#: Parameter sets that do not name a variant (the sweep's defaults for every model).
+DEFAULT_SETS = ("hourly_plans", "defaults", "")
+
+
+def _variant(model: str, tariff: str, params: str = "") -> str:
+    parts = [] if tariff == "net_metering" else [f"{tariff} tariff"]
+    if params not in DEFAULT_SETS:
+        parts.append(params.replace("_", " "))
+    return f"{model} ({', '.join(parts)})" if parts else model
+
+
+def _rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The runs against no battery, with their variant and season."""
+    if rows.empty:
+        raise ValueError("the store has no rows")
+    t = rows[rows["baseline"] == "none"].copy()
+    t["variant"] = [_variant(m, tr, str(p)) for m, tr, p in
+                    zip(t["model"], t["tariff"], t["params"].fillna(""), strict=True)]
+    t["season"] = t["season"].where(t["season"].astype(str) != "", t["period"])
+    days = (pd.to_datetime(t["end"]) - pd.to_datetime(t["start"])).dt.days.astype(float)
+    t["cycles_per_battery_year"] = t["equivalent_full_cycles"].astype(float) * 365.25 / days
+    return t
+
+
+def _measures(t: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
+    out = pd.DataFrame({k: t[prefix + col].astype(float) for k, (_, col) in MEASURES.items()},
+                       index=t.index)
+    return out
+
+
+def table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The penetration table from a store's rows (:func:`ansen.sweep.read_store`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``season``, ``start``, ``end``, ``battery_sites``, ``variant``, the
+        :data:`MEASURES` and :data:`BATTERY_MEASURES`; one row per season, level and
+        variant, level 0 (no battery, from the runs' baselines) included for every variant.
+        Sorted by season (winter, spring, summer, autumn, others), variant and level.
+
+    Raises
+    ------
+    ValueError
+        No penetration rows, or two runs for one season, level and variant (rows of
+        different grids: select one first).
+    """
+    t = _rows(rows)
+    t = t[t["scenario"].astype(str).str.fullmatch(LEVEL.pattern)]
+    if t.empty:
+        raise ValueError("no penetration rows in the store (scenarios named penetration_NNN)")
+    key = ["season", "battery_sites", "variant"]
+    if t.duplicated(key).any():
+        dup = t[t.duplicated(key, keep=False)][key + ["scenario", "params"]]
+        raise ValueError("several runs for one season, level and variant (rows of different "
+                         f"grids?):\n{dup.to_string()}")
+    runs = pd.concat([t[["season", "start", "end", "battery_sites", "variant"]], _measures(t)],
+                     axis=1)
+    runs["village_saving_eur_per_month"] = (t["baseline_village_energy_cost_eur_per_month"]
+                                            - t["village_energy_cost_eur_per_month"])
+    runs["saving_eur_per_battery_household_month"] = t["saving_eur_per_household_month"]
+    runs["cycles_per_battery_year"] = t["cycles_per_battery_year"]
+    # level 0: the no-battery baseline of each season and variant (its tariff), taken from
+    # its smallest level (every level carries the same baseline; checked below)
+    first = t.sort_values("battery_sites").groupby(["season", "variant"], sort=False).head(1)
+    zero = pd.concat([first[["season", "start", "end", "variant"]], _measures(first, "baseline_")],
+                     axis=1).assign(battery_sites=0, village_saving_eur_per_month=0.0,
+                                    saving_eur_per_battery_household_month=0.0,
+                                    cycles_per_battery_year=np.nan)
+    spread = (_measures(t, "baseline_").groupby([t["season"], t["variant"]])
+              .agg(lambda s: s.max() - s.min()))
+    if (spread.to_numpy() > 1e-6 * (1 + np.abs(_measures(t, "baseline_")).max().max())).any():
+        raise ValueError("the no-battery baselines differ between levels of one season and "
+                         "variant: the levels are not the same village")
+    out = pd.concat([zero[runs.columns], runs], ignore_index=True)
+    out["battery_sites"] = out["battery_sites"].astype(int)
+    order = {s: i for i, s in enumerate(SEASONS)}
+    out["_s"] = out["season"].map(lambda s: order.get(s, len(order)))
+    out = out.sort_values(["_s", "season", "variant", "battery_sites"], kind="stable")
+    return out.drop(columns="_s").reset_index(drop=True)
+
+
+def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Home batteries against neighbourhood batteries of the same total kWh and kW.
+
+    For every season, battery total N and model of the neighbourhood runs
+    (scenarios ``neighbourhood_<layout>_NNN``), the runs of the same model with
+    N home batteries (``penetration_NNN``, net metering) beside them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``season``, ``batteries`` (N: the home-battery total it stands
+        for), ``model``, ``layout`` (``homes`` or the neighbourhood layout),
+        ``battery_kwh_total``, the :data:`MEASURES`, ``mv_peak_reduction_pct``
+        (mean of weeks, against no battery), ``village_saving_eur_per_month``
+        and ``cycles_per_battery_year`` (per kWh of 10 kWh: the same for one large
+        battery as for homes).
+    """
+    t = _rows(rows)
+    t = t[t["params"].fillna("").isin(DEFAULT_SETS)]  # the models as they are
+    name = t["scenario"].astype(str)
+    nb = t[name.str.fullmatch(NEIGHBOURHOOD.pattern)].copy()
+    if nb.empty:
+        raise ValueError("no neighbourhood rows in the store (scenarios named "
+                         "neighbourhood_<layout>_NNN)")
+    parts = nb["scenario"].str.extract(NEIGHBOURHOOD)
+    nb["layout"], nb["batteries"] = parts[0], parts[1].astype(int)
+    homes = t[name.str.fullmatch(LEVEL.pattern) & (t["tariff"] == "net_metering")].copy()
+    homes["layout"] = "homes"
+    homes["batteries"] = homes["scenario"].str.extract(LEVEL)[0].astype(int)
+    homes = homes.merge(nb[["season", "batteries", "model"]].drop_duplicates(),
+                        on=["season", "batteries", "model"])
+    both = pd.concat([homes, nb], ignore_index=True)
+    out = pd.concat([both[["season", "batteries", "model", "layout", "battery_kwh_total"]],
+                     _measures(both)], axis=1)
+    out["mv_peak_reduction_pct"] = both["mv_peak_reduction_mean_pct"].astype(float)
+    out["village_saving_eur_per_month"] = (both["baseline_village_energy_cost_eur_per_month"]
+                                           - both["village_energy_cost_eur_per_month"])
+    # cycles: discharged energy over the total capacity, per year (capacity-weighted)
+    out["cycles_per_battery_year"] = both["cycles_per_battery_year"]
+    layouts = {"homes": 0}
+    out["_l"] = out["layout"].map(lambda x: layouts.get(x, 1))
+    order = {s: i for i, s in enumerate(SEASONS)}
+    out["_s"] = out["season"].map(lambda s: order.get(s, len(order)))
+    out = out.sort_values(["batteries", "_s", "model", "_l", "layout"], kind="stable")
+    return out.drop(columns=["_l", "_s"]).reset_index(drop=True)
+
+
+def findings(tab: pd.DataFrame) -> list[str]:
+    """Sentences read off :func:`table`: market steering's local peaks, M4 and the rating.
+
+    Every number is computed from ``tab``; nothing is written in advance.
+    """
+    out = []
+    top = tab["battery_sites"].max()
+    for season, s in tab.groupby("season", sort=False):
+        base = s[s["battery_sites"] == 0].iloc[0]
+        at_top = s[s["battery_sites"] == top].set_index("variant")
+        m0 = [v for v in at_top.index if v.startswith("M0")]
+        for v in m0:
+            r = at_top.loc[v]
+            out.append(
+                f"{season}, {top} batteries, {v}: largest transformer import "
+                f"{r['transformer_import_peak_pu']:.2f} of the rating (no battery "
+                f"{base['transformer_import_peak_pu']:.2f}), export "
+                f"{r['transformer_export_peak_pu']:.2f} ({base['transformer_export_peak_pu']:.2f}),"
+                f" {r['transformer_over_rating_h']:.1f} h over the rating "
+                f"({base['transformer_over_rating_h']:.1f} h).")
+        for v in sorted(x for x in s["variant"].unique() if x.startswith("M4")):
+            m = s[(s["variant"] == v) & (s["battery_sites"] > 0)]
+            load = m[["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(axis=1)
+            over = m[m["transformer_over_rating_h"] > 0]
+            worst = m.loc[load.idxmax()]
+            if over.empty:
+                out.append(f"{season}, {v}: every transformer within its rating at every level "
+                           f"(largest load {load.max():.2f} of the rating, at "
+                           f"{int(worst['battery_sites'])} batteries).")
+            else:
+                levels = ", ".join(f"{int(r['battery_sites'])} batteries "
+                                   f"({r['transformer_over_rating_h']:.2f} h)"
+                                   for _, r in over.iterrows())
+                out.append(f"{season}, {v}: over the rating at {levels}; largest load "
+                           f"{load.max():.2f} of the rating, at {int(worst['battery_sites'])} "
+                           "batteries.")
+    return out
+
+
+def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
+             title: str = "Battery penetration") -> str:
+    """The tables as Markdown: findings, then per measure one table (variant x level) per
+    season, then the neighbourhood comparison."""
+    lines = [f"# {title}", "",
+             "Every row: a steering model over two weeks of a season with N batteries of 10 kWh "
+             "/ 5 kW (the village's own sites kept, the rest by largest PV), against no battery "
+             "over the same weeks; the whole village (every transformer and connection). "
+             "Level 0 is the village without batteries. Runs: `data/sweeps/penetration.toml`; "
+             "definitions: `ansen.metrics.grid_load`, `ansen.penetration`.", "",
+             "## Findings (computed from the table)", ""]
+    lines += [f"- {s}" for s in findings(tab)]
+    headings = {**{k: h for k, (h, _) in MEASURES.items()}, **BATTERY_MEASURES}
+    for col, heading in headings.items():
+        lines += ["", f"## {heading}", ""]
+        for season, s in tab.groupby("season", sort=False):
+            grid = s.pivot_table(index="variant", columns="battery_sites", values=col,
+                                 dropna=False, sort=False)
+            lines += [f"**{season}** ({s['start'].iloc[0]} to {s['end'].iloc[0]})", "",
+                      "| model | " + " | ".join(str(c) for c in grid.columns) + " |",
+                      "|---" * (len(grid.columns) + 1) + "|"]
+            for v, row in grid.iterrows():
+                lines.append(f"| {v} | " + " | ".join(_fmt(x) for x in row) + " |")
+            lines.append("")
+    if nb is not None and not nb.empty:
+        lines += ["## Neighbourhood battery against home batteries", "",
+                  "The same total kWh and kW in N homes or in neighbourhood batteries (on T1, or "
+                  "one per transformer with that transformer's share), under the same model.", ""]
+        cols = ["transformer_import_peak_pu", "transformer_export_peak_pu",
+                "transformer_over_rating_h", "mv_peak_reduction_pct",
+                "village_saving_eur_per_month", "cycles_per_battery_year"]
+        lines += ["| batteries | season | model | layout | " + " | ".join(cols) + " |",
+                  "|---" * (len(cols) + 4) + "|"]
+        for _, r in nb.iterrows():
+            lines.append(f"| {r['batteries']} | {r['season']} | {r['model']} | {r['layout']} | "
+                         + " | ".join(_fmt(r[c]) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(x) -> str:
+    if pd.isna(x):
+        return "-"
+    x = float(x)
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = ""):
+    """Line plots: each measure (rows) against the battery count, per season (columns), one
+    line per variant; the rating drawn at 1 for the per-unit measures."""
+    import matplotlib.pyplot as plt
+
+    seasons = list(dict.fromkeys(tab["season"]))
+    variants = sorted(tab["variant"].unique())
+    colours = dict(zip(variants, plt.get_cmap("tab10").colors, strict=False))
+    headings = {**{k: h for k, (h, _) in MEASURES.items()}, **BATTERY_MEASURES}
+    fig, axes = plt.subplots(len(measures), len(seasons), squeeze=False, sharex=True,
+                             sharey="row", figsize=(3.6 * len(seasons), 2.9 * len(measures)))
+    for i, col in enumerate(measures):
+        for j, season in enumerate(seasons):
+            ax = axes[i, j]
+            s = tab[tab["season"] == season]
+            for k, v in enumerate(variants):  # earlier variants wider: overlaps stay visible
+                d = s[s["variant"] == v].sort_values("battery_sites")
+                ax.plot(d["battery_sites"], d[col], marker="o", ms=6 - 0.5 * k,
+                        lw=4.0 - 3.0 * k / max(1, len(variants) - 1), label=v,
+                        color=colours[v], alpha=0.85,
+                        ls="--" if "(" in v else "-")
+            if col.endswith("_pu"):
+                ax.axhline(1.0, color="black", lw=0.8, ls=":")
+            if i == 0:
+                ax.set_title(season)
+            if j == 0:
+                ax.set_ylabel("\n".join(_wrap(headings[col])), fontsize=9)
+            if i == len(measures) - 1:
+                ax.set_xlabel("batteries (10 kWh)")
+    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    if title:
+        fig.suptitle(title)
+    return axes
+
+
+def _wrap(text: str, width: int = 28) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width)
+
+
+def plot_neighbourhood(nb: pd.DataFrame, batteries: int):
+    """Bars per model: home batteries against neighbourhood layouts (one battery total),
+    averaged over the seasons: largest transformer load over its rating, MV peak reduction,
+    the village's saving."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    d = nb[nb["batteries"] == batteries].copy()
+    d["largest transformer load / rating"] = d[["transformer_import_peak_pu",
+                                                "transformer_export_peak_pu"]].max(axis=1)
+    d["MV peak reduction [%]"] = d["mv_peak_reduction_pct"]
+    d["village saving [EUR/month]"] = d["village_saving_eur_per_month"]
+    cols = ["largest transformer load / rating", "MV peak reduction [%]",
+            "village saving [EUR/month]"]
+    fig, axes = plt.subplots(1, len(cols), figsize=(4.4 * len(cols), 3.6))
+    for ax, col in zip(axes, cols, strict=True):
+        sns.barplot(data=d, x="model", y=col, hue="layout", ax=ax, errorbar=("pi", 100),
+                    err_kws={"linewidth": 1})
+        ax.set_title(col, fontsize=10)
+        ax.set_ylabel("")
+        if ax is not axes[-1]:
+            ax.get_legend().remove()
+        if col.startswith("largest"):
+            ax.axhline(1.0, color="black", lw=0.8, ls=":")
+    axes[-1].legend(fontsize=8, title="layout", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.suptitle(f"{batteries} x 10 kWh in homes or as neighbourhood batteries: mean of the "
+                 "seasons (bars), range (lines)")
+    return axes
+
+
+def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration") -> list[Path]:
+    """Write penetration.csv, neighbourhood.csv, penetration.md and the figures.
+
+    Figures: ``penetration_grid`` (transformer loads against the rating, hours over it,
+    MV peaks), ``penetration_money`` (bills, savings, cycles) and
+    ``neighbourhood_NNN`` per battery total; PNG and SVG, atomically.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    import matplotlib.pyplot as plt
+
+    from ansen import plots
+    from ansen.io import atomic_path, write_table
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tab = table(rows)
+    try:
+        nb = neighbourhood_table(rows)
+    except ValueError:
+        nb = None
+    files = [write_table(tab.set_index("season"), folder / "penetration.csv")]
+    if nb is not None:
+        files.append(write_table(nb.set_index("season"), folder / "neighbourhood.csv"))
+    with atomic_path(folder / "penetration.md") as tmp:
+        tmp.write_text(markdown(tab, nb, title))
+    files.append(folder / "penetration.md")
+    plots.set_theme()
+    figures = {
+        "penetration_grid": ["transformer_import_peak_pu", "transformer_export_peak_pu",
+                             "transformer_over_rating_h", "mv_import_peak_kw",
+                             "mv_export_peak_kw"],
+        "penetration_money": ["village_saving_eur_per_month",
+                              "saving_eur_per_battery_household_month",
+                              "cycles_per_battery_year"],
+    }
+    for stem, measures in figures.items():
+        axes = plot_levels(tab, measures, title)
+        fig = axes[0, 0].figure
+        files += plots.write_figure(fig, folder / stem)
+        plt.close(fig)
+    if nb is not None:
+        for n in sorted(nb["batteries"].unique()):
+            axes = plot_neighbourhood(nb, int(n))
+            fig = axes[0].figure
+            files += plots.write_figure(fig, folder / f"neighbourhood_{int(n):03d}")
+            plt.close(fig)
+    return files

@@ -1,0 +1,79 @@
+"""The penetration study's tables from a real (tiny) sweep store."""
+
+import numpy as np
+import pytest
+
+import ansen.data
+from ansen import penetration, sweep
+from tests.conftest import tiny
+
+ALL = {"rule": "net_exporters", "eligible": "all", "existing": "replace"}
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("penetration")
+    village = ansen.data.save(tiny(days=4), folder / "tiny.nc")
+    levels = [{"name": f"penetration_{n:03d}", "batteries": {"count": n, **ALL}}
+              for n in (1, 3)]
+    scenarios = [*levels, {"name": "penetration_003_2027", "batteries": {"count": 3, **ALL},
+                           "tariff": "2027"},
+                 {"name": "neighbourhood_T1_003", "batteries": {"count": 3, **ALL},
+                  "neighbourhood": [{"transformer": "T1", "same_as": "all_sites"}]}]
+    g = sweep.grid([village], scenarios, ["M1", "M4"],
+                   [{"start": "2025-06-03", "end": "2025-06-05", "name": "summer",
+                     "season": "summer"}],
+                   name="p")
+    store = folder / "p.parquet"
+    out = sweep.run(g, store, scheduler="synchronous", progress=False)
+    assert not out["failed"], out["failed"]
+    return sweep.read_store(store)
+
+
+def test_levels_start_from_the_village_without_batteries(rows):
+    t = penetration.table(rows)
+    assert sorted(t["battery_sites"].unique()) == [0, 1, 3]
+    assert set(t["variant"]) == {"M1", "M4", "M1 (2027 tariff)", "M4 (2027 tariff)"}
+    zero = t[t["battery_sites"] == 0]
+    assert len(zero) == 4 and (zero["village_saving_eur_per_month"] == 0).all()
+    # no battery: the same grid whatever the tariff, a dearer bill without net metering
+    grid_cols = [c for c in penetration.MEASURES if c != "village_cost_eur_per_month"]
+    np.testing.assert_allclose(zero[grid_cols].to_numpy(),
+                               np.repeat(zero[grid_cols].to_numpy()[:1], len(zero), axis=0))
+    nm = zero.set_index("variant")["village_cost_eur_per_month"]
+    assert nm["M1 (2027 tariff)"] >= nm["M1"]
+    # the saving is the difference of the village's bills
+    r = t[t["battery_sites"] > 0]
+    base = zero.set_index("variant")["village_cost_eur_per_month"]
+    np.testing.assert_allclose(r["village_saving_eur_per_month"],
+                               base.loc[r["variant"]].to_numpy()
+                               - r["village_cost_eur_per_month"].to_numpy())
+
+
+def test_findings_and_markdown_come_from_the_table(rows):
+    t = penetration.table(rows)
+    lines = penetration.findings(t)
+    assert any(line.startswith("summer, M4: ") for line in lines)
+    text = penetration.markdown(t, penetration.neighbourhood_table(rows))
+    assert "## Neighbourhood battery against home batteries" in text
+    assert f"{t['transformer_import_peak_pu'].iloc[0]:.2f}" in text
+
+
+def test_neighbourhood_rows_stand_beside_homes_with_the_same_kwh(rows):
+    nb = penetration.neighbourhood_table(rows)
+    assert set(nb["layout"]) == {"homes", "T1"} and set(nb["model"]) == {"M1", "M4"}
+    kwh = nb.groupby("layout")["battery_kwh_total"].first()
+    assert kwh["homes"] == kwh["T1"] == 30.0
+
+
+def test_report_files(rows, tmp_path):
+    files = penetration.write_report(rows, tmp_path)
+    names = {f.name for f in files}
+    assert {"penetration.csv", "neighbourhood.csv", "penetration.md", "penetration_grid.png",
+            "penetration_money.png", "neighbourhood_003.png"} <= names
+    assert all(f.is_file() for f in files)
+
+
+def test_rows_without_levels_are_refused(rows):
+    with pytest.raises(ValueError, match="no penetration rows"):
+        penetration.table(rows[~rows["scenario"].str.startswith("penetration")])
