@@ -257,6 +257,9 @@ def cmd_compare(args) -> int:
                 pd.Timestamp(value)
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from exc
+    if args.start is not None and args.end is not None and (
+            pd.Timestamp(args.end) <= pd.Timestamp(args.start)):
+        raise ValueError(f"--end {args.end} is not after --start {args.start}")
     village = _village(args.data)
     validate(village, start=args.start, end=args.end)  # the period within the data
     tariff = Tariff() if args.net_metering else Tariff.after_net_metering()
@@ -264,6 +267,13 @@ def cmd_compare(args) -> int:
           "forecast": args.forecast, "data_lag": args.data_lag,
           "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes,
           "progress": False}
+    from ansen.simulator import check_arguments
+
+    step = village.indexes["time"][1] - village.indexes["time"][0]
+    for m in models:  # every simulator argument against the data's step, before any run
+        check_arguments(m, step=step, **{k: v for k, v in kw.items()
+                                         if k not in ("start", "end", "progress")},
+                        **per_model[m])
     runs = {}
     for i, m in enumerate(models, 1):
         print(f"simulating {m} ({i}/{len(models)})", file=sys.stderr, flush=True)
@@ -513,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "the same command completes only the rest. notebooks/sweep.ipynb reads the "
                 "store.")
     s.add_argument("spec", help="sweep spec (TOML), or the name of a shipped one in "
-                   "data/sweeps: season, example")
+                   "data/sweeps: season, penetration, example")
     s.add_argument("--output", help="the store, a Parquet file (default: NAME.parquet in the "
                    "working directory, NAME from the spec)")
     s.add_argument("--scheduler", metavar="ADDRESS",

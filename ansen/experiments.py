@@ -122,6 +122,13 @@ def load_schedule(path: str | Path | None = None) -> list[Experiment]:
         if row.get("kind", "run") not in KINDS:
             raise ValueError(f"{path}: experiment {name}: kind must be one of {KINDS}, got "
                              f"{row['kind']!r}")
+        if row.get("kind", "run") == "run":
+            from ansen.simulator import check_arguments
+
+            try:  # every parameter by name and range now, not in a notebook later
+                check_arguments(row["model"], step=None, **row.get("params", {}))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{path}: experiment {name}: {exc}") from None
         out.append(Experiment(**{**row, "params": dict(row.get("params", {}))}))
     return out
 

@@ -11,6 +11,8 @@ calendar weeks (Monday to Sunday) with at least three days in the run.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -312,15 +314,26 @@ def deferral_years(peak_reduction_pct: float, growth: float = 0.01) -> float:
 def run_label(run: xr.Dataset) -> str:
     """A run's name in tables: its model, with the forecast and data age when not the defaults.
 
-    E.g. ``"M5"``, ``"M5 (weather, 7D)"``; set ``attrs["label"]`` on a run to name it yourself.
+    E.g. ``"M5"``, ``"M5 (weather, 7D)"``, ``"M4 (shadow_eur_per_kwh=1.0)"``: the model
+    parameters that differ from the model's defaults are named too. Set ``attrs["label"]`` on
+    a run to name it yourself.
     """
     if run.attrs.get("label"):
         return str(run.attrs["label"])
     model = str(run.attrs.get("model", "?"))
-    extra = [x for x, default in ((run.attrs.get("forecast"), "persistence"),
-                                  (run.attrs.get("data_lag"), "15min"))
+    extra = [str(x) for x, default in ((run.attrs.get("forecast"), "persistence"),
+                                       (run.attrs.get("data_lag"), "15min"))
              if x and x != default and not str(x).startswith("none")]
-    return f"{model} ({', '.join(map(str, extra))})" if extra else model
+    try:
+        from ansen.models import MODELS
+
+        defaults = MODELS[model].defaults
+        params = json.loads(run.attrs.get("params", "{}")).get("model", {})
+    except (KeyError, ValueError, AttributeError):
+        defaults, params = {}, {}
+    extra += [f"{k}={v}" for k, v in sorted(params.items())
+              if k in defaults and v != defaults[k]]
+    return f"{model} ({', '.join(extra)})" if extra else model
 
 
 def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = None,

@@ -52,14 +52,14 @@ from ansen.controller import (
     apply_rule,
     apply_setpoints,
 )
-from ansen.data.schema import _as_utc, check_time_index, local_time, step_hours, validate
+from ansen.data.schema import _as_utc, check_time_index, local_time, validate
 from ansen.forecast import FORECASTS, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
 from ansen.models.lp import BACKENDS
 from ansen.tariffs import Tariff, annual_net_kwh, last_year_net_kwh
 
-__all__ = ["simulate", "apply_setpoints"]
+__all__ = ["simulate", "check_arguments", "apply_setpoints"]
 
 
 class _Behaviour:
@@ -165,6 +165,110 @@ def _duration(step: pd.Timedelta) -> str:
     """A step as the text data_lag takes: "15min", "1h"."""
     minutes = int(step / pd.Timedelta(minutes=1))
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}min"
+
+
+def check_arguments(model="M1", *, step="15min", solver: str = "highs",
+                    forecast: str = "persistence", data_lag=None,
+                    replan_minutes: int | None = 60, decision_hour: int = 13,
+                    horizon_hours: float | None = None, soc_initial: float = 0.5,
+                    soc_min: float = 0.0, tariff: Tariff | None = None,
+                    fallback: str | None = None, forecast_lag_days: int | None = None,
+                    seed: int = 0, directions: str = "net", plan_minutes: int | None = None,
+                    replan_lookahead_hours: float | None = 12.0, **params) -> dict:
+    """Check every argument of :func:`simulate` but the village and period, by name and range.
+
+    What a schedule, a sweep spec or the command line call before anything runs, so a
+    bad parameter fails at once with its name and not in a worker. ``step`` is the data's
+    time step (default 15 minutes: the shipped village's); None when the village is not
+    known yet (then step-dependent checks allow every supported step).
+
+    Returns
+    -------
+    dict
+        The checked values (whole numbers as int, the model object as ``steer``, the
+        information model as ``info``, the LP step in data steps as ``block``).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument and its allowed range.
+    """
+    steer = get_model(model, **params)
+    if solver not in BACKENDS:
+        raise ValueError(f"unknown solver {solver!r}; known: {', '.join(BACKENDS)}")
+    if forecast not in FORECASTS:
+        raise ValueError(f"unknown forecast {forecast!r}; known: {', '.join(FORECASTS)}")
+    if fallback is not None and fallback not in ("M1", "none"):
+        raise ValueError(f"fallback must be a rule model ('M1' or 'none'), got {fallback!r}")
+    from ansen.models.params import Param, check
+
+    def arg(name, value, spec):
+        return check("simulate", name, value, spec)
+
+    soc_min = arg("soc_min", soc_min, Param(low=0.0, high=0.999, unit="share of capacity"))
+    soc_initial = arg("soc_initial", soc_initial, Param(low=0.0, high=1.0,
+                                                        unit="share of capacity"))
+    if soc_initial < soc_min:
+        raise ValueError(
+            f"infeasible parameters: soc_initial {soc_initial} below soc_min {soc_min}")
+    decision_hour = arg("decision_hour", decision_hour, Param(kind="whole", low=0, high=23,
+                                                              unit="local hour"))
+    seed = arg("seed", seed, Param(kind="whole", low=0, high=2**63 - 1))
+    if horizon_hours is not None:
+        horizon_hours = arg("horizon_hours", horizon_hours, Param(low=0.0, high=24.0 * 14,
+                                                                  open_low=True, unit="h"))
+    if directions not in ("net", "exact"):
+        raise ValueError(f"simulate: directions must be 'net' or 'exact', got {directions!r}")
+    if tariff is not None and not isinstance(tariff, Tariff):
+        raise ValueError(f"simulate: tariff must be an ansen.tariffs.Tariff, got {tariff!r}")
+    if forecast_lag_days is not None:
+        forecast_lag_days = arg("forecast_lag_days", forecast_lag_days,
+                                Param(kind="whole", low=1, high=61, unit="days"))
+        if data_lag is not None:
+            raise ValueError("give data_lag or its old name forecast_lag_days, not both")
+        data_lag = None if forecast_lag_days == 1 else f"{forecast_lag_days - 1}D"
+    # without a village (a schedule, a spec): the finest supported step, so that every
+    # value some village allows passes here; simulate checks again against the data's step
+    step = pd.Timedelta("5min" if step is None else step)
+    if data_lag is None:  # real time: the step that just ended
+        data_lag = _duration(step)
+    info = Information(data_lag=data_lag)
+    info.bind(pd.DatetimeIndex([pd.Timestamp(0), pd.Timestamp(0) + step]))  # lag >= step
+    dt = step / pd.Timedelta(hours=1)
+    step_min = round(dt * 60)
+    if replan_minutes is not None:
+        replan_minutes = arg("replan_minutes", replan_minutes,
+                             Param(kind="whole", low=0, open_low=True, high=1440, unit="min"))
+        if replan_minutes % step_min or (60 % replan_minutes and replan_minutes % 60) or (
+                replan_minutes > 60 and 1440 % replan_minutes):
+            raise ValueError(f"replan_minutes must be a multiple of the step ({step_min} min) "
+                             f"that divides the hour or the day, got {replan_minutes}")
+    if plan_minutes is None:
+        block = 1
+    else:
+        plan_minutes = arg("plan_minutes", plan_minutes, Param(kind="whole", low=1, high=60,
+                                                               unit="min"))
+        if plan_minutes % step_min or 60 % plan_minutes:
+            raise ValueError(f"simulate: plan_minutes must divide the hour and be a multiple of "
+                             f"the data's step ({step_min} min), got {plan_minutes}")
+        if replan_minutes is not None and replan_minutes % plan_minutes:
+            raise ValueError(f"simulate: replan_minutes ({replan_minutes}) must be a multiple "
+                             f"of plan_minutes ({plan_minutes})")
+        block = plan_minutes // step_min
+    if replan_lookahead_hours is not None:
+        replan_lookahead_hours = arg("replan_lookahead_hours", replan_lookahead_hours,
+                                     Param(low=0.0, open_low=True, high=24.0 * 14, unit="h"))
+    if horizon_hours is not None and horizon_hours < dt:
+        raise ValueError(f"simulate: horizon_hours must be at least one step ({dt:g} h), got "
+                         f"{horizon_hours!r}")
+    tariff = tariff or Tariff()
+    return {"steer": steer, "solver": solver, "forecast": forecast, "data_lag": data_lag,
+            "info": info, "replan_minutes": replan_minutes, "decision_hour": decision_hour,
+            "horizon_hours": horizon_hours, "soc_initial": soc_initial, "soc_min": soc_min,
+            "tariff": tariff, "fallback": fallback, "forecast_lag_days": forecast_lag_days,
+            "seed": seed, "directions": directions, "plan_minutes": plan_minutes,
+            "replan_lookahead_hours": replan_lookahead_hours, "block": block, "dt": dt,
+            "step_min": step_min}
 
 
 def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: str = "highs",
@@ -273,72 +377,20 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         validate(village)  # raises with the reason
     tz = village.attrs.get("timezone", "Europe/Amsterdam")
     check_time_index(village.indexes["time"], "time", tz)
-    steer = get_model(model, **params)
-    if solver not in BACKENDS:
-        raise ValueError(f"unknown solver {solver!r}; known: {', '.join(BACKENDS)}")
-    if forecast not in FORECASTS:
-        raise ValueError(f"unknown forecast {forecast!r}; known: {', '.join(FORECASTS)}")
-    if fallback is not None and fallback not in ("M1", "none"):
-        raise ValueError(f"fallback must be a rule model ('M1' or 'none'), got {fallback!r}")
-    from ansen.models.params import Param, check
-
-    def arg(name, value, spec):
-        return check("simulate", name, value, spec)
-
-    soc_min = arg("soc_min", soc_min, Param(low=0.0, high=0.999, unit="share of capacity"))
-    soc_initial = arg("soc_initial", soc_initial, Param(low=0.0, high=1.0,
-                                                        unit="share of capacity"))
-    if soc_initial < soc_min:
-        raise ValueError(
-            f"infeasible parameters: soc_initial {soc_initial} below soc_min {soc_min}")
-    decision_hour = arg("decision_hour", decision_hour, Param(kind="whole", low=0, high=23,
-                                                              unit="local hour"))
-    seed = arg("seed", seed, Param(kind="whole", low=0, high=2**63 - 1))
-    if horizon_hours is not None:
-        horizon_hours = arg("horizon_hours", horizon_hours, Param(low=0.0, high=24.0 * 14,
-                                                                  open_low=True, unit="h"))
-    if directions not in ("net", "exact"):
-        raise ValueError(f"simulate: directions must be 'net' or 'exact', got {directions!r}")
-    if tariff is not None and not isinstance(tariff, Tariff):
-        raise ValueError(f"simulate: tariff must be an ansen.tariffs.Tariff, got {tariff!r}")
-    if forecast_lag_days is not None:
-        forecast_lag_days = arg("forecast_lag_days", forecast_lag_days,
-                                Param(kind="whole", low=1, high=61, unit="days"))
-        if data_lag is not None:
-            raise ValueError("give data_lag or its old name forecast_lag_days, not both")
-        data_lag = None if forecast_lag_days == 1 else f"{forecast_lag_days - 1}D"
-    step = village.indexes["time"][1] - village.indexes["time"][0]
-    if data_lag is None:  # real time: the step that just ended
-        data_lag = _duration(step)
-    info = Information(data_lag=data_lag)
-    dt = step_hours(village)
-    step_min = round(dt * 60)
-    if replan_minutes is not None:
-        replan_minutes = arg("replan_minutes", replan_minutes,
-                             Param(kind="whole", low=0, open_low=True, high=1440, unit="min"))
-        if replan_minutes % step_min or (60 % replan_minutes and replan_minutes % 60) or (
-                replan_minutes > 60 and 1440 % replan_minutes):
-            raise ValueError(f"replan_minutes must be a multiple of the step ({step_min} min) "
-                             f"that divides the hour or the day, got {replan_minutes}")
-    if plan_minutes is None:
-        block = 1
-    else:
-        plan_minutes = arg("plan_minutes", plan_minutes, Param(kind="whole", low=1, high=60,
-                                                               unit="min"))
-        if plan_minutes % step_min or 60 % plan_minutes:
-            raise ValueError(f"simulate: plan_minutes must divide the hour and be a multiple of "
-                             f"the data's step ({step_min} min), got {plan_minutes}")
-        if replan_minutes is not None and replan_minutes % plan_minutes:
-            raise ValueError(f"simulate: replan_minutes ({replan_minutes}) must be a multiple "
-                             f"of plan_minutes ({plan_minutes})")
-        block = plan_minutes // step_min
-    if replan_lookahead_hours is not None:
-        replan_lookahead_hours = arg("replan_lookahead_hours", replan_lookahead_hours,
-                                     Param(low=0.0, open_low=True, high=24.0 * 14, unit="h"))
-    if horizon_hours is not None and horizon_hours < dt:
-        raise ValueError(f"simulate: horizon_hours must be at least one step ({dt:g} h), got "
-                         f"{horizon_hours!r}")
-    tariff = tariff or Tariff()
+    a = check_arguments(model, step=village.indexes["time"][1] - village.indexes["time"][0],
+                        solver=solver, forecast=forecast, data_lag=data_lag,
+                        replan_minutes=replan_minutes, decision_hour=decision_hour,
+                        horizon_hours=horizon_hours, soc_initial=soc_initial, soc_min=soc_min,
+                        tariff=tariff, fallback=fallback, forecast_lag_days=forecast_lag_days,
+                        seed=seed, directions=directions, plan_minutes=plan_minutes,
+                        replan_lookahead_hours=replan_lookahead_hours, **params)
+    steer, info, block, dt = a["steer"], a["info"], a["block"], a["dt"]
+    data_lag, replan_minutes = a["data_lag"], a["replan_minutes"]
+    decision_hour, horizon_hours = a["decision_hour"], a["horizon_hours"]
+    soc_initial, soc_min = a["soc_initial"], a["soc_min"]
+    tariff, seed, plan_minutes = a["tariff"], a["seed"], a["plan_minutes"]
+    forecast_lag_days = a["forecast_lag_days"]
+    replan_lookahead_hours = a["replan_lookahead_hours"]
 
     times_all = village.indexes["time"]
     i0 = 0 if start is None else int(times_all.searchsorted(_as_utc(start, village)))

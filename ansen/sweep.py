@@ -433,8 +433,8 @@ def _periods(value, schedule, where: str) -> list[Period]:
 
 def _parameter_sets(value, models, schedule, where: str) -> dict[str, list[tuple[str, dict]]]:
     """For each model, its parameter sets as (name, keywords), checked against the model."""
-    from ansen.experiments import SIMULATOR_KEYS, load_schedule
-    from ansen.models import get_model
+    from ansen.experiments import load_schedule
+    from ansen.simulator import check_arguments
 
     if value == "schedule":
         last: dict[str, tuple[str, dict]] = {}
@@ -464,7 +464,7 @@ def _parameter_sets(value, models, schedule, where: str) -> dict[str, list[tuple
     for m, group in sets.items():
         for name, p in group:
             try:
-                get_model(m, **{k: v for k, v in p.items() if k not in SIMULATOR_KEYS})
+                check_arguments(m, step=None, **p)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{where}: parameter set {name!r} for {m}: {exc}") from None
     return sets
@@ -623,7 +623,14 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
                       periods=spec.get("periods", "schedule"), parameters=spec.get("parameters"),
                       solver=str(spec.get("solver", "highs")), name=where, schedule=sched,
                       base=None if villages is not None else base).tasks
-    return Grid(name=str(doc.get("name", path.stem)), tasks=_unique(tasks),
+    from ansen.provenance import SAFE_ID
+
+    name = doc.get("name", path.stem)
+    if not isinstance(name, str) or not SAFE_ID.fullmatch(name):
+        raise ValueError(f"{path}: name {name!r} is not a safe name (it names the default "
+                         "store, NAME.parquet, in the working folder): letters, digits and "
+                         "_ . + - only, starting with a letter or digit")
+    return Grid(name=name, tasks=_unique(tasks),
                 description=str(doc.get("description", "")))
 
 

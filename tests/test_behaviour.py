@@ -204,3 +204,34 @@ def test_saving_with_exports_by_hand():
     months = n / (365.25 * 24 / 12)
     per_day = 2.0 * ((0.10 + 0.02) * 1.21 - 0.10 * 1.21)
     assert row["saving_eur_per_household_month"] == pytest.approx(per_day * days / months)
+
+
+def test_m6_in_a_run_moves_load_out_of_the_highest_transformer_hours_into_the_lowest():
+    """Through ``simulate``: with perfect forecasts, code red falls on each day's hours of highest
+    village transformer load without batteries and code green on the lowest; the responding
+    battery households' load falls in the first and rises in the second, the day's energy kept."""
+    import ansen
+    from tests.conftest import tiny
+
+    v = tiny(days=4)
+    run = ansen.simulate(v, "M6", "2025-06-03", "2025-06-05", forecast="perfect",
+                         response=0.5, red_hours=3.0, green_hours=3.0, progress=False)
+    actual = v["load_kw"].sel(time=run["time"])
+    delta = (run["load_kw"] - actual).to_series().unstack()  # time x household, kW
+    base = (v["load_kw"] - v["pv_kw"]).sel(time=run["time"]).to_pandas()
+    total = base.sum(axis=1) + v["transformer_rest_kw"].sel(time=run["time"]).to_pandas().sum(
+        axis=1)
+    sites = [str(h) for h in v["household"].values[v["battery_kwh"].values > 0]]  # scope
+    local = pd.DatetimeIndex(total.index)
+    local = (local.tz_localize("UTC") if local.tz is None else local).tz_convert(
+        v.attrs.get("timezone", "Europe/Amsterdam"))
+    days = list(total.groupby(local.normalize()))
+    assert len(days) == 2 and all(len(day) == 96 for _, day in days)
+    for _, day in days:
+        order = day.sort_values().index
+        lowest, highest = order[:12], order[-12:]
+        shift = delta.loc[day.index, sites].sum(axis=1)
+        assert shift.loc[highest].mean() < -0.01, "code red must take load out of the peak"
+        assert shift.loc[lowest].mean() > 0.01, "code green must take it in"
+        assert abs(shift.sum()) < 1e-9
+        assert (delta.loc[day.index].drop(columns=sites).abs().to_numpy() < 1e-12).all()

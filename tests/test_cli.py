@@ -193,6 +193,10 @@ def test_compare_validates_before_it_simulates(capsys):
         (["compare", "--start", "2025-13-01"], "is not a date"),
         (["compare", "--start", "2030-01-01", "--end", "2030-01-08"], "invalid data"),
         (["compare", "--data-lag", "soon"], "data_lag must be a duration"),
+        (["compare", "--data-lag", "5min"], "shorter than the data's step (15min)"),
+        (["compare", "--replan-minutes", "7"], "replan_minutes must be a multiple of the step"),
+        (["compare", "--start", "2025-06-05", "--end", "2025-06-03"],
+         "--end 2025-06-03 is not after --start 2025-06-05"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv
@@ -208,7 +212,7 @@ def test_compare_runs_variants_with_parameters(tmp_path, capsys):
     assert "simulating M1 (1/2)" in text.err and "simulating M4 (2/2)" in text.err
     assert "data age 1D" in text.out and "'shadow_eur_per_kwh': 0.5" in text.out
     table = __import__("pandas").read_csv(out, index_col="run")
-    assert list(table.index) == ["M4 (1D)"]
+    assert list(table.index) == ["M4 (1D, shadow_eur_per_kwh=0.5)"]
 
 
 # --------------------------------------------------------------------------- scenarios

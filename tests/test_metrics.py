@@ -58,8 +58,12 @@ def test_compare_columns_end_in_their_unit_and_variants_get_their_own_row():
     base = ansen.simulate(v, "M1", **kw)
     rows = pd.concat([compare(ansen.simulate(v, "M5", **kw), base),
                       compare(ansen.simulate(v, "M5", data_lag="7D", forecast="profile", **kw),
-                              base)])
-    assert list(rows.index) == ["M5", "M5 (profile, 7D)"] and rows.index.name == "run"
+                              base),
+                      compare(ansen.simulate(v, "M5", mv_peak_eur_per_kw=0.5, **kw), base),
+                      compare(ansen.simulate(v, "M5", mv_peak_eur_per_kw=2.0, **kw), base)])
+    assert list(rows.index) == ["M5", "M5 (profile, 7D)", "M5 (mv_peak_eur_per_kw=0.5)",
+                                "M5 (mv_peak_eur_per_kw=2.0)"] and rows.index.name == "run"
+    assert rows.index.is_unique
     assert (rows["model"] == "M5").all()
     labels = {"model", "baseline", "start", "end"}
     assert [c for c in rows.columns if c not in labels and not c.endswith(UNITS)] == []

@@ -178,3 +178,19 @@ def test_summary_without_any_complete_result_writes_nothing(tmp_path):
     assert out["files"] == [] and "No complete experiment results" in out["markdown"]
     assert "E01_M1_summer2024: not counted" in out["markdown"]
     assert not (tmp_path / "summary.md").exists()
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ("shadow_eur_per_kwh = -1", "shadow_eur_per_kwh"),
+    ("colour = 3", "unknown parameter(s) ['colour']"),
+    ("forecast_lag_days = 400", "forecast_lag_days"),
+    ('data_lag = "soon"', "data_lag"),
+    ("replan_minutes = 7", "replan_minutes"),
+])
+def test_schedule_parameters_are_checked_at_load(tmp_path, params, message):
+    f = tmp_path / "s.toml"
+    f.write_text('[[experiment]]\nid = "E1"\nmodel = "M4"\nstart = "2025-03-29"\n'
+                 f'end = "2025-03-30"\nparams = {{ {params} }}\n')
+    with pytest.raises(ValueError, match=r"s.toml: experiment E1: ") as exc:
+        load_schedule(f)
+    assert message in str(exc.value)

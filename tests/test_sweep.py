@@ -232,6 +232,10 @@ GOOD = 'models = ["M4"]\nperiods = [["2025-06-03", "2025-06-04"]]\n'
     (GOOD + 'solver = "cplex"\n', "unknown solver 'cplex'"),
     (GOOD + 'villages = ["nowhere.nc"]\n', "no village at"),
     ('models = [', "not valid TOML"),
+    (GOOD + '[[parameters]]\nname = "old"\nforecast_lag_days = 400\n',
+     "parameter set 'old' for M4: simulate: forecast_lag_days"),
+    ('name = "../escaped"\n' + GOOD, "name '../escaped' is not a safe name"),
+    ('name = "/tmp/abs"\n' + GOOD, "name '/tmp/abs' is not a safe name"),
 ])
 def test_bad_specs_are_refused_naming_the_problem(tmp_path, text, message):
     with pytest.raises((ValueError, FileNotFoundError)) as exc:

@@ -111,7 +111,7 @@ class KnownData:
         self.step = times[1] - times[0] if len(times) > 1 else pd.Timedelta("15min")
         if info.lag < self.step:
             raise ValueError(f"data_lag {info.data_lag!r} is shorter than the data's step "
-                             f"({self.step}); real time is data_lag='{_fmt(self.step)}'")
+                             f"({_fmt(self.step)}); real time is data_lag='{_fmt(self.step)}'")
         self.lag_steps = int(info.lag // self.step)
         self._price_end = self._price_ends()
 
