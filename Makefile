@@ -14,7 +14,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,synth]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name ansen --display-name "Python (ansen)" >/dev/null
+	$(BIN)/python -m ansen.notebooks --install-kernel >/dev/null
 	$(BIN)/ansen doctor
 	touch $(STAMP)
 

@@ -159,6 +159,10 @@ def cmd_overview(args) -> int:
 
     from ansen.notebooks import execute
 
+    if args.data:  # refuse bad data here, in one line, before a kernel starts
+        from ansen.data.schema import validate
+
+        validate(_village(args.data))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     nb = out / "data_overview.ipynb"
@@ -173,6 +177,8 @@ def cmd_freshness(args) -> int:
     import json
     import os
 
+    import pandas as pd
+
     from ansen.notebooks import execute
 
     lags = args.data_lags
@@ -185,7 +191,21 @@ def cmd_freshness(args) -> int:
         if not sep or not start or not end:
             raise ValueError(f"--periods {p!r}: write each period as START:END (local dates, "
                              "end exclusive), e.g. 2025-04-07:2025-05-05")
+        for name, value in (("start", start), ("end", end)):
+            try:
+                pd.Timestamp(value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"--periods {p!r}: {name} {value!r} is not a date "
+                                 "(YYYY-MM-DD)") from exc
+        if pd.Timestamp(end) <= pd.Timestamp(start):
+            raise ValueError(f"--periods {p!r}: the end is not after the start")
         periods.append([start, end])
+    if not args.experiment or args.data:  # the data and periods, before a kernel starts
+        from ansen.data.schema import validate
+
+        village = _village(args.data)
+        for start, end in periods if not args.experiment else []:
+            validate(village, start=start, end=end)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     nb = out / "freshness.ipynb"

@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["KERNELSPEC", "NOTEBOOKS", "execute", "kernel_name", "normalize"]
+__all__ = ["KERNELSPEC", "NOTEBOOKS", "execute", "install_kernel", "kernel_name", "normalize"]
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -59,6 +59,35 @@ def kernel_manager(name: str | None = None):
     if zmq.has("curve"):
         km.transport_encryption = "auto"  # used when the kernelspec declares support
     return km
+
+
+#: Added to the kernel's command line by :func:`install_kernel`: without it a kernel that
+#: papermill or Jupyter start the usual way (no CurveZMQ keys, an interrupt before the
+#: shutdown) logs "running over TCP without encryption" and "KeyboardInterrupt caught in
+#: kernel" to the terminal. Errors in cells still reach the notebook and its caller.
+QUIET = "--IPKernelApp.log_level=CRITICAL"
+
+
+def install_kernel() -> Path:
+    """Register the ``ansen`` kernel of this Python inside its environment, quiet.
+
+    ``python -m ipykernel install --sys-prefix --name ansen``, then :data:`QUIET` added to
+    the kernelspec's command line (kernel.json written atomically). ``make setup`` runs it
+    (``python -m ansen.notebooks --install-kernel``). Returns the kernelspec folder.
+    """
+    import json
+
+    from ipykernel.kernelspec import install
+
+    folder = Path(install(kernel_name=KERNELSPEC["name"], display_name=KERNELSPEC["display_name"],
+                          prefix=sys.prefix))
+    spec = json.loads((folder / "kernel.json").read_text())
+    if QUIET not in spec["argv"]:
+        spec["argv"].append(QUIET)
+    tmp = folder / "kernel.json.tmp"
+    tmp.write_text(json.dumps(spec, indent=1) + "\n")
+    os.replace(tmp, folder / "kernel.json")
+    return folder
 
 
 async def _shutdown(km, wait: float = 5.0) -> None:
@@ -213,5 +242,8 @@ def rebuild(names=("data_overview", "experiment", "freshness", "summary", "sweep
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--install-kernel"]:
+        print(f"kernel 'ansen' of {sys.executable} in {install_kernel()}")
+        sys.exit(0)
     rebuild(sys.argv[1:] or ("data_overview", "experiment", "freshness", "summary", "sweep",
                              "penetration"))

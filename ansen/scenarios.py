@@ -3,7 +3,7 @@
 A :class:`Scenario` says how a village changes: **growth** of PV, heat pumps and
 EVs (:class:`Growth`), **battery sites** (:class:`BatterySites`: how many, at
 which households, how large), **neighbourhood batteries** at a transformer
-(:class:`NeighbourhoodBattery`, seed 001's "buurtbatterij") and the **tariff**
+(:class:`NeighbourhoodBattery`, the "buurtbatterij" of CE Delft's annex to the Amsterdam storage policy vision (2024)) and the **tariff**
 that applies (net metering until 2026, or the rules from 2027).
 :func:`derive` (or :meth:`Scenario.apply`) returns a new village Dataset:
 
@@ -199,7 +199,7 @@ class BatterySites:
         Seed of ``rule="random"``.
     capacity_kwh : float
         Usable capacity of each new battery [kWh], > 0. Default 10 kWh: the
-        pilot's home batteries (pilot-facts.md).
+        pilot's home batteries (NO-GIZMOS, "Thuisbatterijen als publiek goed", 2026).
     power_kw : float
         Charge and discharge power limit of each new battery [kW], > 0.
         Default 5 kW (assumption, as :class:`ansen.data.synthetic.VillageSpec`:
@@ -243,7 +243,7 @@ class BatterySites:
 
 @dataclass(frozen=True)
 class NeighbourhoodBattery:
-    """A battery at a transformer: seed 001's "buurtbatterij".
+    """A battery at a transformer: the "buurtbatterij" of CE Delft's annex to the Amsterdam storage policy vision (2024).
 
     It is a new connection (household id ``BUURTBATTERIJ_<transformer>``) on
     ``transformer`` with zero load, zero PV and the battery, so that every
@@ -263,7 +263,7 @@ class NeighbourhoodBattery:
     This is an assumption of the package: a real buurtbatterij of more than
     3x80 A (about 55 kW) would have a large-consumer connection with another
     network tariff, and who owns it, who pays its bill and who gets its
-    revenue is a settlement question (:mod:`ansen.settlement`; seed 001:
+    revenue is a settlement question (:mod:`ansen.settlement`; CE Delft, annex to "Beleidsvisie opslag en energyhubs Amsterdam" (2024):
     "Een collectieve batterij vereist een groepscontract", a collective
     battery needs a group contract).
 
@@ -385,7 +385,7 @@ class Growth:
         are drawn around it (default 3,500 kWh/yr, the synthetic village's
         assumption for an existing rural home,
         :class:`ansen.data.synthetic.VillageSpec`; for all-electric new build
-        seed 002 gives 1,500 kWh/yr building services of 4,200 kWh/yr in all).
+        the energy vision for Reeve, Kampen (2017) gives 1,500 kWh/yr building services of 4,200 kWh/yr in all).
     ev_share_added : float
         Share [0, 1] of homes that get an EV charger, among homes without one.
     ev_kwh_per_year : float, optional

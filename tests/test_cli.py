@@ -142,6 +142,15 @@ CASES = {
                                  "ansen: unknown period 'monsoon'"),
     "reproduce-missing-data": (lambda t: ["reproduce", "--data", str(t / "none"), "--output",
                                           str(t / "r")], 2, "ansen: no village at"),
+    "overview-bad-data": (lambda t: ["overview", "--data", _copy_export(t, _typo), "--output",
+                                     str(t / "r")], 2, "village.toml: unknown key 'time_zone'"),
+    "freshness-bad-date": (lambda t: ["freshness", "--periods", "2025-13-01:2025-14-01",
+                                      "--output", str(t / "r")], 2, "'2025-13-01' is not a date"),
+    "freshness-reversed": (lambda t: ["freshness", "--periods", "2025-05-05:2025-04-07",
+                                      "--output", str(t / "r")], 2, "the end is not after"),
+    "freshness-outside-data": (lambda t: ["freshness", "--periods", "2030-01-01:2030-01-08",
+                                          "--output", str(t / "r")], 2, "invalid data: time:"),
+    "doctor": (lambda t: ["doctor"], 0, ""),
 }
 
 

@@ -52,7 +52,7 @@ class VillageSpec:
 
     # -- place and period
     name: str = "Ansen (synthetic)"
-    latitude: float = 52.79  # pilot-facts.md
+    latitude: float = 52.79  # the village of Ansen, Drenthe (named by NO-GIZMOS 2026)
     longitude: float = 6.38
     timezone: str = "Europe/Amsterdam"
     start_local: str = "2024-07-01"  # DESIGN.md period
@@ -67,7 +67,7 @@ class VillageSpec:
     national_regions: int = 8
     national_same_weather: float = 0.5
     # -- households (CBS 81528NED: Drenthe 2,730 kWh/yr gross per household 2024)
-    n_homes: int = 139  # pilot-facts: ~140 households incl. the village hall
+    n_homes: int = 139  # NO-GIZMOS 2026: ~140 households incl. the village hall
     appliance_kwh_per_year: float = 2400.0  # assumption, so that the mean incl. HP/EV ~ 2,950
     appliance_sigma: float = 0.35  # assumption: lognormal spread of annual use between homes
     noise_sigma: float = 0.5  # assumption: AR(1) multiplicative noise of individual homes
@@ -90,13 +90,13 @@ class VillageSpec:
     pv_dc_ac_ratio: float = 1.15  # assumption: typical Dutch home inverter sizing
     # -- heat pumps and EVs
     hp_share: float = 0.15  # assumption for a rural Drenthe village, 2024-25
-    hp_kwh_per_year: float = 3500.0  # assumption; seed 002: 1,500 kWh building services new build
+    hp_kwh_per_year: float = 3500.0  # assumption; Reeve, Kampen energy vision (2017): 1,500 kWh building services, new build
     hp_max_kw: float = 3.0
     ev_share: float = 0.12  # assumption
     ev_kwh_per_session: float = 12.0  # assumption: ~70 km at 0.17 kWh/km
     ev_sessions_per_day: float = 0.45  # assumption -> ~2,000 kWh/yr
     ev_charger_kw: float = 11.0  # 3x16 A home charger
-    # -- batteries (pilot-facts: 9 homes + village hall, 10 kWh)
+    # -- batteries (NO-GIZMOS 2026: 9 homes + village hall, 10 kWh)
     n_battery_homes: int = 9
     battery_kwh: float = 10.0
     battery_kw: float = 5.0  # assumption: inverter of a 10 kWh home battery
@@ -110,7 +110,7 @@ class VillageSpec:
     t2_school_kwh_per_year: float = 20000.0  # assumption: school/shop, BDEW G25
     t2_school_pv_kwp: float = 25.0
     street_light_kw: float = 2.0  # per transformer, dusk to dawn
-    # -- MV feeder. Calibrated (data/README.md): weekly peaks ~1 MW (pilot-facts
+    # -- MV feeder. Calibrated (data/README.md): weekly peaks ~1 MW (NO-GIZMOS 2026
     # scale check) and MV peaks in cheap hours more often than transformer peaks
     # (the report's explanation of M5), as on a solar-park-dominated Drenthe feeder.
     mv_neighbour_homes: int = 200
