@@ -42,7 +42,8 @@ def test_parameters_cell_holds_literals_only(name):
         assert "#" in rest, f"{line}: no comment"
 
 
-@pytest.mark.parametrize("name", ["data_overview", "experiment", "summary", "sweep"])
+@pytest.mark.parametrize("name", ["data_overview", "experiment", "freshness", "summary", "sweep",
+                                  "penetration"])
 def test_committed_notebooks_are_normalized_and_name_the_ansen_kernel(tmp_path, name):
     src = NOTEBOOKS / f"{name}.ipynb"
     copy = tmp_path / src.name

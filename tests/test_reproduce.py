@@ -20,6 +20,25 @@ def test_rerun_gives_the_committed_tables(tmp_path, exp_id):
     write_experiment(result, tmp_path)
     for name in ("metrics.csv", "household_costs.csv", "settlement.csv"):
         assert (tmp_path / name).read_bytes() == (RESULTS / exp_id / name).read_bytes(), name
+    png = {p.stem for p in tmp_path.glob("*.png")}
+    assert png == {p.stem for p in tmp_path.glob("*.svg")}, "an SVG beside every PNG"
+    assert {"household_savings", "transformer_profile", "extreme_peaks", "duration_curves",
+            "weekly_mv_peak_reduction", "peak_week", "soc_heatmap"} <= png
+
+
+def test_household_savings_are_against_m1_by_hand():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ansen.plots import household_savings
+
+    costs = pd.DataFrame({"run": ["M4", "M1", "none"] * 2, "household": ["A"] * 3 + ["B"] * 3,
+                          "month": "2025-06", "cost_eur": [10.0, 14.0, 20.0, 5.0, 4.0, 9.0]})
+    ax = household_savings(costs)
+    heights = sorted(round(b.get_height(), 9) for b in ax.patches if b.get_width() > 0)
+    # M4 vs M1: A 4, B -1; M1 vs none: A 6, B 5
+    assert heights == [-1.0, 4.0, 5.0, 6.0]
+    assert "M4 vs M1" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_summary_has_every_report_figure():
