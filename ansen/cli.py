@@ -177,8 +177,7 @@ def cmd_freshness(args) -> int:
     import json
     import os
 
-    import pandas as pd
-
+    from ansen.experiments import check_period
     from ansen.notebooks import execute
 
     lags = args.data_lags
@@ -191,15 +190,7 @@ def cmd_freshness(args) -> int:
         if not sep or not start or not end:
             raise ValueError(f"--periods {p!r}: write each period as START:END (local dates, "
                              "end exclusive), e.g. 2025-04-07:2025-05-05")
-        for name, value in (("start", start), ("end", end)):
-            try:
-                pd.Timestamp(value)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"--periods {p!r}: {name} {value!r} is not a date "
-                                 "(YYYY-MM-DD)") from exc
-        if pd.Timestamp(end) <= pd.Timestamp(start):
-            raise ValueError(f"--periods {p!r}: the end is not after the start")
-        periods.append([start, end])
+        periods.append(list(check_period(start, end, f"--periods {p!r}")))
     if not args.experiment or args.data:  # the data and periods, before a kernel starts
         from ansen.data.schema import validate
 

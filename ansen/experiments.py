@@ -22,6 +22,7 @@ figures without dates, so a rerun from the same inputs gives identical files.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ SIMULATOR_KEYS = {"solver", "forecast", "data_lag", "forecast_lag_days", "replan
                   "decision_hour", "horizon_hours", "soc_initial", "soc_min", "fallback", "seed",
                   "directions", "plan_minutes", "replan_lookahead_hours"}
 
-__all__ = ["DEFAULT_SCHEDULE", "Experiment", "get_experiment", "load_schedule", "output_folder",
+__all__ = ["DEFAULT_SCHEDULE", "Experiment", "check_period", "get_experiment", "load_schedule", "output_folder",
            "run_experiment", "run_freshness", "season_sweep", "write_experiment"]
 
 DEFAULT_SCHEDULE = Path(__file__).resolve().parents[1] / "data" / "experiments.toml"
@@ -60,6 +61,22 @@ class Experiment:
     params: dict = field(default_factory=dict)
     report: str = ""
     kind: str = "run"
+
+
+def check_period(start, end, where: str) -> tuple[str, str]:
+    """``(start, end)`` as text if both are dates (YYYY-MM-DD, optionally a time) and the end
+    is after the start; else ValueError naming ``where`` (a file and entry, an option)."""
+    start, end = str(start), str(end)
+    for key, value in (("start", start), ("end", end)):
+        try:
+            if not re.fullmatch(r"\d{4}-\d\d-\d\d([ T][\d:]+)?", value):
+                raise ValueError(value)
+            pd.Timestamp(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{where}: {key} = {value!r} is not a date (YYYY-MM-DD)") from exc
+    if pd.Timestamp(end) <= pd.Timestamp(start):
+        raise ValueError(f"{where}: end {end} is not after start {start}")
+    return start, end
 
 
 def load_schedule(path: str | Path | None = None) -> list[Experiment]:
@@ -100,21 +117,13 @@ def load_schedule(path: str | Path | None = None) -> list[Experiment]:
         if name in seen:
             raise ValueError(f"{path}: duplicate experiment id {name}")
         seen.add(name)
-        for key in ("start", "end"):
-            try:
-                pd.Timestamp(row[key])
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{path}: experiment {name}: {key} = {row[key]!r} is not a "
-                                 "date (YYYY-MM-DD)") from exc
+        check_period(row["start"], row["end"], f"{path}: experiment {name}")
         if not isinstance(row.get("params", {}), dict):
             raise ValueError(f"{path}: experiment {name}: params must be a table, e.g. "
                              "params = { forecast_lag_days = 1 }")
         if row["model"] not in MODELS:
             raise ValueError(f"{path}: experiment {name}: unknown model {row['model']!r}; "
                              f"known: {', '.join(MODELS)}")
-        if pd.Timestamp(row["end"]) <= pd.Timestamp(row["start"]):
-            raise ValueError(f"{path}: experiment {name}: end {row['end']} is not after start "
-                             f"{row['start']}")
         unknown = set(row) - {"id", "model", "start", "end", "season", "params", "report",
                               "kind"}
         if unknown:

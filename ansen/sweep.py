@@ -46,7 +46,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import threading
@@ -389,7 +388,7 @@ def apply_scenario(village, scenario: dict):
 
 
 def _periods(value, schedule, where: str) -> list[Period]:
-    from ansen.experiments import load_schedule
+    from ansen.experiments import check_period, load_schedule
 
     if value == "schedule":
         out: dict[tuple, Period] = {}
@@ -415,17 +414,7 @@ def _periods(value, schedule, where: str) -> list[Period]:
                              "end, name, season")
         if "start" not in p or "end" not in p:
             raise ValueError(f"{where}: period #{i + 1} lacks start or end")
-        start, end = str(p["start"]), str(p["end"])
-        for k, v in (("start", start), ("end", end)):
-            try:
-                if not re.fullmatch(r"\d{4}-\d\d-\d\d([ T][\d:]+)?", v):
-                    raise ValueError(v)
-                pd.Timestamp(v)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{where}: period #{i + 1}: {k} = {v!r} is not a date "
-                                 "(YYYY-MM-DD)") from exc
-        if pd.Timestamp(end) <= pd.Timestamp(start):
-            raise ValueError(f"{where}: period #{i + 1}: end {end} is not after start {start}")
+        start, end = check_period(p["start"], p["end"], f"{where}: period #{i + 1}")
         periods.append(Period(start, end, name=str(p.get("name", f"{start}:{end}")),
                               season=str(p.get("season", ""))))
     return periods

@@ -45,6 +45,7 @@ Nothing is filled in or guessed: an empty file, a cell that is not a number
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -327,7 +328,10 @@ def _numeric(df: pd.DataFrame, file: str, columns, decimal: str = ".") -> pd.Dat
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
                 f"{file}: column {col!r}: {text.iloc[i]!r} in line {i + 2} is not a number "
-                f"({int(bad.sum())} such value(s)); write plain numbers without units"
+                f"({int(bad.sum())} such value(s)); "
+                + ("write numbers without thousands separators"
+                   if re.fullmatch(r"-?\d{1,3}([.,]\d{3})+([.,]\d+)?", str(text.iloc[i]).strip())
+                   else "write plain numbers without units")
                 + (" and with decimal points" if decimal == "." and "," in str(text.iloc[i])
                    else "")
             )
@@ -619,6 +623,15 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
     notes: list[str] = []
     load_ = _wide(folder, "load", meta, hh)
     index = load_.index
+    if len(index) > 1:  # the step every other table is put on: a supported one
+        from ansen.data.schema import STEP_MINUTES
+
+        minutes = (index[1] - index[0]) / pd.Timedelta(minutes=1)
+        if minutes not in STEP_MINUTES:
+            raise DataError(
+                f"{load_.attrs.get('file', 'load.csv')}: a time step of {minutes:g} min is not "
+                "supported; steps of 5 to 60 minutes that divide an hour "
+                f"({', '.join(map(str, STEP_MINUTES))} min) are")
     pv = _align(_wide(folder, "pv", meta, hh), index, resample=resample, notes=notes)
     trafo = _align(_wide(folder, "transformer", meta, tr), index, resample=resample,
                    notes=notes)
