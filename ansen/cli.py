@@ -159,10 +159,8 @@ def cmd_overview(args) -> int:
 
     from ansen.notebooks import execute
 
-    if args.data:  # refuse bad data here, in one line, before a kernel starts
-        from ansen.data.schema import validate
-
-        validate(_village(args.data))
+    if args.data:  # refuse bad data here (loading validates), in one line, before a kernel starts
+        _village(args.data)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     nb = out / "data_overview.ipynb"
@@ -191,12 +189,13 @@ def cmd_freshness(args) -> int:
             raise ValueError(f"--periods {p!r}: write each period as START:END (local dates, "
                              "end exclusive), e.g. 2025-04-07:2025-05-05")
         periods.append(list(check_period(start, end, f"--periods {p!r}")))
-    if not args.experiment or args.data:  # the data and periods, before a kernel starts
-        from ansen.data.schema import validate
+    if args.data or not args.experiment:  # the data (loading validates) and the periods,
+        from ansen.data.schema import validate  # before a kernel starts
 
         village = _village(args.data)
-        for start, end in periods if not args.experiment else []:
-            validate(village, start=start, end=end)
+        if not args.experiment:
+            for start, end in periods:
+                validate(village, start=start, end=end)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     nb = out / "freshness.ipynb"
@@ -254,14 +253,16 @@ def cmd_compare(args) -> int:
     if unused:
         raise ValueError(f"-p {unused}: no parameter of {', '.join(models)}; see "
                          "docs/models.md for each model's parameters")
-    for m in models:  # checks names, types and ranges now, before anything runs
-        get_model(m, **per_model[m])
-    from ansen.controller import Information
-
-    if args.data_lag is not None:
-        Information(data_lag=args.data_lag)
     if args.replan_minutes < 0:
         raise ValueError(f"--replan-minutes must be >= 0, got {args.replan_minutes}")
+    from ansen.simulator import check_arguments
+
+    tariff = Tariff() if args.net_metering else Tariff.after_net_metering()
+    sim = {"solver": args.solver, "tariff": tariff, "forecast": args.forecast,
+           "data_lag": args.data_lag,
+           "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes}
+    for m in models:  # names, types and ranges now, before the data are read
+        check_arguments(m, step=None, **sim, **per_model[m])
     for name, value in (("--start", args.start), ("--end", args.end)):
         if value is not None:
             try:
@@ -273,18 +274,10 @@ def cmd_compare(args) -> int:
         raise ValueError(f"--end {args.end} is not after --start {args.start}")
     village = _village(args.data)
     validate(village, start=args.start, end=args.end)  # the period within the data
-    tariff = Tariff() if args.net_metering else Tariff.after_net_metering()
-    kw = {"start": args.start, "end": args.end, "solver": args.solver, "tariff": tariff,
-          "forecast": args.forecast, "data_lag": args.data_lag,
-          "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes,
-          "progress": False}
-    from ansen.simulator import check_arguments
-
     step = village.indexes["time"][1] - village.indexes["time"][0]
-    for m in models:  # every simulator argument against the data's step, before any run
-        check_arguments(m, step=step, **{k: v for k, v in kw.items()
-                                         if k not in ("start", "end", "progress")},
-                        **per_model[m])
+    for m in models:  # and against the data's step, before any run
+        check_arguments(m, step=step, **sim, **per_model[m])
+    kw = {"start": args.start, "end": args.end, "progress": False, **sim}
     runs = {}
     for i, m in enumerate(models, 1):
         print(f"simulating {m} ({i}/{len(models)})", file=sys.stderr, flush=True)

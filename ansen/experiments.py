@@ -23,7 +23,6 @@ figures without dates, so a rerun from the same inputs gives identical files.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,16 +90,12 @@ def load_schedule(path: str | Path | None = None) -> list[Experiment]:
     FileNotFoundError
         No schedule at ``path``.
     """
+    from ansen.io import read_toml
     from ansen.models import MODELS
     from ansen.provenance import check_id
 
     path = Path(path) if path else DEFAULT_SCHEDULE
-    if not path.is_file():
-        raise FileNotFoundError(f"no experiment schedule at {path}")
-    try:
-        doc = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+    doc = read_toml(path, "experiment schedule")
     if unknown := sorted(set(doc) - {"experiment"}):
         raise ValueError(f"{path}: unknown table(s) {unknown}; a schedule holds [[experiment]] "
                          "tables only")

@@ -1,4 +1,5 @@
-"""Writing result files atomically (tables, figures), so a reader never sees half a file."""
+"""Reading the package's TOML files; writing result files atomically (tables, figures), so a
+reader never sees half a file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,28 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["atomic_path", "write_table"]
+__all__ = ["atomic_path", "read_toml", "write_table"]
+
+
+def read_toml(path: str | os.PathLike, what: str) -> dict:
+    """The document of the TOML file ``path``.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``no {what} at {path}`` when there is no file.
+    ValueError
+        ``{path}: not valid TOML (...)``.
+    """
+    import tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} at {path}")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
 
 
 @contextmanager

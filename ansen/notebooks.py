@@ -79,14 +79,15 @@ def install_kernel() -> Path:
 
     from ipykernel.kernelspec import install
 
+    from ansen.io import atomic_path
+
     folder = Path(install(kernel_name=KERNELSPEC["name"], display_name=KERNELSPEC["display_name"],
                           prefix=sys.prefix))
     spec = json.loads((folder / "kernel.json").read_text())
     if QUIET not in spec["argv"]:
         spec["argv"].append(QUIET)
-    tmp = folder / "kernel.json.tmp"
-    tmp.write_text(json.dumps(spec, indent=1) + "\n")
-    os.replace(tmp, folder / "kernel.json")
+    with atomic_path(folder / "kernel.json") as tmp:
+        tmp.write_text(json.dumps(spec, indent=1) + "\n")
     return folder
 
 

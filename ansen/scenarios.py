@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -1038,13 +1037,10 @@ def load_scenarios(path: str | Path | None = None) -> dict[str, Scenario]:
     FileNotFoundError
         No file at ``path``.
     """
+    from ansen.io import read_toml
+
     path = Path(path) if path else DEFAULT_SCENARIOS
-    if not path.is_file():
-        raise FileNotFoundError(f"no scenario file at {path}")
-    try:
-        doc = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+    doc = read_toml(path, "scenario file")
     if unknown := sorted(set(doc) - {"scenario"}):
         raise ValueError(f"{path}: unknown table(s) {unknown}; the file holds [[scenario]] "
                          "tables only")

@@ -52,6 +52,7 @@ from ansen.controller import (
     apply_rule,
     apply_setpoints,
 )
+from ansen.controller.information import duration_text
 from ansen.data.schema import _as_utc, check_time_index, local_time, validate
 from ansen.forecast import FORECASTS, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
@@ -161,12 +162,6 @@ def _annual_net(net_full: np.ndarray, local_full: pd.DatetimeIndex, dt: float, r
     return annual_net_kwh(merged, local_full, dt, households, years)
 
 
-def _duration(step: pd.Timedelta) -> str:
-    """A step as the text data_lag takes: "15min", "1h"."""
-    minutes = int(step / pd.Timedelta(minutes=1))
-    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}min"
-
-
 def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                     forecast: str = "persistence", data_lag=None,
                     replan_minutes: int | None = 60, decision_hour: int = 13,
@@ -231,7 +226,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
     # value some village allows passes here; simulate checks again against the data's step
     step = pd.Timedelta("5min" if step is None else step)
     if data_lag is None:  # real time: the step that just ended
-        data_lag = _duration(step)
+        data_lag = duration_text(step)
     info = Information(data_lag=data_lag)
     info.bind(pd.DatetimeIndex([pd.Timestamp(0), pd.Timestamp(0) + step]))  # lag >= step
     dt = step / pd.Timedelta(hours=1)

@@ -50,7 +50,6 @@ import signal
 import sys
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -576,13 +575,10 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
     FileNotFoundError
         No spec at ``path``, or a village or schedule it names is missing.
     """
+    from ansen.io import read_toml
+
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no sweep spec at {path}")
-    try:
-        doc = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+    doc = read_toml(path, "sweep spec")
     if unknown := sorted(set(doc) - set(SPEC_KEYS)):
         raise ValueError(f"{path}: unknown key(s) {unknown}; known: {', '.join(SPEC_KEYS)}")
     blocks = doc.get("grid", [{}])

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Information", "KnownData"]
+__all__ = ["Information", "KnownData", "duration_text"]
 
 
 def _timedelta(value, name: str) -> pd.Timedelta:
@@ -111,7 +111,7 @@ class KnownData:
         self.step = times[1] - times[0] if len(times) > 1 else pd.Timedelta("15min")
         if info.lag < self.step:
             raise ValueError(f"data_lag {info.data_lag!r} is shorter than the data's step "
-                             f"({_fmt(self.step)}); real time is data_lag='{_fmt(self.step)}'")
+                             f"({duration_text(self.step)}); real time is data_lag='{duration_text(self.step)}'")
         self.lag_steps = int(info.lag // self.step)
         self._price_end = self._price_ends()
 
@@ -155,6 +155,7 @@ class KnownData:
         return day - pd.Timedelta(days=1) + pd.Timedelta(hours=runs[-1])
 
 
-def _fmt(td: pd.Timedelta) -> str:
+def duration_text(td: pd.Timedelta) -> str:
+    """A duration as the text ``data_lag`` takes: "15min", "1h", "90min"."""
     minutes = int(td / pd.Timedelta(minutes=1))
     return f"{minutes}min" if minutes < 60 or minutes % 60 else f"{minutes // 60}h"
