@@ -315,8 +315,9 @@ def run_label(run: xr.Dataset) -> str:
     """A run's name in tables: its model, with the forecast and data age when not the defaults.
 
     E.g. ``"M5"``, ``"M5 (weather, 7D)"``, ``"M4 (shadow_eur_per_kwh=1.0)"``: the model
-    parameters that differ from the model's defaults are named too. Set ``attrs["label"]`` on
-    a run to name it yourself.
+    parameters that differ from the model's defaults are named too, and ``classes`` when
+    the LP planned battery classes (``plan_fleet="classes"``). Set ``attrs["label"]`` on a
+    run to name it yourself.
     """
     if run.attrs.get("label"):
         return str(run.attrs["label"])
@@ -325,10 +326,16 @@ def run_label(run: xr.Dataset) -> str:
                                        (run.attrs.get("data_lag"), "15min"))
              if x and x != default and not str(x).startswith("none")]
     try:
+        run_params = json.loads(run.attrs.get("params", "{}"))
+    except ValueError:
+        run_params = {}
+    if isinstance(run_params, dict) and run_params.get("plan_fleet") == "classes":
+        extra.append("classes")
+    try:
         from ansen.models import MODELS
 
         defaults = MODELS[model].defaults
-        params = json.loads(run.attrs.get("params", "{}")).get("model", {})
+        params = run_params.get("model", {})
     except (KeyError, ValueError, AttributeError):
         defaults, params = {}, {}
     extra += [f"{k}={v}" for k, v in sorted(params.items())

@@ -8,6 +8,7 @@ own) on the shipped village:
     .venv/bin/python benchmarks/bench.py --replan 60 none     # with and without hourly re-plans
     .venv/bin/python benchmarks/bench.py --sites 140 --models M2 M4 --period week
     .venv/bin/python benchmarks/bench.py --sites 140 --plan-minutes 60 15   # hourly plans
+    .venv/bin/python benchmarks/bench.py --sites 140 --fleet classes   # one LP battery per class
     .venv/bin/python benchmarks/bench.py --solvers highs glpk --models M2 M5
 
 A model written ``M0@2027`` runs with the tariff after net metering ends.
@@ -21,7 +22,10 @@ per Python process); ``build s`` the one-off model build and first solve;
 ``steady ms/day`` the rest per day, which is what a long run costs;
 ``plan`` the plan step in minutes (``-``: the data's, 15 minutes);
 ``solve ms/day`` the solver calls alone; ``solves`` the LP solves (re-plans
-whose inputs did not change reuse the last optimum and are not counted).
+whose inputs did not change reuse the last optimum and are not counted);
+``fleet`` what the LP plans (``sites``: a battery per site, ``classes``: a
+battery per class of sites, ``plan_fleet`` of :func:`ansen.simulate`) and
+``lp`` how many LP batteries that makes.
 
 Targets: HiGHS at most 60 ms per simulated day at 10 sites with hourly
 re-plans (issue 9); at most 200 ms per simulated day at 140 sites with the
@@ -61,12 +65,13 @@ imports = time.perf_counter() - t
 t = time.perf_counter()
 r = ansen.simulate(v, model, case["start"], case["end"], solver=case["solver"], tariff=tariff,
                    replan_minutes=case["replan"], plan_minutes=case.get("plan"),
-                   progress=False)
+                   plan_fleet=case.get("fleet", "sites"), progress=False)
 wall = time.perf_counter() - t
 days = r.sizes["time"] * (r.indexes["time"][1] - r.indexes["time"][0]).total_seconds() / 86400
 print(json.dumps({"model": case["model"], "solver": r.attrs["solver"], "days": days,
                   "sites": int((v["battery_kwh"] > 0).sum()), "replan": case["replan"],
-                  "plan": case.get("plan"),
+                  "plan": case.get("plan"), "fleet": case.get("fleet", "sites"),
+                  "lp_batteries": r.attrs["lp_batteries"],
                   "seconds": wall, "ms_per_day": 1000 * wall / days,
                   "solve_ms_per_day": 1000 * r.attrs["solve_seconds"] / days,
                   "solves": r.attrs["solves"],
@@ -98,30 +103,34 @@ def main(argv=None) -> int:
                    help="plan steps in minutes, 'data' for the data's step (default: data)")
     p.add_argument("--sites", type=int, default=0,
                    help="battery sites (default: the village's own 10)")
+    p.add_argument("--fleet", nargs="+", default=["sites"], choices=["sites", "classes"],
+                   help="LP batteries per site or per class of sites (default: sites)")
     args = p.parse_args(argv)
     start, end = PERIODS[args.period]
     replans = [None if r == "none" else int(r) for r in args.replan]
     plans = [None if x == "data" else int(x) for x in args.plan_minutes]
     print(f"period: {args.period} ({start or 'start of data'} to {end or 'end of data'}), "
           f"shipped village, {args.sites or 10} battery sites")
-    print(f"{'model':8} {'solver':11} {'replan':>6} {'plan':>4} {'days':>5} {'s':>7} {'ms/day':>7} "
+    print(f"{'model':8} {'solver':11} {'replan':>6} {'plan':>4} {'fleet':>7} {'lp':>4} "
+          f"{'days':>5} {'s':>7} {'ms/day':>7} "
           f"{'build s':>7} {'steady ms/day':>13} {'solve ms/day':>12} {'solves':>6} "
           f"{'peak MB':>7} {'import s':>8}")
     failed = 0
     for model in args.models:
         for solver in args.solvers if model not in RULES else ["highs"]:
-            for replan, plan in [(r, x) for r in replans for x in plans] \
-                    if model not in RULES else [(None, None)]:
+            for replan, plan, fleet in [(r, x, f) for r in replans for x in plans
+                                        for f in args.fleet] \
+                    if model not in RULES else [(None, None, "sites")]:
                 case = {"model": model, "solver": solver, "start": start, "end": end,
-                        "replan": replan, "sites": args.sites, "plan": plan}
+                        "replan": replan, "sites": args.sites, "plan": plan, "fleet": fleet}
                 r = run_case(case)
                 if "error" in r:
                     failed += 1
-                    print(f"{model:8} {solver:11} {replan or '-':>6} {plan or '-':>4} ERROR "
-                          f"{r['error']}")
+                    print(f"{model:8} {solver:11} {replan or '-':>6} {plan or '-':>4} {fleet:>7} "
+                          f"ERROR {r['error']}")
                     continue
                 print(f"{r['model']:8} {r['solver'][:11]:11} {replan or '-':>6} {plan or '-':>4} "
-                      f"{r['days']:5.0f} "
+                      f"{fleet:>7} {r['lp_batteries']:4d} {r['days']:5.0f} "
                       f"{r['seconds']:7.1f} {r['ms_per_day']:7.1f} {r['build_s']:7.2f} "
                       f"{r['steady_ms_per_day']:13.1f} {r['solve_ms_per_day']:12.1f} "
                       f"{r['solves']:6d} {r['peak_mb']:7.0f} {r['import_s']:8.2f}", flush=True)

@@ -9,7 +9,7 @@ import pytest
 import ansen
 from ansen.controller import Information, Planner, Prices
 from ansen.data import from_arrays, local_time
-from ansen.metrics import transformer_peaks
+from ansen.metrics import run_label, transformer_peaks
 from ansen.models import Context, get_model
 from ansen.simulator import _schedule
 from tests.conftest import tiny
@@ -194,6 +194,7 @@ def test_hourly_plans_on_quarter_hour_data_hold_each_hour():
     ({"plan_minutes": 60, "replan_minutes": 30}, "multiple of plan_minutes"),
     ({"plan_minutes": 60, "start": "2025-06-03 00:15"}, "not on a plan step"),
     ({"replan_lookahead_hours": 0}, "replan_lookahead_hours"),
+    ({"plan_fleet": "each"}, "plan_fleet must be 'sites' or 'classes'"),
 ])
 def test_bad_plan_steps_are_refused_by_name(bad, message):
     kw = {"start": "2025-06-03", "end": "2025-06-04", "progress": False} | bad
@@ -212,3 +213,88 @@ def test_replans_without_news_for_the_next_hours_keep_the_plan():
     every = ansen.simulate(v, "M2", replan_lookahead_hours=None, **kw)
     assert every.attrs["replans_kept"] == 0 and near.attrs["replans_kept"] > 0
     assert near.attrs["solves"] < every.attrs["solves"]
+
+
+def _four_homes(days: int = 3):
+    """Four households on one transformer, three batteries of one class (10 kWh / 5 kW,
+    20 kWh / 10 kW, 10 kWh / 5 kW) and one of another efficiency."""
+    t = pd.date_range("2025-06-02", periods=96 * days, freq="15min")
+    hour = (t.hour + t.minute / 60).to_numpy()
+    sun = np.clip(np.sin((hour - 6) / 14 * np.pi), 0, None)
+    load = np.column_stack([0.4 + 0.5 * (hour > 17), 0.8 + 0.2 * np.cos(hour),
+                            0.6 + 0.3 * (hour < 7), 0.5 + 0 * hour])
+    pv = np.column_stack([1.0 * sun, 0.5 * sun, 0.0 * sun, 1.0 * sun])
+    return from_arrays(
+        t, load, pv, household_transformer=["T1"] * 4, transformer_kva=[40.0],
+        transformer_rest_kw=np.full((len(t), 1), 3.0),
+        price_eur_per_kwh=0.12 - 0.08 * sun + 0.05 * (hour > 17),
+        battery_kwh=[10.0, 20.0, 10.0, 10.0], battery_kw=[5.0, 10.0, 5.0, 5.0],
+        battery_eff=[0.95, 0.95, 0.95, 0.9], name="four homes")
+
+
+def test_battery_classes_group_sites_by_transformer_battery_and_prices():
+    from ansen.controller.planner import battery_classes
+
+    ctx = Context(n_steps=4, dt_h=0.25, capacity_kwh=np.array([10.0, 20, 10, 10, 10, 10]),
+                  power_kw=np.array([5.0, 10, 5, 5, 5, 5]),
+                  efficiency=np.array([0.95, 0.95, 0.95, 0.9, 0.95, 0.95]),
+                  soc_min_kwh=np.array([1.0, 2, 1, 1, 1, 1]),
+                  site_transformer=np.array([0, 0, 1, 0, 0, 0]),
+                  transformer_kva=np.array([100.0, 100.0]), sites=tuple("abcdef"))
+    imp = np.full((4, 6), 0.3)
+    imp[:, 4] = 0.25  # another annual position
+    prices = Prices(imp, imp - 0.1, imp[:, 0], imp[:, 0] - 0.1)
+    group, classes = battery_classes(ctx, prices)
+    np.testing.assert_array_equal(group, [0, 0, 1, 2, 3, 0])
+    np.testing.assert_allclose(classes.capacity_kwh, [40, 10, 10, 10])
+    np.testing.assert_allclose(classes.power_kw, [20, 5, 5, 5])
+    np.testing.assert_allclose(classes.soc_min_kwh, [4, 1, 1, 1])
+    np.testing.assert_allclose(classes.efficiency, [0.95, 0.95, 0.9, 0.95])
+    np.testing.assert_array_equal(classes.site_transformer, [0, 1, 0, 0])
+    assert classes.sites == ("a+b+f", "c", "d", "e")
+
+
+def test_classes_of_one_site_plan_what_the_sites_plan():
+    """The tiny village's two batteries sit on two transformers: two classes of one, the same
+    LP, the same run bit for bit."""
+    kw = {"start": "2025-06-03", "end": "2025-06-05", "progress": False}
+    sites = ansen.simulate(tiny(days=3), "M4+M5", **kw)
+    classes = ansen.simulate(tiny(days=3), "M4+M5", plan_fleet="classes", **kw)
+    assert classes.attrs["lp_batteries"] == sites.attrs["lp_batteries"] == 2
+    np.testing.assert_array_equal(classes["battery_charge_kw"], sites["battery_charge_kw"])
+    assert json.loads(classes.attrs["params"])["plan_fleet"] == "classes"
+    assert run_label(classes) == "M4+M5 (classes)" and run_label(sites) == "M4+M5"
+
+
+def test_classes_are_an_exact_aggregation_for_m3_and_split_in_proportion():
+    """M3's objective sees only transformer sums and throughput: a class plan has the objective
+    of the per-site plan (day-ahead plans, perfect forecasts). Each site follows its class in
+    proportion to its power; the states of charge stay in bounds and nothing is clipped."""
+    kw = {"start": "2025-06-03", "end": "2025-06-05", "forecast": "perfect",
+          "replan_minutes": None, "progress": False}
+    sites = ansen.simulate(_four_homes(), "M3", **kw)
+    classes = ansen.simulate(_four_homes(), "M3", plan_fleet="classes", **kw)
+    assert sites.attrs["lp_batteries"] == 4 and classes.attrs["lp_batteries"] < 4
+    np.testing.assert_allclose(classes.attrs["objective_sum"], sites.attrs["objective_sum"],
+                               rtol=1e-7)
+    p = classes["battery_charge_kw"].values
+    assert np.abs(p).max() > 1.0  # it does steer
+    np.testing.assert_allclose(p[:, 1], 2 * p[:, 0], atol=1e-9)  # 10 kW and 5 kW, one class
+    assert classes.attrs["clipped_steps"] == 0
+    cap = classes["battery_kwh"].values
+    assert (classes["soc_kwh"].values <= cap + 1e-9).all() and (classes["soc_kwh"] >= -1e-9).all()
+
+
+def test_classes_steer_the_cost_models_within_the_batteries_limits():
+    v = _four_homes()
+    kw = {"start": "2025-06-03", "end": "2025-06-05", "progress": False}
+    for model in ("M2", "M5"):
+        r = ansen.simulate(v, model, plan_fleet="classes", **kw)
+        base = ansen.simulate(v, "none", **kw)
+        assert r.attrs["lp_batteries"] < 4 and r.attrs["clipped_steps"] == 0
+        np.testing.assert_allclose(r["net_kw"], r["load_kw"] - r["pv_kw"] + r["battery_charge_kw"],
+                                   atol=1e-9)
+        cap = r["battery_kwh"].values
+        assert (r["soc_kwh"].values <= cap + 1e-9).all() and (r["soc_kwh"] >= -1e-9).all()
+        if model == "M5":
+            assert np.abs(r["mv_kw"]).max() < np.abs(base["mv_kw"]).max()

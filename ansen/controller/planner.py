@@ -33,6 +33,35 @@ and solves again, until no step does both:
 
 Between steps a battery may still alternate, which is executable. Windows
 without such steps stay pure LPs.
+
+Battery classes (``fleet="classes"``): the LP plans one battery per *class*
+instead of one per site, and each site follows its class's plan in
+proportion to its power rating. A class holds the sites on one transformer
+whose batteries have the same efficiency, the same power per kWh and
+reserve per kWh, and the same marginal prices over the run (with net
+metering: the same annual position). The class battery has the summed
+capacity, power, reserve and state of charge; the class's households are
+metered as one (their forecast net exchanges summed). With equal states of
+charge per kWh (the simulator starts every battery at ``soc_initial`` and the
+proportional set points keep them equal) the split plan is feasible for
+every battery, and:
+
+- M3, whose objective depends only on transformer sums and throughput,
+  plans exactly what it plans per site (the classes are an exact
+  aggregation: a feasible class plan split in proportion is feasible per
+  site, and per-site plans summed are a feasible class plan of the same
+  objective);
+- the cost models (M0, M2, M4, M5, M6, M4+M5) approximate: the class meter
+  nets one household's export against another's import inside the class,
+  where each pays its own meter's prices, and every battery of a class
+  follows the same plan per kW, where per-site plans let one battery take
+  its own household's surplus while another covers its own household's
+  evening. Grid terms (transformer, MV) see the same sums as before. What
+  this costs in grid effect and household cost is measured in
+  ``benchmarks/classes.py`` (figures in benchmarks/RESULTS.md).
+
+The LP then has a few class batteries instead of one per site, so 140
+battery sites plan about as fast as ten.
 """
 
 from __future__ import annotations
@@ -47,6 +76,56 @@ __all__ = ["Planner", "Prices"]
 SIMULTANEOUS_KW = 1e-6
 MAX_ROUNDS = 20
 DIRECTIONS = ("net", "exact")
+FLEETS = ("sites", "classes")
+
+
+def battery_classes(ctx, prices: Prices) -> tuple[np.ndarray, object]:
+    """Group battery sites into classes planned as one battery (module docstring).
+
+    Parameters
+    ----------
+    ctx : ansen.models.Context
+        The per-site context.
+    prices : Prices
+        Marginal prices of the run; sites share a class only if their import
+        and export prices are equal at every step.
+
+    Returns
+    -------
+    group : (B,) int
+        The class of each site, classes numbered in the order of their first site.
+    ansen.models.Context
+        One battery per class: summed capacity, power and reserve [kWh, kW], the
+        class's efficiency and transformer; ``sites`` the class's sites joined by "+".
+    """
+    import hashlib
+    from dataclasses import replace
+
+    capacity = np.asarray(ctx.capacity_kwh, dtype=float)
+    if ctx.n_sites == 0 or (capacity <= 0).any():
+        raise ValueError("battery classes need battery sites with a capacity > 0")
+    classes: dict[tuple, int] = {}
+    group = np.empty(ctx.n_sites, dtype=np.int64)
+    for b in range(ctx.n_sites):  # numbered in the order of their first site
+        key = (int(ctx.site_transformer[b]), float(ctx.efficiency[b]),
+               round(float(ctx.power_kw[b] / capacity[b]), 12),
+               round(float(ctx.soc_min_kwh[b] / capacity[b]), 12),
+               hashlib.blake2b(np.ascontiguousarray(prices.import_site[:, b]).tobytes()
+                               + np.ascontiguousarray(prices.export_site[:, b]).tobytes())
+               .hexdigest())
+        group[b] = classes.setdefault(key, len(classes))
+    n = len(classes)
+    lead = np.unique(group, return_index=True)[1]
+
+    def total(x):
+        return np.bincount(group, weights=np.asarray(x, dtype=float), minlength=n)
+
+    names = tuple("+".join(str(ctx.sites[b]) for b in np.flatnonzero(group == g))
+                  if len(ctx.sites) else str(g) for g in range(n))
+    return group, replace(ctx, capacity_kwh=total(ctx.capacity_kwh), power_kw=total(ctx.power_kw),
+                          efficiency=np.asarray(ctx.efficiency, dtype=float)[lead],
+                          soc_min_kwh=total(ctx.soc_min_kwh),
+                          site_transformer=np.asarray(ctx.site_transformer)[lead], sites=names)
 
 
 class Prices:
@@ -79,11 +158,24 @@ class Planner:
     lookahead : int, optional
         A re-plan solves only when inputs of the next ``lookahead`` LP steps
         changed (or the batteries did other than planned); None: any change.
+    fleet : {"sites", "classes"}
+        One LP battery per site (default) or per class of sites (module docstring).
     """
 
     def __init__(self, steer, ctx, solver: str, forecasts, prices: Prices,
                  behaviour=None, sites=None, site_transformer=None, directions: str = "net",
-                 block: int = 1, lookahead: int | None = None):
+                 block: int = 1, lookahead: int | None = None, fleet: str = "sites"):
+        if fleet not in FLEETS:
+            raise ValueError(f"fleet must be one of {FLEETS}, got {fleet!r}")
+        self.fleet = fleet
+        self.group = None  # class of each site (fleet="classes")
+        if fleet == "classes":
+            self.group, lp_ctx = battery_classes(ctx, prices)
+            self._onehot = np.zeros((ctx.n_sites, lp_ctx.n_sites))
+            self._onehot[np.arange(ctx.n_sites), self.group] = 1.0
+            self._share = ctx.power_kw / lp_ctx.power_kw[self.group]
+            self._lead = np.unique(self.group, return_index=True)[1]  # a site of each class
+            ctx = lp_ctx
         self.steer, self.ctx = steer, ctx
         self.block = int(block)  # data steps per LP step
         self.lookahead = lookahead  # LP steps whose change makes a re-plan solve (None: all)
@@ -129,9 +221,12 @@ class Planner:
             return np.concatenate([x, np.zeros((N - n_plan, *x.shape[1:]))]) if n_plan < N \
                 else x
 
+        imp, exp = p.import_site[ws:we], p.export_site[ws:we]
+        if self.group is not None:  # the classes: summed meters, the class's prices
+            net0 = net0 @ self._onehot
+            imp, exp = imp[:, self._lead], exp[:, self._lead]
         return HorizonInputs(net0=pad(net0), transformer0=pad(tr0), mv0=pad(mv0),
-                             import_price=pad(p.import_site[ws:we]),
-                             export_price=pad(p.export_site[ws:we]), soc0=soc_ws,
+                             import_price=pad(imp), export_price=pad(exp), soc0=soc_ws,
                              n_valid=n_plan, n_done=(now - ws) // r,
                              community_import_price=pad(p.import_community[ws:we]),
                              community_export_price=pad(p.export_community[ws:we]))
@@ -157,13 +252,22 @@ class Planner:
         """Battery set points [kW] (we - now, B) for the rest of the window [ws, we).
 
         ``executed`` (now - ws, B): the powers the batteries applied since ``ws``;
-        ``soc_ws``: the state of charge at ``ws``.
+        ``soc_ws``: the state of charge at ``ws`` [kWh], per site.
 
         Raises
         ------
         ansen.models.SolveError
             No optimum.
         """
+        if self.group is None:
+            return self._plan(ws, we, now, soc_ws, executed)
+        executed = np.asarray(executed, dtype=float).reshape(-1, len(self.group))
+        plan = self._plan(ws, we, now, np.asarray(soc_ws, dtype=float) @ self._onehot,
+                          executed @ self._onehot)
+        return plan[:, self.group] * self._share
+
+    def _plan(self, ws, we, now, soc_ws, executed):
+        """:meth:`plan` for the LP's batteries (sites or classes)."""
         B, N, r = self.ctx.n_sites, self.ctx.n_steps, self.block
         if (now - ws) % r:
             raise ValueError(f"a re-plan {now - ws} steps into a window is not on an LP step of "
