@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,7 @@ from ansen.data.schema import _as_utc, check_time_index, local_time, validate
 from ansen.forecast import FORECASTS, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
+from ansen.models.cost import CommunityCost
 from ansen.models.lp import BACKENDS
 from ansen.tariffs import Tariff, annual_net_kwh, last_year_net_kwh
 
@@ -482,6 +484,13 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
 
     planner = None
     build_start = time.perf_counter()
+    if plan_fleet == "classes" and isinstance(steer, CommunityCost) and not tariff.net_metering:
+        warnings.warn(
+            f"{steer.id} with plan_fleet='classes' and a tariff without net metering: the "
+            "class meter nets the households' import and export, which this tariff prices "
+            "far apart; on the shipped village with 140 batteries M0's MV peak change and "
+            "saving then differ widely from per-site plans (benchmarks/RESULTS.md)",
+            UserWarning, stacklevel=2)
     if steer.uses_lp and len(sites):
         ctx = Context(n_steps=n_h, dt_h=dt * block, capacity_kwh=fleet.capacity,
                       power_kw=fleet.power,

@@ -298,3 +298,12 @@ def test_classes_steer_the_cost_models_within_the_batteries_limits():
         assert (r["soc_kwh"].values <= cap + 1e-9).all() and (r["soc_kwh"] >= -1e-9).all()
         if model == "M5":
             assert np.abs(r["mv_kw"]).max() < np.abs(base["mv_kw"]).max()
+
+
+def test_classes_warn_under_a_tariff_without_net_metering():
+    from ansen.tariffs import Tariff
+
+    kw = {"start": "2025-06-03", "end": "2025-06-04", "progress": False}
+    with pytest.warns(UserWarning, match="class meter nets"):
+        ansen.simulate(_four_homes(), "M0", plan_fleet="classes",
+                       tariff=Tariff.after_net_metering(), **kw)
