@@ -329,7 +329,8 @@ def run_label(run: xr.Dataset) -> str:
         run_params = json.loads(run.attrs.get("params", "{}"))
     except ValueError:
         run_params = {}
-    if isinstance(run_params, dict) and run_params.get("plan_fleet") == "classes":
+    if (isinstance(run_params, dict) and run_params.get("plan_fleet") == "classes"
+            and run.attrs.get("lp_batteries", 0)):
         extra.append("classes")
     try:
         from ansen.models import MODELS

@@ -349,7 +349,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         of sites (same transformer, battery per kWh and prices), each site
         following its class's plan in proportion to its power
         (:mod:`ansen.controller.planner`). Classes make large fleets fast
-        (140 sites plan about as fast as ten); M3 plans exactly the same, the
+        (140 sites plan about as fast as ten); M3 reaches the same optimum, the
         cost models approximate the households' own meters by one meter per
         class (the difference is measured in ``benchmarks/classes.py``).
     progress : bool or tqdm, optional
@@ -484,13 +484,6 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
 
     planner = None
     build_start = time.perf_counter()
-    if plan_fleet == "classes" and isinstance(steer, CommunityCost) and not tariff.net_metering:
-        warnings.warn(
-            f"{steer.id} with plan_fleet='classes' and a tariff without net metering: the "
-            "class meter nets the households' import and export, which this tariff prices "
-            "far apart; on the shipped village with 140 batteries M0's MV peak change and "
-            "saving then differ widely from per-site plans (benchmarks/RESULTS.md)",
-            UserWarning, stacklevel=2)
     if steer.uses_lp and len(sites):
         ctx = Context(n_steps=n_h, dt_h=dt * block, capacity_kwh=fleet.capacity,
                       power_kw=fleet.power,
@@ -504,6 +497,14 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                           max(1, round(replan_lookahead_hours / (dt * block))),
                           fleet=plan_fleet)
     build_seconds = time.perf_counter() - build_start
+    if (planner is not None and planner.ctx.n_sites < len(sites) and steer.site_prices
+            and isinstance(steer, CommunityCost) and not tariff.net_metering):
+        warnings.warn(
+            f"{steer.id} with plan_fleet='classes' and a tariff without net metering: the "
+            "class meter nets the households' import and export, which this tariff prices "
+            "far apart; on the shipped village with 140 batteries M0's MV peak change and "
+            "saving then differ widely from per-site plans (benchmarks/RESULTS.md)",
+            UserWarning, stacklevel=2)
     fallback_model = get_model(fallback) if fallback else None
     rule_model = steer if not steer.uses_lp else get_model("none")
 
@@ -528,8 +529,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         setpoint = None
         if planner is not None:
             try:
-                setpoint = planner.plan(ws, we, t, soc_ws,
-                                        battery[ws - i0:t - i0][:, sites])[: t_next - t]
+                setpoint = planner.plan(ws, we, t, soc_ws, battery[ws - i0:t - i0][:, sites],
+                                        steps=t_next - t, soc_now=soc)[: t_next - t]
             except (SolveError, ValueError) as exc:
                 when = local[t].strftime("%Y-%m-%d %H:%M %Z")
                 if fallback_model is None:
@@ -614,6 +615,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "windows": len(window_starts) if steer.uses_lp else 0,
             "solves": planner.runner.n_solves if planner else 0,
             "lp_batteries": planner.ctx.n_sites if planner else 0,
+            "split_shortfall_kwh": round(planner.split_shortfall_kwh, 6) if planner else 0.0,
             "replans_kept": planner.kept if planner else 0,
             "solve_seconds": round(planner.runner.solve_seconds, 3) if planner else 0.0,
             "build_seconds": round(build_seconds + (planner.runner.first_solve_seconds

@@ -274,30 +274,68 @@ def test_classes_are_an_exact_aggregation_for_m3_and_split_in_proportion():
           "replan_minutes": None, "progress": False}
     sites = ansen.simulate(_four_homes(), "M3", **kw)
     classes = ansen.simulate(_four_homes(), "M3", plan_fleet="classes", **kw)
-    assert sites.attrs["lp_batteries"] == 4 and classes.attrs["lp_batteries"] < 4
+    # M3 does not use the households' prices: classes by transformer and battery alone
+    assert sites.attrs["lp_batteries"] == 4 and classes.attrs["lp_batteries"] == 2
     np.testing.assert_allclose(classes.attrs["objective_sum"], sites.attrs["objective_sum"],
                                rtol=1e-7)
     p = classes["battery_charge_kw"].values
     assert np.abs(p).max() > 1.0  # it does steer
     np.testing.assert_allclose(p[:, 1], 2 * p[:, 0], atol=1e-9)  # 10 kW and 5 kW, one class
+    np.testing.assert_allclose(p[:, 2], p[:, 0], atol=1e-9)
     assert classes.attrs["clipped_steps"] == 0
-    cap = classes["battery_kwh"].values
-    assert (classes["soc_kwh"].values <= cap + 1e-9).all() and (classes["soc_kwh"] >= -1e-9).all()
+    soc = classes["soc_kwh"].values
+    np.testing.assert_allclose(soc[:, 1] / 20, soc[:, 0] / 10, atol=1e-9)  # equal per kWh
 
 
 def test_classes_steer_the_cost_models_within_the_batteries_limits():
     v = _four_homes()
     kw = {"start": "2025-06-03", "end": "2025-06-05", "progress": False}
-    for model in ("M2", "M5"):
-        r = ansen.simulate(v, model, plan_fleet="classes", **kw)
-        base = ansen.simulate(v, "none", **kw)
-        assert r.attrs["lp_batteries"] < 4 and r.attrs["clipped_steps"] == 0
-        np.testing.assert_allclose(r["net_kw"], r["load_kw"] - r["pv_kw"] + r["battery_charge_kw"],
-                                   atol=1e-9)
-        cap = r["battery_kwh"].values
-        assert (r["soc_kwh"].values <= cap + 1e-9).all() and (r["soc_kwh"] >= -1e-9).all()
+    base = ansen.simulate(v, "none", **kw)
+    for model, extra in (("M2", {}), ("M5", {}), ("M4", {"plan_minutes": 60}),
+                         ("M6", {}), ("M4+M5", {"directions": "exact"})):
+        r = ansen.simulate(v, model, plan_fleet="classes", **kw, **extra)
+        assert r.attrs["lp_batteries"] < 4, model
+        assert r.attrs["clipped_steps"] == 0 and r.attrs["split_shortfall_kwh"] == 0, model
+        soc = r["soc_kwh"].values  # sites 0 and 1 are one class: equal charge per kWh
+        np.testing.assert_allclose(soc[:, 1] / 20, soc[:, 0] / 10, atol=1e-9)
+        assert np.abs(r["battery_charge_kw"].values).max() > 1.0, model
         if model == "M5":
             assert np.abs(r["mv_kw"]).max() < np.abs(base["mv_kw"]).max()
+
+
+def test_classes_with_a_community_meter_reach_the_per_site_optimum():
+    """A community meter sums every site's net exchange, so the classes (batteries alone)
+    lose nothing: the same objective as per-site plans (day-ahead plans, perfect forecasts)."""
+    kw = {"start": "2025-06-03", "end": "2025-06-05", "forecast": "perfect",
+          "replan_minutes": None, "progress": False, "meter": "community"}
+    sites = ansen.simulate(_four_homes(), "M2", **kw)
+    classes = ansen.simulate(_four_homes(), "M2", plan_fleet="classes", **kw)
+    assert classes.attrs["lp_batteries"] == 2
+    np.testing.assert_allclose(classes.attrs["objective_sum"], sites.attrs["objective_sum"],
+                               rtol=1e-7)
+
+
+def test_classes_follow_their_plan_after_a_fallback_set_their_batteries_apart(monkeypatch):
+    """A failed solve hands the batteries to M1, which charges each from its own household,
+    so a class's states of charge per kWh part; the class plans that follow are split within
+    each battery's limits (nothing clipped) instead of in proportion to power."""
+    from ansen.models import LPRunner, SolveError
+
+    solve, calls = LPRunner.solve, []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if 3 <= len(calls) <= 12:
+            raise SolveError("forced")
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(LPRunner, "solve", failing)
+    r = ansen.simulate(_four_homes(days=4), "M4+M5", "2025-06-03", "2025-06-06", fallback="M1",
+                       plan_fleet="classes", progress=False)
+    assert json.loads(r.attrs["fallbacks"])
+    soc = r["soc_kwh"].values
+    assert np.abs(soc[:, 1] / 20 - soc[:, 0] / 10).max() > 0.01  # they did part
+    assert r.attrs["clipped_steps"] == 0
 
 
 def test_classes_warn_under_a_tariff_without_net_metering():

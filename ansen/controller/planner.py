@@ -38,20 +38,24 @@ Battery classes (``fleet="classes"``): the LP plans one battery per *class*
 instead of one per site, and each site follows its class's plan in
 proportion to its power rating. A class holds the sites on one transformer
 whose batteries have the same efficiency, the same power per kWh and
-reserve per kWh, and the same marginal prices over the run (with net
-metering: the same annual position). The class battery has the summed
-capacity, power, reserve and state of charge; the class's households are
-metered as one (their forecast net exchanges summed). With equal states of
-charge per kWh (the simulator starts every battery at ``soc_initial`` and the
-proportional set points keep them equal) the split plan is feasible for
-every battery, and:
+reserve per kWh and, for a model that uses each site's prices, the same
+marginal prices over the run (with net metering: the same annual position).
+The class battery has the summed capacity, power, reserve and state of
+charge; the class's households are metered as one (their forecast net
+exchanges summed). With equal states of charge per kWh (the simulator starts
+every battery at ``soc_initial`` and the proportional set points keep them
+equal) the split plan is feasible for every battery. Where they differ
+(after a fallback rule ran, say), each battery gets its share as far as its
+state of charge allows and the rest goes to the class's others
+(``split_shortfall_kwh`` counts what none could take). Then:
 
-- M3, whose objective depends only on transformer sums and throughput,
-  plans exactly what it plans per site (the classes are an exact
-  aggregation: a feasible class plan split in proportion is feasible per
-  site, and per-site plans summed are a feasible class plan of the same
-  objective);
-- the cost models (M0, M2, M4, M5, M6, M4+M5) approximate: the class meter
+- M3, whose objective depends only on transformer sums and throughput, and
+  M2 with a community meter, which sums every site's net exchange, reach
+  the per-site LP's optimum (the classes are an exact aggregation: a
+  feasible class plan split in proportion is feasible per site, and per-site
+  plans summed are a feasible class plan of the same objective); the plan
+  chosen among equal optima, and so who does the work, may differ;
+- the other cost models (M0, M2, M4, M5, M6, M4+M5) approximate: the class meter
   nets one household's export against another's import inside the class,
   where each pays its own meter's prices, and every battery of a class
   follows the same plan per kW, where per-site plans let one battery take
@@ -68,6 +72,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ansen.controller.realtime import apply_setpoints
 from ansen.models import HorizonInputs, LPRunner
 
 __all__ = ["Planner", "Prices"]
@@ -79,7 +84,7 @@ DIRECTIONS = ("net", "exact")
 FLEETS = ("sites", "classes")
 
 
-def battery_classes(ctx, prices: Prices) -> tuple[np.ndarray, object]:
+def battery_classes(ctx, prices: Prices, by_prices: bool = True) -> tuple[np.ndarray, object]:
     """Group battery sites into classes planned as one battery (module docstring).
 
     Parameters
@@ -89,6 +94,9 @@ def battery_classes(ctx, prices: Prices) -> tuple[np.ndarray, object]:
     prices : Prices
         Marginal prices of the run; sites share a class only if their import
         and export prices are equal at every step.
+    by_prices : bool
+        Whether prices tell classes apart (False for a model that does not use
+        the sites' own prices: M3, a community meter).
 
     Returns
     -------
@@ -102,8 +110,8 @@ def battery_classes(ctx, prices: Prices) -> tuple[np.ndarray, object]:
     from dataclasses import replace
 
     capacity = np.asarray(ctx.capacity_kwh, dtype=float)
-    if ctx.n_sites == 0 or (capacity <= 0).any():
-        raise ValueError("battery classes need battery sites with a capacity > 0")
+    if ctx.n_sites == 0 or (capacity <= 0).any() or (np.asarray(ctx.power_kw) <= 0).any():
+        raise ValueError("battery classes need battery sites with capacity and power > 0")
     classes: dict[tuple, int] = {}
     group = np.empty(ctx.n_sites, dtype=np.int64)
     for b in range(ctx.n_sites):  # numbered in the order of their first site
@@ -112,7 +120,7 @@ def battery_classes(ctx, prices: Prices) -> tuple[np.ndarray, object]:
                round(float(ctx.soc_min_kwh[b] / capacity[b]), 12),
                hashlib.blake2b(np.ascontiguousarray(prices.import_site[:, b]).tobytes()
                                + np.ascontiguousarray(prices.export_site[:, b]).tobytes())
-               .hexdigest())
+               .hexdigest() if by_prices else "")
         group[b] = classes.setdefault(key, len(classes))
     n = len(classes)
     lead = np.unique(group, return_index=True)[1]
@@ -169,12 +177,16 @@ class Planner:
             raise ValueError(f"fleet must be one of {FLEETS}, got {fleet!r}")
         self.fleet = fleet
         self.group = None  # class of each site (fleet="classes")
+        self.split_shortfall_kwh = 0.0  # class plans the sites could not follow [kWh]
         if fleet == "classes":
-            self.group, lp_ctx = battery_classes(ctx, prices)
+            self.group, lp_ctx = battery_classes(ctx, prices,
+                                                 by_prices=getattr(steer, "site_prices", True))
             self._onehot = np.zeros((ctx.n_sites, lp_ctx.n_sites))
             self._onehot[np.arange(ctx.n_sites), self.group] = 1.0
             self._share = ctx.power_kw / lp_ctx.power_kw[self.group]
             self._lead = np.unique(self.group, return_index=True)[1]  # a site of each class
+            self._dt = ctx.dt_h / max(1, int(block))  # the data's step [h]
+            self.site_ctx = ctx
             ctx = lp_ctx
         self.steer, self.ctx = steer, ctx
         self.block = int(block)  # data steps per LP step
@@ -248,11 +260,15 @@ class Planner:
         return net0, tr0, mv0 + shift.sum(axis=1)
 
     def plan(self, ws: int, we: int, now: int, soc_ws: np.ndarray,
-             executed: np.ndarray) -> np.ndarray:
+             executed: np.ndarray, steps: int | None = None,
+             soc_now: np.ndarray | None = None) -> np.ndarray:
         """Battery set points [kW] (we - now, B) for the rest of the window [ws, we).
 
         ``executed`` (now - ws, B): the powers the batteries applied since ``ws``;
-        ``soc_ws``: the state of charge at ``ws`` [kWh], per site.
+        ``soc_ws``: the state of charge at ``ws`` [kWh], per site; ``steps``: only
+        the next so many set points are needed (battery classes split only those);
+        ``soc_now``: the state of charge now [kWh], per site (default: from ``soc_ws``
+        and ``executed``).
 
         Raises
         ------
@@ -262,9 +278,52 @@ class Planner:
         if self.group is None:
             return self._plan(ws, we, now, soc_ws, executed)
         executed = np.asarray(executed, dtype=float).reshape(-1, len(self.group))
-        plan = self._plan(ws, we, now, np.asarray(soc_ws, dtype=float) @ self._onehot,
-                          executed @ self._onehot)
-        return plan[:, self.group] * self._share
+        soc_ws = np.asarray(soc_ws, dtype=float)
+        plan = self._plan(ws, we, now, soc_ws @ self._onehot, executed @ self._onehot)
+        n = len(plan) if steps is None else min(int(steps), len(plan))
+        c = self.site_ctx
+        if soc_now is not None:
+            soc = np.asarray(soc_now, dtype=float)
+        elif len(executed):
+            soc = apply_setpoints(executed, soc_ws, c.capacity_kwh, c.power_kw, c.efficiency,
+                                  c.soc_min_kwh, self._dt)[1][-1]
+        else:
+            soc = soc_ws
+        per_kwh = soc / c.capacity_kwh
+        if np.allclose(per_kwh, per_kwh[self._lead][self.group], rtol=0.0, atol=1e-9):
+            return plan[:n, self.group] * self._share  # in proportion: feasible for each
+        return self._split(plan[:n], soc)
+
+    def _split(self, plan: np.ndarray, soc: np.ndarray) -> np.ndarray:
+        """Each class's power [kW] (n, G) split among its sites (n, B) whose states of charge
+        per kWh differ (after a fallback rule, say), step by step.
+
+        Each site gets its share in proportion to power as far as its state of charge
+        allows; what it cannot take or give goes to the class's other sites in
+        proportion to what they still can. What none can is left out and counted in
+        ``split_shortfall_kwh``.
+        """
+        c, g, G = self.site_ctx, self.group, self.ctx.n_sites
+        eta, dt = c.efficiency, self._dt
+        out = np.zeros((len(plan), len(g)))
+        soc = soc.copy()
+        for i in range(len(plan)):
+            charge = plan[i][g] > 0.0
+            room = np.where(charge, (c.capacity_kwh - soc) / (eta * dt),
+                            (soc - c.soc_min_kwh) * eta / dt)
+            can = np.clip(np.minimum(c.power_kw, room), 0.0, None)
+            x = np.minimum(np.abs(plan[i][g]) * self._share, can)
+            left = np.clip(np.abs(plan[i]) - np.bincount(g, x, G), 0.0, None)
+            rest = can - x
+            rest_sum = np.bincount(g, rest, G)
+            more = np.minimum(1.0, np.divide(left, rest_sum, out=np.zeros(G),
+                                             where=rest_sum > 0))[g] * rest
+            x += more
+            self.split_shortfall_kwh += float(
+                np.clip(left - np.bincount(g, more, G), 0.0, None).sum() * dt)
+            out[i] = np.where(charge, x, -x)
+            soc += np.where(charge, eta * x * dt, -x * dt / eta)
+        return out
 
     def _plan(self, ws, we, now, soc_ws, executed):
         """:meth:`plan` for the LP's batteries (sites or classes)."""

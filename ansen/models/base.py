@@ -429,6 +429,8 @@ class LinearModel(SteeringModel):
     """
 
     uses_lp = True
+    #: The LP uses each site's own prices (battery classes then tell prices apart).
+    site_prices = True
 
     def build(self, ctx: Context) -> pyo.ConcreteModel:
         """The Pyomo model: fleet block, mutable inputs, the model's objective."""

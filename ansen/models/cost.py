@@ -138,6 +138,11 @@ class CommunityCost(LinearModel):
         """One virtual meter for the community (``meter="community"``)."""
         return not self.individual and self.params.get("meter") == "community"
 
+    @property
+    def site_prices(self) -> bool:
+        """Whether the LP uses each site's own prices (not with a community meter)."""
+        return not self.community_meter
+
     def add_terms(self, m: pyo.ConcreteModel, ctx: Context) -> None:
         # Each meter's cost c_imp I - c_exp X with I - X = n is written with the import
         # alone: X = I - n >= 0, cost = (c_imp - c_exp) I + c_exp n, so that the LP has no
