@@ -110,8 +110,9 @@ class KnownData:
         self.times = times
         self.step = times[1] - times[0] if len(times) > 1 else pd.Timedelta("15min")
         if info.lag < self.step:
+            step = duration_text(self.step)
             raise ValueError(f"data_lag {info.data_lag!r} is shorter than the data's step "
-                             f"({duration_text(self.step)}); real time is data_lag='{duration_text(self.step)}'")
+                             f"({step}); real time is data_lag='{step}'")
         self.lag_steps = int(info.lag // self.step)
         self._price_end = self._price_ends()
 
