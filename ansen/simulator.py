@@ -54,7 +54,7 @@ from ansen.controller import (
     apply_setpoints,
 )
 from ansen.controller.information import duration_text
-from ansen.controller.planner import FLEETS
+from ansen.controller.planner import FLEETS, METHODS
 from ansen.data.schema import _as_utc, check_time_index, local_time, validate
 from ansen.forecast import FORECASTS, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
@@ -173,7 +173,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                     fallback: str | None = None, forecast_lag_days: int | None = None,
                     seed: int = 0, directions: str = "net", plan_minutes: int | None = None,
                     replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
-                    **params) -> dict:
+                    plan_method: str = "auto", **params) -> dict:
     """Check every argument of :func:`simulate` but the village and period, by name and range.
 
     What a schedule, a sweep spec or the command line call before anything runs, so a
@@ -220,6 +220,14 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
         raise ValueError(f"simulate: directions must be 'net' or 'exact', got {directions!r}")
     if plan_fleet not in FLEETS:
         raise ValueError(f"simulate: plan_fleet must be 'sites' or 'classes', got {plan_fleet!r}")
+    if plan_method not in METHODS:
+        raise ValueError(f"simulate: plan_method must be one of {', '.join(METHODS)}, got "
+                         f"{plan_method!r}")
+    if plan_method == "dp" and not (getattr(steer, "separable", False) and directions == "net"):
+        raise ValueError(
+            f"simulate: plan_method='dp' solves only models whose LP separates per battery (M0, "
+            f"and M2 with meter='household') with directions='net'; {steer.id} with "
+            f"directions={directions!r} needs plan_method='lp' or 'auto'")
     if tariff is not None and not isinstance(tariff, Tariff):
         raise ValueError(f"simulate: tariff must be an ansen.tariffs.Tariff, got {tariff!r}")
     if forecast_lag_days is not None:
@@ -269,7 +277,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
             "tariff": tariff, "fallback": fallback, "forecast_lag_days": forecast_lag_days,
             "seed": seed, "directions": directions, "plan_minutes": plan_minutes,
             "replan_lookahead_hours": replan_lookahead_hours, "block": block, "dt": dt,
-            "step_min": step_min, "plan_fleet": plan_fleet}
+            "step_min": step_min, "plan_fleet": plan_fleet, "plan_method": plan_method}
 
 
 def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: str = "highs",
@@ -279,7 +287,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
              fallback: str | None = None, forecast_lag_days: int | None = None, seed: int = 0,
              directions: str = "net", plan_minutes: int | None = None,
              replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
-             progress=None, **params) -> xr.Dataset:
+             plan_method: str = "auto", progress=None, **params) -> xr.Dataset:
     """Run a steering model over a village with the controller of :mod:`ansen.controller`.
 
     Parameters
@@ -352,6 +360,15 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         (140 sites plan about as fast as ten); M3 reaches the same optimum, the
         cost models approximate the households' own meters by one meter per
         class (the difference is measured in ``benchmarks/classes.py``).
+    plan_method : {"auto", "lp", "dp"}
+        How a plan is solved. ``"lp"``: the steering model's LP by ``solver``.
+        ``"dp"``: for a model whose LP separates per battery (M0, and M2 with
+        household meters, the default), one exact dynamic programme per
+        battery (:mod:`ansen.models.storage_dp`): the LP's optimum without an
+        LP solver, 140 batteries in tens of milliseconds; among equal optima
+        it may choose another plan than the LP. ``"auto"`` (default): ``"dp"``
+        where it applies (and ``directions="net"``), else ``"lp"``. The method
+        used is ``attrs["plan_method"]``.
     progress : bool or tqdm, optional
         Show a progress bar (default: for runs longer than 31 days), or an
         existing tqdm bar to advance by simulated days.
@@ -393,7 +410,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                         tariff=tariff, fallback=fallback, forecast_lag_days=forecast_lag_days,
                         seed=seed, directions=directions, plan_minutes=plan_minutes,
                         replan_lookahead_hours=replan_lookahead_hours,
-                        plan_fleet=plan_fleet, **params)
+                        plan_fleet=plan_fleet, plan_method=plan_method, **params)
     steer, info, block, dt = a["steer"], a["info"], a["block"], a["dt"]
     data_lag, replan_minutes = a["data_lag"], a["replan_minutes"]
     decision_hour, horizon_hours = a["decision_hour"], a["horizon_hours"]
@@ -495,7 +512,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                           sites=sites, site_transformer=tr_of[sites], directions=directions,
                           block=block, lookahead=None if replan_lookahead_hours is None else
                           max(1, round(replan_lookahead_hours / (dt * block))),
-                          fleet=plan_fleet)
+                          fleet=plan_fleet, method=plan_method)
     build_seconds = time.perf_counter() - build_start
     if (planner is not None and planner.ctx.n_sites < len(sites) and steer.site_prices
             and isinstance(steer, CommunityCost) and not tariff.net_metering):
@@ -615,6 +632,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "windows": len(window_starts) if steer.uses_lp else 0,
             "solves": planner.runner.n_solves if planner else 0,
             "lp_batteries": planner.ctx.n_sites if planner else 0,
+            "plan_method": planner.method if planner else "none",
             "split_shortfall_kwh": round(planner.split_shortfall_kwh, 6) if planner else 0.0,
             "replans_kept": planner.kept if planner else 0,
             "solve_seconds": round(planner.runner.solve_seconds, 3) if planner else 0.0,

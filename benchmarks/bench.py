@@ -25,7 +25,10 @@ per Python process); ``build s`` the one-off model build and first solve;
 whose inputs did not change reuse the last optimum and are not counted);
 ``fleet`` what the LP plans (``sites``: a battery per site, ``classes``: a
 battery per class of sites, ``plan_fleet`` of :func:`ansen.simulate`) and
-``lp`` how many LP batteries that makes.
+``lp`` how many LP batteries that makes; ``method`` how the plans were solved
+(``lp``: the LP by the solver; ``dp``: battery by battery by dynamic
+programming, :mod:`ansen.models.storage_dp`; ``--method`` sets
+``plan_method``, whose default ``auto`` takes ``dp`` where it applies).
 
 Targets: HiGHS at most 60 ms per simulated day at 10 sites with hourly
 re-plans (issue 9); at most 200 ms per simulated day at 140 sites with the
@@ -65,13 +68,14 @@ imports = time.perf_counter() - t
 t = time.perf_counter()
 r = ansen.simulate(v, model, case["start"], case["end"], solver=case["solver"], tariff=tariff,
                    replan_minutes=case["replan"], plan_minutes=case.get("plan"),
-                   plan_fleet=case.get("fleet", "sites"), progress=False)
+                   plan_fleet=case.get("fleet", "sites"),
+                   plan_method=case.get("method", "auto"), progress=False)
 wall = time.perf_counter() - t
 days = r.sizes["time"] * (r.indexes["time"][1] - r.indexes["time"][0]).total_seconds() / 86400
 print(json.dumps({"model": case["model"], "solver": r.attrs["solver"], "days": days,
                   "sites": int((v["battery_kwh"] > 0).sum()), "replan": case["replan"],
                   "plan": case.get("plan"), "fleet": case.get("fleet", "sites"),
-                  "lp_batteries": r.attrs["lp_batteries"],
+                  "lp_batteries": r.attrs["lp_batteries"], "method": r.attrs["plan_method"],
                   "seconds": wall, "ms_per_day": 1000 * wall / days,
                   "solve_ms_per_day": 1000 * r.attrs["solve_seconds"] / days,
                   "solves": r.attrs["solves"],
@@ -105,32 +109,37 @@ def main(argv=None) -> int:
                    help="battery sites (default: the village's own 10)")
     p.add_argument("--fleet", nargs="+", default=["sites"], choices=["sites", "classes"],
                    help="LP batteries per site or per class of sites (default: sites)")
+    p.add_argument("--method", nargs="+", default=["auto"], choices=["auto", "lp", "dp"],
+                   help="how plans are solved (plan_method of ansen.simulate; default: auto)")
     args = p.parse_args(argv)
     start, end = PERIODS[args.period]
     replans = [None if r == "none" else int(r) for r in args.replan]
     plans = [None if x == "data" else int(x) for x in args.plan_minutes]
     print(f"period: {args.period} ({start or 'start of data'} to {end or 'end of data'}), "
           f"shipped village, {args.sites or 10} battery sites")
-    print(f"{'model':8} {'solver':11} {'replan':>6} {'plan':>4} {'fleet':>7} {'lp':>4} "
+    print(f"{'model':8} {'solver':11} {'replan':>6} {'plan':>4} {'fleet':>7} {'method':>6} "
+          f"{'lp':>4} "
           f"{'days':>5} {'s':>7} {'ms/day':>7} "
           f"{'build s':>7} {'steady ms/day':>13} {'solve ms/day':>12} {'solves':>6} "
           f"{'peak MB':>7} {'import s':>8}")
     failed = 0
     for model in args.models:
         for solver in args.solvers if model not in RULES else ["highs"]:
-            for replan, plan, fleet in [(r, x, f) for r in replans for x in plans
-                                        for f in args.fleet] \
-                    if model not in RULES else [(None, None, "sites")]:
+            for replan, plan, fleet, method in [
+                    (r, x, f, m) for r in replans for x in plans for f in args.fleet
+                    for m in args.method] if model not in RULES else [
+                    (None, None, "sites", "auto")]:
                 case = {"model": model, "solver": solver, "start": start, "end": end,
-                        "replan": replan, "sites": args.sites, "plan": plan, "fleet": fleet}
+                        "replan": replan, "sites": args.sites, "plan": plan, "fleet": fleet,
+                        "method": method}
                 r = run_case(case)
                 if "error" in r:
                     failed += 1
                     print(f"{model:8} {solver:11} {replan or '-':>6} {plan or '-':>4} {fleet:>7} "
-                          f"ERROR {r['error']}")
+                          f"{method:>6} ERROR {r['error']}")
                     continue
                 print(f"{r['model']:8} {r['solver'][:11]:11} {replan or '-':>6} {plan or '-':>4} "
-                      f"{fleet:>7} {r['lp_batteries']:4d} {r['days']:5.0f} "
+                      f"{fleet:>7} {r['method']:>6} {r['lp_batteries']:4d} {r['days']:5.0f} "
                       f"{r['seconds']:7.1f} {r['ms_per_day']:7.1f} {r['build_s']:7.2f} "
                       f"{r['steady_ms_per_day']:13.1f} {r['solve_ms_per_day']:12.1f} "
                       f"{r['solves']:6d} {r['peak_mb']:7.0f} {r['import_s']:8.2f}", flush=True)

@@ -74,6 +74,7 @@ import numpy as np
 
 from ansen.controller.realtime import apply_setpoints
 from ansen.models import HorizonInputs, LPRunner
+from ansen.models.storage_dp import SeparableRunner
 
 __all__ = ["Planner", "Prices"]
 
@@ -82,6 +83,7 @@ SIMULTANEOUS_KW = 1e-6
 MAX_ROUNDS = 20
 DIRECTIONS = ("net", "exact")
 FLEETS = ("sites", "classes")
+METHODS = ("auto", "lp", "dp")
 
 
 def battery_classes(ctx, prices: Prices, by_prices: bool = True) -> tuple[np.ndarray, object]:
@@ -168,13 +170,28 @@ class Planner:
         changed (or the batteries did other than planned); None: any change.
     fleet : {"sites", "classes"}
         One LP battery per site (default) or per class of sites (module docstring).
+    method : {"auto", "lp", "dp"}
+        How the plan's LP is solved: ``"lp"`` by ``solver``; ``"dp"`` battery by
+        battery by dynamic programming (:mod:`ansen.models.storage_dp`: the same
+        optimum, for a model whose LP separates per battery, ``steer.separable``,
+        with ``directions="net"``); ``"auto"`` (default): ``"dp"`` where it applies.
     """
 
     def __init__(self, steer, ctx, solver: str, forecasts, prices: Prices,
                  behaviour=None, sites=None, site_transformer=None, directions: str = "net",
-                 block: int = 1, lookahead: int | None = None, fleet: str = "sites"):
+                 block: int = 1, lookahead: int | None = None, fleet: str = "sites",
+                 method: str = "auto"):
         if fleet not in FLEETS:
             raise ValueError(f"fleet must be one of {FLEETS}, got {fleet!r}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        dp_applies = bool(getattr(steer, "separable", False)) and directions == "net"
+        if method == "dp" and not dp_applies:
+            raise ValueError(
+                f"plan_method='dp' solves only models whose LP separates per battery (M0, and "
+                f"M2 with meter='household') with directions='net'; {steer.id} with "
+                f"directions={directions!r} needs plan_method='lp' or 'auto'")
+        self.method = "dp" if dp_applies and method != "lp" else "lp"
         self.fleet = fleet
         self.group = None  # class of each site (fleet="classes")
         self.split_shortfall_kwh = 0.0  # class plans the sites could not follow [kWh]
@@ -197,11 +214,16 @@ class Planner:
         self.behaviour = behaviour
         self.sites = np.asarray(sites if sites is not None else [], dtype=int)
         self.site_transformer = site_transformer
-        self.model = steer.build(ctx)
-        m, B, N = self.model, ctx.n_sites, ctx.n_steps
-        variables = ([m.charge[b, t] for b in range(B) for t in range(N)]
-                     + [m.discharge[b, t] for b in range(B) for t in range(N)])
-        self.runner = LPRunner(m, variables, solver)
+        if self.method == "dp":
+            self.model = None
+            steer.ctx = ctx
+            self.runner = SeparableRunner(steer, ctx)
+        else:
+            self.model = steer.build(ctx)
+            m, B, N = self.model, ctx.n_sites, ctx.n_steps
+            variables = ([m.charge[b, t] for b in range(B) for t in range(N)]
+                         + [m.discharge[b, t] for b in range(B) for t in range(N)])
+            self.runner = LPRunner(m, variables, solver)
         if directions not in DIRECTIONS:
             raise ValueError(f"directions must be one of {DIRECTIONS}, got {directions!r}")
         self.directions = directions

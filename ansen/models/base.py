@@ -431,6 +431,9 @@ class LinearModel(SteeringModel):
     uses_lp = True
     #: The LP uses each site's own prices (battery classes then tell prices apart).
     site_prices = True
+    #: The LP is one LP per battery: no term couples the batteries, so the planner can
+    #: solve it exactly by dynamic programming (:mod:`ansen.models.storage_dp`).
+    separable = False
 
     def build(self, ctx: Context) -> pyo.ConcreteModel:
         """The Pyomo model: fleet block, mutable inputs, the model's objective."""

@@ -139,6 +139,14 @@ class CommunityCost(LinearModel):
         return not self.individual and self.params.get("meter") == "community"
 
     @property
+    def separable(self) -> bool:
+        """No grid term and household meters: one LP per battery (:mod:`ansen.models.storage_dp`).
+
+        Only M0 and M2 themselves: a subclass may add terms that couple the batteries.
+        """
+        return not self.community_meter and type(self) in (CommunityCost, IndividualCost)
+
+    @property
     def site_prices(self) -> bool:
         """Whether the LP uses each site's own prices (not with a community meter)."""
         return not self.community_meter

@@ -1,0 +1,335 @@
+"""Exact plans for batteries that each pay only their own meter: dynamic programming.
+
+When a cost model has no grid term that couples the batteries (M0, and M2
+with household meters), the fleet LP of :mod:`ansen.models.cost` is one
+small LP per battery. Each is a *single-storage* problem with a convex
+piecewise-linear cost per step, and such a problem is solved exactly, with
+no LP solver, by dynamic programming over the state of charge: the cost to
+reach a state of charge is a convex piecewise-linear function of it, and
+one step of the recursion only merges two sorted lists of slopes. This
+module does that for every battery of the fleet at once (numpy over the
+batteries, a loop over the steps), so a plan for 140 batteries costs about
+as much as a plan for ten.
+
+Notes
+-----
+For battery :math:`b` and step :math:`t` (the module docstring of
+:mod:`ansen.models.cost` has the LP), let :math:`y = \\Delta t\\,(\\eta P^{ch}
+- P^{dis}/\\eta)` be the change of the state of charge [kWh]. The LP's
+cost of a step, minimised over the powers that give the same :math:`y`,
+
+.. math::
+
+    f_{b,t}(y) = \\min \\{ g_{b,t}(P^{ch}, P^{dis}) :
+        \\Delta t\\,(\\eta P^{ch} - P^{dis}/\\eta) = y,\\ P \\text{ within bounds} \\},
+
+    g_{b,t} = a^{ch} P^{ch} + a^{dis} P^{dis} + s \\max(0,\\ n^0 + P^{ch} - P^{dis}),
+
+is convex and piecewise linear: :math:`g` is linear on each cell of the box
+of bounds cut by the meter's kink :math:`n^0 + P^{ch} - P^{dis} = 0`, so
+:math:`f` is the lower convex hull of the points :math:`(y(v), g(v))` of the
+cells' vertices :math:`v` (at most eight: four corners, four crossings of
+the kink with the box's edges). Here :math:`a^{ch} = \\Delta t\\,(c^{exp} +
+\\omega + \\epsilon)`, :math:`a^{dis} = \\Delta t\\,(\\omega + \\epsilon - c^{exp})`
+and :math:`s = \\Delta t\\,(c^{imp} - c^{exp}) \\ge 0`. The hull is the LP's
+own relaxation: where a negative price makes charging and discharging at
+once pay, the hull has that point too, exactly as the LP does, and the
+planner holds directions the same way (:mod:`ansen.controller.planner`).
+
+Forward, the cost of ending step :math:`t` at state of charge :math:`E`,
+
+.. math::
+
+    J_t(E) = \\min_y \\big( J_{t-1}(E - y) + f_{b,t}(y) \\big) - v_{b,t} E,
+    \\quad E \\in [\\underline E_b, \\bar E_b],
+
+is an infimal convolution of two convex piecewise-linear functions: the
+segments of both, merged in the order of their slopes, then cut to the
+bounds of the state of charge (:math:`v_{b,t}` is the value of energy left
+in store, non-zero at the horizon's last step). Backward, the state of
+charge at the end minimises :math:`J_\\tau`, and each step's :math:`y` is
+the part of the merged segments up to that state of charge that came from
+:math:`f_{b,t}`. The powers follow from :math:`y` on the hull. The optimum
+is the LP's (tests compare both on random batteries, prices, bounds and
+negative prices); among equal optima the two may choose differently.
+
+Cost: about :math:`N (S + 8) \\log(S + 8)` per battery and plan for
+:math:`N` steps and :math:`S` segments of :math:`J` (tens, as the state of
+charge spans a few steps of full power).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+__all__ = ["StepCosts", "solve_storage", "step_costs", "SeparableRunner"]
+
+#: Slope of an unused segment slot: sorts after every real one (its width is 0).
+_UNUSED = 1e30
+#: Widths and differences of state of charge below this [kWh] are rounding.
+_TOL = 1e-12
+
+
+class StepCosts:
+    """The cost of each step as a convex piecewise-linear function of the change of
+    the state of charge (module docstring), for B batteries and N steps.
+
+    Attributes
+    ----------
+    y_low : (B, N) smallest change of the state of charge [kWh]
+    g_low : (B, N) its cost [EUR]
+    slopes, widths : (B, N, 7) the hull's segments from ``y_low`` upwards
+        [EUR/kWh], [kWh] (unused ones: width 0, slope very large)
+    charge, discharge : (B, N, 8) the powers [kW] at the hull's vertices
+    """
+
+    def __init__(self, y_low, g_low, slopes, widths, charge, discharge):
+        self.y_low, self.g_low = y_low, g_low
+        self.slopes, self.widths = slopes, widths
+        self.charge, self.discharge = charge, discharge
+
+    def powers(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Charge and discharge power [kW] (B, N) that give the changes ``y`` at least cost."""
+        u = y - self.y_low
+        ends = np.cumsum(self.widths, axis=2)
+        seg = np.minimum((ends <= u[..., None]).sum(axis=2), self.widths.shape[2] - 1)
+        start = np.take_along_axis(ends - self.widths, seg[..., None], 2)[..., 0]
+        width = np.take_along_axis(self.widths, seg[..., None], 2)[..., 0]
+        frac = np.clip(np.divide(u - start, width, out=np.zeros_like(u), where=width > 0),
+                       0.0, 1.0)
+
+        def along(v):
+            a = np.take_along_axis(v, seg[..., None], 2)[..., 0]
+            b = np.take_along_axis(v, seg[..., None] + 1, 2)[..., 0]
+            return a + frac * (b - a)
+
+        return along(self.charge), along(self.discharge)
+
+
+def step_costs(charge_bounds, discharge_bounds, net0, a_charge, a_discharge, spread,
+               efficiency, dt_h) -> StepCosts:
+    """Each step's cost as a function of the change of the state of charge (module docstring).
+
+    Parameters
+    ----------
+    charge_bounds, discharge_bounds : pair of (B, N) arrays
+        Lower and upper bounds of the charge and discharge power [kW].
+    net0 : (B, N) the household's net exchange without battery [kW]
+    a_charge, a_discharge : (B, N) cost of a kW charged or discharged over the step [EUR/kW]
+    spread : (B, N) import minus export price times the step [EUR/kW], >= 0
+    efficiency : (B,) one-way efficiency
+    dt_h : float, step [h]
+    """
+    clo, chi = (np.asarray(x, dtype=float) for x in charge_bounds)
+    dlo, dhi = (np.asarray(x, dtype=float) for x in discharge_bounds)
+    n0 = np.asarray(net0, dtype=float)
+    # the vertices: four corners, then the kink n0 + c - d = 0 on each edge of the box
+    c = np.stack([clo, chi, clo, chi, clo, chi, dlo - n0, dhi - n0], axis=-1)
+    d = np.stack([dlo, dlo, dhi, dhi, clo + n0, chi + n0, dlo, dhi], axis=-1)
+    on_edge = np.concatenate([np.ones((*clo.shape, 4), dtype=bool),
+                              ((d[..., 4:6] >= dlo[..., None]) & (d[..., 4:6] <= dhi[..., None])),
+                              ((c[..., 6:] >= clo[..., None]) & (c[..., 6:] <= chi[..., None]))],
+                             axis=-1)
+    c = np.where(on_edge, c, clo[..., None])  # a crossing off the box: a copy of a corner
+    d = np.where(on_edge, d, dlo[..., None])
+    g = (np.asarray(a_charge)[..., None] * c + np.asarray(a_discharge)[..., None] * d
+         + np.asarray(spread)[..., None] * np.maximum(0.0, n0[..., None] + c - d))
+    eta = np.asarray(efficiency, dtype=float)[:, None, None]
+    y = dt_h * (eta * c - d / eta)
+    order = np.lexsort((g, y), axis=-1)
+    y, g, c, d = (np.take_along_axis(v, order, -1) for v in (y, g, c, d))
+    # lower hull by gift wrapping from the leftmost point (at most 7 segments), on the
+    # cells whose hull is not closed yet
+    shape = y.shape[:-1]
+    y, g = y.reshape(-1, 8), g.reshape(-1, 8)
+    n = len(y)
+    idx = np.arange(8)
+    slopes = np.full((n, 7), _UNUSED)
+    widths = np.zeros((n, 7))
+    vertex = np.zeros((n, 8), dtype=np.int64)
+    active = np.arange(n)
+    cur = np.zeros(n, dtype=np.int64)
+    for k in range(7):
+        ya, ga, ca = y[active], g[active], cur
+        yc = ya[np.arange(len(active)), ca][:, None]
+        gc = ga[np.arange(len(active)), ca][:, None]
+        dy = ya - yc
+        ok = (idx > ca[:, None]) & (dy > _TOL)
+        s = np.where(ok, (ga - gc) / np.where(ok, dy, 1.0), np.inf)
+        best = s.min(axis=1)
+        found = np.isfinite(best)
+        near = s <= (best + 1e-12 * (1.0 + np.abs(best)))[:, None]
+        nxt = np.where(near, idx, -1).max(axis=1)  # the farthest of equal slopes
+        done = active[~found]
+        vertex[done, k + 1:] = ca[~found, None]
+        active, nxt, best, yc = active[found], nxt[found], best[found], yc[found, 0]
+        if not len(active):
+            break
+        slopes[active, k] = best
+        widths[active, k] = y[active, nxt] - yc
+        vertex[active, k + 1] = nxt
+        cur = nxt
+    slopes, widths = slopes.reshape(*shape, 7), widths.reshape(*shape, 7)
+    vertex = vertex.reshape(*shape, 8)
+    y, g = y.reshape(*shape, 8), g.reshape(*shape, 8)
+    return StepCosts(y[..., 0], g[..., 0], slopes, widths,
+                     np.take_along_axis(c, vertex, -1), np.take_along_axis(d, vertex, -1))
+
+
+def solve_storage(costs: StepCosts, soc0, soc_min, soc_max, value=None):
+    """The least-cost changes of the state of charge of B batteries over N steps.
+
+    Parameters
+    ----------
+    costs : StepCosts
+    soc0, soc_min, soc_max : (B,) state of charge before the first step and its bounds [kWh]
+    value : (B, N), optional
+        Value of a kWh in store at the end of each step [EUR/kWh] (the end value).
+
+    Returns
+    -------
+    y : (B, N) change of the state of charge per step [kWh]
+
+    Raises
+    ------
+    ValueError
+        When no schedule keeps a battery within its bounds (names the battery and step).
+    """
+    B, N = costs.y_low.shape
+    lo = np.asarray(soc0, dtype=float).copy()
+    e_min = np.asarray(soc_min, dtype=float)
+    e_max = np.asarray(soc_max, dtype=float)
+    slopes = np.zeros((B, 0))
+    widths = np.zeros((B, 0))
+    rows = np.arange(B)[:, None]
+    merged = []  # per step: start of the merged function, widths, and which came from f
+    worst = np.full(B, np.inf)  # least room left in the bounds of the state of charge [kWh]
+    worst_step = np.zeros(B, dtype=np.int64)
+    f_slopes, f_widths = costs.slopes, costs.widths
+    for t in range(N):
+        m_sl = np.concatenate([slopes, f_slopes[:, t]], axis=1)
+        order = np.argsort(m_sl, axis=1, kind="stable")
+        m_sl = m_sl[rows, order]
+        m_wd = np.concatenate([widths, f_widths[:, t]], axis=1)[rows, order]
+        m_lo = lo + costs.y_low[:, t]
+        merged.append((m_lo, m_wd, order >= slopes.shape[1]))
+        # cut to the bounds of the state of charge: positions [low, high] above m_lo
+        ends = np.cumsum(m_wd, axis=1)
+        low = np.maximum(e_min - m_lo, 0.0)
+        high = e_max - m_lo
+        room = np.minimum(ends[:, -1] - low, high)
+        bad = room < worst
+        worst = np.where(bad, room, worst)
+        worst_step = np.where(bad, t, worst_step)
+        kept = np.clip(np.minimum(ends, high[:, None]) - np.maximum(ends - m_wd, low[:, None]),
+                       0.0, None)
+        lo = np.minimum(m_lo + low, e_max)
+        if value is not None:
+            m_sl = m_sl - value[:, t, None]
+        # drop what was cut (the segments left are one block, in slope order)
+        if t % 4 == 3 or t == N - 1:
+            used = kept > _TOL
+            first = np.argmax(used, axis=1)
+            last = kept.shape[1] - 1 - np.argmax(used[:, ::-1], axis=1)
+            count = np.where(used.any(axis=1), last - first + 1, 0)  # slivers inside kept
+            width = int(count.max()) if B else 0
+            take = np.minimum(first[:, None] + np.arange(width), kept.shape[1] - 1)
+            widths = np.where(np.arange(width) < count[:, None], kept[rows, take], 0.0)
+            slopes = np.where(widths > 0, m_sl[rows, take], _UNUSED)
+        else:
+            widths, slopes = kept, np.where(kept > 0, m_sl, _UNUSED)
+    if (worst < -1e-9).any():
+        b = int(np.flatnonzero(worst < -1e-9)[0])
+        raise ValueError(f"no schedule keeps battery {b} within its state-of-charge bounds "
+                         f"(step {int(worst_step[b])} of the plan)")
+    # the best final state of charge, then back through the steps
+    soc = lo + np.where(slopes < 0.0, widths, 0.0).sum(axis=1)
+    y = np.zeros((B, N))
+    for t in range(N - 1, -1, -1):
+        m_lo, m_wd, from_f = merged[t]
+        ends = np.cumsum(m_wd, axis=1)
+        pos = np.clip(soc - m_lo, 0.0, ends[:, -1] if ends.shape[1] else 0.0)
+        inside = np.clip(pos[:, None] - (ends - m_wd), 0.0, m_wd)  # prefix part of each
+        y[:, t] = costs.y_low[:, t] + (inside * from_f).sum(axis=1)
+        soc = soc - y[:, t]
+    return y
+
+
+class SeparableRunner:
+    """Solves the fleet LP of a cost model without grid terms by :func:`solve_storage`.
+
+    A drop-in for :class:`ansen.models.LPRunner` in the planner: the same
+    parameter values (:meth:`ansen.models.base.LinearModel.parameters`), the
+    same bounds of the charge and discharge columns, the same solution vector
+    (charges of every battery and step, then discharges) and objective.
+    """
+
+    solver = "dp"
+
+    def __init__(self, steer, ctx):
+        self.steer, self.ctx = steer, ctx
+        B, N = ctx.n_sites, ctx.n_steps
+        self.bounds = (np.zeros(2 * B * N), np.repeat(np.asarray(ctx.power_kw, float), N)
+                       .reshape(1, B * N).repeat(2, axis=0).ravel())
+        self.solve_seconds = 0.0
+        self.first_solve_seconds = 0.0
+        self.n_solves = 0
+        self.n_reused = 0
+        self.n_mip = 0
+        self._values: dict = {}
+        self._last = None
+
+    def solve(self, values: dict | None = None, lower=None, upper=None, from_step: int = 0):
+        """As :meth:`ansen.models.LPRunner.solve`; parameter values by name, (B, N) arrays."""
+        start = time.perf_counter()
+        ctx, B, N = self.ctx, self.ctx.n_sites, self.ctx.n_steps
+        changed = False
+        for name, value in (values or {}).items():
+            value = np.array(value, dtype=float)
+            old = self._values.get(name)
+            if from_step and old is not None and value.ndim == 2:
+                value[:, :from_step] = old[:, :from_step]
+            if old is None or not np.array_equal(old, value):
+                changed = True
+            self._values[name] = value
+        lo = self.bounds[0] if lower is None else np.asarray(lower, dtype=float)
+        hi = self.bounds[1] if upper is None else np.asarray(upper, dtype=float)
+        if not changed and self._last is not None:
+            moved = (lo != self.bounds[0]) | (hi != self.bounds[1])
+            x_old = self._last[0]
+            if ((lo[moved] >= self.bounds[0][moved]).all()
+                    and (hi[moved] <= self.bounds[1][moved]).all()
+                    and (x_old[moved] >= lo[moved] - 1e-9).all()
+                    and (x_old[moved] <= hi[moved] + 1e-9).all()):
+                self.bounds = (lo.copy(), hi.copy())
+                self.n_reused += 1
+                self.solve_seconds += time.perf_counter() - start
+                return self._last[0].copy(), self._last[1]
+        self.bounds = (lo.copy(), hi.copy())
+        v = self._values
+        p = self.steer.params
+        dt = ctx.dt_h
+        per_kwh = p["wear_eur_per_kwh"] + p["epsilon_eur_per_kwh"]
+        lo2, hi2 = lo.reshape(2, B, N), hi.reshape(2, B, N)
+        export = v["export_price"]
+        costs = step_costs((lo2[0], hi2[0]), (lo2[1], hi2[1]), v["net0"],
+                           dt * (export + per_kwh), dt * (per_kwh - export),
+                           dt * v["spread"], ctx.efficiency, dt)
+        y = solve_storage(costs, v["soc0"], ctx.soc_min_kwh, ctx.capacity_kwh, v["end_value"])
+        charge, discharge = costs.powers(y)
+        x = np.concatenate([charge.ravel(), discharge.ravel()])
+        # the LP's objective of this plan (module docstring of ansen.models.cost)
+        net = v["net0"] + charge - discharge
+        soc = np.asarray(v["soc0"], dtype=float)[:, None] + np.cumsum(y, axis=1)
+        obj = float(dt * (v["spread"] * np.maximum(net, 0.0) + export * (charge - discharge)
+                          + per_kwh * (charge + discharge)).sum()
+                    + float(v["cost_of_forecast"]) - (v["end_value"] * soc).sum())
+        elapsed = time.perf_counter() - start
+        self.solve_seconds += elapsed
+        if not self.n_solves:
+            self.first_solve_seconds = elapsed
+        self.n_solves += 1
+        self._last = (x, obj)
+        return x.copy(), obj
