@@ -367,8 +367,13 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         battery (:mod:`ansen.models.storage_dp`): the LP's optimum without an
         LP solver, 140 batteries in tens of milliseconds; among equal optima
         it may choose another plan than the LP. ``"auto"`` (default): ``"dp"``
-        where it applies (and ``directions="net"``), else ``"lp"``. The method
-        used is ``attrs["plan_method"]``.
+        where it applies (and ``directions="net"``), else ``"lp"``, and with
+        ``plan_fleet="sites"`` the LP on battery classes where they are an exact
+        aggregation (M3, and cost models with ``meter="community"``, whose terms
+        touch the batteries only through sums: the same optimum, see
+        :mod:`ansen.controller.planner`). The method used is
+        ``attrs["plan_method"]`` (``"dp"``, ``"lp"``, ``"lp on classes (exact)"``;
+        ``"lp on classes"`` or ``"dp on classes"`` with ``plan_fleet="classes"``).
     progress : bool or tqdm, optional
         Show a progress bar (default: for runs longer than 31 days), or an
         existing tqdm bar to advance by simulated days.
@@ -632,7 +637,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "windows": len(window_starts) if steer.uses_lp else 0,
             "solves": planner.runner.n_solves if planner else 0,
             "lp_batteries": planner.ctx.n_sites if planner else 0,
-            "plan_method": planner.method if planner else "none",
+            "plan_method": planner.method_label if planner else "none",
             "split_shortfall_kwh": round(planner.split_shortfall_kwh, 6) if planner else 0.0,
             "replans_kept": planner.kept if planner else 0,
             "solve_seconds": round(planner.runner.solve_seconds, 3) if planner else 0.0,

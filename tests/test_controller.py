@@ -272,7 +272,7 @@ def test_classes_are_an_exact_aggregation_for_m3_and_split_in_proportion():
     proportion to its power; the states of charge stay in bounds and nothing is clipped."""
     kw = {"start": "2025-06-03", "end": "2025-06-05", "forecast": "perfect",
           "replan_minutes": None, "progress": False}
-    sites = ansen.simulate(_four_homes(), "M3", **kw)
+    sites = ansen.simulate(_four_homes(), "M3", plan_method="lp", **kw)  # per site
     classes = ansen.simulate(_four_homes(), "M3", plan_fleet="classes", **kw)
     # M3 does not use the households' prices: classes by transformer and battery alone
     assert sites.attrs["lp_batteries"] == 4 and classes.attrs["lp_batteries"] == 2
@@ -308,9 +308,9 @@ def test_classes_with_a_community_meter_reach_the_per_site_optimum():
     lose nothing: the same objective as per-site plans (day-ahead plans, perfect forecasts)."""
     kw = {"start": "2025-06-03", "end": "2025-06-05", "forecast": "perfect",
           "replan_minutes": None, "progress": False, "meter": "community"}
-    sites = ansen.simulate(_four_homes(), "M2", **kw)
+    sites = ansen.simulate(_four_homes(), "M2", plan_method="lp", **kw)  # per site
     classes = ansen.simulate(_four_homes(), "M2", plan_fleet="classes", **kw)
-    assert classes.attrs["lp_batteries"] == 2
+    assert classes.attrs["lp_batteries"] == 2 and sites.attrs["lp_batteries"] == 4
     np.testing.assert_allclose(classes.attrs["objective_sum"], sites.attrs["objective_sum"],
                                rtol=1e-7)
 

@@ -129,3 +129,22 @@ def test_dynamic_programming_is_refused_where_the_lp_couples_the_batteries(kwarg
 def test_an_unknown_plan_method_is_refused_by_name():
     with pytest.raises(ValueError, match="plan_method must be one of auto, lp, dp, got 'fast'"):
         ansen.simulate(tiny(days=1), "M0", plan_method="fast", progress=False)
+
+
+@pytest.mark.parametrize("model,params", [("M3", {}), ("M5", {"meter": "community"})])
+def test_auto_plans_classes_where_they_aggregate_exactly(model, params):
+    """M3 and a community meter touch the batteries only through sums: "auto" plans battery
+    classes, with the per-site LP's optimum (one window, perfect forecasts)."""
+    v = tiny(days=1)
+    v = v.assign(battery_kwh=("household", [10.0, 5.0, 10.0]),
+                 battery_kw=("household", [5.0, 2.5, 5.0]),
+                 battery_eff=("household", [0.95, 0.95, 0.95]))
+    kw = dict(forecast="perfect", decision_hour=1, replan_minutes=None, progress=False)
+    auto = ansen.simulate(v, model, **kw, **params)
+    lp = ansen.simulate(v, model, plan_method="lp", **kw, **params)
+    assert auto.attrs["plan_method"] == "lp on classes (exact)"
+    assert auto.attrs["lp_batteries"] == 2 and lp.attrs["lp_batteries"] == 3
+    assert lp.attrs["plan_method"] == "lp"
+    assert auto.attrs["objective_sum"] == pytest.approx(lp.attrs["objective_sum"], rel=1e-7,
+                                                        abs=1e-7)
+    assert ansen.simulate(v, "M5", **kw).attrs["plan_method"] == "lp"  # household meters

@@ -174,7 +174,9 @@ class Planner:
         How the plan's LP is solved: ``"lp"`` by ``solver``; ``"dp"`` battery by
         battery by dynamic programming (:mod:`ansen.models.storage_dp`: the same
         optimum, for a model whose LP separates per battery, ``steer.separable``,
-        with ``directions="net"``); ``"auto"`` (default): ``"dp"`` where it applies.
+        with ``directions="net"``); ``"auto"`` (default): ``"dp"`` where it applies,
+        else the LP, on battery classes where they are an exact aggregation
+        (``steer.exact_classes``: M3, the cost models with ``meter="community"``).
     """
 
     def __init__(self, steer, ctx, solver: str, forecasts, prices: Prices,
@@ -192,6 +194,12 @@ class Planner:
                 f"M2 with meter='household') with directions='net'; {steer.id} with "
                 f"directions={directions!r} needs plan_method='lp' or 'auto'")
         self.method = "dp" if dp_applies and method != "lp" else "lp"
+        exact = bool(getattr(steer, "exact_classes", False))
+        if method == "auto" and fleet == "sites" and exact and ctx.n_sites > 1:
+            fleet = "classes"  # an exact aggregation: the same optimum, far fewer batteries
+        #: How the plans are solved, for the run's attrs.
+        self.method_label = self.method + (
+            "" if fleet == "sites" else " on classes (exact)" if exact else " on classes")
         self.fleet = fleet
         self.group = None  # class of each site (fleet="classes")
         self.split_shortfall_kwh = 0.0  # class plans the sites could not follow [kWh]

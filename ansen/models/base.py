@@ -434,6 +434,10 @@ class LinearModel(SteeringModel):
     #: The LP is one LP per battery: no term couples the batteries, so the planner can
     #: solve it exactly by dynamic programming (:mod:`ansen.models.storage_dp`).
     separable = False
+    #: Battery classes (:func:`ansen.controller.planner.battery_classes`) are an exact
+    #: aggregation of the LP: its terms touch the batteries only through sums per
+    #: transformer, throughput and stored energy, so the planner may plan classes.
+    exact_classes = False
 
     def build(self, ctx: Context) -> pyo.ConcreteModel:
         """The Pyomo model: fleet block, mutable inputs, the model's objective."""

@@ -147,6 +147,15 @@ class CommunityCost(LinearModel):
         return not self.community_meter and type(self) in (CommunityCost, IndividualCost)
 
     @property
+    def exact_classes(self) -> bool:
+        """With one community meter every term is a sum over the batteries (classes exact).
+
+        Only the models of this package: a subclass may add terms on single batteries.
+        """
+        return self.community_meter and type(self).__module__ in (
+            "ansen.models.cost", "ansen.models.behaviour")
+
+    @property
     def site_prices(self) -> bool:
         """Whether the LP uses each site's own prices (not with a community meter)."""
         return not self.community_meter

@@ -28,8 +28,8 @@ cost of a step, minimised over the powers that give the same :math:`y`,
 is convex and piecewise linear: :math:`g` is linear on each cell of the box
 of bounds cut by the meter's kink :math:`n^0 + P^{ch} - P^{dis} = 0`, so
 :math:`f` is the lower convex hull of the points :math:`(y(v), g(v))` of the
-cells' vertices :math:`v` (at most eight: four corners, four crossings of
-the kink with the box's edges). Here :math:`a^{ch} = \\Delta t\\,(c^{exp} +
+cells' vertices :math:`v` (at most six: four corners, and the two points
+where the kink enters and leaves the box). Here :math:`a^{ch} = \\Delta t\\,(c^{exp} +
 \\omega + \\epsilon)`, :math:`a^{dis} = \\Delta t\\,(\\omega + \\epsilon - c^{exp})`
 and :math:`s = \\Delta t\\,(c^{imp} - c^{exp}) \\ge 0`. The hull is the LP's
 own relaxation: where a negative price makes charging and discharging at
@@ -53,7 +53,7 @@ the part of the merged segments up to that state of charge that came from
 is the LP's (tests compare both on random batteries, prices, bounds and
 negative prices); among equal optima the two may choose differently.
 
-Cost: about :math:`N (S + 8) \\log(S + 8)` per battery and plan for
+Cost: about :math:`N (S + 3) \\log(S + 3)` per battery and plan for
 :math:`N` steps and :math:`S` segments of :math:`J` (tens, as the state of
 charge spans a few steps of full power).
 """
@@ -70,6 +70,8 @@ __all__ = ["StepCosts", "solve_storage", "step_costs", "SeparableRunner"]
 _UNUSED = 1e30
 #: Widths and differences of state of charge below this [kWh] are rounding.
 _TOL = 1e-12
+#: Vertices of a step's cost: four corners of the box of powers, two ends of the kink.
+_POINTS = 6
 
 
 class StepCosts:
@@ -80,9 +82,9 @@ class StepCosts:
     ----------
     y_low : (B, N) smallest change of the state of charge [kWh]
     g_low : (B, N) its cost [EUR]
-    slopes, widths : (B, N, 7) the hull's segments from ``y_low`` upwards
+    slopes, widths : (B, N, 5) the hull's segments from ``y_low`` upwards
         [EUR/kWh], [kWh] (unused ones: width 0, slope very large)
-    charge, discharge : (B, N, 8) the powers [kW] at the hull's vertices
+    charge, discharge : (B, N, 6) the powers [kW] at the hull's vertices
     """
 
     def __init__(self, y_low, g_low, slopes, widths, charge, discharge):
@@ -125,33 +127,32 @@ def step_costs(charge_bounds, discharge_bounds, net0, a_charge, a_discharge, spr
     clo, chi = (np.asarray(x, dtype=float) for x in charge_bounds)
     dlo, dhi = (np.asarray(x, dtype=float) for x in discharge_bounds)
     n0 = np.asarray(net0, dtype=float)
-    # the vertices: four corners, then the kink n0 + c - d = 0 on each edge of the box
-    c = np.stack([clo, chi, clo, chi, clo, chi, dlo - n0, dhi - n0], axis=-1)
-    d = np.stack([dlo, dlo, dhi, dhi, clo + n0, chi + n0, dlo, dhi], axis=-1)
-    on_edge = np.concatenate([np.ones((*clo.shape, 4), dtype=bool),
-                              ((d[..., 4:6] >= dlo[..., None]) & (d[..., 4:6] <= dhi[..., None])),
-                              ((c[..., 6:] >= clo[..., None]) & (c[..., 6:] <= chi[..., None]))],
-                             axis=-1)
-    c = np.where(on_edge, c, clo[..., None])  # a crossing off the box: a copy of a corner
-    d = np.where(on_edge, d, dlo[..., None])
+    # the vertices: four corners, then where the kink n0 + c - d = 0 enters and leaves the
+    # box (c in [max(clo, dlo - n0), min(chi, dhi - n0)], d = c + n0)
+    c_in, c_out = np.maximum(clo, dlo - n0), np.minimum(chi, dhi - n0)
+    crosses = c_in <= c_out
+    c_in, c_out = np.where(crosses, c_in, clo), np.where(crosses, c_out, clo)
+    c = np.stack([clo, chi, clo, chi, c_in, c_out], axis=-1)
+    d = np.stack([dlo, dlo, dhi, dhi, np.where(crosses, c_in + n0, dlo),
+                  np.where(crosses, c_out + n0, dlo)], axis=-1)
     g = (np.asarray(a_charge)[..., None] * c + np.asarray(a_discharge)[..., None] * d
          + np.asarray(spread)[..., None] * np.maximum(0.0, n0[..., None] + c - d))
     eta = np.asarray(efficiency, dtype=float)[:, None, None]
     y = dt_h * (eta * c - d / eta)
     order = np.lexsort((g, y), axis=-1)
     y, g, c, d = (np.take_along_axis(v, order, -1) for v in (y, g, c, d))
-    # lower hull by gift wrapping from the leftmost point (at most 7 segments), on the
+    # lower hull by gift wrapping from the leftmost point (at most 5 segments), on the
     # cells whose hull is not closed yet
     shape = y.shape[:-1]
-    y, g = y.reshape(-1, 8), g.reshape(-1, 8)
+    y, g = y.reshape(-1, _POINTS), g.reshape(-1, _POINTS)
     n = len(y)
-    idx = np.arange(8)
-    slopes = np.full((n, 7), _UNUSED)
-    widths = np.zeros((n, 7))
-    vertex = np.zeros((n, 8), dtype=np.int64)
+    idx = np.arange(_POINTS)
+    slopes = np.full((n, _POINTS - 1), _UNUSED)
+    widths = np.zeros((n, _POINTS - 1))
+    vertex = np.zeros((n, _POINTS), dtype=np.int64)
     active = np.arange(n)
     cur = np.zeros(n, dtype=np.int64)
-    for k in range(7):
+    for k in range(_POINTS - 1):
         ya, ga, ca = y[active], g[active], cur
         yc = ya[np.arange(len(active)), ca][:, None]
         gc = ga[np.arange(len(active)), ca][:, None]
@@ -171,9 +172,9 @@ def step_costs(charge_bounds, discharge_bounds, net0, a_charge, a_discharge, spr
         widths[active, k] = y[active, nxt] - yc
         vertex[active, k + 1] = nxt
         cur = nxt
-    slopes, widths = slopes.reshape(*shape, 7), widths.reshape(*shape, 7)
-    vertex = vertex.reshape(*shape, 8)
-    y, g = y.reshape(*shape, 8), g.reshape(*shape, 8)
+    slopes, widths = slopes.reshape(*shape, _POINTS - 1), widths.reshape(*shape, _POINTS - 1)
+    vertex = vertex.reshape(*shape, _POINTS)
+    y, g = y.reshape(*shape, _POINTS), g.reshape(*shape, _POINTS)
     return StepCosts(y[..., 0], g[..., 0], slopes, widths,
                      np.take_along_axis(c, vertex, -1), np.take_along_axis(d, vertex, -1))
 
@@ -207,19 +208,26 @@ def solve_storage(costs: StepCosts, soc0, soc_min, soc_max, value=None):
     merged = []  # per step: start of the merged function, widths, and which came from f
     worst = np.full(B, np.inf)  # least room left in the bounds of the state of charge [kWh]
     worst_step = np.zeros(B, dtype=np.int64)
-    f_slopes, f_widths = costs.slopes, costs.widths
+    used_f = int((costs.widths > 0).sum(axis=2).max()) if costs.widths.size else 0
+    f_slopes, f_widths = costs.slopes[:, :, :used_f], costs.widths[:, :, :used_f]
+    moves = (f_widths > 0).any(axis=(0, 2))  # steps where some battery has a choice
     for t in range(N):
-        m_sl = np.concatenate([slopes, f_slopes[:, t]], axis=1)
-        order = np.argsort(m_sl, axis=1, kind="stable")
-        m_sl = m_sl[rows, order]
-        m_wd = np.concatenate([widths, f_widths[:, t]], axis=1)[rows, order]
+        if moves[t]:
+            m_sl = np.concatenate([slopes, f_slopes[:, t]], axis=1)
+            order = np.argsort(m_sl, axis=1, kind="stable")
+            m_sl = m_sl[rows, order]
+            m_wd = np.concatenate([widths, f_widths[:, t]], axis=1)[rows, order]
+            from_f = order >= slopes.shape[1]
+        else:  # every battery's step is fixed (executed, or padding): the function shifts
+            m_sl, m_wd = slopes, widths
+            from_f = np.zeros(widths.shape, dtype=bool)
         m_lo = lo + costs.y_low[:, t]
-        merged.append((m_lo, m_wd, order >= slopes.shape[1]))
+        merged.append((m_lo, m_wd, from_f))
         # cut to the bounds of the state of charge: positions [low, high] above m_lo
         ends = np.cumsum(m_wd, axis=1)
         low = np.maximum(e_min - m_lo, 0.0)
         high = e_max - m_lo
-        room = np.minimum(ends[:, -1] - low, high)
+        room = np.minimum((ends[:, -1] if ends.shape[1] else 0.0) - low, high)
         bad = room < worst
         worst = np.where(bad, room, worst)
         worst_step = np.where(bad, t, worst_step)
@@ -229,7 +237,7 @@ def solve_storage(costs: StepCosts, soc0, soc_min, soc_max, value=None):
         if value is not None:
             m_sl = m_sl - value[:, t, None]
         # drop what was cut (the segments left are one block, in slope order)
-        if t % 4 == 3 or t == N - 1:
+        if (t % 4 == 3 or t == N - 1) and kept.shape[1]:
             used = kept > _TOL
             first = np.argmax(used, axis=1)
             last = kept.shape[1] - 1 - np.argmax(used[:, ::-1], axis=1)
