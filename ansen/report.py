@@ -61,12 +61,17 @@ FIGURES: tuple[Figure, ...] = (
     Figure("M3 transformer variance reduction", 27.0, "%",
            ("E03_M3_autumn2024", "E06_M3_winter2025"), "transformer_variance_reduction_pct",
            note="ten batteries flatten a winter transformer much more than a summer one whose "
-                "PV swings they cannot absorb"),
+                "PV swings they cannot absorb; M3's piecewise-linear objective has many equal "
+                "optima: here the batteries on a transformer share its plan in proportion to "
+                "their power (battery classes, an exact aggregation), and per-battery LP plans "
+                "(plan_method='lp') pick other optima and move this figure by a few points"),
     Figure("M3 winter household result", np.nan, "EUR/month", ("E06_M3_winter2025",),
            "saving_eur_per_household_month",
            note="the report: negative, especially in winter; M3 flattens the transformer "
                 "whatever the price, and the energy tax nets over the year, so its bill gains "
-                "little or loses"),
+                "little or loses; its objective does not see the bills, so which of its equal "
+                "optima is chosen decides this figure (here each transformer's plan shared in "
+                "proportion to power; per-battery LP plans, plan_method='lp', give another)"),
     Figure("M4 variance reduction (like M3)", 27.0, "%",
            ("E04_M4_autumn2024", "E09_M4_summer2025"), "transformer_variance_reduction_pct",
            note="report: grid effect comparable to M3"),

@@ -317,7 +317,9 @@ def test_ctrl_c_cancels_and_closes_the_cluster(tmp_path):
     worker left, and the same command again runs only the rest."""
     import psutil
 
-    spec = _spec(tmp_path, 'models = ["M2", "M4"]\nperiods = [["2025-06-02", "2025-06-30"]]\n')
+    # two LP models over eight weeks: runs that last well beyond the 4 s below (M2 plans by
+    # dynamic programming and a four-week M2 run can end within them)
+    spec = _spec(tmp_path, 'models = ["M4", "M5"]\nperiods = [["2025-05-05", "2025-06-30"]]\n')
     cmd = [sys.executable, "-m", "ansen.cli", "sweep", str(spec), "--output",
            str(tmp_path / "s.parquet"), "--workers", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
