@@ -117,7 +117,7 @@ def main(argv=None) -> int:
     plans = [None if x == "data" else int(x) for x in args.plan_minutes]
     print(f"period: {args.period} ({start or 'start of data'} to {end or 'end of data'}), "
           f"shipped village, {args.sites or 10} battery sites")
-    print(f"{'model':8} {'solver':11} {'replan':>6} {'plan':>4} {'fleet':>7} {'method':>6} "
+    print(f"{'model':8} {'solver':11} {'replan':>6} {'plan':>4} {'fleet':>7} {'method':>21} "
           f"{'lp':>4} "
           f"{'days':>5} {'s':>7} {'ms/day':>7} "
           f"{'build s':>7} {'steady ms/day':>13} {'solve ms/day':>12} {'solves':>6} "
@@ -136,10 +136,10 @@ def main(argv=None) -> int:
                 if "error" in r:
                     failed += 1
                     print(f"{model:8} {solver:11} {replan or '-':>6} {plan or '-':>4} {fleet:>7} "
-                          f"{method:>6} ERROR {r['error']}")
+                          f"{method:>21} ERROR {r['error']}")
                     continue
                 print(f"{r['model']:8} {r['solver'][:11]:11} {replan or '-':>6} {plan or '-':>4} "
-                      f"{fleet:>7} {r['method']:>6} {r['lp_batteries']:4d} {r['days']:5.0f} "
+                      f"{fleet:>7} {r['method']:>21} {r['lp_batteries']:4d} {r['days']:5.0f} "
                       f"{r['seconds']:7.1f} {r['ms_per_day']:7.1f} {r['build_s']:7.2f} "
                       f"{r['steady_ms_per_day']:13.1f} {r['solve_ms_per_day']:12.1f} "
                       f"{r['solves']:6d} {r['peak_mb']:7.0f} {r['import_s']:8.2f}", flush=True)
