@@ -370,9 +370,12 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         where it applies (and ``directions="net"``), else ``"lp"``, and with
         ``plan_fleet="sites"`` the LP on battery classes where they are an exact
         aggregation (M3, and cost models with ``meter="community"``, whose terms
-        touch the batteries only through sums: the same optimum, see
-        :mod:`ansen.controller.planner`). The method used is
-        ``attrs["plan_method"]`` (``"dp"``, ``"lp"``, ``"lp on classes (exact)"``;
+        touch the batteries only through sums: the same LP optimum, see
+        :mod:`ansen.controller.planner`) and ``directions="net"``. Where the LP
+        optimum charges and discharges a battery at once, the direction holds
+        that follow act on classes, not sites, and the plans can then differ
+        from per-site plans (either way). The method used is
+        ``attrs["plan_method"]`` (``"dp"``, ``"lp"``, ``"lp on classes (exact LP)"``;
         ``"lp on classes"`` or ``"dp on classes"`` with ``plan_fleet="classes"``).
     progress : bool or tqdm, optional
         Show a progress bar (default: for runs longer than 31 days), or an
@@ -519,6 +522,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                           max(1, round(replan_lookahead_hours / (dt * block))),
                           fleet=plan_fleet, method=plan_method)
     build_seconds = time.perf_counter() - build_start
+    # what solves the plans: the LP solver, or none where a dynamic programme does
+    solved_by = ("none (dynamic programme)" if planner is not None and planner.method == "dp"
+                 else solver)
     if (planner is not None and planner.ctx.n_sites < len(sites) and steer.site_prices
             and isinstance(steer, CommunityCost) and not tariff.net_metering):
         warnings.warn(
@@ -542,7 +548,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     if own_bar:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=round(n_run / spd, 2), desc=f"{steer.id} {solver}", unit="day",
+        how = "dp" if planner is not None and planner.method == "dp" else solver
+        bar = tqdm(total=round(n_run / spd, 2), desc=f"{steer.id} {how}", unit="day",
                    disable=(progress is None and n_run <= 31 * spd))
     for k, (t, ws, we) in enumerate(points):
         t_next = points[k + 1][0] if k + 1 < len(points) else i1
@@ -592,7 +599,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         "horizon_hours": horizon_hours, "soc_initial": soc_initial, "soc_min": soc_min,
         "fallback": fallback, "seed": seed, "plan_minutes": plan_minutes,
         "replan_lookahead_hours": replan_lookahead_hours, "plan_fleet": plan_fleet,
-        "tariff": dict(tariff.__dict__),
+        "plan_method": plan_method, "directions": directions, "tariff": dict(tariff.__dict__),
     }
     if forecast_lag_days is not None:
         run_params["forecast_lag_days"] = forecast_lag_days
@@ -622,7 +629,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         attrs={
             "model": steer.id,
             "model_name": steer.name,
-            "solver": solver if steer.uses_lp else "none (rule)",
+            "solver": solved_by if steer.uses_lp else "none (rule)",
             "forecast": forecast if steer.uses_lp or steer.behaviour else "none (real time)",
             "data_lag": str(info.data_lag),
             "replan_minutes": replan_minutes if steer.uses_lp else "none (real time)",

@@ -142,9 +142,78 @@ def test_auto_plans_classes_where_they_aggregate_exactly(model, params):
     kw = dict(forecast="perfect", decision_hour=1, replan_minutes=None, progress=False)
     auto = ansen.simulate(v, model, **kw, **params)
     lp = ansen.simulate(v, model, plan_method="lp", **kw, **params)
-    assert auto.attrs["plan_method"] == "lp on classes (exact)"
+    assert auto.attrs["plan_method"] == "lp on classes (exact LP)"
     assert auto.attrs["lp_batteries"] == 2 and lp.attrs["lp_batteries"] == 3
     assert lp.attrs["plan_method"] == "lp"
     assert auto.attrs["objective_sum"] == pytest.approx(lp.attrs["objective_sum"], rel=1e-7,
                                                         abs=1e-7)
     assert ansen.simulate(v, "M5", **kw).attrs["plan_method"] == "lp"  # household meters
+
+
+def _one_battery(efficiency=0.95, **params):
+    ctx = Context(n_steps=4, dt_h=1.0, capacity_kwh=np.array([10.0]), power_kw=np.array([5.0]),
+                  efficiency=np.array([efficiency]), soc_min_kwh=np.zeros(1),
+                  site_transformer=np.zeros(1, int), transformer_kva=np.array([100.0]))
+    return ctx, get_model("M0", **params)
+
+
+def _values(model, soc0, price=(0.1, 0.3, 0.0, 0.5)):
+    price = np.array(price)[:, None]
+    return model.parameters(HorizonInputs(net0=np.zeros((4, 1)), transformer0=np.zeros((4, 1)),
+                                          mv0=np.zeros(4), import_price=price,
+                                          export_price=price, soc0=np.array([soc0])))
+
+
+def test_a_failed_plan_is_not_reused():
+    """After an impossible plan (12 kWh in a 10 kWh battery that may not discharge) the same
+    call fails again: no earlier plan is handed back as if it were its optimum."""
+    ctx, model = _one_battery()
+    runner = SeparableRunner(model, ctx)
+    lower, upper = np.zeros(8), np.full(8, 5.0)
+    runner.solve(_values(model, 5.0), lower, upper)
+    no_discharge = upper.copy()
+    no_discharge[4:] = 0.0
+    for _ in range(2):
+        with pytest.raises(ValueError, match="state-of-charge bounds"):
+            runner.solve(_values(model, 12.0), lower, no_discharge)
+
+
+def test_a_lossless_battery_does_not_charge_and_discharge_at_once():
+    """Efficiency 1 and no wear: charging and discharging at once costs nothing, so the LP's
+    optimum has plans with both; the programme picks the one that moves least energy."""
+    ctx, model = _one_battery(1.0, wear_eur_per_kwh=0.0, epsilon_eur_per_kwh=0.0)
+    x, obj = SeparableRunner(model, ctx).solve(_values(model, 7.5))
+    charge, discharge = x.reshape(2, 4)
+    assert (np.minimum(charge, discharge) == 0.0).all()
+    np.testing.assert_allclose(charge - discharge, [2.5, -5.0, 5.0, -5.0], atol=1e-12)
+    assert obj == pytest.approx(-4.875)
+
+
+def test_a_new_constant_of_the_objective_keeps_the_plan_and_moves_its_cost():
+    ctx, model = _one_battery()
+    runner = SeparableRunner(model, ctx)
+    values = _values(model, 5.0)
+    x, obj = runner.solve(values)
+    moved = dict(values, cost_of_forecast=np.asarray(values["cost_of_forecast"]) + 1.0)
+    x2, obj2 = runner.solve(moved)
+    assert runner.n_solves == 1 and runner.n_reused == 1
+    np.testing.assert_array_equal(x2, x)
+    assert obj2 == pytest.approx(obj + 1.0)
+
+
+def test_auto_keeps_sites_for_exact_directions_and_for_subclasses():
+    """Classes are exact for the LP, not for the MIP of directions="exact" (its binaries would
+    act on classes), nor for a subclass of M3 that may add terms on single batteries."""
+    from ansen.models.flatten import FlattenTransformer
+
+    v = tiny(days=1).assign(battery_kwh=("household", [10.0, 5.0, 10.0]),
+                            battery_kw=("household", [5.0, 2.5, 5.0]),
+                            battery_eff=("household", [0.95, 0.95, 0.95]))
+    run = ansen.simulate(v, "M3", forecast="perfect", decision_hour=1, replan_minutes=None,
+                         directions="exact", progress=False)
+    assert run.attrs["plan_method"] == "lp" and run.attrs["lp_batteries"] == 3
+
+    class Custom(FlattenTransformer):
+        pass
+
+    assert FlattenTransformer().exact_classes and not Custom().exact_classes

@@ -45,7 +45,12 @@ class FlattenTransformer(LinearModel):
 
     id = "M3"
     site_prices = False  # household cost plays no part
-    exact_classes = True  # only transformer sums and throughput
+
+    @property
+    def exact_classes(self) -> bool:
+        """Only transformer sums and throughput: classes are exact (this class only; a
+        subclass may add terms on single batteries)."""
+        return type(self) is FlattenTransformer
     name = "grid-operator command (flatten transformer)"
     defaults = {"peak_weight": 4.0, "segments": 4, "segment_pu": 0.15,
                 "epsilon_eur_per_kwh": 1e-4}

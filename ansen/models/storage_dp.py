@@ -8,8 +8,9 @@ no LP solver, by dynamic programming over the state of charge: the cost to
 reach a state of charge is a convex piecewise-linear function of it, and
 one step of the recursion only merges two sorted lists of slopes. This
 module does that for every battery of the fleet at once (numpy over the
-batteries, a loop over the steps), so a plan for 140 batteries costs about
-as much as a plan for ten.
+batteries, a loop over the steps), so a plan for 140 batteries costs a few
+times one for ten, not fourteen times (benchmarks/RESULTS.md: M0 94 ms per
+simulated day at 140 sites, 21-43 ms at ten).
 
 Notes
 -----
@@ -53,9 +54,10 @@ the part of the merged segments up to that state of charge that came from
 is the LP's (tests compare both on random batteries, prices, bounds and
 negative prices); among equal optima the two may choose differently.
 
-Cost: about :math:`N (S + 3) \\log(S + 3)` per battery and plan for
-:math:`N` steps and :math:`S` segments of :math:`J` (tens, as the state of
-charge spans a few steps of full power).
+Cost: about :math:`N (S + 5) \\log(S + 5)` per battery and plan for
+:math:`N` steps, :math:`S` segments of :math:`J` (tens, as the state of
+charge spans a few steps of full power) and at most five of each
+:math:`f_{b,t}` (a sort of both per step).
 """
 
 from __future__ import annotations
@@ -139,7 +141,10 @@ def step_costs(charge_bounds, discharge_bounds, net0, a_charge, a_discharge, spr
          + np.asarray(spread)[..., None] * np.maximum(0.0, n0[..., None] + c - d))
     eta = np.asarray(efficiency, dtype=float)[:, None, None]
     y = dt_h * (eta * c - d / eta)
-    order = np.lexsort((g, y), axis=-1)
+    # by the change of charge, then cost, then throughput: of vertices with the same change
+    # and cost the hull keeps the one that moves least energy (no spurious charge and
+    # discharge at once where losses cost nothing)
+    order = np.lexsort((c + d, g, y), axis=-1)
     y, g, c, d = (np.take_along_axis(v, order, -1) for v in (y, g, c, d))
     # lower hull by gift wrapping from the leftmost point (at most 5 segments), on the
     # cells whose hull is not closed yet
@@ -162,7 +167,9 @@ def step_costs(charge_bounds, discharge_bounds, net0, a_charge, a_discharge, spr
         best = s.min(axis=1)
         found = np.isfinite(best)
         near = s <= (best + 1e-12 * (1.0 + np.abs(best)))[:, None]
-        nxt = np.where(near, idx, -1).max(axis=1)  # the farthest of equal slopes
+        # the nearest of equal slopes: collinear vertices stay vertices, so a step's powers
+        # are interpolated between neighbouring vertices only
+        nxt = np.where(near, idx, _POINTS).min(axis=1)
         done = active[~found]
         vertex[done, k + 1:] = ca[~found, None]
         active, nxt, best, yc = active[found], nxt[found], best[found], yc[found, 0]
@@ -278,6 +285,7 @@ class SeparableRunner:
 
     def __init__(self, steer, ctx):
         self.steer, self.ctx = steer, ctx
+        steer.ctx = ctx  # as steer.build(ctx) does: parameters() reads it
         B, N = ctx.n_sites, ctx.n_steps
         self.bounds = (np.zeros(2 * B * N), np.repeat(np.asarray(ctx.power_kw, float), N)
                        .reshape(1, B * N).repeat(2, axis=0).ravel())
@@ -293,20 +301,22 @@ class SeparableRunner:
         """As :meth:`ansen.models.LPRunner.solve`; parameter values by name, (B, N) arrays."""
         start = time.perf_counter()
         ctx, B, N = self.ctx, self.ctx.n_sites, self.ctx.n_steps
-        changed = False
+        changed = set()  # names of the parameters that differ from the last call's
         for name, value in (values or {}).items():
             value = np.array(value, dtype=float)
             old = self._values.get(name)
             if from_step and old is not None and value.ndim == 2:
                 value[:, :from_step] = old[:, :from_step]
             if old is None or not np.array_equal(old, value):
-                changed = True
+                changed.add(name)
             self._values[name] = value
         lo = self.bounds[0] if lower is None else np.asarray(lower, dtype=float)
         hi = self.bounds[1] if upper is None else np.asarray(upper, dtype=float)
-        if not changed and self._last is not None:
+        # a constant of the objective moves no optimum: the last plan stands while only it
+        # changed and the bounds only narrowed around that plan
+        if changed <= {"cost_of_forecast"} and self._last is not None:
             moved = (lo != self.bounds[0]) | (hi != self.bounds[1])
-            x_old = self._last[0]
+            x_old, obj_old, constant = self._last
             if ((lo[moved] >= self.bounds[0][moved]).all()
                     and (hi[moved] <= self.bounds[1][moved]).all()
                     and (x_old[moved] >= lo[moved] - 1e-9).all()
@@ -314,7 +324,9 @@ class SeparableRunner:
                 self.bounds = (lo.copy(), hi.copy())
                 self.n_reused += 1
                 self.solve_seconds += time.perf_counter() - start
-                return self._last[0].copy(), self._last[1]
+                shift = float(self._values["cost_of_forecast"]) - constant
+                return x_old.copy(), obj_old + shift
+        self._last = None  # until this solve succeeds
         self.bounds = (lo.copy(), hi.copy())
         v = self._values
         p = self.steer.params
@@ -339,5 +351,5 @@ class SeparableRunner:
         if not self.n_solves:
             self.first_solve_seconds = elapsed
         self.n_solves += 1
-        self._last = (x, obj)
+        self._last = (x, obj, float(v["cost_of_forecast"]))
         return x.copy(), obj
