@@ -257,7 +257,9 @@ def cmd_compare(args) -> int:
         raise ValueError(f"--replan-minutes must be >= 0, got {args.replan_minutes}")
     from ansen.simulator import check_arguments
 
-    tariff = Tariff() if args.net_metering else Tariff.after_net_metering()
+    # --no-net-metering: the 2027 rules; else a derived village's own (its recipe), else
+    # net metering (replaced below once the village is read)
+    tariff = Tariff() if args.net_metering is not False else Tariff.after_net_metering()
     sim = {"solver": args.solver, "tariff": tariff, "forecast": args.forecast,
            "data_lag": args.data_lag,
            "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes}
@@ -274,6 +276,10 @@ def cmd_compare(args) -> int:
         raise ValueError(f"--end {args.end} is not after --start {args.start}")
     village = _village(args.data)
     validate(village, start=args.start, end=args.end)  # the period within the data
+    if args.net_metering is None and "recipe" in village.attrs:
+        from ansen.scenarios import tariff_of
+
+        tariff = sim["tariff"] = tariff_of(village)
     step = village.indexes["time"][1] - village.indexes["time"][0]
     for m in models:  # and against the data's step, before any run
         check_arguments(m, step=step, **sim, **per_model[m])
@@ -300,7 +306,7 @@ def cmd_compare(args) -> int:
               f"solver {args.solver}, forecast {args.forecast}, "
               f"data age {args.data_lag or 'real time'}, "
               f"re-plans every {args.replan_minutes or 'never'} min, "
-              f"net metering {'on' if args.net_metering else 'off'}"
+              f"net metering {'on' if tariff.net_metering else 'off'}"
               + (f", parameters {params}" if params else ""))
         print(table[cols].T.round(2).to_string())
     return 0
@@ -476,7 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a model parameter, repeatable, e.g. -p shadow_eur_per_kwh=0.5 "
                         "(given to every model that has it; see docs/models.md)")
     s.add_argument("--no-net-metering", dest="net_metering", action="store_false",
-                   help="tariff after 2027: feed-in at the day-ahead price")
+                   default=None,
+                   help="tariff after 2027: feed-in at the day-ahead price (default: the "
+                        "tariff a derived village's recipe states, else net metering)")
     s.add_argument("--data", help="village: NetCDF file or export folder (default: the shipped "
                    "synthetic village)")
     s.add_argument("--output", help="also write the full table as CSV to this file")

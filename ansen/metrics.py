@@ -344,6 +344,24 @@ def run_label(run: xr.Dataset) -> str:
     return f"{model} ({', '.join(extra)})" if extra else model
 
 
+def _check_default_tariff(ds: xr.Dataset, which: str) -> None:
+    """Refuse to bill a run under the default tariff when it was simulated under another."""
+    try:
+        used = json.loads(ds.attrs.get("params", "{}")).get("tariff")
+    except (TypeError, ValueError, AttributeError):
+        return
+    if not isinstance(used, dict):
+        return
+    default = json.loads(json.dumps(dict(Tariff().__dict__), default=str, sort_keys=True))
+    if used != default:
+        differ = ", ".join(f"{k}={used.get(k)!r}" for k in sorted(default)
+                           if used.get(k) != default[k] and not isinstance(default[k], dict))
+        raise ValueError(
+            f"compare: the {which} ({ds.attrs.get('model', '?')}) was simulated under another "
+            f"tariff than the default ({differ or 'other energy tax'}); pass tariff= the "
+            "Tariff it ran under, so that the bills use the prices the batteries were steered by")
+
+
 def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = None,
             growth: float = 0.01, quantile: float = 0.99, label: str | None = None
             ) -> pd.DataFrame:
@@ -354,7 +372,9 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
     run, baseline : xarray.Dataset
         Runs of :func:`ansen.simulate` over the same period.
     tariff : Tariff, optional
-        For the costs (default :class:`ansen.tariffs.Tariff`).
+        For the costs. Default :class:`ansen.tariffs.Tariff`, refused (ValueError)
+        when the run or the baseline was simulated under another tariff
+        (``attrs["params"]``): give the one they ran under.
     growth : float
         Annual peak-load growth for the reinforcement deferral (default 1 %).
     quantile : float
@@ -374,6 +394,9 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
         ``baseline_*`` columns give the baseline's value where a change is read
         better with it.
     """
+    if tariff is None:
+        _check_default_tariff(run, "run")
+        _check_default_tariff(baseline, "baseline")
     row: dict = {"model": run.attrs.get("model", "?"), "baseline": baseline.attrs.get("model", "?"),
                  "start": run.attrs.get("start"), "end": run.attrs.get("end")}
     mv = mv_peak_reduction(run, baseline)

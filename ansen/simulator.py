@@ -320,7 +320,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     soc_initial, soc_min : float
         State of charge at the start and minimum reserve, as shares of capacity.
     tariff : Tariff, optional
-        Prices of the cost models (default :class:`ansen.tariffs.Tariff`).
+        Prices of the cost models. Default: the tariff a derived village's
+        recipe states (:func:`ansen.scenarios.tariff_of`, e.g. after
+        ``derive(village, "tariff_2027")``), else :class:`ansen.tariffs.Tariff`
+        (net metering). The one used is in ``attrs["params"]``.
     fallback : str, optional
         A rule model (``"M1"`` or ``"none"``) used until the next decision
         when an LP fails; each use is recorded in ``attrs["fallbacks"]``.
@@ -419,6 +422,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                         seed=seed, directions=directions, plan_minutes=plan_minutes,
                         replan_lookahead_hours=replan_lookahead_hours,
                         plan_fleet=plan_fleet, plan_method=plan_method, **params)
+    if tariff is None and "recipe" in village.attrs:  # a derived village states its tariff
+        from ansen.scenarios import tariff_of
+
+        a["tariff"] = tariff_of(village)
     steer, info, block, dt = a["steer"], a["info"], a["block"], a["dt"]
     data_lag, replan_minutes = a["data_lag"], a["replan_minutes"]
     decision_hour, horizon_hours = a["decision_hour"], a["horizon_hours"]

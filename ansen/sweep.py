@@ -321,18 +321,18 @@ def _scenario(value, where: str) -> tuple[str, str]:
         elif value in TARIFFS:
             recipe = {"tariff": value}
         else:
-            recipe = {"scenario": value, "tariff": "net_metering"}
+            recipe = {"scenario": value}  # the tariff: what the named scenario states
     elif isinstance(value, dict):
         recipe = dict(value)
         name = str(recipe.pop("name", "") or _canonical(recipe))
-        recipe.setdefault("tariff", "net_metering")
     else:
         raise ValueError(f"{where}: a scenario is a name (\"none\", \"net_metering\", \"2027\") "
                          f"or a table such as {{ name = \"p40\", tariff = \"2027\" }}, got "
                          f"{value!r}")
-    if recipe["tariff"] not in TARIFFS:
+    if "tariff" in recipe and recipe["tariff"] not in TARIFFS:
         raise ValueError(f"{where}: scenario {name!r}: unknown tariff {recipe['tariff']!r}; "
                          f"known: {', '.join(TARIFFS)}")
+    stated = None  # the tariff the derived village's recipe states, as a key of TARIFFS
     if any(k != "tariff" for k in recipe):
         from ansen.scenarios import Scenario, load_scenarios
 
@@ -343,11 +343,22 @@ def _scenario(value, where: str) -> tuple[str, str]:
             raise ValueError(f"{where}: scenario {name!r}: unknown named scenario(s) "
                              f"{names if not isinstance(names, list) else unknown}; known: "
                              f"{', '.join(known)}")
+        derived = [known[n] for n in names]
         if parts := {k: v for k, v in recipe.items() if k not in ("scenario", "tariff")}:
             try:
-                Scenario.from_dict({"name": "sweep", **parts}, f"{where}: scenario {name!r}")
+                derived.append(Scenario.from_dict({"name": "sweep", **parts},
+                                                  f"{where}: scenario {name!r}"))
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{where}: scenario {name!r}: {exc}") from None
+        for sc in derived:  # the last one that states a tariff decides (ansen.scenarios.tariff_of)
+            if sc.tariff_regime is not None:
+                stated = ("net_metering" if sc.tariff_regime == "net_metering" else
+                          "2027_legal_minimum" if sc.feed_in == "legal_minimum" else "2027")
+    if stated is not None and recipe.get("tariff", stated) != stated:
+        raise ValueError(f"{where}: scenario {name!r}: tariff {recipe['tariff']!r}, but the "
+                         f"derived village's recipe states {stated!r} (tariff_regime of the "
+                         "scenario(s) it derives); drop one of the two")
+    recipe.setdefault("tariff", stated or "net_metering")
     return name, _canonical(recipe)
 
 
@@ -363,8 +374,10 @@ def apply_scenario(village, scenario: dict):
         ``data/scenarios.toml`` derived one after the other; every other key
         (``batteries``, ``neighbourhood``, ``growth``) is a part of an
         :class:`ansen.scenarios.Scenario` derived after them. The tariff is
-        the sweep's (``tariff``), whatever ``tariff_regime`` a named
-        scenario states.
+        the sweep's (``tariff``); a spec that leaves it out gets the one the
+        derived scenarios state (``tariff_regime``, ``feed_in``: the last
+        that states one), else net metering, and one that contradicts them is
+        refused when the spec is read.
 
     Returns
     -------
@@ -527,6 +540,12 @@ def grid(villages=("default",), scenarios=("none",), models=("M1",), periods="sc
     base = Path(base) if base is not None else None
     village_list = [_village(v, base) for v in villages]
     scenario_list = [_scenario(s, name) for s in scenarios]
+    first: dict[str, str] = {}
+    for scenario_name, scenario_json in scenario_list:  # one recipe under two names: one row
+        if first.setdefault(scenario_json, scenario_name) != scenario_name:
+            raise ValueError(f"{name}: scenarios {first[scenario_json]!r} and "
+                             f"{scenario_name!r} are the same recipe ({scenario_json}); "
+                             "list it once (the store keeps one name per run)")
     period_list = _periods(periods, schedule, name)
     sets = _parameter_sets(parameters, models, schedule, name)
     tasks = []

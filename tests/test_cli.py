@@ -249,6 +249,9 @@ def test_data_derive_writes_a_village_with_its_recipe_chain(village, tmp_path, c
     assert list(ds["household"].values[ds["battery_kwh"].values > 0]) == [
         "BUURTBATTERIJ_T1", "BUURTBATTERIJ_T2"]
     assert not tariff_of(ds).net_metering
+    # compare runs and bills a derived village under its recipe's tariff
+    assert main(["compare", "--models", "M0", "--data", str(out)]) == 0
+    assert "net metering off" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, message", [

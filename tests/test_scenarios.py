@@ -1,5 +1,7 @@
 """Scenarios: derived villages, their recipes, battery rules, neighbourhood batteries, growth."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -362,6 +364,24 @@ def test_scenario_tariffs():
     assert t == Tariff.after_net_metering() and t.feed_in_share == 1.0
     t = get_scenario("tariff_2027_legal_minimum").tariff()
     assert not t.net_metering and t.feed_in_share == 0.5 and not t.feed_in_vat
+
+
+def test_a_derived_village_runs_and_is_billed_under_its_recipes_tariff(six):
+    """simulate without tariff= takes the recipe's; compare refuses the default bill for it."""
+    import ansen
+    from ansen.metrics import compare
+
+    v27 = derive(six, "tariff_2027")
+    day = {"progress": False}
+    run, base = ansen.simulate(v27, "M0", **day), ansen.simulate(v27, "M1", **day)
+    given = ansen.simulate(six, "M0", tariff=Tariff.after_net_metering(), **day)
+    assert run.attrs["params"] == given.attrs["params"]
+    assert json.loads(run.attrs["params"])["tariff"]["net_metering"] is False
+    with pytest.raises(ValueError, match="the run .M0. was simulated under another tariff "
+                                         "than the default .feed_in_vat=False, "
+                                         "net_metering=False.; pass tariff="):
+        compare(run, base)
+    compare(run, base, tariff=Tariff.after_net_metering())
 
 
 # --------------------------------------------------------------------------- named scenarios

@@ -186,6 +186,24 @@ def test_scenarios_derive_the_village_once_per_recipe(villages, counted_derive):
     assert set(rows[rows["scenario"] == "all3-2027"]["tariff"]) == {"2027"}
 
 
+def test_a_named_scenario_brings_the_tariff_its_recipe_states(villages):
+    """tariff_2027 alone runs under the 2027 rules (not the sweep's default); a spec that
+    contradicts the recipe, or lists one recipe under two names, is refused when read."""
+    g = sweep.grid(villages[:1], ["tariff_2027", {"name": "p", "scenario": "penetration_010"},
+                                  {"name": "lm", "scenario": ["penetration_010",
+                                                              "tariff_2027_legal_minimum"]}],
+                   ["M2"], PERIODS[:1])
+    tariffs = {t.scenario_name: t.scenario["tariff"] for t in g.tasks}
+    assert tariffs == {"tariff_2027": "2027", "p": "net_metering", "lm": "2027_legal_minimum"}
+    with pytest.raises(ValueError, match="tariff 'net_metering', but the derived village's "
+                                         "recipe states '2027'"):
+        sweep.grid(villages[:1], [{"name": "x", "scenario": "tariff_2027",
+                                   "tariff": "net_metering"}], ["M2"], PERIODS[:1])
+    with pytest.raises(ValueError, match="'tariff_2027' and 't27' are the same recipe"):
+        sweep.grid(villages[:1], ["tariff_2027", {"name": "t27", "scenario": "tariff_2027"}],
+                   ["M2"], PERIODS[:1])
+
+
 def test_unknown_named_scenarios_and_parts_are_refused_by_name(villages):
     with pytest.raises(ValueError, match="unknown named scenario.*'penetration_999'"):
         sweep.grid(villages[:1], [{"name": "x", "scenario": "penetration_999"}], ["M2"],
