@@ -23,8 +23,9 @@ Index arithmetic is in steps of the data's step length in UTC, so around a
 DST change "the same time of day" is one local hour off for a day. At the
 start of the data, where no earlier day exists (a run that starts with the
 data), forecasts borrow the same time of the first day of the data: a
-warm-up that reads past the cut-off, counted by the simulator
-(``attrs["warmup_decisions"]``).
+warm-up that reads past the cut-off: the simulator counts the decisions
+that did (``attrs["warmup_decisions"]``, a column of the sweep store) and
+warns.
 """
 
 from __future__ import annotations

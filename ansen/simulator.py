@@ -558,10 +558,12 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         how = "dp" if planner is not None and planner.method == "dp" else solver
         bar = tqdm(total=round(n_run / spd, 2), desc=f"{steer.id} {how}", unit="day",
                    disable=(progress is None and n_run <= 31 * spd))
+    warmup_at: list[int] = []  # decisions whose forecasts read past their cut-off
     for k, (t, ws, we) in enumerate(points):
         t_next = points[k + 1][0] if k + 1 < len(points) else i1
         if t == ws:
             soc_ws = soc.copy()
+        reads_before = forecasts.warmup
         setpoint = None
         if planner is not None:
             try:
@@ -589,10 +591,22 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             soc = socs[-1]
         battery[t - i0:t_next - i0, sites] = power
         soc_out[t - i0:t_next - i0, sites] = socs
+        if forecasts.warmup > reads_before:
+            warmup_at.append(t)
         if bar is not None:
             bar.update(round((t_next - t) / spd, 4))
     if own_bar and bar is not None:
         bar.close()
+    if warmup_at:
+        last = local[warmup_at[-1]].strftime("%Y-%m-%d %H:%M %Z")
+        warnings.warn(
+            f"simulate {steer.id}: {len(warmup_at)} of {len(points)} decisions (the last at "
+            f"{last}) forecast with data from after their cut-off: the run starts less than "
+            f"the forecast's history ({history_days(forecast)} day(s)) plus the data age "
+            f"({duration_text(pd.Timedelta(info.data_lag))}) after the data do, so the forecast borrows the "
+            "first days of the data (a warm-up that sees the future; "
+            "attrs['warmup_decisions']). Start the run later for forecasts that never do.",
+            stacklevel=2)
 
     sl = slice(i0, i1)
     net = load_run[sl] - pv[sl] + battery
@@ -664,7 +678,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "direction_gap": round(planner.direction_gap, 6) if planner else 0.0,
             "clipped_steps": clipped,
             "clipped_kwh": round(clipped_kwh, 6),
-            "warmup_decisions": forecasts.warmup,
+            "warmup_decisions": len(warmup_at),
             "forecast_model": json.dumps(forecasts.describe() if hasattr(forecasts, "describe")
                                          else {}),
             "fallbacks": json.dumps(fallbacks),

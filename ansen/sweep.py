@@ -92,7 +92,8 @@ DEFINITION_COLUMNS = ["run_id", "village", "scenario", "tariff", "model", "param
                       "season", "start", "end", "solver", "baseline", "scenario_json",
                       "params_json"]
 VILLAGE_COLUMNS = ["battery_sites", "battery_kwh_total", "battery_kw_total"]
-PROVENANCE_COLUMNS = ["solves", "solve_seconds", "clipped_steps", "fallbacks", "seconds",
+PROVENANCE_COLUMNS = ["solves", "solve_seconds", "clipped_steps", "fallbacks",
+                      "warmup_decisions", "seconds",
                       "task_key", "data_sha256", "code_sha256", "version", "finished_utc"]
 #: Every column of the store, in order; the measures of compare() stand between
 #: the definition (and village) columns and the provenance columns.
@@ -701,7 +702,9 @@ def _run(village, definition: dict, m1, none) -> dict:
              "solves": int(attrs.get("solves", 0)),
              "solve_seconds": float(attrs.get("solve_seconds", 0.0)),
              "clipped_steps": int(attrs.get("clipped_steps", 0)),
-             "fallbacks": len(json.loads(attrs.get("fallbacks", "[]") or "[]"))}
+             "fallbacks": len(json.loads(attrs.get("fallbacks", "[]") or "[]")),
+             # decisions whose forecasts read past their cut-off (a run at the data's start)
+             "warmup_decisions": int(attrs.get("warmup_decisions", 0))}
     return {"rows": rows, "extra": extra, "seconds": time.perf_counter() - wall,
             "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "code_sha256": code_sha256, "version": ansen.__version__}

@@ -74,3 +74,26 @@ def test_warm_up_at_the_start_of_the_data_is_flagged():
 def test_unknown_forecast():
     with pytest.raises(ValueError, match="unknown forecast 'magic'"):
         Forecaster("magic")
+
+
+def test_a_run_at_the_start_of_the_data_warns_and_counts_its_warm_up_decisions():
+    """The first decisions of a run that starts with the data see the future: a warning and
+    attrs['warmup_decisions'] say how many; a run that starts later is silent."""
+    import warnings
+
+    import ansen
+    from tests.conftest import tiny
+
+    v = tiny(days=5)
+    with pytest.warns(UserWarning, match=r"simulate M2: (\d+) of (\d+) decisions .* forecast "
+                                         r"with data from after their cut-off"):
+        first = ansen.simulate(v, "M2", progress=False)
+    assert 0 < first.attrs["warmup_decisions"] < first.attrs["decisions"]
+    start = v.indexes["time"][0].tz_localize("UTC").tz_convert("Europe/Amsterdam")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        later = ansen.simulate(v, "M2", str((start + np.timedelta64(3, "D")).date()),
+                               progress=False)
+    assert later.attrs["warmup_decisions"] == 0
+    assert ansen.simulate(v, "M2", progress=False, forecast="perfect").attrs[
+        "warmup_decisions"] == 0

@@ -147,6 +147,8 @@ def test_tariff_scenarios_get_their_own_baselines(villages):
     rows = _rows_in_memory(g).set_index(["scenario", "baseline"])
     assert rows.loc[("none", "M1"), "tariff"] == "net_metering"
     assert rows.loc[("2027", "M1"), "tariff"] == "2027"
+    # the tiny village starts on 2 June: the period from 3 June forecasts with a warm-up
+    assert (rows["warmup_decisions"] > 0).all() and rows["warmup_decisions"].dtype == int
     cost = "baseline_energy_cost_eur_per_household_month"
     assert rows.loc[("none", "M1"), cost] != pytest.approx(rows.loc[("2027", "M1"), cost])
 
