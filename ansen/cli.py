@@ -382,9 +382,13 @@ def cmd_sweep(args) -> int:
         spec = sweep.SPECS / f"{spec}.toml"  # a shipped spec by name
     grid = sweep.load_spec(spec, villages=args.data, models=args.models, solver=args.solver,
                            schedule=args.schedule)
-    if args.prune and args.periods:
-        raise ValueError("--prune keeps only the spec's runs in the store; with --periods it "
-                         "would remove the other periods' rows: give one or the other")
+    narrowed = [flag for flag, value in (("--periods", args.periods), ("--models", args.models),
+                                         ("--data", args.data), ("--solver", args.solver))
+                if value]
+    if args.prune and narrowed:
+        raise ValueError(f"--prune keeps only the spec's runs in the store; with "
+                         f"{', '.join(narrowed)} it would remove rows of the spec's own runs "
+                         "that this command leaves out: give one or the other")
     grid = grid.select(periods=args.periods)
     store = Path(args.output or f"{grid.name}.parquet")
     if args.dry_run:
@@ -394,6 +398,13 @@ def cmd_sweep(args) -> int:
               f"{store}; to run:")
         for t in todo:
             print(f"  {t.label()}")
+        if args.prune and store.is_file():
+            rows = sweep.read_store(store)
+            outside = rows[~rows["run_id"].isin({t.run_id for t in grid.tasks})]
+            print(f"--prune would remove {outside['run_id'].nunique()} run(s) outside "
+                  f"{grid.name}:")
+            for _, r in outside.drop_duplicates("run_id").iterrows():
+                print(f"  {r['model']} {r['period']} {r['scenario']} {r['village']}")
         return 0
     import os
 

@@ -80,6 +80,11 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     for start, end in periods:
         common = {"solver": solver, "progress": progress, "tariff": tariff}
         base = ansen.simulate(village, "M1", start, end, progress=progress, tariff=tariff)
+        if not len(weekly_mv_peak_reduction(base, base)):
+            raise ValueError(
+                f"the freshness study measures MV peak reductions per local week (Monday to "
+                f"Sunday) with at least three days in the period; {start} to {end} holds no "
+                "such week: give a longer period (a whole week or more)")
         for model, kind, lag in variants:
             r = ansen.simulate(village, model, start, end, forecast=kind, data_lag=lag,
                                seed=seed, **common, **params)

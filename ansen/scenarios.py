@@ -682,7 +682,7 @@ def _apply_batteries(ds: xr.Dataset, b: BatterySites, applied: dict) -> xr.Datas
     eligible = _mask(ds, home_ids(ds)) if b.eligible == "homes" else ~np.char.startswith(
         ids, NEIGHBOURHOOD_PREFIX)
     if b.transformers:
-        known = list(ds["transformer"].values.astype(str))
+        known = [str(t) for t in ds["transformer"].values]
         if unknown := [t for t in b.transformers if t not in known]:
             raise ValueError(f"{o}.transformers: unknown transformer(s) {unknown}; the village "
                              f"has {known}")
@@ -760,7 +760,7 @@ def _apply_neighbourhood(ds: xr.Dataset, nb: NeighbourhoodBattery, log: list,
     from ansen.data.schema import HOUSEHOLD_MAX_KW, VARIABLES
 
     o = f"NeighbourhoodBattery #{i + 1}"
-    known = list(ds["transformer"].values.astype(str))
+    known = [str(t) for t in ds["transformer"].values]
     if nb.transformer not in known:
         raise ValueError(f"{o}.transformer: unknown transformer {nb.transformer!r}; the village "
                          f"has {known}")

@@ -226,8 +226,10 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
     if plan_method == "dp" and not (getattr(steer, "separable", False) and directions == "net"):
         raise ValueError(
             f"simulate: plan_method='dp' solves only models whose LP separates per battery (M0, "
-            f"and M2 with meter='household') with directions='net'; {steer.id} with "
-            f"directions={directions!r} needs plan_method='lp' or 'auto'")
+            f"and M2 with meter='household') with directions='net'; {steer.id}"
+            + (f" with directions={directions!r}" if getattr(steer, "separable", False) else
+               " does not separate (grid terms or one community meter couple its batteries), so it")
+            + " needs plan_method='lp' or 'auto'")
     if tariff is not None and not isinstance(tariff, Tariff):
         raise ValueError(f"simulate: tariff must be an ansen.tariffs.Tariff, got {tariff!r}")
     if forecast_lag_days is not None:

@@ -108,3 +108,12 @@ def test_grid_load_of_the_whole_village_by_hand():
     assert g["grid_transformer_over_rating_h"] == pytest.approx(2.0)
     assert g["grid_mv_import_peak_kw"] == 30.0 and g["grid_mv_export_peak_kw"] == 0.0
     assert g["grid_transformer_variance_kw2"] == pytest.approx(np.var(tr[:, 0]))
+
+
+def test_freshness_study_refuses_a_period_without_a_measurable_week():
+    """A period of two days holds no local week of three days: a clear error, not a KeyError."""
+    from ansen import freshness
+
+    with pytest.raises(ValueError, match="2025-06-03 to 2025-06-05 holds no such week"):
+        freshness.run(tiny(days=8), [("2025-06-03", "2025-06-05")], models=["M5"],
+                      data_lags=["15min"], forecasts=["persistence"], progress=False)

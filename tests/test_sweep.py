@@ -328,7 +328,19 @@ def test_cli_dry_run_and_one_line_errors(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "unknown key(s) ['modles']" in err
     assert main(["sweep", "season", "--periods", "monsoon", "--dry-run"]) == 2
     assert "ansen: unknown period 'monsoon'" in capsys.readouterr().err
+    assert main(["sweep", "example", "--models", "M0", "--prune", "--dry-run"]) == 2
+    assert "with --models it would remove rows of the spec's own runs" in \
+        capsys.readouterr().err
     assert not list(tmp_path.glob("*.parquet"))
+    # --dry-run --prune lists what would go: the shipped example store holds its own runs
+    store = tmp_path / "copy.parquet"
+    store.write_bytes(sweep.EXAMPLE_STORE.read_bytes())
+    spec = _spec(tmp_path, 'models = ["M4"]\nperiods = [{ start = "2025-06-02", end = '
+                           '"2025-06-09" }]\n')
+    assert main(["sweep", str(spec), "--dry-run", "--prune", "--output", str(store)]) == 0
+    out = capsys.readouterr().out
+    rows = sweep.read_store(store)
+    assert f"--prune would remove {rows['run_id'].nunique()} run(s) outside" in out
 
 
 @pytest.mark.slow

@@ -199,8 +199,10 @@ class Planner:
         if method == "dp" and not dp_applies:
             raise ValueError(
                 f"plan_method='dp' solves only models whose LP separates per battery (M0, and "
-                f"M2 with meter='household') with directions='net'; {steer.id} with "
-                f"directions={directions!r} needs plan_method='lp' or 'auto'")
+                f"M2 with meter='household') with directions='net'; {steer.id}"
+                + (f" with directions={directions!r}" if getattr(steer, "separable", False)
+                   else " does not separate (grid terms or one community meter couple its "
+                   "batteries), so it") + " needs plan_method='lp' or 'auto'")
         self.method = "dp" if dp_applies and method != "lp" else "lp"
         exact = bool(getattr(steer, "exact_classes", False))
         if (method == "auto" and fleet == "sites" and exact and directions == "net"
