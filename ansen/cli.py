@@ -398,6 +398,9 @@ def cmd_sweep(args) -> int:
               f"{store}; to run:")
         for t in todo:
             print(f"  {t.label()}")
+        failures = sweep.check_scenarios(grid)
+        for where, msg in failures.items():
+            print(f"ansen: scenario {where} does not derive: {msg}", file=sys.stderr)
         if args.prune and store.is_file():
             rows = sweep.read_store(store)
             outside = rows[~rows["run_id"].isin({t.run_id for t in grid.tasks})]
@@ -405,7 +408,7 @@ def cmd_sweep(args) -> int:
                   f"{grid.name}:")
             for _, r in outside.drop_duplicates("run_id").iterrows():
                 print(f"  {r['model']} {r['period']} {r['scenario']} {r['village']}")
-        return 0
+        return 2 if failures else 0
     import os
 
     where = ("this process" if args.scheduler == "synchronous" else args.scheduler
@@ -572,7 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="remove the store's rows of runs that are not in the spec (e.g. of a "
                         "parameter set since edited); by default they stay")
     s.add_argument("--dry-run", action="store_true",
-                   help="list the runs to do and exit without running them")
+                   help="list the runs to do, derive every scenario's village to check it "
+                        "fits (exit 2 if one does not), and exit without running")
     s.set_defaults(func=cmd_sweep)
 
     s = _parser(sub, "freshness", "MV peak reduction against the age of the grid data, same "

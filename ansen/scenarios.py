@@ -233,9 +233,13 @@ class BatterySites:
         _choice(o, "eligible", self.eligible, ELIGIBLE)
         _choice(o, "existing", self.existing, EXISTING)
         _integer(o, "seed", self.seed)
-        for name in ("capacity_kwh", "power_kw"):
+        from ansen.data.schema import VARIABLES
+
+        for name, variable in (("capacity_kwh", "battery_kwh"), ("power_kw", "battery_kw")):
+            # at most what the data schema finds plausible for one connection
             object.__setattr__(self, name, _number(o, name, getattr(self, name), lo=0.0,
-                                                   lo_open=True))
+                                                   lo_open=True,
+                                                   hi=VARIABLES[variable].plausible_max))
         object.__setattr__(self, "efficiency", _number(o, "efficiency", self.efficiency,
                                                        lo=0.0, hi=1.0, lo_open=True))
 
@@ -608,7 +612,11 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
          "ansen_version": ansen.__version__}, sort_keys=True)
     ds.attrs["name"] = f"{base['name']} + {scenario.name}"
     ds.attrs["scenario"] = scenario.name
-    return validate(ds)
+    try:
+        return validate(ds)
+    except DataError as exc:
+        raise DataError(f"scenario {scenario.name}: the derived village is not valid: "
+                        f"{exc}") from exc
 
 
 def recipe(village: xr.Dataset) -> dict | None:

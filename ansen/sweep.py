@@ -61,6 +61,7 @@ import pandas as pd
 
 __all__ = ["BASELINES", "EXAMPLE_STORE", "SPECS", "STORE_COLUMNS", "TABLE_METRICS", "TARIFFS",
            "Grid", "Period", "Task", "Village", "apply_scenario", "baseline_groups",
+           "check_scenarios",
            "client", "cross_model_table", "grid", "load_spec", "markdown", "pending", "provenance",
            "read_store", "run",
            "tariff", "write_report"]
@@ -363,7 +364,7 @@ def _scenario(value, where: str) -> tuple[str, str]:
     return name, _canonical(recipe)
 
 
-def apply_scenario(village, scenario: dict):
+def apply_scenario(village, scenario: dict, name: str = "sweep"):
     """Derive the village of a scenario and choose its tariff (the hook to ansen.scenarios).
 
     Parameters
@@ -379,6 +380,9 @@ def apply_scenario(village, scenario: dict):
         derived scenarios state (``tariff_regime``, ``feed_in``: the last
         that states one), else net metering, and one that contradicts them is
         refused when the spec is read.
+    name : str
+        The sweep scenario's name: the derived village's scenario name (when
+        it is a safe name) and the name its errors give.
 
     Returns
     -------
@@ -395,8 +399,11 @@ def apply_scenario(village, scenario: dict):
         for name in [names] if isinstance(names, str) else names:  # named ones, in order
             village = derive(village, name)
         if recipe:  # then the spec's own parts (batteries, neighbourhood, growth, ...)
-            village = derive(village, Scenario.from_dict({"name": "sweep", **recipe},
-                                                         "sweep scenario"))
+            from ansen.provenance import SAFE_ID
+
+            own = name if SAFE_ID.fullmatch(name) else "sweep"
+            village = derive(village, Scenario.from_dict({"name": own, **recipe},
+                                                         f"sweep scenario {name!r}"))
     return village, chosen
 
 
@@ -656,8 +663,8 @@ def _loaded_code_sha256() -> str:
     return code_fingerprint()
 
 
-def _derive(village, scenario: dict):
-    return apply_scenario(village, scenario)[0]
+def _derive(village, scenario: dict, name: str = "sweep"):
+    return apply_scenario(village, scenario, name)[0]
 
 
 def _baseline(village, scenario: dict, model: str, start: str, end: str):
@@ -852,7 +859,8 @@ def _nodes(tasks: list[Task], code_sha: str, villages: dict) -> list[_Node]:
             dkey = f"scenario-{_sha([sha, derive_recipe])[:16]}"
             if dkey not in derived:
                 derived[dkey] = True
-                nodes.append(_Node(dkey, _derive, (_Ref(village_key), derive_recipe)))
+                nodes.append(_Node(dkey, _derive, (_Ref(village_key), derive_recipe,
+                                                   members[0].scenario_name)))
             source = _Ref(dkey)
         else:
             source = _Ref(village_key)
@@ -1036,6 +1044,31 @@ def pending(sweep: Grid, store, *, force: bool = False,
     done = {k for k, b in old.groupby("task_key")["baseline"] if set(BASELINES) <= set(b)}
     code_sha256 = code_sha256 or _loaded_code_sha256()
     return [t for t in sweep.tasks if t.key(code_sha256) not in done]
+
+
+def check_scenarios(sweep: Grid) -> dict[str, str]:
+    """Derive every village of the grid's scenarios here, in this process, without running.
+
+    Returns the failures: ``"<scenario> on <village>"`` -> the error (empty when every
+    scenario fits its villages). What ``ansen sweep --dry-run`` prints; a run reports the
+    same failures per run.
+    """
+    failures: dict[str, str] = {}
+    loaded: dict[str, object] = {}
+    seen: set = set()
+    for t in sweep.tasks:
+        recipe = {k: v for k, v in t.scenario.items() if k != "tariff"}
+        key = (t.village.sha256, _canonical(recipe))
+        if not recipe or key in seen:
+            continue
+        seen.add(key)
+        if t.village.sha256 not in loaded:
+            loaded[t.village.sha256] = t.village.load()
+        try:
+            apply_scenario(loaded[t.village.sha256], recipe, t.scenario_name)
+        except (ValueError, TypeError) as exc:
+            failures[f"{t.scenario_name} on {t.village.label}"] = str(exc)
+    return failures
 
 
 def baseline_groups(tasks: Iterable[Task]) -> dict[tuple, list[Task]]:

@@ -439,6 +439,8 @@ BAD = [
     (lambda v: BatterySites(count=-1), "BatterySites.count must be >= 0"),
     (lambda v: BatterySites(count=2, capacity_kwh=-10.0), "BatterySites.capacity_kwh must be > 0"),
     (lambda v: BatterySites(count=2, power_kw=0.0), "BatterySites.power_kw must be > 0"),
+    (lambda v: BatterySites(count=2, capacity_kwh=5000.0),
+     "BatterySites.capacity_kwh must be <= 1000, got 5000"),
     (lambda v: BatterySites(count=2, efficiency=1.2), "BatterySites.efficiency must be <= 1"),
     (lambda v: BatterySites(count=2, rule="biggest"), "BatterySites.rule: unknown value 'biggest'"),
     (lambda v: BatterySites(count=True), "BatterySites.count must be a whole number"),

@@ -206,6 +206,19 @@ def test_a_named_scenario_brings_the_tariff_its_recipe_states(villages):
                    ["M2"], PERIODS[:1])
 
 
+def test_scenarios_that_do_not_fit_a_village_are_named_before_anything_runs(villages):
+    """check_scenarios (what --dry-run prints) derives each scenario here; the failure names
+    the sweep's scenario, not a placeholder."""
+    g = sweep.grid(villages[:1], ["none", {"name": "many", "batteries": {"count": 200}},
+                                  {"name": "one", "batteries": {"count": 1, "rule": "net_exporters"}}],
+                   ["M1"],
+                   PERIODS[:1])
+    failures = sweep.check_scenarios(g)
+    assert list(failures) == [f"many on {g.tasks[0].village.label}"]
+    assert failures[f"many on {g.tasks[0].village.label}"].startswith(
+        "scenario many: BatterySites.count: 200 battery sites asked")
+
+
 def test_unknown_named_scenarios_and_parts_are_refused_by_name(villages):
     with pytest.raises(ValueError, match="unknown named scenario.*'penetration_999'"):
         sweep.grid(villages[:1], [{"name": "x", "scenario": "penetration_999"}], ["M2"],
