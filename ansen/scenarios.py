@@ -78,6 +78,8 @@ TARIFF_REGIMES = ("net_metering", "2027")
 #: Feed-in compensation without net metering: the day-ahead price passed on
 #: (share 1, the package's dynamic contract) or the legal minimum (share 0.5).
 FEED_IN_SHARES = {"day_ahead": 1.0, "legal_minimum": 0.5}
+#: ``NeighbourhoodBattery.transformer`` for one battery on every transformer with battery sites.
+EACH = "each"
 #: Where added heat-pump and EV profiles come from (:class:`Growth`).
 PROFILES = ("auto", "village", "synthetic")
 
@@ -273,7 +275,10 @@ class NeighbourhoodBattery:
     Attributes
     ----------
     transformer : str
-        Transformer id where the battery is connected.
+        Transformer id where the battery is connected; ``"each"`` (with
+        ``same_as="transformer_sites"``): one such battery on every
+        transformer of the village that has battery sites, in the village's
+        order (so a scenario fits villages with any transformers).
     same_as : {"none", "all_sites", "transformer_sites"}
         ``"none"``: size from ``capacity_kwh`` and ``power_kw``.
         ``"all_sites"``: the same total capacity [kWh] and power [kW] as all
@@ -319,6 +324,9 @@ class NeighbourhoodBattery:
             raise ValueError(f"{o}.transformer must be a transformer id, got "
                              f"{self.transformer!r}")
         _choice(o, "same_as", self.same_as, SAME_AS)
+        if self.transformer == EACH and (self.same_as != "transformer_sites" or self.id):
+            raise ValueError(f"{o}.transformer: {EACH!r} (a battery on every transformer with "
+                             "battery sites) needs same_as='transformer_sites' and no id")
         if not isinstance(self.keep_sites, bool):
             raise ValueError(f"{o}.keep_sites must be true or false, got {self.keep_sites!r}")
         sized = self.same_as == "none"
@@ -593,7 +601,8 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
         if scenario.batteries is not None:
             ds = _apply_batteries(ds, scenario.batteries, applied)
         for i, nb in enumerate(scenario.neighbourhood):
-            ds = _apply_neighbourhood(ds, nb, applied.setdefault("neighbourhood", []), i)
+            for one in _each_transformer(ds, nb, i):
+                ds = _apply_neighbourhood(ds, one, applied.setdefault("neighbourhood", []), i)
     except DataError:
         raise
     except ValueError as exc:
@@ -761,6 +770,21 @@ def _rank(ds: xr.Dataset, candidates: np.ndarray, b: BatterySites) -> np.ndarray
     # net_exporters
     net = (ds["load_kw"].values[:, candidates] - ds["pv_kw"].values[:, candidates]).sum(axis=0)
     return candidates[np.lexsort((candidates, net))]
+
+
+def _each_transformer(ds: xr.Dataset, nb: NeighbourhoodBattery,
+                      i: int) -> list[NeighbourhoodBattery]:
+    """``nb`` itself, or with ``transformer="each"`` one per transformer with battery sites."""
+    if nb.transformer != EACH:
+        return [nb]
+    ids = ds["household"].values.astype(str)
+    sites = (ds["battery_kwh"].values > 0) & ~np.char.startswith(ids, NEIGHBOURHOOD_PREFIX)
+    on = set(ds["household_transformer"].values.astype(str)[sites])
+    chosen = [str(t) for t in ds["transformer"].values if str(t) in on]
+    if not chosen:
+        raise ValueError(f"NeighbourhoodBattery #{i + 1}.transformer: {EACH!r} finds no "
+                         "transformer with battery sites")
+    return [replace(nb, transformer=t) for t in chosen]
 
 
 def _apply_neighbourhood(ds: xr.Dataset, nb: NeighbourhoodBattery, log: list,

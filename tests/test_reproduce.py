@@ -284,3 +284,11 @@ def test_season_sweep_runs_every_model_in_every_period_with_the_last_settings():
     assert len(sweep) == 7 * len(periods)
     assert len({e.id for e in sweep}) == len(sweep)
     assert all(e.params == {"data_lag": "15min"} for e in sweep if e.model == "M5")
+
+
+def test_penetration_sweep_on_a_village_it_does_not_fit_is_refused_before_running(tmp_path):
+    with pytest.raises(ValueError, match="the penetration sweep's scenarios do not fit .*"
+                                         "penetration_010: BatterySites.count: 10 battery sites"):
+        reproduce(tmp_path / "pen", data=EXAMPLE_EXPORT, penetration=True, models=["M0"],
+                  periods=["summer"], progress=False)
+    assert not (tmp_path / "pen").exists()

@@ -235,8 +235,18 @@ def test_neighbourhood_battery_per_transformer(six):
     assert (kwh["BUURTBATTERIJ_T1"], kw["BUURTBATTERIJ_T1"]) == (20.0, 10.0)  # H1 + hall
     assert (kwh["BUURTBATTERIJ_T2"], kw["BUURTBATTERIJ_T2"]) == (8.0, 4.0)  # H4
     assert d["household_transformer"].to_series()["BUURTBATTERIJ_T2"] == "T2"
+    # transformer="each": only the transformers that have battery sites (six: none on T2)
+    one = derive(six, "neighbourhood_per_transformer")
+    assert sites(one) == ["BUURTBATTERIJ_T1"]
+    assert float(one["battery_kwh"].sum()) == float(six["battery_kwh"].sum())
     with pytest.raises(ValueError, match="finds no battery sites to match on T2"):
-        derive(six, "neighbourhood_per_transformer")
+        derive(six, Scenario("t2", neighbourhood=[NeighbourhoodBattery(
+            "T2", same_as="transformer_sites")]))
+    with pytest.raises(ValueError, match="'each' .* needs same_as='transformer_sites'"):
+        NeighbourhoodBattery("each", same_as="all_sites")
+    with pytest.raises(ValueError, match="'each' finds no transformer with battery sites"):
+        derive(derive(six, "penetration_000"), Scenario("e", neighbourhood=[
+            NeighbourhoodBattery("each", same_as="transformer_sites")]))
 
 
 def test_neighbourhood_battery_units(six):
