@@ -104,11 +104,12 @@ def variance_reduction(run: xr.Dataset, baseline: xr.Dataset) -> float:
 
 
 def transformer_peaks(run: xr.Dataset) -> dict:
-    """Largest import and export load over the transformers with batteries [kW]."""
+    """Largest import and export load over the transformers with batteries [kW] (0 where
+    they never import, or never export)."""
     ks = _battery_transformers(run) or list(run["transformer"].values)
     tr = run["transformer_kw"].sel(transformer=ks)
-    return {"transformer_import_peak_kw": float(tr.max()),
-            "transformer_export_peak_kw": float(-tr.min())}
+    return {"transformer_import_peak_kw": max(0.0, float(tr.max())),
+            "transformer_export_peak_kw": max(0.0, float(-tr.min()))}
 
 
 def feed_in_kwh(run: xr.Dataset) -> float:

@@ -708,6 +708,7 @@ def _apply_batteries(ds: xr.Dataset, b: BatterySites, applied: dict) -> xr.Datas
     kw = ds["battery_kw"].values.astype(float).copy()
     eff = ds["battery_eff"].values.astype(float).copy()
     before = kwh > 0
+    old = {"kwh": kwh.copy(), "kw": kw.copy(), "eff": eff.copy()}
     where = (f"eligible={b.eligible!r}" + (f", transformers={list(b.transformers)}"
                                            if b.transformers else ""))
     if b.existing == "replace":
@@ -749,6 +750,12 @@ def _apply_batteries(ds: xr.Dataset, b: BatterySites, applied: dict) -> xr.Datas
         "kept": [ids[i] for i in np.flatnonzero(kept)],
         "added": [ids[i] for i in new],
         "removed": [ids[i] for i in np.flatnonzero(before & ~after)],
+        # existing="replace": sites whose own battery was taken out and that the rule chose
+        # again, with the old size [kWh, kW, one-way efficiency] (they are in "added" too)
+        "replaced": [{"id": ids[i], "capacity_kwh": float(old["kwh"][i]),
+                      "power_kw": float(old["kw"][i]), "efficiency": float(old["eff"][i])}
+                     for i in new if before[i] and (old["kwh"][i], old["kw"][i], old["eff"][i])
+                     != (kwh[i], kw[i], eff[i])],
         "eligible": int(eligible.sum()),
     }
     return ds
@@ -954,7 +961,7 @@ def _apply_growth(ds: xr.Dataset, g: Growth, applied: dict) -> xr.Dataset:
         elif source == "village":
             added, detail = _copy_profiles(part, comp, donors, n, rng, dt, g, ids)
         else:
-            added, detail = _synthetic_profiles(part, ds, n, rng, g)
+            added, detail = _synthetic_profiles(part, ds, n, rng, g, bool(len(donors)))
         comp[:, chosen] += added
         load[:, chosen] += added
         parts[name] = comp
@@ -1001,16 +1008,23 @@ def _copy_profiles(part, comp, donors, n, rng, dt, g, ids):
     return added, detail
 
 
-def _synthetic_profiles(part, ds, n, rng, g):
-    """Synthetic profiles [kW] from :mod:`ansen.data.synthetic`, shape (time, n)."""
+def _synthetic_profiles(part, ds, n, rng, g, donors: bool):
+    """Synthetic profiles [kW] from :mod:`ansen.data.synthetic`, shape (time, n).
+
+    ``donors``: whether the village has homes with such a profile to copy instead.
+    """
     from ansen.data.schema import local_time, step_hours
     from ansen.data.synthetic import VillageSpec, ev_load, heat_pump_load
 
+    what = part.replace("_", " ")
+    instead = ("; use profiles='village'" if donors else
+               f"; and no home of the village has a {what} to copy (profiles='village'): "
+               f"added {what}s need a village that has one, or one that the synthetic "
+               "profiles fit")
     minutes = step_hours(ds) * 60
     if round(minutes) != 15:
-        raise ValueError(f"Growth.profiles: synthetic {part.replace('_', ' ')} profiles need "
-                         f"15-minute steps, the village has {minutes:g} min; use "
-                         "profiles='village'")
+        raise ValueError(f"Growth.profiles: synthetic {what} profiles need 15-minute steps, "
+                         f"the village has {minutes:g} min{instead}")
     local = local_time(ds)
     spec = VillageSpec()
     if part == "heat_pump":
@@ -1018,8 +1032,8 @@ def _synthetic_profiles(part, ds, n, rng, g):
         if days < 365:
             raise ValueError(f"Growth.profiles: synthetic heat-pump profiles need a village "
                              f"of at least 365 days (heat_pump_load scales the annual energy "
-                             f"over the period it is given), the village has {days:g}; use "
-                             "profiles='village'")
+                             f"over the period it is given), the village has {days:.1f} "
+                             f"days{instead}")
         temp, source = _temperature(ds)
         if g.heat_pump_kwh_per_year is not None:
             spec = replace(spec, hp_kwh_per_year=g.heat_pump_kwh_per_year)

@@ -117,3 +117,17 @@ def test_freshness_study_refuses_a_period_without_a_measurable_week():
     with pytest.raises(ValueError, match="2025-06-03 to 2025-06-05 holds no such week"):
         freshness.run(tiny(days=8), [("2025-06-03", "2025-06-05")], models=["M5"],
                       data_lags=["15min"], forecasts=["persistence"], progress=False)
+
+
+def test_a_transformer_that_never_exports_has_an_export_peak_of_zero():
+    from ansen.data.summary import details
+    from ansen.metrics import transformer_peaks
+
+    v = tiny(days=2)
+    v["pv_kw"] = v["pv_kw"] * 0.0  # no PV: the transformers only import
+    run = ansen.simulate(v, "none", progress=False)
+    assert float(run["transformer_kw"].min()) > 0
+    peaks = transformer_peaks(run)
+    assert peaks["transformer_export_peak_kw"] == 0.0
+    assert peaks["transformer_import_peak_kw"] == float(run["transformer_kw"].max())
+    assert (details(v)["export peak [kW]"] == 0.0).all()

@@ -180,6 +180,14 @@ def test_explicit_list_and_replace(six):
     assert sites(d) == ["H3", "H5"]
     assert d["battery_eff"].to_series()["H3"] == 0.9
     assert recipe(d)["applied"]["batteries"]["removed"] == ["H1", "DORPSHUIS"]
+    assert recipe(d)["applied"]["batteries"]["replaced"] == []
+    # H1 chosen again with another size: replaced, its old battery in the recipe
+    d = derive(six, Scenario("r", batteries=BatterySites(rule="explicit", households=("H1",),
+                                                         capacity_kwh=12.0)))
+    applied = recipe(d)["applied"]["batteries"]
+    assert applied["added"] == ["H1"] and applied["removed"] == []
+    assert applied["replaced"] == [{"id": "H1", "capacity_kwh": 10.0, "power_kw": 5.0,
+                                    "efficiency": 0.95}]
 
 
 def test_penetration_levels_on_the_shipped_village_are_nested():
@@ -515,7 +523,10 @@ BAD = [
         heat_pump_share_added=0.2, profiles="village"))),
      "Growth.profiles: 'village' but no home of the village has a heat pump"),
     (lambda v: derive(v.drop_vars("heat_pump_kw"), Scenario("x", growth=Growth(
-        heat_pump_share_added=0.2))), "synthetic heat-pump profiles need a village of at least"),
+        heat_pump_share_added=0.2))), "synthetic heat-pump profiles need a village of at least "
+                                      "365 days (heat_pump_load scales the annual energy over "
+                                      "the period it is given), the village has 2.0 days; and "
+                                      "no home of the village has a heat pump to copy"),
     (lambda v: Scenario("x", tariff_regime="2026"), "Scenario.tariff_regime: unknown value '2026'"),
     (lambda v: Scenario("x", feed_in="legal_minimum"), "Scenario.feed_in: the feed-in"),
     (lambda v: Scenario("x", feed_in="half", tariff_regime="2027"), "Scenario.feed_in: unknown"),

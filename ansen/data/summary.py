@@ -134,8 +134,9 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
         rows["PV per dwelling [kWp]"] = float(kwp[np.flatnonzero(homes)].mean())
     tr = transformer_kw(ds)
     kva = ds["transformer_kva"]
-    rows["transformer import peak [kW/kVA]"] = float((tr.max("time") / kva).max())
-    rows["transformer export peak [kW/kVA]"] = float((-tr.min("time") / kva).max())
+    # 0 where no transformer imports (exports) at all: a peak of flow in that direction
+    rows["transformer import peak [kW/kVA]"] = max(0.0, float((tr.max("time") / kva).max()))
+    rows["transformer export peak [kW/kVA]"] = max(0.0, float((-tr.min("time") / kva).max()))
     mv = ds["mv_kw"].to_series()
     weekly = mv.abs().resample("W-MON").max()
     rows["MV weekly |peak| median [kW]"] = float(weekly.median())
@@ -158,14 +159,14 @@ def details(ds: xr.Dataset) -> pd.DataFrame:
         s = tr.sel(transformer=t)
         n = int((ds["household_transformer"] == t).sum())
         rows[f"{t} ({n} connections, {float(ds['transformer_kva'].sel(transformer=t)):.0f} kVA)"] = {
-            "import peak [kW]": float(s.max()),
-            "export peak [kW]": float(-s.min()),
+            "import peak [kW]": max(0.0, float(s.max())),  # 0: never imports
+            "export peak [kW]": max(0.0, float(-s.min())),  # 0: never exports
             "mean [kW]": float(s.mean()),
         }
     mv = ds["mv_kw"]
     rows["MV feeder"] = {
-        "import peak [kW]": float(mv.max()),
-        "export peak [kW]": float(-mv.min()),
+        "import peak [kW]": max(0.0, float(mv.max())),
+        "export peak [kW]": max(0.0, float(-mv.min())),
         "mean [kW]": float(mv.mean()),
     }
     return pd.DataFrame(rows).T
