@@ -480,6 +480,13 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     net_full = village["load_kw"].values.astype(float) - village["pv_kw"].values.astype(float)
     local_full = local_time(village)
     position, netting_note = last_year_net_kwh(net_full, local_full, dt, local[i0])
+    if steer.uses_lp and tariff.net_metering and "scaled from" in netting_note:
+        warnings.warn(
+            f"simulate {steer.id}: the village has less than a year of data, so each "
+            f"household's net consumption over the 365 days before the run ({netting_note}) "
+            "is scaled up from the days there are; it decides who is a net importer or "
+            "exporter and so the marginal prices under net metering "
+            "(attrs['planned_positions'])", stacklevel=2)
     importer = position >= 0.0  # a connection with no net use (a neighbourhood battery): its
     # losses will make it a net importer
     years = local.year.to_numpy()

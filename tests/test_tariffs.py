@@ -131,3 +131,21 @@ def test_household_cost_of_a_hand_made_month():
     assert c.iloc[0, 0] == pytest.approx(720 * 0.2680634)
     fixed = household_costs(v, Tariff()).iloc[0, 0] - c.iloc[0, 0]
     assert fixed == pytest.approx(6.0 + 35.5 - 524.95 * 1.21 / 12)
+
+
+def test_positions_scaled_from_short_data_are_announced():
+    """Under net metering the annual position picks the marginal prices; from a few days of
+    data it is an extrapolation, and the run says so (not under the 2027 rules)."""
+    import warnings
+
+    import ansen
+    from tests.conftest import tiny
+
+    v = tiny(days=3)
+    with pytest.warns(UserWarning,
+                      match=r"less than a year of data.*days scaled from the other \d+\)"):
+        ansen.simulate(v, "M0", progress=False, forecast="perfect")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ansen.simulate(v, "M0", progress=False, forecast="perfect",
+                       tariff=Tariff.after_net_metering())
