@@ -333,11 +333,12 @@ def cmd_reproduce(args) -> int:
               "again to complete only the rest.", file=sys.stderr)
         return 130
     minutes = (time.perf_counter() - start) / 60
-    print(f"{len(out['done'])} experiment(s) run in {minutes:.1f} min, "
+    what = "sweep run(s)" if (args.sweep or args.penetration) else "experiment(s)"
+    print(f"{len(out['done'])} {what} run in {minutes:.1f} min, "
           f"{len(out['skipped'])} already done, {len(out['failed'])} failed; "
           f"results in {args.output}")
     if out["summary"]:
-        print(f"summary: {out['summary']} ({len(out['included'])} experiment(s))")
+        print(f"summary: {out['summary']} ({len(out['included'])} {what})")
     for exp_id, (nb, msg) in out["failed"].items():
         print(f"ansen: FAILED {exp_id}: {msg} (see {nb})", file=sys.stderr)
     return 1 if out["failed"] else 0

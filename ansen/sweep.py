@@ -260,7 +260,7 @@ class Grid:
                     ids = list(dict.fromkeys(i for q in all_periods for i in (q.ids or (q.name,))))
                     seasons = sorted({q.season for q in all_periods if q.season})
                     raise ValueError(
-                        f"unknown period {p!r}: give an experiment id of the schedule "
+                        f"unknown period {p!r}: give a period's name or experiment id "
                         f"({', '.join(ids)}), a season ({', '.join(seasons) or 'none'}) or "
                         "START:END of a period of the sweep")
                 chosen |= match
