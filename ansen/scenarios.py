@@ -18,8 +18,9 @@ The parts are applied in this order, each on the result of the one before:
 growth (so that the battery rules see the grown PV), battery sites,
 neighbourhood batteries (which may take the total of the battery sites just
 placed). The tariff changes no data; :meth:`Scenario.tariff` gives the
-:class:`ansen.tariffs.Tariff` to pass to :func:`ansen.simulate` and the
-metrics, and :func:`tariff_of` finds it in a derived village's recipe.
+:class:`ansen.tariffs.Tariff`, and :func:`tariff_of` finds it in a derived
+village's recipe: :func:`ansen.simulate` uses that one when it is given no
+tariff, and :func:`ansen.metrics.compare` must be given it.
 
 Homes. Battery sites and growth distinguish *homes* from other connections
 (the village hall ``DORPSHUIS`` of the shipped village): as in
