@@ -961,10 +961,12 @@ def client(scheduler=None, workers: int | None = None) -> Iterator:
         # One single-threaded worker process per core: the LP solvers are single-threaded and
         # Pyomo's model building holds the GIL. The workers start with Ctrl-C ignored (a
         # terminal sends it to every process of the group): this process cancels the tasks and
-        # closes the cluster, which ends them.
+        # closes the cluster, which ends them. A run's failure is reported once, by run()
+        # (its label and the error's last line): the workers' own error logs (a traceback
+        # per failed task) are silenced.
         with _sigint_ignored():
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", silence_logs=logging.ERROR,
+                                   dashboard_address=":0", silence_logs=logging.CRITICAL,
                                    preload=["ansen.sweep"])  # runs dask_setup in each worker
         with cluster, Client(cluster) as local:
             yield local
