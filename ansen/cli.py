@@ -384,7 +384,8 @@ def cmd_sweep(args) -> int:
     grid = sweep.load_spec(spec, villages=args.data, models=args.models, solver=args.solver,
                            schedule=args.schedule)
     narrowed = [flag for flag, value in (("--periods", args.periods), ("--models", args.models),
-                                         ("--data", args.data), ("--solver", args.solver))
+                                         ("--data", args.data), ("--solver", args.solver),
+                                         ("--schedule", args.schedule))
                 if value]
     if args.prune and narrowed:
         raise ValueError(f"--prune keeps only the spec's runs in the store; with "

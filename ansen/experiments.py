@@ -192,10 +192,11 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
     import ansen
     from ansen.data.schema import battery_sites
     from ansen.metrics import compare
+    from ansen.scenarios import tariff_of
     from ansen.settlement import RULES, settle
-    from ansen.tariffs import Tariff, household_costs
+    from ansen.tariffs import household_costs
 
-    tariff = tariff or Tariff()
+    tariff = tariff or tariff_of(village)  # a derived village's own, else net metering
     sim = {k: v for k, v in exp.params.items() if k in SIMULATOR_KEYS}
     sim.setdefault("solver", solver)
     model_params = {k: v for k, v in exp.params.items() if k not in SIMULATOR_KEYS}

@@ -66,10 +66,12 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     """
     import ansen
     from ansen.metrics import battery_use, cost_saving, weekly_mv_peak_reduction
+    from ansen.scenarios import tariff_of
 
     periods = [(str(a), str(b)) for a, b in periods]
     if not periods:
         raise ValueError("the freshness study needs at least one period (start, end)")
+    tariff = tariff or tariff_of(village)  # steered and billed alike
     unknown = [lag for lag in data_lags if lag not in LAG_NAMES]
     if unknown:
         raise ValueError(f"data ages {unknown}: use any of {', '.join(LAG_NAMES)} "
@@ -77,14 +79,18 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     variants = [(m, "perfect", "15min") for m in models] + [
         (m, f, lag) for m in models for f in forecasts for lag in data_lags]
     weekly, other = [], {}
-    for start, end in periods:
-        common = {"solver": solver, "progress": progress, "tariff": tariff}
-        base = ansen.simulate(village, "M1", start, end, progress=progress, tariff=tariff)
+    bases = {}
+    for start, end in periods:  # every period's baseline first: a bad period fails at once
+        base = bases[start, end] = ansen.simulate(village, "M1", start, end, progress=progress,
+                                                  tariff=tariff)
         if not len(weekly_mv_peak_reduction(base, base)):
             raise ValueError(
                 f"the freshness study measures MV peak reductions per local week (Monday to "
                 f"Sunday) with at least three days in the period; {start} to {end} holds no "
                 "such week: give a longer period (a whole week or more)")
+    for start, end in periods:
+        common = {"solver": solver, "progress": progress, "tariff": tariff}
+        base = bases[start, end]
         for model, kind, lag in variants:
             r = ansen.simulate(village, model, start, end, forecast=kind, data_lag=lag,
                                seed=seed, **common, **params)

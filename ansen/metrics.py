@@ -233,6 +233,8 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
     h = step_hours(run)
     mv = run["mv_kw"].values
     months = run.sizes["time"] * h / (365.25 * 24 / 12)
+    if tariff is None:
+        _check_default_tariff(run, "run")
     bills = household_costs(run, tariff or Tariff(), fixed=False).to_numpy().sum()
     return {"grid_transformer_import_peak_pu": max(0.0, float((tr.max(axis=0) / kva).max())),
             "grid_transformer_export_peak_pu": max(0.0, float((-tr.min(axis=0) / kva).max())),
@@ -270,6 +272,9 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     battery is replaced).
     """
     _check_pair(run, baseline)
+    if tariff is None:
+        _check_default_tariff(run, "run")
+        _check_default_tariff(baseline, "baseline")
     tariff = tariff or Tariff()
     s = battery_sites(run)
     cr = household_costs(run, tariff, fixed=False).iloc[:, s]
@@ -358,7 +363,7 @@ def _check_default_tariff(ds: xr.Dataset, which: str) -> None:
         differ = ", ".join(f"{k}={used.get(k)!r}" for k in sorted(default)
                            if used.get(k) != default[k] and not isinstance(default[k], dict))
         raise ValueError(
-            f"compare: the {which} ({ds.attrs.get('model', '?')}) was simulated under another "
+            f"the {which} ({ds.attrs.get('model', '?')}) was simulated under another "
             f"tariff than the default ({differ or 'other energy tax'}); pass tariff= the "
             "Tariff it ran under, so that the bills use the prices the batteries were steered by")
 

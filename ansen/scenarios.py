@@ -305,7 +305,8 @@ class NeighbourhoodBattery:
         exactly what one battery of their total size can (the LP's feasible
         set scales), so the split changes no result.
     id : str, optional
-        Household id (with ``units`` > 1 the prefix of ``id_1``...); default
+        Household id (with ``units`` > 1 the prefix of ``id_1``...; with
+        ``transformer="each"`` of ``id_<transformer>``); default
         ``BUURTBATTERIJ_<transformer>``; must start with
         :data:`NEIGHBOURHOOD_PREFIX`.
     """
@@ -325,9 +326,9 @@ class NeighbourhoodBattery:
             raise ValueError(f"{o}.transformer must be a transformer id, got "
                              f"{self.transformer!r}")
         _choice(o, "same_as", self.same_as, SAME_AS)
-        if self.transformer == EACH and (self.same_as != "transformer_sites" or self.id):
+        if self.transformer == EACH and self.same_as != "transformer_sites":
             raise ValueError(f"{o}.transformer: {EACH!r} (a battery on every transformer with "
-                             "battery sites) needs same_as='transformer_sites' and no id")
+                             "battery sites) needs same_as='transformer_sites'")
         if not isinstance(self.keep_sites, bool):
             raise ValueError(f"{o}.keep_sites must be true or false, got {self.keep_sites!r}")
         sized = self.same_as == "none"
@@ -792,7 +793,7 @@ def _each_transformer(ds: xr.Dataset, nb: NeighbourhoodBattery,
     if not chosen:
         raise ValueError(f"NeighbourhoodBattery #{i + 1}.transformer: {EACH!r} finds no "
                          "transformer with battery sites")
-    return [replace(nb, transformer=t) for t in chosen]
+    return [replace(nb, transformer=t, id=f"{nb.id}_{t}" if nb.id else None) for t in chosen]
 
 
 def _apply_neighbourhood(ds: xr.Dataset, nb: NeighbourhoodBattery, log: list,
@@ -837,8 +838,8 @@ def _apply_neighbourhood(ds: xr.Dataset, nb: NeighbourhoodBattery, log: list,
     base = nb.id or f"{NEIGHBOURHOOD_PREFIX}_{nb.transformer}"
     new_ids = [base] if units == 1 else [f"{base}_{k + 1}" for k in range(units)]
     if clash := [h for h in new_ids if h in set(ids)]:
-        raise ValueError(f"{o}.id: household id(s) {clash} already in the village; give "
-                         "another id")
+        raise ValueError(f"{o}.id: household id(s) {clash} already in the village (a "
+                         "neighbourhood battery derived before?); give another id")
     ds = _add_connections(ds, new_ids, nb.transformer, total_kwh / units, total_kw / units,
                           efficiency)
     log.append({"ids": new_ids, "transformer": nb.transformer, "capacity_kwh": total_kwh,

@@ -87,10 +87,15 @@ class _Behaviour:
         ends = np.r_[starts[1:], i1]
         total0 = transformer0.sum(axis=1)
         known = forecasts.known
+        self.warmup_days: list[int] = []  # day starts whose message read past the cut-off
+        self.n_messages = len(starts)
         for d, (a, b) in enumerate(zip(starts, ends, strict=True)):
             made = window_starts[window_starts < a]
             t0 = int(made[-1]) if len(made) else i0  # the message is sent the day before
+            reads = forecasts.warmup
             fc = forecasts.series(total0, t0, b - t0, known.grid_cutoff(t0))[a - t0:]
+            if forecasts.warmup > reads:
+                self.warmup_days.append(int(a))
             red, green = code_slots(fc, round(p["red_hours"] / dt), round(p["green_hours"] / dt))
             self.red[a:b], self.green[a:b], self.day[a:b] = red, green, d
             if b - a < spd // 2:
@@ -480,7 +485,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     net_full = village["load_kw"].values.astype(float) - village["pv_kw"].values.astype(float)
     local_full = local_time(village)
     position, netting_note = last_year_net_kwh(net_full, local_full, dt, local[i0])
-    if steer.uses_lp and tariff.net_metering and "scaled from" in netting_note:
+    if (isinstance(steer, CommunityCost) and len(sites) and tariff.net_metering
+            and "scaled from" in netting_note):  # the cost models' prices depend on it
         warnings.warn(
             f"simulate {steer.id}: the village has less than a year of data, so each "
             f"household's net consumption over the 365 days before the run ({netting_note}) "
@@ -519,6 +525,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         behaviour = _Behaviour(steer, local, load[:, scope], ev[:, scope], hp[:, scope],
                                transformer_base, scope, fleet_scope, tr_of[scope], forecasts,
                                window_starts, i0, i1, dt)
+        # the daily code red / green messages are forecast too: each that read past its
+        # cut-off counts as a warm-up decision
         load_run = load.copy()
         load_run[i0:i1, scope] = behaviour.apply(load[i0:i1, scope],
                                                  behaviour.flexible[i0:i1], i0)
@@ -567,7 +575,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         how = "dp" if planner is not None and planner.method == "dp" else solver
         bar = tqdm(total=round(n_run / spd, 2), desc=f"{steer.id} {how}", unit="day",
                    disable=(progress is None and n_run <= 31 * spd))
-    warmup_at: list[int] = []  # decisions whose forecasts read past their cut-off
+    # decisions whose forecasts read past their cut-off (M6's day messages first)
+    warmup_at: list[int] = list(behaviour.warmup_days) if behaviour is not None else []
     for k, (t, ws, we) in enumerate(points):
         t_next = points[k + 1][0] if k + 1 < len(points) else i1
         if t == ws:
@@ -606,10 +615,18 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             bar.update(round((t_next - t) / spd, 4))
     if own_bar and bar is not None:
         bar.close()
-    if warmup_at:
-        last = local[warmup_at[-1]].strftime("%Y-%m-%d %H:%M %Z")
+    n_decisions = len(points) + (behaviour.n_messages if behaviour is not None else 0)
+    fit_warmup = bool(getattr(forecasts, "fit_warmup", False))
+    if fit_warmup:
         warnings.warn(
-            f"simulate {steer.id}: {len(warmup_at)} of {len(points)} decisions (the last at "
+            f"simulate {steer.id}: the weather forecast fits its PV shares on the first "
+            "28 days of the data, which reach past the run's start (a warm-up that sees the "
+            "future; attrs['forecast_model']). Start the run 28 days after the data for one "
+            "that never does.", stacklevel=2)
+    if warmup_at:
+        last = local[max(warmup_at)].strftime("%Y-%m-%d %H:%M %Z")
+        warnings.warn(
+            f"simulate {steer.id}: {len(warmup_at)} of {n_decisions} decisions (the last at "
             f"{last}) forecast with data from after their cut-off: the run starts less than "
             f"the forecast's history ({history_days(forecast)} day(s)) plus the data age "
             f"({duration_text(pd.Timedelta(info.data_lag))}) after the data do, so the forecast borrows the "

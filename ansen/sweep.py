@@ -642,6 +642,12 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
         raise ValueError(f"{path}: name {name!r} is not a safe name (it names the default "
                          "store, NAME.parquet, in the working folder): letters, digits and "
                          "_ . + - only, starting with a letter or digit")
+    first: dict[str, str] = {}
+    for t in tasks:  # as in grid(), over every [[grid]] table of the spec
+        if first.setdefault(t.scenario_json, t.scenario_name) != t.scenario_name:
+            raise ValueError(f"{path}: scenarios {first[t.scenario_json]!r} and "
+                             f"{t.scenario_name!r} are the same recipe ({t.scenario_json}); "
+                             "list it under one name (the store keeps one name per run)")
     return Grid(name=name, tasks=_unique(tasks),
                 description=str(doc.get("description", "")))
 
@@ -667,10 +673,33 @@ def _derive(village, scenario: dict, name: str = "sweep"):
     return apply_scenario(village, scenario, name)[0]
 
 
+def _check_tariff(village, scenario: dict, where: str = "sweep scenario") -> None:
+    """Refuse to run a village under another tariff than the one its recipe states."""
+    if "recipe" not in village.attrs:
+        return
+    from ansen.scenarios import recipe_chain, tariff_of
+
+    if not any(r["scenario"].get("tariff_regime") for r in recipe_chain(village)):
+        return  # no scenario of the village's recipe states a tariff
+    stated, name = tariff_of(village), scenario.get("tariff", "net_metering")
+    if stated != tariff(name):
+        chain = " -> ".join(r["scenario"]["name"] for r in recipe_chain(village))
+        raise ValueError(
+            f"{where}: tariff {name!r}, but the village's recipe ({chain}) states "
+            f"{stated.label!r}; give the scenario the tariff its village states (tariff = "
+            f"{_tariff_key(stated)!r})")
+
+
+def _tariff_key(t) -> str:
+    """The key of :data:`TARIFFS` that gives the Tariff ``t`` (or its label)."""
+    return next((k for k in TARIFFS if tariff(k) == t), t.label)
+
+
 def _baseline(village, scenario: dict, model: str, start: str, end: str):
     """A baseline run (M1 or none) over a period, as run_experiment simulates it."""
     import ansen
 
+    _check_tariff(village, scenario)
     return ansen.simulate(village, model, start, end, progress=False,
                           tariff=tariff(scenario.get("tariff", "net_metering")))
 
@@ -694,6 +723,7 @@ def _run(village, definition: dict, m1, none) -> dict:
     from ansen.metrics import compare
 
     wall = time.perf_counter()
+    _check_tariff(village, definition["scenario"])
     chosen = tariff(definition["scenario"].get("tariff", "net_metering"))
     model, params = definition["model"], definition["params"]
     if model in BASELINES and not params:
@@ -1059,15 +1089,15 @@ def check_scenarios(sweep: Grid) -> dict[str, str]:
     loaded: dict[str, object] = {}
     seen: set = set()
     for t in sweep.tasks:
-        recipe = {k: v for k, v in t.scenario.items() if k != "tariff"}
-        key = (t.village.sha256, _canonical(recipe))
-        if not recipe or key in seen:
+        key = (t.village.sha256, t.scenario_json)
+        if key in seen:
             continue
         seen.add(key)
         if t.village.sha256 not in loaded:
             loaded[t.village.sha256] = t.village.load()
         try:
-            apply_scenario(loaded[t.village.sha256], recipe, t.scenario_name)
+            village, _ = apply_scenario(loaded[t.village.sha256], t.scenario, t.scenario_name)
+            _check_tariff(village, t.scenario, f"scenario {t.scenario_name}")
         except (ValueError, TypeError) as exc:
             failures[f"{t.scenario_name} on {t.village.label}"] = str(exc)
     return failures

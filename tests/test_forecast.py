@@ -91,9 +91,25 @@ def test_a_run_at_the_start_of_the_data_warns_and_counts_its_warm_up_decisions()
     assert 0 < first.attrs["warmup_decisions"] < first.attrs["decisions"]
     start = v.indexes["time"][0].tz_localize("UTC").tz_convert("Europe/Amsterdam")
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.filterwarnings("error", message="simulate .* cut-off")
         later = ansen.simulate(v, "M2", str((start + np.timedelta64(3, "D")).date()),
                                progress=False)
     assert later.attrs["warmup_decisions"] == 0
     assert ansen.simulate(v, "M2", progress=False, forecast="perfect").attrs[
         "warmup_decisions"] == 0
+
+
+def test_m6_messages_and_the_weather_fit_count_as_warm_up_too():
+    """M6's code red/green messages are forecasts as well (counted even without batteries);
+    the weather forecast's PV fit on the first days of the data is announced."""
+    import ansen
+    from tests.conftest import tiny
+
+    v = tiny(days=5)
+    no_batteries = v.assign(battery_kwh=v["battery_kwh"] * 0.0, battery_kw=v["battery_kw"] * 0.0)
+    with pytest.warns(UserWarning, match=r"simulate M6: \d+ of \d+ decisions"):
+        m6 = ansen.simulate(no_batteries, "M6", progress=False)
+    assert m6.attrs["warmup_decisions"] > 0
+    with pytest.warns(UserWarning, match="the weather forecast fits its PV shares on the first "
+                                         "28 days of the data, which reach past the run's start"):
+        ansen.simulate(v, "M2", progress=False, forecast="weather")

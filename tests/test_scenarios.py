@@ -252,6 +252,15 @@ def test_neighbourhood_battery_per_transformer(six):
             "T2", same_as="transformer_sites")]))
     with pytest.raises(ValueError, match="'each' .* needs same_as='transformer_sites'"):
         NeighbourhoodBattery("each", same_as="all_sites")
+    # a second round after one derived before: the ids clash unless a prefix is given
+    twice = derive(one, Scenario("again", batteries=BatterySites(
+        count=1, rule="explicit", households=("H2",), existing="keep")))
+    with pytest.raises(ValueError, match="already in the village .a neighbourhood battery "
+                                         "derived before.."):
+        derive(twice, "neighbourhood_per_transformer")
+    again = derive(twice, Scenario("again2", neighbourhood=[NeighbourhoodBattery(
+        "each", same_as="transformer_sites", id="BUURTBATTERIJ_2")]))
+    assert "BUURTBATTERIJ_2_T1" in sites(again)
     with pytest.raises(ValueError, match="'each' finds no transformer with battery sites"):
         derive(derive(six, "penetration_000"), Scenario("e", neighbourhood=[
             NeighbourhoodBattery("each", same_as="transformer_sites")]))

@@ -206,6 +206,25 @@ def test_a_named_scenario_brings_the_tariff_its_recipe_states(villages):
                    ["M2"], PERIODS[:1])
 
 
+def test_a_village_is_never_run_under_another_tariff_than_its_recipe_states(villages,
+                                                                             tmp_path):
+    """A village derived with tariff_2027 as the sweep's village: 'none' (net metering) is
+    refused by name before anything runs and in the run itself; '2027' runs."""
+    from ansen.scenarios import derive
+
+    v27 = ansen.data.save(derive(ansen.data.load(villages[0]), "tariff_2027"),
+                          tmp_path / "v27.nc")
+    g = sweep.grid([v27], ["none", "2027"], ["M1"], PERIODS[:1])
+    failures = sweep.check_scenarios(g)
+    assert list(failures) == [f"none on {g.tasks[0].village.label}"]
+    assert "tariff 'net_metering', but the village's recipe (tariff_2027) states 'no net " \
+           "metering'; give the scenario the tariff its village states (tariff = '2027')" in \
+           failures[f"none on {g.tasks[0].village.label}"]
+    out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
+    assert list(out["failed"]) == [t.label() for t in g.tasks if t.scenario_name == "none"]
+    assert len(out["done"]) == 1
+
+
 def test_scenarios_that_do_not_fit_a_village_are_named_before_anything_runs(villages):
     """check_scenarios (what --dry-run prints) derives each scenario here; the failure names
     the sweep's scenario, not a placeholder."""
@@ -348,12 +367,21 @@ def test_cli_dry_run_and_one_line_errors(tmp_path, capsys):
     # --dry-run --prune lists what would go: the shipped example store holds its own runs
     store = tmp_path / "copy.parquet"
     store.write_bytes(sweep.EXAMPLE_STORE.read_bytes())
-    spec = _spec(tmp_path, 'models = ["M4"]\nperiods = [{ start = "2025-06-02", end = '
-                           '"2025-06-09" }]\n')
+    before = store.read_bytes()
+    # the example's M4 runs stay (same grid points), its M5 runs would go
+    spec = _spec(tmp_path, 'models = ["M4"]\nperiods = [\n'
+                           '{ start = "2025-01-13", end = "2025-01-16", name = "winter_days", '
+                           'season = "winter" },\n'
+                           '{ start = "2025-06-02", end = "2025-06-05", name = "summer_days", '
+                           'season = "summer" }]\n[[parameters]]\nname = "defaults"\n')
     assert main(["sweep", str(spec), "--dry-run", "--prune", "--output", str(store)]) == 0
     out = capsys.readouterr().out
     rows = sweep.read_store(store)
-    assert f"--prune would remove {rows['run_id'].nunique()} run(s) outside" in out
+    m5 = rows[rows["model"] == "M5"]["run_id"].nunique()
+    assert 0 < m5 < rows["run_id"].nunique()
+    assert f"--prune would remove {m5} run(s) outside" in out
+    assert "  M4 " not in out.split("--prune would remove")[1]
+    assert store.read_bytes() == before  # a dry run changes nothing
 
 
 @pytest.mark.slow
