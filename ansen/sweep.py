@@ -13,7 +13,8 @@ and period, giving two rows that differ in the ``baseline`` column (the same
 long shape as an experiment's ``metrics.csv``, so every measure keeps one
 column name). Each row carries its provenance: ``task_key`` (SHA-256 of the
 run's definition, the data's SHA-256, the code's SHA-256 and the package
-version, as :mod:`ansen.provenance` computes them), ``code_sha256``,
+version, as :mod:`ansen.provenance` computes them, and of the definitions of
+the named scenarios of data/scenarios.toml it derives), ``code_sha256``,
 ``version``, ``solver``, ``seconds`` (wall time of the run on its worker)
 and ``finished_utc``. :data:`STORE_COLUMNS` lists the columns.
 
@@ -191,11 +192,14 @@ class Task:
         return _sha({**self.definition(), "village": self.village.label})[:16]
 
     def key(self, code_sha256: str) -> str:
-        """SHA-256 of the definition, the village's data, the code and the package version."""
+        """SHA-256 of the definition, the village's data, the code and the package version,
+        and of the definitions of the named scenarios it derives (data/scenarios.toml is
+        data, not code: an edited named scenario reruns the runs that use it)."""
         import ansen
 
         return _sha({"run": self.definition(), "data": self.village.sha256,
-                     "code": code_sha256, "version": ansen.__version__})
+                     "code": code_sha256, "version": ansen.__version__,
+                     "named": _named_definitions(self.scenario)})
 
     @property
     def group(self) -> tuple:
@@ -477,6 +481,27 @@ def _parameter_sets(value, models, schedule, where: str) -> dict[str, list[tuple
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{where}: parameter set {name!r} for {m}: {exc}") from None
     return sets
+
+
+@functools.cache
+def _named_file(path: str, stamp: tuple) -> dict:
+    from ansen.scenarios import load_scenarios
+
+    return {name: sc.to_dict() for name, sc in load_scenarios(path).items()}
+
+
+def _named_definitions(scenario: dict) -> dict:
+    """The definitions of the named scenarios a sweep scenario derives, by name."""
+    names = scenario.get("scenario", [])
+    names = [names] if isinstance(names, str) else list(names)
+    if not names:
+        return {}
+    from ansen import scenarios
+
+    path = Path(scenarios.DEFAULT_SCENARIOS)
+    info = path.stat()
+    known = _named_file(str(path), (info.st_mtime_ns, info.st_size))
+    return {n: known[n] for n in names}
 
 
 def _unique(tasks: Iterable[Task]) -> tuple[Task, ...]:

@@ -238,6 +238,27 @@ def test_scenarios_that_do_not_fit_a_village_are_named_before_anything_runs(vill
         "scenario many: BatterySites.count: 200 battery sites asked")
 
 
+def test_an_edited_named_scenario_changes_the_keys_of_the_runs_that_use_it(monkeypatch,
+                                                                           tmp_path, villages):
+    """data/scenarios.toml is data: editing penetration_010 reruns its runs, not the others."""
+    import ansen.scenarios
+
+    g = sweep.grid(villages[:1], ["penetration_010", "none"], ["M1"], PERIODS[:1])
+    keys = {t.scenario_name: t.key("code") for t in g.tasks}
+    text = ansen.scenarios.DEFAULT_SCENARIOS.read_text()
+    old = ('name = "penetration_010"\ndescription = "10 battery sites: the village\'s own sites '
+           'kept, the rest by largest PV."\n[scenario.batteries]\ncount = 10\n')
+    assert old in text
+    edited = tmp_path / "scenarios.toml"
+    edited.write_text(text.replace(old, old.replace("count = 10", "count = 11")))
+    monkeypatch.setattr(ansen.scenarios, "DEFAULT_SCENARIOS", edited)
+    again = {t.scenario_name: t.key("code") for t in g.tasks}
+    assert again["penetration_010"] != keys["penetration_010"]
+    assert again["none"] == keys["none"]
+    assert [t.run_id for t in g.tasks] == [t.run_id for t in sweep.grid(
+        villages[:1], ["penetration_010", "none"], ["M1"], PERIODS[:1]).tasks]  # same points
+
+
 def test_unknown_named_scenarios_and_parts_are_refused_by_name(villages):
     with pytest.raises(ValueError, match="unknown named scenario.*'penetration_999'"):
         sweep.grid(villages[:1], [{"name": "x", "scenario": "penetration_999"}], ["M2"],
