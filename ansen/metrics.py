@@ -321,9 +321,10 @@ def run_label(run: xr.Dataset) -> str:
     """A run's name in tables: its model, with the forecast and data age when not the defaults.
 
     E.g. ``"M5"``, ``"M5 (weather, 7D)"``, ``"M4 (shadow_eur_per_kwh=1.0)"``: the model
-    parameters that differ from the model's defaults are named too, and ``classes`` when
-    the LP planned battery classes (``plan_fleet="classes"``). Set ``attrs["label"]`` on a
-    run to name it yourself.
+    parameters that differ from the model's defaults are named too, ``classes`` when
+    the LP planned battery classes (``plan_fleet="classes"``), and ``lp`` or ``dp`` when
+    ``plan_method`` was chosen instead of ``"auto"``. Set ``attrs["label"]`` on a run to
+    name it yourself.
     """
     if run.attrs.get("label"):
         return str(run.attrs["label"])
@@ -338,6 +339,9 @@ def run_label(run: xr.Dataset) -> str:
     if (isinstance(run_params, dict) and run_params.get("plan_fleet") == "classes"
             and run.attrs.get("lp_batteries", 0)):
         extra.append("classes")
+    if (isinstance(run_params, dict) and run_params.get("plan_method") not in (None, "auto")
+            and run.attrs.get("lp_batteries", 0)):
+        extra.append(str(run_params["plan_method"]))  # "lp" or "dp", chosen by hand
     try:
         from ansen.models import MODELS
 

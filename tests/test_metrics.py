@@ -6,7 +6,7 @@ import pytest
 
 import ansen
 import ansen.data
-from ansen.metrics import compare, deferral_years, weekly_mv_peak_reduction
+from ansen.metrics import compare, deferral_years, run_label, weekly_mv_peak_reduction
 from tests.conftest import tiny
 
 
@@ -67,6 +67,9 @@ def test_compare_columns_end_in_their_unit_and_variants_get_their_own_row():
     assert (rows["model"] == "M5").all()
     labels = {"model", "baseline", "start", "end"}
     assert [c for c in rows.columns if c not in labels and not c.endswith(UNITS)] == []
+    # a plan method chosen by hand is named; the default ("auto") is not
+    assert [run_label(ansen.simulate(v, "M0", plan_method=m, **kw)) for m in
+            ("auto", "lp", "dp")] == ["M0", "M0 (lp)", "M0 (dp)"]
 
 
 def test_compare_refuses_different_periods():
