@@ -356,7 +356,13 @@ def cmd_derive(args) -> int:
     import ansen.data as d
     from ansen.scenarios import derive, load_scenarios, recipe_chain
 
-    known = load_scenarios(args.scenarios)
+    known = load_scenarios()  # the shipped ones, and a file's own beside them
+    if args.scenarios:
+        own = load_scenarios(args.scenarios)
+        if clash := sorted(set(own) & set(known)):
+            raise ValueError(f"{args.scenarios}: scenario name(s) {clash} are shipped ones "
+                             "(data/scenarios.toml); give yours other names")
+        known.update(own)
     if unknown := [n for n in args.scenario if n not in known]:
         raise ValueError(f"unknown scenario(s) {unknown}; known: {', '.join(known)}")
     ds = _village(args.data)
@@ -475,7 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="NetCDF file to write")
     s.add_argument("--data", help="base village: NetCDF file or export folder (default: the "
                    "shipped synthetic village)")
-    s.add_argument("--scenarios", help="scenario TOML file (default: data/scenarios.toml)")
+    s.add_argument("--scenarios", help="a scenario TOML file of your own, its scenarios "
+                   "named beside the shipped ones of data/scenarios.toml (so they chain)")
     s.set_defaults(func=cmd_derive)
 
     s = _parser(sub, "compare", "run models over a period and compare them with a baseline")

@@ -254,6 +254,28 @@ def test_data_derive_writes_a_village_with_its_recipe_chain(village, tmp_path, c
     assert "net metering off" in capsys.readouterr().out
 
 
+def test_data_derive_chains_a_scenario_file_of_ones_own_with_the_shipped(village, tmp_path,
+                                                                          capsys):
+    from ansen.data import load
+    from ansen.scenarios import recipe_chain
+
+    base = save(village, tmp_path / "tiny.nc")
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[[scenario]]\nname = "one_more"\n[scenario.batteries]\ncount = 1\n'
+                    'rule = "net_exporters"\neligible = "all"\nexisting = "keep"\n'
+                    'capacity_kwh = 10.0\n')
+    out = tmp_path / "d.nc"
+    assert main(["data", "derive", "penetration_000", "one_more", "tariff_2027", "--scenarios",
+                 str(mine), "--data", str(base), "--output", str(out)]) == 0
+    assert [r["scenario"]["name"] for r in recipe_chain(load(out))] == [
+        "penetration_000", "one_more", "tariff_2027"]
+    mine.write_text('[[scenario]]\nname = "pilot"\n')
+    capsys.readouterr()
+    assert main(["data", "derive", "pilot", "--scenarios", str(mine), "--data", str(base),
+                 "--output", str(out)]) == 2
+    assert "scenario name(s) ['pilot'] are shipped ones" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, message", [
     (["nope"], "ansen: unknown scenario(s) ['nope']; known: pilot"),
     (["penetration_020"], "ansen: scenario penetration_020: BatterySites.count: 20 battery "
