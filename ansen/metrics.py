@@ -404,9 +404,6 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
         ``baseline_*`` columns give the baseline's value where a change is read
         better with it.
     """
-    if tariff is None:
-        _check_default_tariff(run, "run")
-        _check_default_tariff(baseline, "baseline")
     row: dict = {"model": run.attrs.get("model", "?"), "baseline": baseline.attrs.get("model", "?"),
                  "start": run.attrs.get("start"), "end": run.attrs.get("end")}
     mv = mv_peak_reduction(run, baseline)

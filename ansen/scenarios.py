@@ -57,6 +57,7 @@ __all__ = [
     "load_scenarios",
     "recipe",
     "recipe_chain",
+    "stated_tariff",
     "tariff_of",
 ]
 
@@ -654,6 +655,16 @@ def recipe_chain(village: xr.Dataset) -> list[dict]:
     return chain[::-1]
 
 
+def stated_tariff(village: xr.Dataset):
+    """The tariff the last scenario of a village's recipe chain that states one gives
+    (:meth:`Scenario.tariff`), or None when none does (an original village too)."""
+    for r in reversed(recipe_chain(village)):
+        s = Scenario.from_dict(r["scenario"], "recipe")
+        if s.tariff_regime is not None:
+            return s.tariff()
+    return None
+
+
 def tariff_of(village: xr.Dataset):
     """The tariff of a (derived) village: the last scenario of its chain that states one.
 
@@ -661,11 +672,7 @@ def tariff_of(village: xr.Dataset):
     """
     from ansen.tariffs import Tariff
 
-    for r in reversed(recipe_chain(village)):
-        s = Scenario.from_dict(r["scenario"], "recipe")
-        if s.tariff_regime is not None:
-            return s.tariff()
-    return Tariff()
+    return stated_tariff(village) or Tariff()
 
 
 # --------------------------------------------------------------------------- parts applied

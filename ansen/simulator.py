@@ -54,7 +54,7 @@ from ansen.controller import (
     apply_setpoints,
 )
 from ansen.controller.information import duration_text
-from ansen.controller.planner import FLEETS, METHODS
+from ansen.controller.planner import FLEETS, METHODS, dp_refusal
 from ansen.data.schema import _as_utc, check_time_index, local_time, validate
 from ansen.forecast import FORECASTS, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
@@ -228,13 +228,8 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
     if plan_method not in METHODS:
         raise ValueError(f"simulate: plan_method must be one of {', '.join(METHODS)}, got "
                          f"{plan_method!r}")
-    if plan_method == "dp" and not (getattr(steer, "separable", False) and directions == "net"):
-        raise ValueError(
-            f"simulate: plan_method='dp' solves only models whose LP separates per battery (M0, "
-            f"and M2 with meter='household') with directions='net'; {steer.id}"
-            + (f" with directions={directions!r}" if getattr(steer, "separable", False) else
-               " does not separate (grid terms or one community meter couple its batteries), so it")
-            + " needs plan_method='lp' or 'auto'")
+    if plan_method == "dp" and (refusal := dp_refusal(steer, directions)):
+        raise ValueError(f"simulate: {refusal}")
     if tariff is not None and not isinstance(tariff, Tariff):
         raise ValueError(f"simulate: tariff must be an ansen.tariffs.Tariff, got {tariff!r}")
     if forecast_lag_days is not None:
@@ -629,8 +624,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             f"simulate {steer.id}: {len(warmup_at)} of {n_decisions} decisions (the last at "
             f"{last}) forecast with data from after their cut-off: the run starts less than "
             f"the forecast's history ({history_days(forecast)} day(s)) plus the data age "
-            f"({duration_text(pd.Timedelta(info.data_lag))}) after the data do, so the forecast borrows the "
-            "first days of the data (a warm-up that sees the future; "
+            f"({duration_text(pd.Timedelta(info.data_lag))}) after the data do, so the "
+            "forecast borrows the first days of the data (a warm-up that sees the future; "
             "attrs['warmup_decisions']). Start the run later for forecasts that never do.",
             stacklevel=2)
 

@@ -358,8 +358,7 @@ def _scenario(value, where: str) -> tuple[str, str]:
                 raise ValueError(f"{where}: scenario {name!r}: {exc}") from None
         for sc in derived:  # the last one that states a tariff decides (ansen.scenarios.tariff_of)
             if sc.tariff_regime is not None:
-                stated = ("net_metering" if sc.tariff_regime == "net_metering" else
-                          "2027_legal_minimum" if sc.feed_in == "legal_minimum" else "2027")
+                stated = _tariff_key(sc.tariff())
     if stated is not None and recipe.get("tariff", stated) != stated:
         raise ValueError(f"{where}: scenario {name!r}: tariff {recipe['tariff']!r}, but the "
                          f"derived village's recipe states {stated!r} (tariff_regime of the "
@@ -504,6 +503,17 @@ def _named_definitions(scenario: dict) -> dict:
     return {n: known[n] for n in names}
 
 
+def _one_name_per_recipe(scenarios: Iterable[tuple[str, str]], where: str) -> None:
+    """Refuse one recipe under two names ((name, scenario JSON) pairs): the store keeps one
+    name per run, so the second name would vanish."""
+    first: dict[str, str] = {}
+    for name, recipe in scenarios:
+        if first.setdefault(recipe, name) != name:
+            raise ValueError(f"{where}: scenarios {first[recipe]!r} and {name!r} are the same "
+                             f"recipe ({recipe}); list it under one name (the store keeps one "
+                             "name per run)")
+
+
 def _unique(tasks: Iterable[Task]) -> tuple[Task, ...]:
     """The tasks without repeats (the same point listed twice runs once)."""
     seen, out = set(), []
@@ -573,12 +583,7 @@ def grid(villages=("default",), scenarios=("none",), models=("M1",), periods="sc
     base = Path(base) if base is not None else None
     village_list = [_village(v, base) for v in villages]
     scenario_list = [_scenario(s, name) for s in scenarios]
-    first: dict[str, str] = {}
-    for scenario_name, scenario_json in scenario_list:  # one recipe under two names: one row
-        if first.setdefault(scenario_json, scenario_name) != scenario_name:
-            raise ValueError(f"{name}: scenarios {first[scenario_json]!r} and "
-                             f"{scenario_name!r} are the same recipe ({scenario_json}); "
-                             "list it once (the store keeps one name per run)")
+    _one_name_per_recipe(scenario_list, name)
     period_list = _periods(periods, schedule, name)
     sets = _parameter_sets(parameters, models, schedule, name)
     tasks = []
@@ -667,12 +672,7 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
         raise ValueError(f"{path}: name {name!r} is not a safe name (it names the default "
                          "store, NAME.parquet, in the working folder): letters, digits and "
                          "_ . + - only, starting with a letter or digit")
-    first: dict[str, str] = {}
-    for t in tasks:  # as in grid(), over every [[grid]] table of the spec
-        if first.setdefault(t.scenario_json, t.scenario_name) != t.scenario_name:
-            raise ValueError(f"{path}: scenarios {first[t.scenario_json]!r} and "
-                             f"{t.scenario_name!r} are the same recipe ({t.scenario_json}); "
-                             "list it under one name (the store keeps one name per run)")
+    _one_name_per_recipe([(t.scenario_name, t.scenario_json) for t in tasks], str(path))
     return Grid(name=name, tasks=_unique(tasks),
                 description=str(doc.get("description", "")))
 
@@ -700,14 +700,10 @@ def _derive(village, scenario: dict, name: str = "sweep"):
 
 def _check_tariff(village, scenario: dict, where: str = "sweep scenario") -> None:
     """Refuse to run a village under another tariff than the one its recipe states."""
-    if "recipe" not in village.attrs:
-        return
-    from ansen.scenarios import recipe_chain, tariff_of
+    from ansen.scenarios import recipe_chain, stated_tariff
 
-    if not any(r["scenario"].get("tariff_regime") for r in recipe_chain(village)):
-        return  # no scenario of the village's recipe states a tariff
-    stated, name = tariff_of(village), scenario.get("tariff", "net_metering")
-    if stated != tariff(name):
+    stated, name = stated_tariff(village), scenario.get("tariff", "net_metering")
+    if stated is not None and stated != tariff(name):
         chain = " -> ".join(r["scenario"]["name"] for r in recipe_chain(village))
         raise ValueError(
             f"{where}: tariff {name!r}, but the village's recipe ({chain}) states "

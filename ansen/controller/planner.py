@@ -92,6 +92,18 @@ FLEETS = ("sites", "classes")
 METHODS = ("auto", "lp", "dp")
 
 
+def dp_refusal(steer, directions: str) -> str | None:
+    """Why ``plan_method="dp"`` cannot plan ``steer`` with ``directions`` (None: it can)."""
+    separable = bool(getattr(steer, "separable", False))
+    if separable and directions == "net":
+        return None
+    return ("plan_method='dp' solves only models whose LP separates per battery (M0, and M2 "
+            f"with meter='household') with directions='net'; {steer.id}"
+            + (f" with directions={directions!r}" if separable else
+               " does not separate (grid terms or one community meter couple its batteries), "
+               "so it") + " needs plan_method='lp' or 'auto'")
+
+
 def battery_classes(ctx, prices: Prices, by_prices: bool = True) -> tuple[np.ndarray, object]:
     """Group battery sites into classes planned as one battery (module docstring).
 
@@ -195,14 +207,10 @@ class Planner:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if directions not in DIRECTIONS:
             raise ValueError(f"directions must be one of {DIRECTIONS}, got {directions!r}")
-        dp_applies = bool(getattr(steer, "separable", False)) and directions == "net"
+        refusal = dp_refusal(steer, directions)
+        dp_applies = refusal is None
         if method == "dp" and not dp_applies:
-            raise ValueError(
-                f"plan_method='dp' solves only models whose LP separates per battery (M0, and "
-                f"M2 with meter='household') with directions='net'; {steer.id}"
-                + (f" with directions={directions!r}" if getattr(steer, "separable", False)
-                   else " does not separate (grid terms or one community meter couple its "
-                   "batteries), so it") + " needs plan_method='lp' or 'auto'")
+            raise ValueError(refusal)
         self.method = "dp" if dp_applies and method != "lp" else "lp"
         exact = bool(getattr(steer, "exact_classes", False))
         if (method == "auto" and fleet == "sites" and exact and directions == "net"
