@@ -175,6 +175,9 @@ def cmd_freshness(args) -> int:
     import json
     import os
 
+    import pandas as pd
+
+    from ansen.controller.information import duration_text
     from ansen.experiments import check_period
     from ansen.notebooks import execute
 
@@ -193,6 +196,11 @@ def cmd_freshness(args) -> int:
         from ansen.data.schema import validate  # before a kernel starts
 
         village = _village(args.data)
+        step = village.indexes["time"][1] - village.indexes["time"][0]
+        if short := [lag for lag in lags if pd.Timedelta(lag) < step]:
+            raise ValueError(f"--data-lags {short}: shorter than the data's step "
+                             f"({duration_text(step)}), the "
+                             "freshest a controller can know; give ages of at least the step")
         if not args.experiment:
             for start, end in periods:
                 validate(village, start=start, end=end)

@@ -76,7 +76,16 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     if unknown:
         raise ValueError(f"data ages {unknown}: use any of {', '.join(LAG_NAMES)} "
                          "(the table names them)")
-    variants = [(m, "perfect", "15min") for m in models] + [
+    from ansen.controller.information import duration_text
+
+    step = village.indexes["time"][1] - village.indexes["time"][0]
+    short = [lag for lag in data_lags if pd.Timedelta(lag) < step]
+    if short:
+        raise ValueError(f"data ages {short} are shorter than the data's step "
+                         f"({duration_text(step)}), the freshest a controller can know: drop "
+                         "them (real time on this data is the step)")
+    # the perfect-forecast bound needs no grid data: its data age is real time, the step
+    variants = [(m, "perfect", duration_text(step)) for m in models] + [
         (m, f, lag) for m in models for f in forecasts for lag in data_lags]
     weekly, other = [], {}
     bases = {}

@@ -11,9 +11,10 @@ from ansen.data import from_arrays
 EXAMPLE_EXPORT = Path(__file__).parent / "data" / "example_export"
 
 
-def tiny(days: int = 2, start: str = "2025-06-02") -> "xarray.Dataset":  # noqa: F821
-    """Three households, two transformers, ``days`` days of 15-minute steps."""
-    t = pd.date_range(start, periods=96 * days, freq="15min")
+def tiny(days: int = 2, start: str = "2025-06-02",
+         minutes: int = 15) -> "xarray.Dataset":  # noqa: F821
+    """Three households, two transformers, ``days`` days of ``minutes``-minute steps."""
+    t = pd.date_range(start, periods=24 * 60 // minutes * days, freq=f"{minutes}min")
     hour = (t.hour + t.minute / 60).to_numpy()
     sun = np.clip(np.sin((hour - 6) / 14 * np.pi), 0, None)
     load = np.column_stack([0.3 + 0.4 * (hour > 17), 0.2 + 0.1 * np.cos(hour), 0.5 + 0 * hour])

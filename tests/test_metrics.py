@@ -122,6 +122,22 @@ def test_freshness_study_refuses_a_period_without_a_measurable_week():
                       data_lags=["15min"], forecasts=["persistence"], progress=False)
 
 
+def test_freshness_study_on_hourly_data_takes_the_step_as_real_time():
+    """Hourly data: the perfect bound runs at the step's age; ages below the step are refused
+    up front, naming the step."""
+    from ansen import freshness
+
+    v = tiny(days=8, minutes=60)
+    with pytest.raises(ValueError, match=r"\['15min'\] are shorter than the data's step \(1h\)"):
+        freshness.run(v, [("2025-06-03", "2025-06-09")], models=["M5"], data_lags=["15min"],
+                      forecasts=["persistence"], progress=False)
+    out = freshness.run(v, [("2025-06-03", "2025-06-09")], models=["M5"], data_lags=["1h"],
+                        forecasts=["persistence"], progress=False)
+    t = out["table"].set_index("forecast")
+    assert t.loc["perfect", "data_lag"] == "1h" and t.loc["persistence", "data_lag"] == "1h"
+    assert t.loc["perfect", "weeks"] == 1
+
+
 def test_a_transformer_that_never_exports_has_an_export_peak_of_zero():
     from ansen.data.summary import details
     from ansen.metrics import transformer_peaks
