@@ -245,6 +245,14 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
             "village_energy_cost_eur_per_month": float(bills / months)}
 
 
+#: The figures of :func:`cost_saving`.
+COST_SAVING_KEYS = (
+    "energy_cost_eur_per_household_month", "baseline_energy_cost_eur_per_household_month",
+    "saving_collective_pct", "saving_eur_per_household_month",
+    "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
+    "extra_wear_eur_per_household_month", "saving_after_wear_eur_per_household_month")
+
+
 def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = None) -> dict:
     r"""Household energy cost of the battery households and the saving against a baseline.
 
@@ -270,6 +278,8 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     ``saving_after_wear_eur_per_household_month`` subtracts it from the mean
     saving (the bills do not contain wear: the household pays it when the
     battery is replaced).
+
+    A village without battery sites has no battery household: every figure is NaN.
     """
     _check_pair(run, baseline)
     if tariff is None:
@@ -277,6 +287,8 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
         _check_default_tariff(baseline, "baseline")
     tariff = tariff or Tariff()
     s = battery_sites(run)
+    if not len(s):  # figures per battery household: a village without one has none
+        return dict.fromkeys(COST_SAVING_KEYS, np.nan)
     cr = household_costs(run, tariff, fixed=False).iloc[:, s]
     cb = household_costs(baseline, tariff, fixed=False).iloc[:, s]
     months = run.sizes["time"] * step_hours(run) / (365.25 * 24 / 12)

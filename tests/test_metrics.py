@@ -122,6 +122,22 @@ def test_freshness_study_refuses_a_period_without_a_measurable_week():
                       data_lags=["15min"], forecasts=["persistence"], progress=False)
 
 
+def test_compare_on_a_village_without_battery_sites_gives_nan_per_battery_household():
+    """The cost figures are per battery household: none there, NaN (it was a ZeroDivisionError)."""
+    from ansen.metrics import COST_SAVING_KEYS, cost_saving
+
+    v = tiny(days=2)
+    v["battery_kwh"] = v["battery_kwh"] * 0.0
+    v["battery_kw"] = v["battery_kw"] * 0.0
+    run = ansen.simulate(v, "M4", progress=False)
+    base = ansen.simulate(v, "M1", progress=False)
+    money = cost_saving(run, base)
+    assert set(money) == set(COST_SAVING_KEYS) and all(np.isnan(x) for x in money.values())
+    row = compare(run, base).iloc[0]
+    assert np.isnan(row["saving_eur_per_household_month"])
+    assert row["transformer_variance_reduction_pct"] == 0.0
+
+
 def test_freshness_study_on_hourly_data_takes_the_step_as_real_time():
     """Hourly data: the perfect bound runs at the step's age; ages below the step are refused
     up front, naming the step."""
