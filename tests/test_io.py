@@ -259,6 +259,21 @@ def test_semicolon_export_with_decimal_commas_reads_the_same(tmp_path):
         np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=name)
 
 
+def test_decimal_commas_after_many_whole_numbers_are_read():
+    """The decimal mark is decided on the whole file: an idle battery's column of zeros for
+    the first 300 rows does not hide the decimal commas after them (only the first 200 lines
+    were looked at)."""
+    from ansen.data.io import _dialect
+
+    rows = [f"2025-06-01T{i // 4 % 24:02d}:{i % 4 * 15:02d}:00+02:00;0;0" for i in range(300)]
+    text = "\n".join(["time;H1;H2", *rows, "2025-06-04T03:00:00+02:00;1,5;-0,25"]) + "\n"
+    assert _dialect(text, "battery.csv") == (";", ",")
+    assert _dialect(text.replace("1,5", "1.5").replace("-0,25", "-0.25"), "b.csv") == (";", ".")
+    assert _dialect(text.replace(";", "\t"), "b.csv") == ("\t", ",")
+    with pytest.raises(DataError, match="b.csv: separated by ';' but mixes decimal commas"):
+        _dialect(text.replace("1,5", "1.5"), "b.csv")
+
+
 def test_numeric_looking_ids_stay_text(tmp_path):
     d = _copy(tmp_path)
     hh = {"H1": "001", "H2": "002", "H3": "010"}

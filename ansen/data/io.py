@@ -206,8 +206,10 @@ def _dialect(text: str, file: str) -> tuple[str, str]:
     """Separator and decimal mark of a CSV text.
 
     A header with ``;`` (the Dutch and German spreadsheet export) means ``;``
-    separates the fields; the decimal mark is then ``,`` when the values use
-    it (``0,45``). A comma-separated file cannot also use decimal commas.
+    separates the fields; the decimal mark is then ``,`` when any value of the
+    file uses it (``0,45``; every line is looked at, so a column of whole
+    numbers for months does not hide the decimal commas that follow). A
+    comma-separated file cannot also use decimal commas.
     """
     lines = [ln for ln in text.splitlines() if ln.strip()]
     header = lines[0]
@@ -217,9 +219,8 @@ def _dialect(text: str, file: str) -> tuple[str, str]:
         sep = "\t"
     else:
         return ",", "."
-    fields = [f.strip() for ln in lines[1:200] for f in ln.split(sep)]
-    comma = any(_looks_decimal(f, ",") for f in fields)
-    point = any(_looks_decimal(f, ".") for f in fields)
+    body = text[text.index(header) + len(header):]
+    comma, point = (_has_decimal(body, sep, mark) for mark in (",", "."))
     if comma and point:
         raise DataError(
             f"{file}: separated by {sep!r} but mixes decimal commas and decimal points; "
@@ -228,9 +229,10 @@ def _dialect(text: str, file: str) -> tuple[str, str]:
     return sep, "," if comma else "."
 
 
-def _looks_decimal(field: str, mark: str) -> bool:
-    head, found, tail = field.lstrip("+-").partition(mark)
-    return bool(found) and head.isdigit() and tail.isdigit()
+def _has_decimal(body: str, sep: str, mark: str) -> bool:
+    """Whether a field of ``body`` is a number written with ``mark`` (``-0,45``, ``12.5``)."""
+    s, m = re.escape(sep), re.escape(mark)
+    return re.search(rf"(?:^|{s}) *[+-]?\d+{m}\d+ *\r?(?={s}|$)", body, re.MULTILINE) is not None
 
 
 def _read_table(folder: Path, name: str, required: bool = True):
