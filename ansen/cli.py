@@ -646,8 +646,30 @@ def _message(exc: BaseException) -> str:
     return text.splitlines()[0] if len(text.splitlines()) == 1 else " ".join(text.split())
 
 
+def _warnings_once():
+    """A ``warnings.showwarning`` for the command line: one line per warning, without the
+    source line, and a warning that only names another model (``simulate M4: ...`` after
+    ``simulate M0: ...``) once."""
+    import re
+
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        key = re.sub(r"^simulate \S+: ", "", text)
+        if key not in seen:
+            seen.add(key)
+            print(f"ansen: warning: {text}", file=file or sys.stderr)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     args = build_parser().parse_args(argv)
+    shown = warnings.showwarning
+    warnings.showwarning = _warnings_once()
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -660,6 +682,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"ansen: {_message(exc)}", file=sys.stderr)
         return 2 if _is_bad_input(exc) else 1
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":

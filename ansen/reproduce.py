@@ -212,9 +212,10 @@ def _run_all(jobs: list[tuple[str, dict]], n: int, log, on_done) -> None:
                 running.remove(w)
                 on_done(w)
     except BaseException:
-        # count what finished before the interruption, end the rest
+        # count what finished before the interruption, end the rest (a finished worker's
+        # result line has been read by then; the pipe's end may wait for its kernel)
         for w in [w for w in running if w.proc.poll() is not None]:
-            w.reader.join(timeout=5)
+            w.reader.join(timeout=1)
             running.remove(w)
             on_done(w)
         _terminate(running)

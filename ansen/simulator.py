@@ -61,7 +61,7 @@ from ansen.models import Context, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
 from ansen.models.cost import CommunityCost
 from ansen.models.lp import BACKENDS
-from ansen.tariffs import Tariff, annual_net_kwh, last_year_net_kwh
+from ansen.tariffs import NET_METERING_LAST_YEAR, Tariff, annual_net_kwh, last_year_net_kwh
 
 __all__ = ["simulate", "check_arguments", "apply_setpoints"]
 
@@ -491,12 +491,22 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     importer = position >= 0.0  # a connection with no net use (a neighbourhood battery): its
     # losses will make it a net importer
     years = local.year.to_numpy()
-    cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,
-                                        importer[sites])
-    community_importer = np.array([position[sites].sum() >= 0.0])
-    comm_imp, comm_exp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,
-                                                community_importer)
-    prices = Prices(cimp, cexp, comm_imp[:, 0], comm_exp[:, 0])
+    if tariff.net_metering and (late := sorted({int(y) for y in years[i0:i1]
+                                                if y > NET_METERING_LAST_YEAR})):
+        warnings.warn(
+            f"simulate {steer.id}: the run reaches {', '.join(map(str, late))}, but net "
+            f"metering ends on 31 December {NET_METERING_LAST_YEAR} (Kamerstuk 36611) and the "
+            "tariff still nets; give tariff=ansen.tariffs.Tariff.after_net_metering() (or "
+            "derive the village's scenario 'tariff_2027') for the law as it will be",
+            UserWarning, stacklevel=2)
+    prices = None  # the steering LPs' prices; the rules (none, M1) use none
+    if steer.uses_lp:
+        cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,
+                                            importer[sites])
+        community_importer = np.array([position[sites].sum() >= 0.0])
+        comm_imp, comm_exp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values,
+                                                    years, community_importer)
+        prices = Prices(cimp, cexp, comm_imp[:, 0], comm_exp[:, 0])
 
     known = info.bind(times)
     cap_steps = round(float(horizon_hours) / dt) if horizon_hours is not None else None

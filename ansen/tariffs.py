@@ -86,6 +86,9 @@ import pandas as pd
 import xarray as xr
 
 __all__ = [
+    "ENERGY_TAX",
+    "NET_METERING_LAST_YEAR",
+    "TAX_REDUCTION",
     "Tariff",
     "annual_net_kwh",
     "household_costs",
@@ -93,11 +96,23 @@ __all__ = [
     "last_year_net_kwh",
 ]
 
+#: The last calendar year of net metering (it ends on 31 December 2026, Kamerstuk 36611).
+NET_METERING_LAST_YEAR = 2026
 #: Energy tax on electricity, EUR/kWh excl. VAT, first consumption band (source above).
 ENERGY_TAX = {2024: 0.1088, 2025: 0.10154, 2026: 0.0916}
 #: Annual energy-tax reduction, EUR excl. VAT. 2025: source above. 2024 and 2026:
 #: assumption (the 2025 value), not checked here.
 TAX_REDUCTION = {2024: 524.95, 2025: 524.95, 2026: 524.95}
+
+
+def _years_hint(tariff) -> str:
+    """How to bill a year the tariff does not know (the end of its error message)."""
+    known = sorted(set(tariff.energy_tax) & set(tariff.tax_reduction_eur_per_year))
+    return (f"; it knows {', '.join(map(str, known)) or 'no year'}. The package ships the "
+            "Dutch figures it could cite (ansen.tariffs.ENERGY_TAX, TAX_REDUCTION); for other "
+            "years give simulate and the metrics a Tariff(energy_tax={..., year: EUR/kWh excl. "
+            "VAT}, tax_reduction_eur_per_year={..., year: EUR excl. VAT}) with the figures of "
+            "the Belastingdienst's tables (the command line bills only the shipped years)")
 
 
 @dataclass(frozen=True)
@@ -171,7 +186,7 @@ class Tariff:
         years = np.asarray(years)
         missing = sorted({int(y) for y in np.unique(years)} - set(self.energy_tax))
         if missing:
-            raise ValueError(f"Tariff has no energy tax for year(s) {missing}")
+            raise ValueError(f"Tariff has no energy tax for year(s) {missing}{_years_hint(self)}")
         return np.vectorize(self.energy_tax.get, otypes=[float])(years)
 
     def supply_prices(self, price_eur_per_kwh, years) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +240,8 @@ class Tariff:
     def fixed_eur_per_month(self, year: int) -> float:
         """Standing charge + network tariff - tax reduction, incl. VAT [EUR/month]."""
         if year not in self.tax_reduction_eur_per_year:
-            raise ValueError(f"Tariff has no energy-tax reduction for year {year}")
+            raise ValueError(f"Tariff has no energy-tax reduction for year {year}"
+                             f"{_years_hint(self)}")
         reduction = self.tax_reduction_eur_per_year[year] * (1.0 + self.vat) / 12.0
         return self.standing_eur_per_month + self.network_eur_per_month - reduction
 

@@ -290,3 +290,19 @@ def test_data_derive_refuses_bad_requests_in_one_line(village, tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_warnings_are_one_line_and_not_repeated_per_model(village, tmp_path, capsys):
+    """The command line prints a warning as one line without the source line that raised it,
+    and a warning that differs only in the model's name once (it was once per model)."""
+    import warnings
+
+    path = save(village, tmp_path / "v.nc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["compare", "--data", str(path), "--models", "M0", "M4", "--start",
+                     "2025-06-03", "--end", "2025-06-04"]) == 0
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if "less than a year of data" in ln]
+    assert len(lines) == 1 and lines[0].startswith("ansen: warning: simulate M0: "), err
+    assert "ansen.simulate(" not in err and "UserWarning" not in err

@@ -173,6 +173,11 @@ def _steps(name, freq):
 
 BAD_EXPORTS = {
     "empty-csv": (_edit_text("load.csv", lambda t: ""), r"load.csv: the file is empty"),
+    "household-twice": (_edit_text("sites.csv", lambda t: t + "H2,T2,0.0,0.0,1.0,0.0\n"),
+                        r"sites.csv: household 'H2' is listed twice \(line 3 and line 5\)"),
+    "transformer-twice": (_edit_text("transformers.csv", lambda t: t + "T1,100\n"),
+                          r"transformers.csv: transformer 'T1' is listed twice \(line 2 and "
+                          r"line 4\)"),
     "header-only": (_edit_text("pv.csv", lambda t: t.splitlines()[0] + "\n"),
                     r"pv.csv: no data rows"),
     "text-value": (_edit_frame("load.csv", lambda df: _set(df, 3, "H2", "ten")),
@@ -272,6 +277,25 @@ def test_decimal_commas_after_many_whole_numbers_are_read():
     assert _dialect(text.replace(";", "\t"), "b.csv") == ("\t", ",")
     with pytest.raises(DataError, match="b.csv: separated by ';' but mixes decimal commas"):
         _dialect(text.replace("1,5", "1.5"), "b.csv")
+
+
+def test_spaces_around_header_cells_are_stripped_like_the_cells(tmp_path):
+    d = _copy(tmp_path)
+    f = d / "load.csv"
+    lines = f.read_text().splitlines()
+    f.write_text("\n".join([lines[0].replace(",", " , ") + " "] + lines[1:]) + "\n")
+    np.testing.assert_array_equal(load(d)["load_kw"].values, load(EXAMPLE_EXPORT)["load_kw"].values)
+
+
+def test_parquet_errors_name_the_row_not_a_line(tmp_path):
+    d = _copy(tmp_path)
+    df = pd.read_csv(d / "mv.csv", dtype=str)
+    df.loc[5, "mv_kw"] = None
+    (d / "mv.csv").unlink()
+    df.to_parquet(d / "mv.parquet")
+    with pytest.raises(DataError, match=r"mv.parquet: column 'mv_kw': 1 empty or NaN value\(s\), "
+                                        r"first in row 6;"):
+        load(d)
 
 
 def test_numeric_looking_ids_stay_text(tmp_path):

@@ -200,7 +200,8 @@ def test_ctrl_c_stops_at_once_and_says_what_finished(tmp_path):
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=15)
-    assert time.monotonic() - t0 < 5
+    elapsed = time.monotonic() - t0
+    assert elapsed < 5, f"stopped after {elapsed:.1f} s; stderr:\n{err}"
     assert proc.returncode == 130
     assert "ansen: interrupted; finished: none; not finished: ok, second. Run the same " \
            "command again to complete only the rest." in err

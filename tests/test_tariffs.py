@@ -149,3 +149,45 @@ def test_positions_scaled_from_short_data_are_announced():
         warnings.simplefilter("error")
         ansen.simulate(v, "M0", progress=False, forecast="perfect",
                        tariff=Tariff.after_net_metering())
+
+
+def test_a_year_without_tax_figures_names_the_fix_and_rules_run_without_them():
+    """Data of 2023: the rules (none, M1) need no prices and run; a cost model says which
+    years the tariff knows and how to give others; with the year's figures it runs."""
+    import ansen
+    from ansen.tariffs import ENERGY_TAX, TAX_REDUCTION
+    from tests.conftest import tiny
+
+    v = tiny(days=2, start="2023-06-05")
+    for model in ("none", "M1"):
+        run = ansen.simulate(v, model, progress=False)
+        assert run.sizes["time"] > 0
+    with pytest.raises(ValueError, match=r"no energy tax for year\(s\) \[2023\]; it knows 2024, "
+                                         r"2025, 2026\..*Tariff\(energy_tax="):
+        ansen.simulate(v, "M4", progress=False)
+    with pytest.raises(ValueError, match=r"no energy-tax reduction for year 2023; it knows"):
+        Tariff(energy_tax={**ENERGY_TAX, 2023: 0.12}).fixed_eur_per_month(2023)
+    own = Tariff(energy_tax={**ENERGY_TAX, 2023: 0.12},
+                 tax_reduction_eur_per_year={**TAX_REDUCTION, 2023: 500.0})
+    assert ansen.simulate(v, "M4", progress=False, tariff=own).sizes["time"] > 0
+
+
+def test_net_metering_after_2026_is_announced():
+    """Net metering ends with 2026: a run into 2027 under a netting tariff says so, one under
+    the 2027 tariff does not."""
+    import warnings
+
+    import ansen
+    from ansen.tariffs import ENERGY_TAX, TAX_REDUCTION
+    from tests.conftest import tiny
+
+    v = tiny(days=2, start="2027-06-07")
+    taxes = {"energy_tax": {**ENERGY_TAX, 2027: 0.09},
+             "tax_reduction_eur_per_year": {**TAX_REDUCTION, 2027: 500.0}}
+    with pytest.warns(UserWarning, match=r"simulate M0: the run reaches 2027, but net metering "
+                                         r"ends on 31 December 2026"):
+        ansen.simulate(v, "M0", progress=False, tariff=Tariff(**taxes))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*net metering ends")
+        ansen.simulate(v, "M0", progress=False, tariff=Tariff.after_net_metering(**taxes))
+        ansen.simulate(tiny(days=2, start="2026-06-08"), "M0", progress=False)

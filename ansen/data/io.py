@@ -258,7 +258,7 @@ def _read_table(folder: Path, name: str, required: bool = True):
             df, decimal = _read_csv(f)
         if df.empty:
             raise DataError(f"{f.name}: no data rows (only a header line)")
-        df.columns = [str(c) for c in df.columns]
+        df.columns = [str(c).strip() for c in df.columns]  # as the cells are
         return df, f.name, decimal
     if required:
         raise DataError(f"{name}: file {name}.csv (or .parquet) missing in {folder}")
@@ -329,7 +329,7 @@ def _numeric(df: pd.DataFrame, file: str, columns, decimal: str = ".") -> pd.Dat
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
-                f"{file}: column {col!r}: {text.iloc[i]!r} in line {i + 2} is not a number "
+                f"{file}: column {col!r}: {text.iloc[i]!r} in {_line(file, i)} is not a number "
                 f"({int(bad.sum())} such value(s)); "
                 + ("write numbers without thousands separators"
                    if re.fullmatch(r"-?\d{1,3}([.,]\d{3})+([.,]\d+)?", str(text.iloc[i]).strip())
@@ -342,19 +342,33 @@ def _numeric(df: pd.DataFrame, file: str, columns, decimal: str = ".") -> pd.Dat
             i = int(np.flatnonzero(missing)[0])
             raise DataError(
                 f"{file}: column {col!r}: {int(missing.sum())} empty or NaN value(s), first in "
-                f"line {i + 2}; nothing is filled in - fill or cut the gap explicitly"
+                f"{_line(file, i)}; nothing is filled in - fill or cut the gap explicitly"
             )
         out[col] = num.to_numpy()
     return pd.DataFrame(out, index=df.index)
 
 
-def _ids(df: pd.DataFrame, file: str, column: str) -> list[str]:
-    """An id column as text (``001`` stays ``001``), refusing empty ids."""
+def _line(file: str, i: int) -> str:
+    """Where the ``i``-th data row of ``file`` is: its line in a CSV, its row in Parquet."""
+    return f"row {i + 1}" if str(file).endswith(".parquet") else f"line {i + 2}"
+
+
+def _ids(df: pd.DataFrame, file: str, column: str, unique: bool = False) -> list[str]:
+    """An id column as text (``001`` stays ``001``), refusing empty ids (and, with
+    ``unique``, an id listed twice)."""
     ids = df[column]
     if ids.isna().any():
         i = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise DataError(f"{file}: column {column!r}: empty id in line {i + 2}")
-    return [str(x) for x in ids]
+        raise DataError(f"{file}: column {column!r}: empty id in {_line(file, i)}")
+    out = [str(x) for x in ids]
+    if unique and len(set(out)) < len(out):
+        first: dict[str, int] = {}
+        for i, x in enumerate(out):
+            if x in first:
+                raise DataError(f"{file}: {column} {x!r} is listed twice ({_line(file, first[x])}"
+                                f" and {_line(file, i)}); give each {column} one row")
+            first[x] = i
+    return out
 
 
 def _read_meta(folder: Path) -> dict:
@@ -408,7 +422,7 @@ def _time_index(df: pd.DataFrame, what: str, meta: dict) -> pd.DatetimeIndex:
     raw = df["time"]
     if raw.isna().any():
         i = int(np.flatnonzero(raw.isna().to_numpy())[0])
-        raise DataError(f"{what}: empty timestamp in line {i + 2}")
+        raise DataError(f"{what}: empty timestamp in {_line(what, i)}")
     tz = meta.get("timezone", "Europe/Amsterdam")
     if pd.api.types.is_datetime64_any_dtype(raw):  # Parquet
         idx = pd.DatetimeIndex(raw)
@@ -419,16 +433,18 @@ def _time_index(df: pd.DataFrame, what: str, meta: dict) -> pd.DatetimeIndex:
         if has_offset.any() and not has_offset.all():
             i = int(np.flatnonzero(has_offset != has_offset[0])[0])
             raise DataError(f"{what}: timestamps mix UTC offsets and none, e.g. "
-                            f"{text.iloc[i]!r} in line {i + 2}")
+                            f"{text.iloc[i]!r} in {_line(what, i)}")
         aware = bool(has_offset[0])
         idx = pd.DatetimeIndex(pd.to_datetime(text, utc=aware, format="ISO8601",
                                               errors="coerce"))
         if idx.isna().any():
             i = int(np.flatnonzero(idx.isna())[0])
-            raise DataError(f"{what}: timestamp {text.iloc[i]!r} in line {i + 2} is not ISO 8601 "
+            raise DataError(f"{what}: timestamp {text.iloc[i]!r} in {_line(what, i)} is not ISO "
+                            "8601 "
                             "(e.g. 2025-03-30T03:00:00+02:00)")
         if re.search(r"[ T]\d\d:\d\d", text.iloc[0]) is None:
-            raise DataError(f"{what}: timestamp {text.iloc[0]!r} in line 2 has no time of day")
+            raise DataError(f"{what}: timestamp {text.iloc[0]!r} in {_line(what, 0)} has no time "
+                            "of day")
     if aware:
         return idx.tz_convert("UTC").tz_localize(None)
     declared = meta.get("timestamps")
@@ -571,7 +587,7 @@ def _sites(folder: Path) -> pd.DataFrame:
         raise DataError(f"{file}: unknown columns {extra}; known: {need + ['pv_kwp']}")
     out = _numeric(df, file, [c for c in df.columns if c not in ("household", "transformer")],
                    decimal)
-    out.insert(0, "household", _ids(df, file, "household"))
+    out.insert(0, "household", _ids(df, file, "household", unique=True))
     out.insert(1, "transformer", _ids(df, file, "transformer"))
     one = (out["battery_kwh"] > 0) != (out["battery_kw"] > 0)
     if one.any():
@@ -618,7 +634,7 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
     if miss := [c for c in ("transformer", "kva") if c not in tdf.columns]:
         raise DataError(f"{tfile}: missing columns {miss}")
     trafos = _numeric(tdf, tfile, ["kva"], tdec)
-    trafos.insert(0, "transformer", _ids(tdf, tfile, "transformer"))
+    trafos.insert(0, "transformer", _ids(tdf, tfile, "transformer", unique=True))
     hh = list(sites["household"])
     tr = list(trafos["transformer"])
 
