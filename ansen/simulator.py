@@ -447,7 +447,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     # plays no part in the controller (only in the households' annual positions).
     history = round(info.lag / pd.Timedelta(hours=dt)) + spd * (2 + history_days(forecast))
     w0 = max(0, i0 - history)
-    run_village = validate(village.isel(time=slice(w0, max(i1, i0 + 1))), start=start, end=end)
+    # (at least two steps: a period wholly before the data is then refused for its start,
+    # not for a one-step window)
+    run_village = validate(village.isel(time=slice(w0, max(i1, i0 + 2))), start=start, end=end)
     i0, i1 = i0 - w0, i1 - w0
     times = run_village.indexes["time"]
     local = local_time(run_village)

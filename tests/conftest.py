@@ -30,6 +30,15 @@ def tiny(days: int = 2, start: str = "2025-06-02",
     )
 
 
+def sigint_default() -> None:
+    """``preexec_fn`` of a child that must stop on SIGINT as from a terminal: a test suite
+    started in the background of a non-interactive shell ignores SIGINT, and its children
+    would inherit that (the Ctrl-C tests then fail for the suite's start, not the code)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def village():
     return tiny()

@@ -173,6 +173,27 @@ def _steps(name, freq):
 
 BAD_EXPORTS = {
     "empty-csv": (_edit_text("load.csv", lambda t: ""), r"load.csv: the file is empty"),
+    "csv-and-parquet": (
+        lambda d: pd.read_csv(d / "mv.csv").to_parquet(d / "mv.parquet"),
+        r"mv.csv and mv.parquet: both in .*; keep one"),
+    "battery-power-without-battery": (
+        _edit_frame("battery.csv", lambda df: _set(df, 40, "H2", "1.5")),
+        r"battery.csv: column 'H2': 1.5 kW at .* but H2 has no battery \(battery_kw = 0"),
+    "battery-power-above-rating": (
+        _edit_frame("battery.csv", lambda df: _set(df, 40, "H1", "-7.5")),
+        r"battery.csv: column 'H1': -7.5 kW at .* but H1 has a battery of 5 kW"),
+    "transformer-in-mw": (
+        _edit_frame("transformer.csv", lambda df: df.assign(
+            T1=df["T1"].astype(float) / 1000)),
+        r"transformer.csv: column 'T1' peaks at .* values look like MW instead of kW"),
+    "mv-in-mw": (
+        _edit_frame("mv.csv", lambda df: df.assign(mv_kw=df["mv_kw"].astype(float) / 1000)),
+        r"mv.csv: mv_kw peaks at .* values look like MW instead of kW"),
+    "infinite-value": (_edit_frame("pv.csv", lambda df: _set(df, 7, "H3", "inf")),
+                       r"pv.csv: column 'H3': 'inf' in line 9 is not a finite number"),
+    "implausible-efficiency": (_edit_frame("sites.csv", lambda df: _set(df, 0, "battery_eff",
+                                                                        "0.01")),
+                               r"battery_eff: must lie in \[0.5, 1\] for a battery"),
     "household-twice": (_edit_text("sites.csv", lambda t: t + "H2,T2,0.0,0.0,1.0,0.0\n"),
                         r"sites.csv: household 'H2' is listed twice \(line 3 and line 5\)"),
     "transformer-twice": (_edit_text("transformers.csv", lambda t: t + "T1,100\n"),

@@ -8,7 +8,7 @@ import pytest
 import ansen.data
 from ansen.experiments import get_experiment, load_schedule, run_experiment, write_experiment
 from ansen.reproduce import reproduce
-from tests.conftest import EXAMPLE_EXPORT
+from tests.conftest import EXAMPLE_EXPORT, sigint_default
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -163,7 +163,8 @@ def _start(tmp_path, *extra):
     cmd = [sys.executable, "-m", "ansen.cli", "reproduce", "--schedule", str(schedule),
            "--data", str(EXAMPLE_EXPORT), "--output", str(tmp_path / "res"), "--jobs", "1",
            *extra]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_default)
 
 
 def _wait_for(cond, timeout: float, proc) -> None:

@@ -294,3 +294,13 @@ def test_every_supported_step_length_runs_end_to_end(minutes):
         row = compare(run, base)
         assert np.isfinite(row["saving_eur_per_household_month"].iloc[0])
         assert np.isfinite(row["transformer_variance_reduction_pct"].iloc[0])
+
+
+def test_a_period_wholly_before_or_after_the_data_names_the_data_s_range():
+    """It said 'at least two time steps needed, got 1' for a period before the data."""
+    v = tiny(days=3)
+    with pytest.raises(ansen.data.DataError, match="data start at 2025-06-02 00:00:00Z, after "
+                                                   "the requested start"):
+        ansen.simulate(v, "M1", "2024-02-27", "2024-03-01", progress=False)
+    with pytest.raises(ansen.data.DataError, match="data end at .* before the requested end"):
+        ansen.simulate(v, "M1", "2026-02-27", "2026-03-01", progress=False)

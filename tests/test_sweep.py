@@ -14,7 +14,7 @@ import pytest
 import ansen.data
 from ansen import sweep
 from ansen.cli import main
-from tests.conftest import tiny
+from tests.conftest import sigint_default, tiny
 
 #: Columns that differ between two computations of the same row (timings, clock).
 VOLATILE = ["seconds", "solve_seconds", "finished_utc"]
@@ -423,7 +423,7 @@ def test_ctrl_c_cancels_and_closes_the_cluster(tmp_path):
     cmd = [sys.executable, "-m", "ansen.cli", "sweep", str(spec), "--output", str(store),
            "--workers", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=sigint_default)
     end = time.monotonic() + 60
     while len(psutil.Process(proc.pid).children(recursive=True)) < 2:  # the workers
         assert proc.poll() is None and time.monotonic() < end, proc.communicate()

@@ -244,6 +244,9 @@ def _read_table(folder: Path, name: str, required: bool = True):
         The table (column names as str; CSV cells as str, NaN where empty),
         the file name for messages and the decimal mark of the file.
     """
+    if (folder / f"{name}.csv").exists() and (folder / f"{name}.parquet").exists():
+        raise DataError(f"{name}.csv and {name}.parquet: both in {folder}; keep one, so that "
+                        "no table is silently ignored")
     for suffix in (".csv", ".parquet"):
         f = folder / f"{name}{suffix}"
         if not f.exists():
@@ -325,6 +328,11 @@ def _numeric(df: pd.DataFrame, file: str, columns, decimal: str = ".") -> pd.Dat
             text = raw
             s = raw.str.replace(",", ".", regex=False) if decimal == "," else raw
             num = pd.to_numeric(s, errors="coerce").astype(float)
+        infinite = np.isinf(num.to_numpy())
+        if infinite.any():
+            i = int(np.flatnonzero(infinite)[0])
+            raise DataError(f"{file}: column {col!r}: {text.iloc[i]!r} in {_line(file, i)} is "
+                            f"not a finite number ({int(infinite.sum())} such value(s))")
         bad = num.isna() & text.notna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -599,6 +607,62 @@ def _sites(folder: Path) -> pd.DataFrame:
     return out
 
 
+#: Measured battery power may exceed the battery's rating by this share (metering, inverter
+#: overshoot) before ``battery.csv`` is refused (a judgement, not a standard).
+BATTERY_OVERSHOOT = 0.1
+#: A transformer (MV) table whose peak is below this share of the peak of what it carries
+#: (its households' net exchange; the transformers' sum) is in the wrong unit (MW as kW).
+SCALE_FLOOR = 0.01
+
+
+def _check_battery(battery: pd.DataFrame, sites: pd.DataFrame) -> None:
+    """``battery.csv``: power only where a battery is, and within its rating."""
+    file = battery.attrs.get("file", "battery.csv")
+    rating = sites.set_index("household")["battery_kw"]
+    for h in battery.columns:
+        x = battery[h].to_numpy(dtype=float)
+        limit = float(rating[h]) * (1.0 + BATTERY_OVERSHOOT)
+        over = np.abs(x) > limit + 1e-9
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            where = "has no battery (battery_kw = 0 in sites.csv)" if rating[h] <= 0 else (
+                f"has a battery of {float(rating[h]):g} kW (sites.csv)")
+            raise DataError(
+                f"{file}: column {h!r}: {x[i]:g} kW at {battery.index[i]} ({int(over.sum())} "
+                f"value(s) beyond {limit:g} kW), but {h} {where}; battery power is at most the "
+                f"rating plus {BATTERY_OVERSHOOT:.0%}")
+
+
+def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataFrame,
+                 on: pd.Series) -> None:
+    """Refuse a transformer or MV table that is orders of magnitude below what it carries
+    (households beyond the schema's plausible maximum are left to :func:`validate`, which
+    names them)."""
+    from ansen.data.schema import HOUSEHOLD_MAX_KW
+
+    if not (net.abs().to_numpy() <= 2 * HOUSEHOLD_MAX_KW).all():
+        return
+
+    def name(table):
+        return next((f.name for f in (folder / f"{table}.csv", folder / f"{table}.parquet")
+                     if f.exists()), f"{table}.csv")
+
+    for t in trafo.columns:
+        homes = net.loc[:, on.index[on == t]].sum(axis=1).abs().max()
+        peak = trafo[t].abs().max()
+        if homes > 0 and peak < SCALE_FLOOR * homes:
+            raise DataError(
+                f"{name('transformer')}: column {t!r} peaks at {peak:.4g} "
+                f"kW, but its households' net exchange alone reaches {homes:.4g} kW; values "
+                "look like MW instead of kW")
+    carried = trafo.sum(axis=1).abs().max()
+    if carried > 0 and mv.abs().max() < SCALE_FLOOR * carried:
+        raise DataError(
+            f"{name('mv')}: mv_kw peaks at {mv.abs().max():.4g} kW, but the "
+            f"village's transformers alone reach {carried:.4g} kW; values look like MW instead "
+            "of kW")
+
+
 def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.Dataset:
     """Build a village Dataset from a folder of exports (module docstring).
 
@@ -662,9 +726,12 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
     net = load_ - pv
     if battery is not None:
         battery = _align(battery, index, resample=resample, notes=notes)
+        _check_battery(battery, sites)
         net = net + battery
-        mv = mv - battery.sum(axis=1)
     on = sites.set_index("household")["transformer"]
+    _check_scale(folder, trafo, mv, net, on)  # the tables as measured, batteries included
+    if battery is not None:
+        mv = mv - battery.sum(axis=1)
     rest = pd.DataFrame(
         {t: trafo[t] - net.loc[:, on.index[on == t]].sum(axis=1) for t in tr}, index=index
     )

@@ -70,6 +70,10 @@ class Variable:
 #: Dutch large-consumer threshold (Netbeheer Nederland). A household or
 #: site value above 100 kW is therefore taken as a unit error (W for kW).
 HOUSEHOLD_MAX_KW = 100.0
+#: Lowest one-way battery efficiency accepted (a round trip of 25 %): below it the value is
+#: more likely a unit or column error than a battery (a judgement; home batteries reach
+#: 0.9-0.98 one way, a round trip of 80-96 %).
+BATTERY_EFF_MIN = 0.5
 
 VARIABLES: dict[str, Variable] = {
     "load_kw": Variable(
@@ -272,6 +276,11 @@ def _check_values(ds: xr.Dataset) -> None:
             raise DataError(
                 f"{name}: {int(nan.sum())} NaN value(s), first at {_first_times(da, nan)}"
             )
+        inf = np.isinf(vals)
+        if inf.any():
+            raise DataError(
+                f"{name}: {int(inf.sum())} infinite value(s), first at {_first_times(da, inf)}"
+            )
         if var.plausible_max is not None:
             big = np.abs(vals) > var.plausible_max
             if big.any():
@@ -291,13 +300,15 @@ def _check_values(ds: xr.Dataset) -> None:
                     f"{_first_times(ds[name], neg)}; {VARIABLES[name].description}"
                 )
     eff = ds["battery_eff"].values
-    bad = ~((eff > 0) & (eff <= 1))
-    if bad.any():
-        raise DataError(
-            f"battery_eff: must lie in (0, 1], bad for household "
-            f"{_labels(ds.indexes['household'], bad)}"
-        )
     kwh, kw = ds["battery_kwh"].values, ds["battery_kw"].values
+    bad = ~((eff >= 0) & (eff <= 1))  # a household without battery: any value in [0, 1]
+    low = (kwh > 0) & (eff < BATTERY_EFF_MIN)
+    if bad.any() or low.any():
+        raise DataError(
+            f"battery_eff: must lie in [{BATTERY_EFF_MIN:g}, 1] for a battery (one way: charge "
+            "or discharge; home batteries 0.9-0.98) and in [0, 1] without one, bad for "
+            f"household {_labels(ds.indexes['household'], bad | low)}"
+        )
     one = (kwh > 0) != (kw > 0)
     if one.any():
         i = int(np.flatnonzero(one)[0])
