@@ -60,14 +60,23 @@ def weekly_mv_peak_reduction(run: xr.Dataset, baseline: xr.Dataset) -> pd.Series
     .. math:: r_w = 100\\,\\Big(1 - \\frac{\\max_{t \\in w} |L^{mv,run}_t|}
                                      {\\max_{t \\in w} |L^{mv,base}_t|}\\Big)
 
-    Weeks with fewer than three days in the run are left out.
+    Weeks (local, Monday to Sunday) with fewer than three whole local days in
+    the run are left out; the day of a clock change (23 or 25 hours) is whole
+    when all its steps are in the run.
     """
     _check_pair(run, baseline)
     week = _weeks(run)
     frame = pd.DataFrame({"run": np.abs(run["mv_kw"].values),
                           "base": np.abs(baseline["mv_kw"].values)}, index=week)
     g = frame.groupby(level=0)
-    full = g.size() >= MIN_WEEK_DAYS * 24 / step_hours(run)
+    days = local_time(run).normalize()
+    steps = pd.Series(1, index=days).groupby(level=0).size()  # the run's steps per local day
+    length = (steps.index + pd.DateOffset(days=1) - steps.index) / pd.Timedelta(
+        hours=step_hours(run))  # steps of the whole day
+    whole = steps.index[steps.to_numpy() >= np.round(length.to_numpy())]
+    whole_weeks = (whole - pd.to_timedelta(whole.day_of_week, "D")).tz_localize(None)
+    n_whole = pd.Series(1, index=whole_weeks).groupby(level=0).size()
+    full = n_whole.reindex(g.size().index, fill_value=0) >= MIN_WEEK_DAYS
     peaks = g.max()[full]
     out = 100.0 * (1.0 - peaks["run"] / peaks["base"])
     out.index.name = "week"

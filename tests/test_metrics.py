@@ -138,6 +138,17 @@ def test_compare_on_a_village_without_battery_sites_gives_nan_per_battery_househ
     assert row["transformer_variance_reduction_pct"] == 0.0
 
 
+def test_a_three_day_week_with_the_spring_clock_change_counts():
+    """Fri-Sun over the last Sunday of March holds 71 hours: three whole local days, so the
+    week counts (it was left out, the rule counted 72 hours of steps); two days do not."""
+    v = tiny(days=5, start="2025-03-27")
+    base = ansen.simulate(v, "none", "2025-03-28", "2025-03-31", progress=False)
+    w = weekly_mv_peak_reduction(base, base)
+    assert list(w.index) == [pd.Timestamp("2025-03-24")] and w.iloc[0] == 0.0
+    two = ansen.simulate(v, "none", "2025-03-29", "2025-03-31", progress=False)
+    assert len(weekly_mv_peak_reduction(two, two)) == 0
+
+
 def test_freshness_study_on_hourly_data_takes_the_step_as_real_time():
     """Hourly data: the perfect bound runs at the step's age; ages below the step are refused
     up front, naming the step."""
