@@ -24,8 +24,9 @@ tariff, and :func:`ansen.metrics.compare` must be given it.
 
 Homes. Battery sites and growth distinguish *homes* from other connections
 (the village hall ``DORPSHUIS`` of the shipped village): as in
-:func:`ansen.data.summary.summary`, homes are the households whose id starts
-with ``H``, or every household when no id does; neighbourhood-battery
+:func:`ansen.data.summary.summary`, homes are the households whose id is
+``H`` followed by digits (``H001``, :func:`ansen.data.schema.is_home_id`), or
+every household when no id is; neighbourhood-battery
 connections (ids starting with :data:`NEIGHBOURHOOD_PREFIX`) are never homes
 and no other part touches them.
 
@@ -551,9 +552,11 @@ class Scenario:
 
 def home_ids(village: xr.Dataset) -> list[str]:
     """Ids of the homes of a village (module docstring)."""
+    from ansen.data.schema import is_home_id
+
     ids = [str(x) for x in village["household"].values]
     others = [h for h in ids if not h.startswith(NEIGHBOURHOOD_PREFIX)]
-    homes = [h for h in others if h.startswith("H")]
+    homes = [h for h in others if is_home_id(h)]
     return homes or others
 
 

@@ -563,3 +563,15 @@ def test_recipe_that_is_not_json_is_refused(six):
     six.attrs["recipe"] = "{not json"
     with pytest.raises(ValueError, match="attrs\\['recipe'\\]"):
         recipe(six)
+
+
+def test_homes_are_ids_of_h_and_digits_else_every_connection():
+    """'Hoofdweg 4' is no home id (it counted as one, being the only id with an H): with street
+    addresses as ids every connection is a home."""
+    from ansen.scenarios import home_ids
+
+    v = tiny(days=2)
+    streets = v.assign_coords(household=["Kerkstraat 1", "Hoofdweg 4", "Dorpsstraat 2"])
+    assert home_ids(streets) == ["Kerkstraat 1", "Hoofdweg 4", "Dorpsstraat 2"]
+    mixed = v.assign_coords(household=["H001", "Hoofdweg 4", "H7"])
+    assert home_ids(mixed) == ["H001", "H7"]

@@ -13,6 +13,7 @@ consumption without PV and without battery (>= 0).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,16 @@ class Variable:
 #: Dutch large-consumer threshold (Netbeheer Nederland). A household or
 #: site value above 100 kW is therefore taken as a unit error (W for kW).
 HOUSEHOLD_MAX_KW = 100.0
+def is_home_id(household) -> bool:
+    """Whether a household id names a home: ``H`` and digits (``H001``, ``H7``).
+
+    Other ids (the shipped village's hall ``DORPSHUIS``, a shop, ``Kerkstraat 1``)
+    are other connections. Where no id of a village is a home id, every
+    connection counts as a home (:func:`ansen.scenarios.home_ids`).
+    """
+    return re.fullmatch(r"H\d+", str(household)) is not None
+
+
 #: Lowest one-way battery efficiency accepted (a round trip of 25 %): below it the value is
 #: more likely a unit or column error than a battery (a judgement; home batteries reach
 #: 0.9-0.98 one way, a round trip of 80-96 %).

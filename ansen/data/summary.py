@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import DataError, step_hours
+from ansen.data.schema import DataError, is_home_id, step_hours
 
 __all__ = ["PLAUSIBLE", "household_net_kw", "price_pv_correlation", "pv_kwp", "summary",
            "transformer_kw"]
@@ -122,7 +122,7 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     h = step_hours(ds)
     days = ds.sizes["time"] * h / 24.0
     per_year = 365.25 / days
-    homes = [str(x).startswith("H") for x in ds["household"].values]
+    homes = [is_home_id(x) for x in ds["household"].values]
     if not any(homes):
         homes = [True] * ds.sizes["household"]
     hh = ds.isel(household=np.flatnonzero(homes))
