@@ -372,3 +372,30 @@ def test_finer_steps_are_averaged_on_request(tmp_path):
 def test_hourly_prices_are_held_and_recorded():
     ds = load(EXAMPLE_EXPORT)
     assert ds.attrs["resampled"] == "prices.csv: 1 h values held over 15 min steps"
+
+
+def test_prices_that_change_from_hourly_to_quarter_hours_are_held_and_noted(tmp_path):
+    """The day-ahead market went from hourly to 15-minute prices on 1 October 2025: an export
+    across the change is read, each price held over its own interval, and the change noted;
+    a gap is still refused."""
+    d = _copy(tmp_path)
+    f = d / "prices.csv"
+    df = pd.read_csv(f, dtype=str)
+    t = pd.to_datetime(df["time"], format="ISO8601", utc=True)
+    p = df["price_eur_per_mwh"].astype(float).to_numpy()
+    n_hourly = 27
+    quarters = [(t[i] + pd.Timedelta(minutes=15 * q), p[i] + q)
+                for i in range(n_hourly, len(df)) for q in range(4)]
+    rows = [(t[i], p[i]) for i in range(n_hourly)] + quarters
+    pd.DataFrame({"time": [x.isoformat() for x, _ in rows],
+                  "price_eur_per_mwh": [v for _, v in rows]}).to_csv(f, index=False)
+    ds = load(d)
+    got = ds["price_eur_per_kwh"].to_numpy() * 1000
+    np.testing.assert_allclose(got[:4 * n_hourly], np.repeat(p[:n_hourly], 4))
+    np.testing.assert_allclose(got[4 * n_hourly:], [v for _, v in quarters])
+    assert "prices.csv: steps of 1 h from" in ds.attrs["resampled"]
+    assert "15 min from" in ds.attrs["resampled"]
+    gap = pd.read_csv(f, dtype=str).drop(index=10)  # a missing hour in the hourly part
+    gap.to_csv(f, index=False)
+    with pytest.raises(DataError, match="prices.csv: gap of"):
+        load(d)

@@ -19,7 +19,9 @@ file                   content
 ``mv.csv``             time, mv_kw: *measured* MV feeder load [kW]
 ``prices.csv``         time and *one* of price_eur_per_kwh, price_eur_per_mwh;
                        prices with a coarser step than load.csv (hourly) are
-                       held over the steps of their hour
+                       held over the steps of their hour, and so are prices
+                       whose step changes (hourly, then 15-minute from
+                       1 October 2025), each over its own interval
 ``battery.csv``        optional: time + one column per household: battery
                        power during the measurement [kW], charge positive
 =====================  ========================================================
@@ -557,8 +559,9 @@ def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: 
     )
 
 
-def _prices(folder: Path, meta: dict) -> pd.DataFrame:
-    """prices.csv in EUR/kWh, with the unit of its one price column checked."""
+def _prices(folder: Path, meta: dict, notes: list[str]) -> pd.DataFrame:
+    """prices.csv in EUR/kWh, with the unit of its one price column checked (a change of
+    step held onto the finest, noted in ``notes``)."""
     df, file, decimal = _read_table(folder, "prices")
     idx = _time_index(df, file, meta)
     cols = [c for c in ("price_eur_per_kwh", "price_eur_per_mwh") if c in df.columns]
@@ -580,9 +583,48 @@ def _prices(folder: Path, meta: dict) -> pd.DataFrame:
             f"{file}: column price_eur_per_kwh: 95% of |price| up to {p95:.4g} EUR/kWh - the "
             "values look like EUR/MWh; name the column price_eur_per_mwh")
     scale = 1e-3 if col == "price_eur_per_mwh" else 1.0
-    out = pd.DataFrame({"price_eur_per_kwh": p.to_numpy() * scale}, index=idx)
+    out = _one_price_step(pd.DataFrame({"price_eur_per_kwh": p.to_numpy() * scale}, index=idx),
+                          file, notes)
     check_time_index(out.index, file, meta["timezone"])
     out.attrs["file"] = file
+    return out
+
+
+#: Shortest period of one step in a prices table whose step changes (shorter ones are gaps).
+PRICE_PERIOD_MIN = pd.Timedelta(hours=6)
+
+
+def _one_price_step(prices: pd.DataFrame, file: str, notes: list[str]) -> pd.DataFrame:
+    """Prices whose step changes (hourly, then 15-minute: the day-ahead market from
+    1 October 2025) held onto the finest step, each price over its own interval.
+
+    Only periods of one step, each at least :data:`PRICE_PERIOD_MIN` long, with steps of at
+    most an hour that the finest divides, are converted (and the conversion noted); anything
+    else (a gap is a short period of a longer step) is left for ``check_time_index`` to
+    refuse.
+    """
+    idx = prices.index
+    if len(idx) < 3:
+        return prices
+    ns = idx.as_unit("ns").asi8  # the index's own unit may be us
+    steps = np.diff(ns)
+    if (steps == steps[0]).all():
+        return prices
+    start = np.r_[0, np.flatnonzero(steps[1:] != steps[:-1]) + 1]  # first step of each period
+    own = steps[start]
+    length = np.diff(np.r_[start, len(steps)]) * own
+    fine = int(own.min())
+    least, hour = PRICE_PERIOD_MIN.value, pd.Timedelta(hours=1).value
+    if (length < least).any() or (own > hour).any() or (own % fine).any():
+        return prices
+    k = np.r_[steps, steps[-1]] // fine  # fine steps per price; the last keeps its step
+    out = prices.iloc[np.repeat(np.arange(len(idx)), k)]
+    out.index = pd.DatetimeIndex(np.repeat(ns, k) + fine * np.concatenate(
+        [np.arange(n) for n in k]), name=idx.name).as_unit(idx.unit)
+    changes = ", ".join(f"{_fmt_step(pd.Timedelta(int(own[j])))} from {idx[start[j]]}"
+                        for j in range(len(start)))
+    notes.append(f"{file}: steps of {changes} (UTC); each price held over "
+                 f"{_fmt_step(pd.Timedelta(fine))} steps of its interval")
     return out
 
 
@@ -719,7 +761,7 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
                    notes=notes)
     mv = _align(_wide(folder, "mv", meta, ["mv_kw"]), index, resample=resample,
                 notes=notes)["mv_kw"]
-    price = _align(_prices(folder, meta), index, resample=resample, notes=notes, hold=True,
+    price = _align(_prices(folder, meta, notes), index, resample=resample, notes=notes, hold=True,
                    cover=True)["price_eur_per_kwh"]
     battery = _wide(folder, "battery", meta, hh, required=False)
 
