@@ -417,6 +417,10 @@ def cmd_sweep(args) -> int:
         failures = sweep.check_scenarios(grid)
         for where, msg in failures.items():
             print(f"ansen: scenario {where} does not derive: {msg}", file=sys.stderr)
+        uncovered = sweep.check_periods(grid)
+        for where, msg in uncovered.items():
+            print(f"ansen: {where} is not in the data: {msg}", file=sys.stderr)
+        failures = {**failures, **uncovered}
         if args.prune and store.is_file():
             rows = sweep.read_store(store)
             outside = rows[~rows["run_id"].isin({t.run_id for t in grid.tasks})]

@@ -401,9 +401,9 @@ def _reproduce_sweep(output: Path, name: str, *, experiments, data, solver, mode
     store_name, notebook, nb_params, markdown = SWEEPS[name]
     grid = sw.load_spec(sw.SPECS / f"{name}.toml", villages=[data] if data else None,
                         models=models, solver=solver, schedule=schedule).select(periods=periods)
-    if data and (failures := sw.check_scenarios(grid)):  # the spec's scenarios on this village
-        raise ValueError(
-            f"the {name} sweep's scenarios do not fit {data}: "
+    if data and (failures := {**sw.check_scenarios(grid), **sw.check_periods(grid)}):
+        raise ValueError(  # the spec's scenarios and periods on this village
+            f"the {name} sweep's scenarios or periods do not fit {data}: "
             + "; ".join(failures.values())
             + f". They are written for the shipped village (data/sweeps/{name}.toml); write a "
             "spec for this village and run it with `ansen sweep`")

@@ -62,6 +62,7 @@ from ansen.models.behaviour import code_slots, shift_load
 from ansen.models.cost import CommunityCost
 from ansen.models.lp import BACKENDS
 from ansen.tariffs import NET_METERING_LAST_YEAR, Tariff, annual_net_kwh, last_year_net_kwh
+from ansen.weather import FIT_DAYS
 
 __all__ = ["simulate", "check_arguments", "apply_setpoints"]
 
@@ -627,9 +628,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     if fit_warmup:
         warnings.warn(
             f"simulate {steer.id}: the weather forecast fits its PV shares on the first "
-            "28 days of the data, which reach past the run's start (a warm-up that sees the "
-            "future; attrs['forecast_model']). Start the run 28 days after the data for one "
-            "that never does.", stacklevel=2)
+            f"{FIT_DAYS} days of the data (all of them if fewer), which reach past the run's "
+            "start (a warm-up that sees the future; attrs['forecast_model']). Start the run "
+            f"{FIT_DAYS} days after the data for one that never does.", stacklevel=2)
     if warmup_at:
         last = local[max(warmup_at)].strftime("%Y-%m-%d %H:%M %Z")
         warnings.warn(

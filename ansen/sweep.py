@@ -62,7 +62,7 @@ import pandas as pd
 
 __all__ = ["BASELINES", "EXAMPLE_STORE", "SPECS", "STORE_COLUMNS", "TABLE_METRICS", "TARIFFS",
            "Grid", "Period", "Task", "Village", "apply_scenario", "baseline_groups",
-           "check_scenarios",
+           "check_periods", "check_scenarios",
            "client", "cross_model_table", "grid", "load_spec", "markdown", "pending", "provenance",
            "read_store", "run",
            "tariff", "write_report"]
@@ -1121,6 +1121,30 @@ def check_scenarios(sweep: Grid) -> dict[str, str]:
             _check_tariff(village, t.scenario, f"scenario {t.scenario_name}")
         except (ValueError, TypeError) as exc:
             failures[f"{t.scenario_name} on {t.village.label}"] = str(exc)
+    return failures
+
+
+def check_periods(sweep: Grid) -> dict[str, str]:
+    """Whether each village's data cover every period of the grid, without running.
+
+    Returns the failures: ``"period <start>:<end> on <village>"`` -> the error (empty when
+    every period is covered). What ``ansen sweep --dry-run`` prints beside
+    :func:`check_scenarios`.
+    """
+    from ansen.data.schema import DataError, _check_period
+
+    failures: dict[str, str] = {}
+    loaded: dict[str, object] = {}
+    for t in sweep.tasks:
+        where = f"period {t.period.start}:{t.period.end} on {t.village.label}"
+        if where in failures:
+            continue
+        if t.village.sha256 not in loaded:
+            loaded[t.village.sha256] = t.village.load()
+        try:
+            _check_period(loaded[t.village.sha256], t.period.start, t.period.end)
+        except DataError as exc:
+            failures[where] = str(exc)
     return failures
 
 

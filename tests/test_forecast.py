@@ -111,5 +111,6 @@ def test_m6_messages_and_the_weather_fit_count_as_warm_up_too():
         m6 = ansen.simulate(no_batteries, "M6", progress=False)
     assert m6.attrs["warmup_decisions"] > 0
     with pytest.warns(UserWarning, match="the weather forecast fits its PV shares on the first "
-                                         "28 days of the data, which reach past the run's start"):
+                                         r"28 days of the data \(all of them if fewer\), "
+                                         "which reach past the run's start"):
         ansen.simulate(v, "M2", progress=False, forecast="weather")

@@ -289,7 +289,7 @@ def test_season_sweep_runs_every_model_in_every_period_with_the_last_settings():
 
 
 def test_penetration_sweep_on_a_village_it_does_not_fit_is_refused_before_running(tmp_path):
-    with pytest.raises(ValueError, match="the penetration sweep's scenarios do not fit .*"
+    with pytest.raises(ValueError, match="the penetration sweep's scenarios or periods do not fit .*"
                                          "penetration_010: BatterySites.count: 10 battery sites"):
         reproduce(tmp_path / "pen", data=EXAMPLE_EXPORT, penetration=True, models=["M0"],
                   periods=["summer"], progress=False)

@@ -193,3 +193,18 @@ def test_summary_cites_only_public_sources():
 
     for name, (_, _, source) in PLAUSIBLE.items():
         assert "pilot-facts" not in source and "seed 0" not in source, name
+
+
+def test_a_period_bound_between_steps_is_refused_not_rounded():
+    """On hourly data 13:30 lay between two steps and was rounded to 14:00 in silence."""
+    import ansen
+    from tests.conftest import tiny
+
+    v = tiny(days=3, minutes=60)
+    with pytest.raises(DataError, match=r"requested start 2025-06-02 11:30:00Z is not on a step "
+                                         r".* give 2025-06-02 11:00:00Z or 2025-06-02 12:00:00Z"):
+        ansen.simulate(v, "M1", "2025-06-02 13:30", "2025-06-04", progress=False)
+    with pytest.raises(DataError, match="requested end 2025-06-03 08:20:00Z is not on a step"):
+        validate(v, end="2025-06-03 10:20")
+    run = ansen.simulate(v, "M1", "2025-06-02 13:00", "2025-06-04", progress=False)
+    assert run.sizes["time"] == 35  # hours from 13:00 local on 2 June to midnight on 4 June

@@ -238,6 +238,20 @@ def test_scenarios_that_do_not_fit_a_village_are_named_before_anything_runs(vill
         "scenario many: BatterySites.count: 200 battery sites asked")
 
 
+def test_periods_a_village_does_not_cover_are_named_before_anything_runs(villages, tmp_path,
+                                                                          capsys):
+    """--dry-run names each period outside a village's data (half of a newcomer's runs
+    failed at run time for this) and exits 2."""
+    g = sweep.grid(villages[:1], ["none"], ["M1"], [PERIODS[0], ["2025-06-20", "2025-06-21"]])
+    failures = sweep.check_periods(g)
+    where = f"period 2025-06-20:2025-06-21 on {g.tasks[0].village.label}"
+    assert list(failures) == [where] and "data end at" in failures[where]
+    spec = _spec(tmp_path, f'villages = ["{villages[0]}"]\nmodels = ["M1"]\n'
+                           'periods = [["2025-06-03", "2025-06-04"], ["2025-06-20", "2025-06-21"]]\n')
+    assert main(["sweep", str(spec), "--dry-run", "--output", str(tmp_path / "s.parquet")]) == 2
+    assert "ansen: period 2025-06-20:2025-06-21 on" in capsys.readouterr().err
+
+
 def test_an_edited_named_scenario_changes_the_keys_of_the_runs_that_use_it(monkeypatch,
                                                                            tmp_path, villages):
     """data/scenarios.toml is data: editing penetration_010 reruns its runs, not the others."""

@@ -403,6 +403,12 @@ def _check_period(ds: xr.Dataset, start, end) -> None:
             raise DataError(
                 f"time: data end at {t[-1] + step}Z, before the requested end {end}Z"
             )
+    for name, bound in (("start", start), ("end", end)):  # nothing rounded in silence
+        if bound is not None and (bound - t[0]) % step:
+            before = bound - (bound - t[0]) % step
+            raise DataError(
+                f"time: the requested {name} {bound}Z is not on a step of the data (every "
+                f"{step}, from {t[0]}Z); give {before}Z or {before + step}Z (UTC)")
 
 
 def _as_utc(ts, ds: xr.Dataset) -> pd.Timestamp:
