@@ -650,22 +650,34 @@ def _message(exc: BaseException) -> str:
     return text.splitlines()[0] if len(text.splitlines()) == 1 else " ".join(text.split())
 
 
-def _warnings_once():
+class _WarningsOnce:
     """A ``warnings.showwarning`` for the command line: one line per warning, without the
-    source line, and a warning that only names another model (``simulate M4: ...`` after
-    ``simulate M0: ...``) once."""
-    import re
+    source line; a warning that differs only in the model it names (``simulate M4: ...``
+    after ``simulate M0: ...``) is printed once and its other models listed at the end."""
 
-    seen: set[str] = set()
+    def __init__(self):
+        self.models: dict[str, list[str]] = {}  # warning without its model -> models
 
-    def show(message, category, filename, lineno, file=None, line=None):
+    def __call__(self, message, category, filename, lineno, file=None, line=None):
+        import re
+
         text = str(message)
-        key = re.sub(r"^simulate \S+: ", "", text)
-        if key not in seen:
-            seen.add(key)
+        found = re.match(r"simulate (\S+): ", text)
+        key = text[found.end():] if found else text
+        models = self.models.setdefault(key, [])
+        if not models:
             print(f"ansen: warning: {text}", file=file or sys.stderr)
+        if found and found.group(1) not in models:
+            models.append(found.group(1))
+        elif not found and not models:
+            models.append("")
 
-    return show
+    def summary(self) -> None:
+        """Name the other models each printed warning also concerned."""
+        for key, models in self.models.items():
+            if len(models) > 1:
+                print(f"ansen: warning: also for {', '.join(models[1:])}: {key[:80]}"
+                      f"{'...' if len(key) > 80 else ''}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -673,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     shown = warnings.showwarning
-    warnings.showwarning = _warnings_once()
+    warnings.showwarning = once = _WarningsOnce()
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -688,6 +700,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if _is_bad_input(exc) else 1
     finally:
         warnings.showwarning = shown
+        once.summary()
 
 
 if __name__ == "__main__":

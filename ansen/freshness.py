@@ -7,7 +7,8 @@ every data age over the *same* weeks, so that only the information differs:
 
 - models: M5 and the two-layer M4+M5;
 - data age of the grid measurements (:class:`ansen.controller.Information`):
-  real time ("15min"), "1h", "1D", "2D", "7D";
+  real time (the data's step: "15min" on the shipped village), "1h", "1D",
+  "2D", "7D";
 - forecast kind (:mod:`ansen.forecast`): ``persistence`` (every stream from
   the grid measurements themselves, PV included) and ``weather`` (PV from a
   day-ahead weather forecast, the rest from the measurements);
@@ -29,14 +30,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["DATA_LAGS", "FORECASTS", "MODELS", "plot", "run", "write"]
+__all__ = ["DATA_LAGS", "FORECASTS", "MODELS", "lag_name", "plot", "run", "write"]
 
 DATA_LAGS = ("15min", "1h", "1D", "2D", "7D")
 FORECASTS = ("persistence", "weather")
 MODELS = ("M5", "M4+M5")
 #: How the data ages read in tables and figures.
-LAG_NAMES = {"15min": "real time", "1h": "1 hour", "1D": "1 day", "2D": "2 days",
+LAG_NAMES = {"15min": "15 minutes", "1h": "1 hour", "1D": "1 day", "2D": "2 days",
              "7D": "7 days"}
+
+
+def lag_name(lag: str, step: pd.Timedelta) -> str:
+    """How a data age reads in tables and figures: "real time" when it is the data's step."""
+    return "real time" if pd.Timedelta(lag) == step else LAG_NAMES[lag]
 
 
 def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FORECASTS,
@@ -119,7 +125,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
         steps = np.array([a[0] for a in acc], dtype=float)
         rows.append({
             "model": model, "forecast": kind, "data_lag": lag,
-            "data_age": LAG_NAMES[lag] if kind != "perfect" else "perfect forecasts",
+            "data_age": lag_name(lag, step) if kind != "perfect" else "perfect forecasts",
             "mv_peak_reduction_mean_pct": float(w.mean()) if len(w) else np.nan,
             "mv_peak_reduction_best_week_pct": float(w.max()) if len(w) else np.nan,
             "weeks": len(w),
@@ -157,6 +163,8 @@ def plot(table: pd.DataFrame, axes=None):
                                sharey=True)
         axes = axes[0]
     lags = [lag for lag in DATA_LAGS if lag in set(table["data_lag"])]
+    aged = table[table["forecast"] != "perfect"]
+    names = dict(zip(aged["data_lag"], aged["data_age"], strict=True))  # "real time": the step
     x = np.arange(len(lags))
     for ax, model in zip(axes, models, strict=True):
         t = table[table["model"] == model]
@@ -174,7 +182,7 @@ def plot(table: pd.DataFrame, axes=None):
                 ax.plot([x[lags.index("7D")]], [1.4], "x", color="dimgrey", ms=9, mew=2,
                         label="report: week-old 1.4 %")
         ax.axhline(0, color="grey", lw=0.6)
-        ax.set_xticks(x, [LAG_NAMES[lag] for lag in lags])
+        ax.set_xticks(x, [names.get(lag, lag) for lag in lags])
         ax.set(xlabel="age of the grid data at the decision",
                ylabel="MV peak reduction, mean of weeks [%]", title=f"{model} vs M1")
         ax.legend(fontsize="small")

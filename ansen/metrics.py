@@ -60,23 +60,19 @@ def weekly_mv_peak_reduction(run: xr.Dataset, baseline: xr.Dataset) -> pd.Series
     .. math:: r_w = 100\\,\\Big(1 - \\frac{\\max_{t \\in w} |L^{mv,run}_t|}
                                      {\\max_{t \\in w} |L^{mv,base}_t|}\\Big)
 
-    Weeks (local, Monday to Sunday) with fewer than three whole local days in
-    the run are left out; the day of a clock change (23 or 25 hours) is whole
-    when all its steps are in the run.
+    Weeks (local, Monday to Sunday) in which the run covers less than three
+    days of local clock time are left out (a Friday to Sunday over the spring
+    clock change counts, though it lasts 71 hours).
     """
     _check_pair(run, baseline)
     week = _weeks(run)
     frame = pd.DataFrame({"run": np.abs(run["mv_kw"].values),
                           "base": np.abs(baseline["mv_kw"].values)}, index=week)
     g = frame.groupby(level=0)
-    days = local_time(run).normalize()
-    steps = pd.Series(1, index=days).groupby(level=0).size()  # the run's steps per local day
-    length = (steps.index + pd.DateOffset(days=1) - steps.index) / pd.Timedelta(
-        hours=step_hours(run))  # steps of the whole day
-    whole = steps.index[steps.to_numpy() >= np.round(length.to_numpy())]
-    whole_weeks = (whole - pd.to_timedelta(whole.day_of_week, "D")).tz_localize(None)
-    n_whole = pd.Series(1, index=whole_weeks).groupby(level=0).size()
-    full = n_whole.reindex(g.size().index, fill_value=0) >= MIN_WEEK_DAYS
+    clock = pd.Series(local_time(run).tz_localize(None), index=week)  # local clock time
+    span = (clock.groupby(level=0).max() - clock.groupby(level=0).min()
+            + pd.Timedelta(hours=step_hours(run)))
+    full = span >= pd.Timedelta(days=MIN_WEEK_DAYS)
     peaks = g.max()[full]
     out = 100.0 * (1.0 - peaks["run"] / peaks["base"])
     out.index.name = "week"

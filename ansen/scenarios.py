@@ -45,6 +45,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ansen.data.schema import BATTERY_EFF_MIN
+
 __all__ = [
     "DEFAULT_SCENARIOS",
     "NEIGHBOURHOOD_PREFIX",
@@ -209,7 +211,8 @@ class BatterySites:
         Default 5 kW (assumption, as :class:`ansen.data.synthetic.VillageSpec`:
         the inverter of a 10 kWh home battery).
     efficiency : float
-        One-way efficiency of each new battery [-], in (0, 1]. Default 0.95
+        One-way efficiency of each new battery [-], in [0.5, 1]
+        (:data:`ansen.data.schema.BATTERY_EFF_MIN`). Default 0.95
         (assumption, as ``VillageSpec``: about 90 % round trip).
     """
 
@@ -246,7 +249,7 @@ class BatterySites:
                                                    lo_open=True,
                                                    hi=VARIABLES[variable].plausible_max))
         object.__setattr__(self, "efficiency", _number(o, "efficiency", self.efficiency,
-                                                       lo=0.0, hi=1.0, lo_open=True))
+                                                       lo=BATTERY_EFF_MIN, hi=1.0))
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,7 @@ class NeighbourhoodBattery:
         Total usable capacity [kWh] and power limit [kW], > 0; only (and then
         both) with ``same_as="none"``.
     efficiency : float, optional
-        One-way efficiency [-], in (0, 1]. Default: with ``same_as`` the
+        One-way efficiency [-], in [0.5, 1]. Default: with ``same_as`` the
         capacity-weighted mean of the matched batteries; without, required.
     units : int, optional
         Number of identical connections the battery is split into (ids
@@ -349,7 +352,7 @@ class NeighbourhoodBattery:
         if sized and self.efficiency is None:
             raise ValueError(f"{o}.efficiency is needed with same_as='none'")
         object.__setattr__(self, "efficiency", _number(o, "efficiency", self.efficiency,
-                                                       lo=0.0, hi=1.0, lo_open=True,
+                                                       lo=BATTERY_EFF_MIN, hi=1.0,
                                                        optional=True))
         _integer(o, "units", self.units, lo=1, optional=True)
         if self.id is not None and (not isinstance(self.id, str)

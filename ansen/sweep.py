@@ -1131,7 +1131,7 @@ def check_periods(sweep: Grid) -> dict[str, str]:
     every period is covered). What ``ansen sweep --dry-run`` prints beside
     :func:`check_scenarios`.
     """
-    from ansen.data.schema import DataError, _check_period
+    from ansen.data.schema import DataError, check_coverage
 
     failures: dict[str, str] = {}
     loaded: dict[str, object] = {}
@@ -1142,7 +1142,7 @@ def check_periods(sweep: Grid) -> dict[str, str]:
         if t.village.sha256 not in loaded:
             loaded[t.village.sha256] = t.village.load()
         try:
-            _check_period(loaded[t.village.sha256], t.period.start, t.period.end)
+            check_coverage(loaded[t.village.sha256], t.period.start, t.period.end)
         except DataError as exc:
             failures[where] = str(exc)
     return failures

@@ -30,13 +30,17 @@ def tiny(days: int = 2, start: str = "2025-06-02",
     )
 
 
-def sigint_default() -> None:
-    """``preexec_fn`` of a child that must stop on SIGINT as from a terminal: a test suite
-    started in the background of a non-interactive shell ignores SIGINT, and its children
-    would inherit that (the Ctrl-C tests then fail for the suite's start, not the code)."""
-    import signal
+def cli_command(*args: str) -> list[str]:
+    """The command that runs ``ansen *args`` in a child that stops on SIGINT as from a
+    terminal: a test suite started in the background of a non-interactive shell ignores
+    SIGINT, and its children inherit that (the Ctrl-C tests then failed for the suite's
+    start, not the code). The child sets the handler itself (no ``preexec_fn``, which is
+    unsafe while the test process runs threads)."""
+    import sys
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return [sys.executable, "-c", "import signal, sys; "
+            "signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from ansen.cli import main; sys.exit(main(sys.argv[1:]))", *map(str, args)]
 
 
 @pytest.fixture

@@ -294,7 +294,8 @@ def test_data_derive_refuses_bad_requests_in_one_line(village, tmp_path, capsys,
 
 def test_warnings_are_one_line_and_not_repeated_per_model(village, tmp_path, capsys):
     """The command line prints a warning as one line without the source line that raised it,
-    and a warning that differs only in the model's name once (it was once per model)."""
+    and a warning that differs only in the model's name once, naming the other models at the
+    end (it was printed once per model, with its source line)."""
     import warnings
 
     path = save(village, tmp_path / "v.nc")
@@ -304,5 +305,6 @@ def test_warnings_are_one_line_and_not_repeated_per_model(village, tmp_path, cap
                      "2025-06-03", "--end", "2025-06-04"]) == 0
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if "less than a year of data" in ln]
-    assert len(lines) == 1 and lines[0].startswith("ansen: warning: simulate M0: "), err
+    assert len(lines) == 2 and lines[0].startswith("ansen: warning: simulate M0: "), err
+    assert lines[1].startswith("ansen: warning: also for M4: the village has less than"), err
     assert "ansen.simulate(" not in err and "UserWarning" not in err

@@ -194,6 +194,17 @@ BAD_EXPORTS = {
     "implausible-efficiency": (_edit_frame("sites.csv", lambda df: _set(df, 0, "battery_eff",
                                                                         "0.01")),
                                r"battery_eff: must lie in \[0.5, 1\] for a battery"),
+    "column-twice-after-stripping": (
+        _edit_text("load.csv", lambda t: "\n".join(
+            ln + (", H1" if i == 0 else "," + ln.split(",")[1]) if ln else ln
+            for i, ln in enumerate(t.split("\n")))),
+        r"load.csv: column\(s\) \['H1'\] appear more than once in the header"),
+    "transformer-zero-throughout": (
+        _edit_frame("transformer.csv", lambda df: df.assign(T1="0")),
+        r"transformer.csv: column 'T1' is zero throughout, .* no measurement\?"),
+    "battery-in-w": (
+        _edit_frame("battery.csv", lambda df: _set(df, 40, "H1", "4000")),
+        r"battery.csv: column 'H1': 4000 kW at .*Z .* values look like W instead of kW"),
     "household-twice": (_edit_text("sites.csv", lambda t: t + "H2,T2,0.0,0.0,1.0,0.0\n"),
                         r"sites.csv: household 'H2' is listed twice \(line 3 and line 5\)"),
     "transformer-twice": (_edit_text("transformers.csv", lambda t: t + "T1,100\n"),
@@ -296,7 +307,9 @@ def test_decimal_commas_after_many_whole_numbers_are_read():
     assert _dialect(text, "battery.csv") == (";", ",")
     assert _dialect(text.replace("1,5", "1.5").replace("-0,25", "-0.25"), "b.csv") == (";", ".")
     assert _dialect(text.replace(";", "\t"), "b.csv") == ("\t", ",")
-    with pytest.raises(DataError, match="b.csv: separated by ';' but mixes decimal commas"):
+    with pytest.raises(DataError, match=r"b.csv: separated by ';' but mixes decimal commas and "
+                                        r"decimal points \(first '-0,25' in line 302, first "
+                                        r"'1.5' in line 302\)"):
         _dialect(text.replace("1,5", "1.5"), "b.csv")
 
 
@@ -399,3 +412,13 @@ def test_prices_that_change_from_hourly_to_quarter_hours_are_held_and_noted(tmp_
     gap.to_csv(f, index=False)
     with pytest.raises(DataError, match="prices.csv: gap of"):
         load(d)
+
+
+def test_meter_noise_and_efficiency_zero_where_no_battery_is_are_accepted(tmp_path):
+    """3 W of noise in battery.csv where no battery is, and battery_eff 0 for a household
+    without a battery, are no error (each would be refused at a battery)."""
+    d = _copy(tmp_path)
+    _edit_frame("battery.csv", lambda df: _set(df, 40, "H2", "0.003"))(d)
+    _edit_frame("sites.csv", lambda df: _set(df, 1, "battery_eff", "0"))(d)
+    ds = load(d)
+    assert float(ds["battery_eff"].sel(household="H2")) == 0.0

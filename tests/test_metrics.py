@@ -139,14 +139,19 @@ def test_compare_on_a_village_without_battery_sites_gives_nan_per_battery_househ
 
 
 def test_a_three_day_week_with_the_spring_clock_change_counts():
-    """Fri-Sun over the last Sunday of March holds 71 hours: three whole local days, so the
-    week counts (it was left out, the rule counted 72 hours of steps); two days do not."""
+    """Fri-Sun over the last Sunday of March holds 71 hours but three days of local clock
+    time, so the week counts (it was left out: the rule counted 72 hours of steps); two days
+    do not."""
     v = tiny(days=5, start="2025-03-27")
     base = ansen.simulate(v, "none", "2025-03-28", "2025-03-31", progress=False)
     w = weekly_mv_peak_reduction(base, base)
     assert list(w.index) == [pd.Timestamp("2025-03-24")] and w.iloc[0] == 0.0
     two = ansen.simulate(v, "none", "2025-03-29", "2025-03-31", progress=False)
     assert len(weekly_mv_peak_reduction(two, two)) == 0
+    # three days that do not start at midnight count as before
+    w = tiny(days=5)
+    odd = ansen.simulate(w, "none", "2025-06-02 10:00", "2025-06-05 10:00", progress=False)
+    assert list(weekly_mv_peak_reduction(odd, odd).index) == [pd.Timestamp("2025-06-02")]
 
 
 def test_freshness_study_on_hourly_data_takes_the_step_as_real_time():
@@ -162,6 +167,7 @@ def test_freshness_study_on_hourly_data_takes_the_step_as_real_time():
                         forecasts=["persistence"], progress=False)
     t = out["table"].set_index("forecast")
     assert t.loc["perfect", "data_lag"] == "1h" and t.loc["persistence", "data_lag"] == "1h"
+    assert t.loc["persistence", "data_age"] == "real time"  # the step, whatever its text
     assert t.loc["perfect", "weeks"] == 1
 
 

@@ -8,7 +8,7 @@ import pytest
 import ansen.data
 from ansen.experiments import get_experiment, load_schedule, run_experiment, write_experiment
 from ansen.reproduce import reproduce
-from tests.conftest import EXAMPLE_EXPORT, sigint_default
+from tests.conftest import EXAMPLE_EXPORT, cli_command
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -156,15 +156,12 @@ def _gone(procs, timeout: float) -> bool:
 
 def _start(tmp_path, *extra):
     import subprocess
-    import sys
 
     schedule = tmp_path / "s.toml"
     schedule.write_text(TINY)
-    cmd = [sys.executable, "-m", "ansen.cli", "reproduce", "--schedule", str(schedule),
-           "--data", str(EXAMPLE_EXPORT), "--output", str(tmp_path / "res"), "--jobs", "1",
-           *extra]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=sigint_default)
+    cmd = cli_command("reproduce", "--schedule", schedule, "--data", EXAMPLE_EXPORT,
+                      "--output", tmp_path / "res", "--jobs", "1", *extra)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _wait_for(cond, timeout: float, proc) -> None:

@@ -201,10 +201,12 @@ def test_a_period_bound_between_steps_is_refused_not_rounded():
     from tests.conftest import tiny
 
     v = tiny(days=3, minutes=60)
-    with pytest.raises(DataError, match=r"requested start 2025-06-02 11:30:00Z is not on a step "
-                                         r".* give 2025-06-02 11:00:00Z or 2025-06-02 12:00:00Z"):
+    with pytest.raises(DataError, match=r"requested start 2025-06-02 13:30 \(2025-06-02 "
+                                         r"11:30:00Z\) is not on a step of the data \(every 1h "
+                                         r"from .*give 2025-06-02 13:00 or 2025-06-02 14:00 "
+                                         r"\(Europe/Amsterdam\)"):
         ansen.simulate(v, "M1", "2025-06-02 13:30", "2025-06-04", progress=False)
-    with pytest.raises(DataError, match="requested end 2025-06-03 08:20:00Z is not on a step"):
+    with pytest.raises(DataError, match=r"requested end 2025-06-03 10:20 \(2025-06-03 08:20:00Z\)"):
         validate(v, end="2025-06-03 10:20")
     run = ansen.simulate(v, "M1", "2025-06-02 13:00", "2025-06-04", progress=False)
     assert run.sizes["time"] == 35  # hours from 13:00 local on 2 June to midnight on 4 June

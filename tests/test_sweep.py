@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 import ansen.data
 from ansen import sweep
 from ansen.cli import main
-from tests.conftest import sigint_default, tiny
+from tests.conftest import cli_command, tiny
 
 #: Columns that differ between two computations of the same row (timings, clock).
 VOLATILE = ["seconds", "solve_seconds", "finished_utc"]
@@ -434,10 +433,9 @@ def test_ctrl_c_cancels_and_closes_the_cluster(tmp_path):
                         for a in starts)
     spec = _spec(tmp_path, f'models = ["M4", "M5"]\nperiods = [{periods}]\n')
     store = tmp_path / "s.parquet"
-    cmd = [sys.executable, "-m", "ansen.cli", "sweep", str(spec), "--output", str(store),
-           "--workers", "2"]
+    cmd = cli_command("sweep", spec, "--output", store, "--workers", "2")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=sigint_default)
+                            start_new_session=True)
     end = time.monotonic() + 60
     while len(psutil.Process(proc.pid).children(recursive=True)) < 2:  # the workers
         assert proc.poll() is None and time.monotonic() < end, proc.communicate()

@@ -39,9 +39,15 @@ pilot's batteries; the reader removes them (``battery.csv``) and the
 households' own net exchange to obtain ``transformer_rest_kw`` and the
 battery-free ``mv_kw``.
 
-Nothing is filled in or guessed: an empty file, a cell that is not a number
-(``ten``, ``250 kVA``), an empty cell, an unknown key or column raise
-:class:`~ansen.data.DataError` naming the file, the column and the line.
+Nothing is filled in or guessed: an empty file, a cell that is not a finite
+number (``ten``, ``250 kVA``, ``inf``), an empty cell, an unknown key or
+column, a column twice in a header, an id listed twice, a table given both
+as ``.csv`` and ``.parquet`` raise :class:`~ansen.data.DataError` naming the
+file, the column and the line (the row, in Parquet). So do tables that
+contradict each other: battery power where ``sites.csv`` has no battery or
+beyond its rating plus :data:`BATTERY_OVERSHOOT`, and a transformer or MV
+table below :data:`SCALE_FLOOR` of what it carries (MW labelled kW) or zero
+throughout.
 """
 
 from __future__ import annotations
@@ -221,20 +227,24 @@ def _dialect(text: str, file: str) -> tuple[str, str]:
         sep = "\t"
     else:
         return ",", "."
-    body = text[text.index(header) + len(header):]
-    comma, point = (_has_decimal(body, sep, mark) for mark in (",", "."))
+    at = text.index(header) + len(header)
+    comma, point = (_first_decimal(text, at, sep, mark) for mark in (",", "."))
     if comma and point:
         raise DataError(
-            f"{file}: separated by {sep!r} but mixes decimal commas and decimal points; "
+            f"{file}: separated by {sep!r} but mixes decimal commas and decimal points "
+            f"(first {comma[1]!r} in line {comma[0]}, first {point[1]!r} in line {point[0]}); "
             "use one decimal mark throughout"
         )
     return sep, "," if comma else "."
 
 
-def _has_decimal(body: str, sep: str, mark: str) -> bool:
-    """Whether a field of ``body`` is a number written with ``mark`` (``-0,45``, ``12.5``)."""
+def _first_decimal(text: str, at: int, sep: str, mark: str) -> tuple[int, str] | None:
+    """(line, field) of the first number after position ``at`` of ``text`` written with
+    ``mark`` (``-0,45``, ``12.5``), or None."""
     s, m = re.escape(sep), re.escape(mark)
-    return re.search(rf"(?:^|{s}) *[+-]?\d+{m}\d+ *\r?(?={s}|$)", body, re.MULTILINE) is not None
+    found = re.compile(rf"(?:^|{s}) *([+-]?\d+{m}\d+) *\r?(?={s}|$)", re.MULTILINE).search(
+        text, at)
+    return None if found is None else (text.count("\n", 0, found.start(1)) + 1, found.group(1))
 
 
 def _read_table(folder: Path, name: str, required: bool = True):
@@ -263,7 +273,11 @@ def _read_table(folder: Path, name: str, required: bool = True):
             df, decimal = _read_csv(f)
         if df.empty:
             raise DataError(f"{f.name}: no data rows (only a header line)")
-        df.columns = [str(c).strip() for c in df.columns]  # as the cells are
+        names = [str(c).strip() for c in df.columns]  # as the cells are
+        if twice := sorted({c for c in names if names.count(c) > 1}):
+            raise DataError(f"{f.name}: column(s) {twice} appear more than once in the header "
+                            "(after stripping spaces); give each column once")
+        df.columns = names
         return df, f.name, decimal
     if required:
         raise DataError(f"{name}: file {name}.csv (or .parquet) missing in {folder}")
@@ -652,6 +666,8 @@ def _sites(folder: Path) -> pd.DataFrame:
 #: Measured battery power may exceed the battery's rating by this share (metering, inverter
 #: overshoot) before ``battery.csv`` is refused (a judgement, not a standard).
 BATTERY_OVERSHOOT = 0.1
+#: Battery power [kW] below which ``battery.csv`` is meter noise (also where no battery is).
+BATTERY_NOISE_KW = 0.01
 #: A transformer (MV) table whose peak is below this share of the peak of what it carries
 #: (its households' net exchange; the transformers' sum) is in the wrong unit (MW as kW).
 SCALE_FLOOR = 0.01
@@ -664,15 +680,17 @@ def _check_battery(battery: pd.DataFrame, sites: pd.DataFrame) -> None:
     for h in battery.columns:
         x = battery[h].to_numpy(dtype=float)
         limit = float(rating[h]) * (1.0 + BATTERY_OVERSHOOT)
-        over = np.abs(x) > limit + 1e-9
+        over = np.abs(x) > limit + BATTERY_NOISE_KW
         if over.any():
             i = int(np.flatnonzero(over)[0])
             where = "has no battery (battery_kw = 0 in sites.csv)" if rating[h] <= 0 else (
                 f"has a battery of {float(rating[h]):g} kW (sites.csv)")
+            unit = (" - values look like W instead of kW"
+                    if np.abs(x).max() > 100 * max(float(rating[h]), 1.0) else "")
             raise DataError(
-                f"{file}: column {h!r}: {x[i]:g} kW at {battery.index[i]} ({int(over.sum())} "
+                f"{file}: column {h!r}: {x[i]:g} kW at {battery.index[i]}Z ({int(over.sum())} "
                 f"value(s) beyond {limit:g} kW), but {h} {where}; battery power is at most the "
-                f"rating plus {BATTERY_OVERSHOOT:.0%}")
+                f"rating plus {BATTERY_OVERSHOOT:.0%}{unit}")
 
 
 def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataFrame,
@@ -692,12 +710,21 @@ def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataF
     for t in trafo.columns:
         homes = net.loc[:, on.index[on == t]].sum(axis=1).abs().max()
         peak = trafo[t].abs().max()
+        if homes > 0 and peak == 0:
+            raise DataError(
+                f"{name('transformer')}: column {t!r} is zero throughout, but its households' "
+                f"net exchange reaches {homes:.4g} kW: no measurement? Export the transformer's "
+                "measured load")
         if homes > 0 and peak < SCALE_FLOOR * homes:
             raise DataError(
                 f"{name('transformer')}: column {t!r} peaks at {peak:.4g} "
                 f"kW, but its households' net exchange alone reaches {homes:.4g} kW; values "
                 "look like MW instead of kW")
     carried = trafo.sum(axis=1).abs().max()
+    if carried > 0 and mv.abs().max() == 0:
+        raise DataError(f"{name('mv')}: mv_kw is zero throughout, but the village's "
+                        f"transformers reach {carried:.4g} kW: no measurement? Export the MV "
+                        "feeder's measured load")
     if carried > 0 and mv.abs().max() < SCALE_FLOOR * carried:
         raise DataError(
             f"{name('mv')}: mv_kw peaks at {mv.abs().max():.4g} kW, but the "

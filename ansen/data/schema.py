@@ -26,7 +26,9 @@ __all__ = [
     "battery_sites",
     "DataError",
     "Variable",
+    "check_coverage",
     "check_time_index",
+    "is_home_id",
     "local_time",
     "step_hours",
     "validate",
@@ -71,15 +73,6 @@ class Variable:
 #: Dutch large-consumer threshold (Netbeheer Nederland). A household or
 #: site value above 100 kW is therefore taken as a unit error (W for kW).
 HOUSEHOLD_MAX_KW = 100.0
-def is_home_id(household) -> bool:
-    """Whether a household id names a home: ``H`` and digits (``H001``, ``H7``).
-
-    Other ids (the shipped village's hall ``DORPSHUIS``, a shop, ``Kerkstraat 1``)
-    are other connections. Where no id of a village is a home id, every
-    connection counts as a home (:func:`ansen.scenarios.home_ids`).
-    """
-    return re.fullmatch(r"H\d+", str(household)) is not None
-
 
 #: Lowest one-way battery efficiency accepted (a round trip of 25 %): below it the value is
 #: more likely a unit or column error than a battery (a judgement; home batteries reach
@@ -388,6 +381,12 @@ def _check_mapping(ds: xr.Dataset) -> None:
         )
 
 
+def check_coverage(ds: xr.Dataset, start=None, end=None) -> None:
+    """Refuse a period (``end`` exclusive; naive bounds in the village's local time) that the
+    data do not cover, or whose bounds fall between two steps of the data (DataError)."""
+    _check_period(ds, start, end)
+
+
 def _check_period(ds: xr.Dataset, start, end) -> None:
     t = ds.indexes["time"]
     step = t[1] - t[0]
@@ -405,10 +404,28 @@ def _check_period(ds: xr.Dataset, start, end) -> None:
             )
     for name, bound in (("start", start), ("end", end)):  # nothing rounded in silence
         if bound is not None and (bound - t[0]) % step:
+            from ansen.controller.information import duration_text
+
             before = bound - (bound - t[0]) % step
+            tz = ds.attrs.get("timezone", "Europe/Amsterdam")
+
+            def local(x, tz=tz):
+                return x.tz_localize("UTC").tz_convert(tz).strftime("%Y-%m-%d %H:%M")
+
             raise DataError(
-                f"time: the requested {name} {bound}Z is not on a step of the data (every "
-                f"{step}, from {t[0]}Z); give {before}Z or {before + step}Z (UTC)")
+                f"time: the requested {name} {local(bound)} ({bound}Z) is not on a step of the "
+                f"data (every {duration_text(step)} from {t[0]}Z); give {local(before)} or "
+                f"{local(before + step)} ({tz})")
+
+
+def is_home_id(household) -> bool:
+    """Whether a household id names a home: ``H`` and digits (``H001``, ``H7``).
+
+    Other ids (the shipped village's hall ``DORPSHUIS``, a shop, ``Kerkstraat 1``)
+    are other connections. Where no id of a village is a home id, every
+    connection counts as a home (:func:`ansen.scenarios.home_ids`).
+    """
+    return re.fullmatch(r"H\d+", str(household)) is not None
 
 
 def _as_utc(ts, ds: xr.Dataset) -> pd.Timestamp:
@@ -427,8 +444,9 @@ def validate(ds: xr.Dataset, start=None, end=None) -> xr.Dataset:
     ds : xarray.Dataset
         The village (see :data:`VARIABLES`).
     start, end : str or pandas.Timestamp, optional
-        A period the data must cover (``end`` exclusive). Naive values are
-        local time of the village (``ds.attrs['timezone']``).
+        A period the data must cover (``end`` exclusive), each bound on a step
+        of the data. Naive values are local time of the village
+        (``ds.attrs['timezone']``).
 
     Returns
     -------
@@ -444,7 +462,8 @@ def validate(ds: xr.Dataset, start=None, end=None) -> xr.Dataset:
         outside 5-60 minutes (:data:`STEP_MINUTES`), NaN, a battery with
         capacity but no power limit or the reverse, negative load/PV/capacity, values that look
         like W instead of kW or like cumulative meter readings, a household on
-        an unknown transformer, a period not covered.
+        an unknown transformer, a period not covered or with a bound between
+        two steps of the data.
     """
     if not isinstance(ds, xr.Dataset):
         raise DataError(f"expected an xarray.Dataset, got {type(ds).__name__}")
