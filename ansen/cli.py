@@ -182,6 +182,12 @@ def cmd_freshness(args) -> int:
     from ansen.notebooks import execute
 
     lags = args.data_lags
+    if args.experiment:  # a freshness study of the schedule, nothing else, before a kernel
+        from ansen.experiments import get_experiment, run_freshness
+
+        exp = get_experiment(args.experiment)
+        if exp.kind != "freshness":
+            run_freshness(None, exp)  # raises, naming the experiment's kind
     bad = [lag for lag in lags if lag not in FRESHNESS_LAGS]
     if bad:
         raise ValueError(f"--data-lags {bad}: use any of {', '.join(FRESHNESS_LAGS)}")
@@ -237,6 +243,16 @@ def _value(text: str):
         return text
 
 
+def _check_output_file(path, option: str) -> None:
+    """Refuse an output file that cannot be written, before any work (ValueError)."""
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"{option} {out}: is a folder; give a file name (e.g. {out / 'x.csv'})")
+    parent = next((q for q in [out.parent, *out.parent.parents] if q.exists()), Path("."))
+    if not parent.is_dir():
+        raise ValueError(f"{option} {out}: {parent} is a file, not a folder")
+
+
 def cmd_compare(args) -> int:
     import pandas as pd
 
@@ -282,6 +298,8 @@ def cmd_compare(args) -> int:
     if args.start is not None and args.end is not None and (
             pd.Timestamp(args.end) <= pd.Timestamp(args.start)):
         raise ValueError(f"--end {args.end} is not after --start {args.start}")
+    if args.output:  # where the table goes, before the runs
+        _check_output_file(args.output, "--output")
     village = _village(args.data)
     validate(village, start=args.start, end=args.end)  # the period within the data
     if args.net_metering is None and "recipe" in village.attrs:
@@ -693,6 +711,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("ansen: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`ansen sweep --dry-run | head`)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if args.debug:
             raise

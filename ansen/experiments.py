@@ -190,7 +190,7 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
         raise ValueError(f"experiment {exp.id} is of kind {exp.kind!r}: run it with its own "
                          "notebook (e.g. run_freshness)")
     import ansen
-    from ansen.data.schema import battery_sites
+    from ansen.data.schema import battery_sites, local_time, step_hours
     from ansen.metrics import compare
     from ansen.scenarios import tariff_of
     from ansen.settlement import RULES, settle
@@ -209,11 +209,16 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
     metrics = pd.concat([compare(runs["model"], runs[b], tariff=tariff) for b in ("M1", "none")])
     metrics.insert(0, "experiment", exp.id)
     sites = village["household"].values[battery_sites(village)]
+    # each month's share of the run, in average months (as the metrics count them)
+    local = local_time(runs["model"])
+    run_months = (pd.Series(step_hours(runs["model"]), index=local.strftime("%Y-%m"))
+                  .groupby(level=0).sum() / (365.25 * 24 / 12))
     costs = []
     for label in ("model", "M1", "none"):
         c = household_costs(runs[label], tariff)[sites]
         c = c.stack().rename("cost_eur").reset_index().rename(columns={"level_1": "household"})
         c.insert(0, "run", exp.model if label == "model" else label)
+        c["run_months"] = c["month"].map(run_months).to_numpy()
         costs.append(c)
     costs = pd.concat(costs, ignore_index=True)
     settlement = pd.concat(
@@ -247,6 +252,10 @@ def run_freshness(village: xr.Dataset, exp: Experiment, *, solver: str = "highs"
     """
     from ansen import freshness
 
+    if exp.kind != "freshness":
+        raise ValueError(f"experiment {exp.id} is of kind {exp.kind!r}, not a freshness study: "
+                         "run it with notebooks/experiment.ipynb (ansen reproduce "
+                         f"--experiments {exp.id})")
     p = dict(exp.params)
     periods = p.pop("periods", [[exp.start, exp.end]])
     study = {k: tuple(p.pop(k)) for k in ("models", "data_lags", "forecasts") if k in p}
@@ -286,10 +295,10 @@ def write_experiment(result: dict, folder: str | Path, *, experiment: Experiment
 
     from ansen import plots
     from ansen.io import write_table
-    from ansen.provenance import invalidate, write_provenance
+    from ansen.provenance import withdraw, write_provenance
 
     folder = Path(folder)
-    invalidate(folder)
+    withdraw(folder)  # the old result's files go, listed or not rewritten
     written = [write_table(result["metrics"], folder / "metrics.csv"),
                write_table(result["costs"].set_index("run"), folder / "household_costs.csv"),
                write_table(result["settlement"], folder / "settlement.csv")]

@@ -202,10 +202,10 @@ def write(result: dict, folder, *, experiment_id: str = "freshness", experiment=
 
     from ansen import plots
     from ansen.io import atomic_path, write_table
-    from ansen.provenance import invalidate, write_provenance
+    from ansen.provenance import withdraw, write_provenance
 
     folder = Path(folder)
-    invalidate(folder)
+    withdraw(folder)  # the old result's files go, listed or not rewritten
     table = result["table"]
     metrics = table.assign(experiment=experiment_id, baseline="M1")
     metrics = metrics[["experiment", "baseline", *table.columns]]

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from ansen.data.schema import battery_sites, local_time, step_hours
-from ansen.tariffs import Tariff, household_costs
+from ansen.tariffs import Tariff, check_default_tariff, household_costs
 
 __all__ = [
     "battery_use",
@@ -239,7 +239,7 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
     mv = run["mv_kw"].values
     months = run.sizes["time"] * h / (365.25 * 24 / 12)
     if tariff is None:
-        _check_default_tariff(run, "run")
+        check_default_tariff(run, "run")
     bills = household_costs(run, tariff or Tariff(), fixed=False).to_numpy().sum()
     return {"grid_transformer_import_peak_pu": max(0.0, float((tr.max(axis=0) / kva).max())),
             "grid_transformer_export_peak_pu": max(0.0, float((-tr.min(axis=0) / kva).max())),
@@ -288,8 +288,8 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     """
     _check_pair(run, baseline)
     if tariff is None:
-        _check_default_tariff(run, "run")
-        _check_default_tariff(baseline, "baseline")
+        check_default_tariff(run, "run")
+        check_default_tariff(baseline, "baseline")
     tariff = tariff or Tariff()
     s = battery_sites(run)
     if not len(s):  # figures per battery household: a village without one has none
@@ -369,24 +369,6 @@ def run_label(run: xr.Dataset) -> str:
     extra += [f"{k}={v}" for k, v in sorted(params.items())
               if k in defaults and v != defaults[k]]
     return f"{model} ({', '.join(extra)})" if extra else model
-
-
-def _check_default_tariff(ds: xr.Dataset, which: str) -> None:
-    """Refuse to bill a run under the default tariff when it was simulated under another."""
-    try:
-        used = json.loads(ds.attrs.get("params", "{}")).get("tariff")
-    except (TypeError, ValueError, AttributeError):
-        return
-    if not isinstance(used, dict):
-        return
-    default = json.loads(json.dumps(dict(Tariff().__dict__), default=str, sort_keys=True))
-    if used != default:
-        differ = ", ".join(f"{k}={used.get(k)!r}" for k in sorted(default)
-                           if used.get(k) != default[k] and not isinstance(default[k], dict))
-        raise ValueError(
-            f"the {which} ({ds.attrs.get('model', '?')}) was simulated under another "
-            f"tariff than the default ({differ or 'other energy tax'}); pass tariff= the "
-            "Tariff it ran under, so that the bills use the prices the batteries were steered by")
 
 
 def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = None,

@@ -424,7 +424,8 @@ def household_savings(costs: pd.DataFrame, ax=None):
     Parameters
     ----------
     costs : pandas.DataFrame
-        Long table with columns run, household, month, cost_eur (the
+        Long table with columns run, household, month, cost_eur and
+        run_months (the month's share of the run in average months: the
         ``costs`` of :func:`ansen.experiments.run_experiment`): the model,
         ``M1`` and ``none``.
 
@@ -432,10 +433,18 @@ def household_savings(costs: pd.DataFrame, ax=None):
     -------
     matplotlib.axes.Axes
         Bars per household: the model against M1 and, for reference, M1
-        against no battery (what self-consumption alone earns).
+        against no battery (what self-consumption alone earns), each the
+        run's saving divided by its length in average months (as
+        :func:`ansen.metrics.cost_saving` counts them), so that a run over
+        parts of two months is not halved.
     """
     ax = _ax(ax)
-    mean = costs.groupby(["run", "household"])["cost_eur"].mean().unstack("run")
+    if "run_months" not in costs:
+        raise ValueError("household_savings needs the costs' run_months column (each month's "
+                         "share of the run), as ansen.experiments.run_experiment gives it")
+    total = costs.groupby(["run", "household"])["cost_eur"].sum().unstack("run")
+    months = costs.drop_duplicates(["run", "month"]).groupby("run")["run_months"].sum()
+    mean = total / months
     model = next((r for r in costs["run"].unique() if r not in ("M1", "none")), "M1")
     bars = {"M1 vs no battery": mean["none"] - mean["M1"]}
     if model != "M1":

@@ -40,6 +40,7 @@ __all__ = [
     "invalidate",
     "is_current",
     "read_provenance",
+    "withdraw",
     "write_provenance",
 ]
 
@@ -171,6 +172,27 @@ def invalidate(folder: str | os.PathLike) -> None:
     f = Path(folder) / FILENAME
     if f.exists():
         os.replace(f, f.with_name(f".{FILENAME}.previous"))
+
+
+def withdraw(folder: str | os.PathLike) -> None:
+    """Withdraw the folder's provenance (:func:`invalidate`) and remove the files it lists.
+
+    What a new result does before writing into a folder: the old result's tables no longer
+    count, and a file the new one does not write (another study's table, a figure this
+    version no longer draws) does not linger beside it. Files the record does not list
+    (a user's own) are left alone.
+    """
+    folder = Path(folder)
+    previous = read_provenance(folder)
+    if previous is None:  # withdrawn already (output_folder): the record kept aside
+        try:
+            previous = json.loads((folder / f".{FILENAME}.previous").read_text())
+        except (OSError, ValueError):
+            previous = {}
+    invalidate(folder)
+    for name in previous.get("files", {}):
+        if "/" not in name and name not in ("..", "."):
+            (folder / name).unlink(missing_ok=True)
 
 
 def _shown(path: Path, folder: Path) -> str:

@@ -490,18 +490,14 @@ def _worker_main(job: dict) -> int:
     parent = int(os.environ.get("ANSEN_PARENT_PID", os.getppid()))
     _watch_parent(parent, abort)
 
-    from ansen.provenance import invalidate, read_provenance
+    from ansen.provenance import withdraw
 
     # From now on the folder's old results do not count: the files the previous run listed
     # in its provenance are removed (a file this version no longer writes does not linger).
     # The executed notebook is written under a hidden name and moved into place when the
     # run ends, so an interrupted run never leaves a notebook that looks finished.
     folder = Path(job["cwd"])
-    previous = read_provenance(folder) or {}
-    invalidate(folder)
-    for name in previous.get("files", {}):
-        if "/" not in name and name != "..":
-            (folder / name).unlink(missing_ok=True)
+    withdraw(folder)
     final = Path(job["output"])
     final.unlink(missing_ok=True)
     partial = final.with_name(f".{final.stem}.partial.ipynb")  # papermill wants .ipynb

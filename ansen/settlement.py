@@ -42,7 +42,7 @@ import pandas as pd
 import xarray as xr
 
 from ansen.data.schema import battery_sites, step_hours
-from ansen.tariffs import Tariff, household_costs, import_export
+from ansen.tariffs import Tariff, check_default_tariff, household_costs, import_export
 
 __all__ = ["RULES", "community_cost", "settle", "virtual_meter_cost"]
 
@@ -62,6 +62,8 @@ def virtual_meter_cost(run: xr.Dataset, tariff: Tariff | None = None) -> float:
     netting); not what households pay under Dutch law of 2024-25. Prices of a
     net importer (:meth:`ansen.tariffs.Tariff.prices`).
     """
+    if tariff is None:
+        check_default_tariff(run, "run")
     tariff = tariff or Tariff()
     n = run["net_kw"].values[:, battery_sites(run)].sum(axis=1)
     imp, exp = import_export(n)
@@ -80,6 +82,8 @@ def settle(run: xr.Dataset, rule: str = "pro_rata", *, tariff: Tariff | None = N
     rule : {"individual", "pro_rata", "counterfactual"}
         See the module docstring.
     tariff : Tariff, optional
+        Default :class:`ansen.tariffs.Tariff` (); refused for a run simulated
+        under another tariff (pass the one it ran under).
     counterfactual : xarray.Dataset, optional
         The run each household is compared with (needed by ``counterfactual``,
         optional otherwise: adds the comparison columns).
@@ -101,6 +105,10 @@ def settle(run: xr.Dataset, rule: str = "pro_rata", *, tariff: Tariff | None = N
         raise ValueError(f"unknown settlement rule {rule!r}; known: {', '.join(RULES)}")
     if rule == "counterfactual" and counterfactual is None:
         raise ValueError("the counterfactual rule needs a counterfactual run (e.g. M1)")
+    if tariff is None:  # a run steered under another tariff is billed under it, or refused
+        check_default_tariff(run, "run")
+        if counterfactual is not None:
+            check_default_tariff(counterfactual, "counterfactual")
     tariff = tariff or Tariff()
     s = battery_sites(run)
     ids = run["household"].values[s]

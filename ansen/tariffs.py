@@ -91,6 +91,7 @@ __all__ = [
     "TAX_REDUCTION",
     "Tariff",
     "annual_net_kwh",
+    "check_default_tariff",
     "household_costs",
     "import_export",
     "last_year_net_kwh",
@@ -356,6 +357,28 @@ def last_year_net_kwh(net_kw: np.ndarray, local: pd.DatetimeIndex, dt_h: float,
     return _window_kwh(daily, end - pd.Timedelta(days=365), end)
 
 
+def check_default_tariff(ds: xr.Dataset, which: str) -> None:
+    """Refuse to bill a run under the default tariff when it was simulated under another
+    (its ``attrs["params"]`` name the tariff it ran under; a village or a run without them
+    passes)."""
+    import json
+
+    try:
+        used = json.loads(ds.attrs.get("params", "{}")).get("tariff")
+    except (TypeError, ValueError, AttributeError):
+        return
+    if not isinstance(used, dict):
+        return
+    default = json.loads(json.dumps(dict(Tariff().__dict__), default=str, sort_keys=True))
+    if used != default:
+        differ = ", ".join(f"{k}={used.get(k)!r}" for k in sorted(default)
+                           if used.get(k) != default[k] and not isinstance(default[k], dict))
+        raise ValueError(
+            f"the {which} ({ds.attrs.get('model', '?')}) was simulated under another "
+            f"tariff than the default ({differ or 'other energy tax'}); pass tariff= the "
+            "Tariff it ran under, so that the bills use the prices the batteries were steered by")
+
+
 def household_costs(run: xr.Dataset, tariff: Tariff | None = None, *, fixed: bool = True,
                     annual_net: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cost per household and month [EUR] of a run (or a village: net = load - PV).
@@ -376,7 +399,8 @@ def household_costs(run: xr.Dataset, tariff: Tariff | None = None, *, fixed: boo
         A run of :func:`ansen.simulate` (uses ``net_kw``) or a village
         (uses ``load_kw - pv_kw``).
     tariff : Tariff, optional
-        Default :class:`Tariff` () (dynamic, net metering).
+        Default :class:`Tariff` () (dynamic, net metering); refused for a run
+        simulated under another tariff (:func:`check_default_tariff`).
     fixed : bool
         Add the monthly fixed costs :math:`F_m` (months with only part of
         their days in the run get the part of the fixed costs).
@@ -393,6 +417,8 @@ def household_costs(run: xr.Dataset, tariff: Tariff | None = None, *, fixed: boo
     """
     from ansen.data.schema import local_time, step_hours
 
+    if tariff is None:
+        check_default_tariff(run, "run")
     tariff = tariff or Tariff()
     net = run["net_kw"].values if "net_kw" in run else (run["load_kw"] - run["pv_kw"]).values
     households = run["household"].values

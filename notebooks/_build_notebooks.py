@@ -61,6 +61,11 @@ import ansen.data
 from ansen.experiments import (Experiment, get_experiment, output_folder, run_experiment,
                                write_experiment)
 
+own = {k: v for k, v in {"name": name, "model": model, "start": start, "end": end,
+                         "params_json": params_json.strip() not in ("", "{}")}.items() if v}
+if experiment_id and own:  # the schedule's experiment would silently win
+    raise ValueError(f"experiment_id {experiment_id!r} runs that experiment of the schedule, so "
+                     f"{', '.join(own)} would be ignored; pass -p experiment_id '' to run your own")
 if experiment_id:
     experiment = get_experiment(experiment_id, schedule_path or None)
 else:

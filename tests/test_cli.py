@@ -150,6 +150,12 @@ CASES = {
                                       "--output", str(t / "r")], 2, "end 2025-04-07 is not after start"),
     "freshness-outside-data": (lambda t: ["freshness", "--periods", "2030-01-01:2030-01-08",
                                           "--output", str(t / "r")], 2, "invalid data: time:"),
+    "compare-output-under-a-file": (
+        lambda t: (t / "f").write_text("x") and ["compare", "--output", str(t / "f" / "x.csv")], 2,
+        "is a file, not a folder"),
+    "freshness-of-a-run-experiment": (
+        lambda t: ["freshness", "--experiment", "E03_M3_autumn2024", "--output", str(t / "r")], 2,
+        "experiment E03_M3_autumn2024 is of kind 'run', not a freshness study"),
     "doctor": (lambda t: ["doctor"], 0, ""),
 }
 

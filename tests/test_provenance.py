@@ -15,6 +15,7 @@ from ansen.provenance import (
     experiment_key,
     invalidate,
     is_current,
+    withdraw,
     write_provenance,
 )
 from ansen.report import included, not_counted, summary_table, write_summary
@@ -194,3 +195,21 @@ def test_schedule_parameters_are_checked_at_load(tmp_path, params, message):
     with pytest.raises(ValueError, match=r"s.toml: experiment E1: ") as exc:
         load_schedule(f)
     assert message in str(exc.value)
+
+
+def test_a_new_result_removes_the_files_an_old_one_listed_and_nothing_else(tmp_path):
+    """An experiment written into a folder holding a freshness study left the study's tables
+    beside its own: withdraw removes what the old provenance listed (also after output_folder
+    set the record aside), never a file it does not list."""
+    exp = Experiment(id="F", model="M5", start="2025-04-07", end="2025-04-14", kind="freshness")
+    folder = tmp_path / "F"
+    folder.mkdir()
+    for name in ("freshness.md", "weekly.csv"):
+        (folder / name).write_text(name)
+    (folder / "notes.txt").write_text("mine")
+    write_provenance(folder, exp, [folder / "freshness.md", folder / "weekly.csv"])
+    output_folder(folder, exp)  # the notebook's first step: the record set aside
+    withdraw(folder)
+    assert sorted(f.name for f in folder.iterdir() if not f.name.startswith(".")) == [
+        "notes.txt"]
+    assert not (folder / FILENAME).exists()

@@ -33,12 +33,20 @@ def test_household_savings_are_against_m1_by_hand():
     from ansen.plots import household_savings
 
     costs = pd.DataFrame({"run": ["M4", "M1", "none"] * 2, "household": ["A"] * 3 + ["B"] * 3,
-                          "month": "2025-06", "cost_eur": [10.0, 14.0, 20.0, 5.0, 4.0, 9.0]})
+                          "month": "2025-06", "cost_eur": [10.0, 14.0, 20.0, 5.0, 4.0, 9.0],
+                          "run_months": 1.0})
     ax = household_savings(costs)
     heights = sorted(round(b.get_height(), 9) for b in ax.patches if b.get_width() > 0)
     # M4 vs M1: A 4, B -1; M1 vs none: A 6, B 5
     assert heights == [-1.0, 4.0, 5.0, 6.0]
     assert "M4 vs M1" in [t.get_text() for t in ax.get_legend().get_texts()]
+    # a run over the ends of two months: per month of the run, not the mean of the months
+    # (which halved it); a quarter month in May and a quarter in June make half a month
+    two = pd.concat([costs.assign(month="2025-05", run_months=0.25),
+                     costs.assign(month="2025-06", run_months=0.25)])
+    ax = household_savings(two)
+    heights = sorted(round(b.get_height(), 9) for b in ax.patches if b.get_width() > 0)
+    assert heights == [-4.0, 16.0, 20.0, 24.0]
 
 
 def test_summary_has_every_report_figure():

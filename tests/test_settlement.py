@@ -78,3 +78,17 @@ def test_unknown_rule_and_missing_counterfactual(runs):
         settle(m2, "fair")
     with pytest.raises(ValueError, match="needs a counterfactual run"):
         settle(m2, "counterfactual")
+
+
+def test_a_run_steered_under_the_2027_tariff_is_not_billed_under_net_metering():
+    """settle, community_cost, virtual_meter_cost and household_costs refuse the default
+    tariff for a run simulated under another (they billed it under net metering in silence,
+    as compare did before it refused)."""
+    v = tiny(days=2)
+    late = Tariff.after_net_metering()
+    r = ansen.simulate(v, "M0", progress=False, tariff=late)
+    for bill in (lambda: settle(r, "pro_rata"), lambda: community_cost(r),
+                 lambda: virtual_meter_cost(r), lambda: household_costs(r)):
+        with pytest.raises(ValueError, match=r"the run \(M0\) was simulated under another tariff"):
+            bill()
+    assert settle(r, "pro_rata", tariff=late).attrs["tariff"] == "no net metering"
