@@ -356,7 +356,8 @@ def cmd_reproduce(args) -> int:
         print(f"ansen: interrupted; finished: {', '.join(finished) or 'none'}"
               f"{'; failed: ' + ', '.join(sorted(r['failed'])) if r['failed'] else ''}; "
               f"not finished: {', '.join(r['cancelled']) or 'none'}. Run the same command "
-              "again to complete only the rest.", file=sys.stderr)
+              f"again{' without --force' if args.force else ''} to complete only the rest.",
+              file=sys.stderr)
         return 130
     minutes = (time.perf_counter() - start) / 60
     what = "sweep run(s)" if (args.sweep or args.penetration) else "experiment(s)"
@@ -458,8 +459,9 @@ def cmd_sweep(args) -> int:
     except Interrupted as exc:
         r = exc.result
         print(f"ansen: interrupted; {len(r['done'])} run(s) finished and written to {store}, "
-              f"{len(r['cancelled'])} not finished. Run the same command again to complete "
-              "only the rest.", file=sys.stderr)
+              f"{len(r['cancelled'])} not finished. Run the same command again"
+              f"{' without --force' if args.force else ''} to complete only the rest.",
+              file=sys.stderr)
         return 130
     minutes = (time.perf_counter() - start) / 60
     print(f"{len(out['done'])} run(s) in {minutes:.1f} min on {where}, "

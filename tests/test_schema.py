@@ -210,3 +210,12 @@ def test_a_period_bound_between_steps_is_refused_not_rounded():
         validate(v, end="2025-06-03 10:20")
     run = ansen.simulate(v, "M1", "2025-06-02 13:00", "2025-06-04", progress=False)
     assert run.sizes["time"] == 35  # hours from 13:00 local on 2 June to midnight on 4 June
+
+
+def test_summary_of_short_data_says_its_figures_are_scaled_up():
+    from ansen.data.summary import summary
+    from tests.conftest import tiny
+
+    with pytest.warns(UserWarning, match=r"data summary: the data hold 2.0 days; the annual "
+                                         r"figures are scaled up from them \(x 183\)"):
+        summary(tiny(days=2))

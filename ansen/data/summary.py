@@ -108,11 +108,13 @@ def transformer_kw(ds: xr.Dataset, net: xr.DataArray | None = None) -> xr.DataAr
 def summary(ds: xr.Dataset) -> pd.DataFrame:
     """Annual figures of a village (without batteries).
 
-    Energies are annualised over the whole period (x 365.25 / days). Peaks
-    are over the whole period. The PV rows need the installed PV per
-    household (:func:`pv_kwp`: a ``pv_kwp`` variable or attribute). The village hall (an id that is not a home,
-    i.e. not starting with ``H``) is left out of the household figures when
-    present.
+    Energies are annualised over the whole period (x 365.25 / days; data of
+    less than a year warn that they are scaled up, and the seasons they miss
+    are missing from the figures). Peaks are over the whole period. The PV
+    rows need the installed PV per household (:func:`pv_kwp`: a ``pv_kwp``
+    variable or attribute). Connections that are not homes (the village hall:
+    :func:`ansen.data.schema.is_home_id`) are left out of the household
+    figures when present.
 
     Returns
     -------
@@ -122,6 +124,12 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     h = step_hours(ds)
     days = ds.sizes["time"] * h / 24.0
     per_year = 365.25 / days
+    if days < 365:
+        import warnings
+
+        warnings.warn(f"data summary: the data hold {days:.1f} days; the annual figures are "
+                      f"scaled up from them (x {per_year:.3g}), without the seasons they miss",
+                      UserWarning, stacklevel=2)
     homes = [is_home_id(x) for x in ds["household"].values]
     if not any(homes):
         homes = [True] * ds.sizes["household"]
