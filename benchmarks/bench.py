@@ -123,6 +123,7 @@ def main(argv=None) -> int:
           f"{'build s':>7} {'steady ms/day':>13} {'solve ms/day':>12} {'solves':>6} "
           f"{'peak MB':>7} {'import s':>8}")
     failed = 0
+    verdicts: dict[str, list[str]] = {"met": [], "not met": []}
     for model in args.models:
         for solver in args.solvers if model not in RULES else ["highs"]:
             for replan, plan, fleet, method in [
@@ -144,7 +145,27 @@ def main(argv=None) -> int:
                       f"{r['seconds']:7.1f} {r['ms_per_day']:7.1f} {r['build_s']:7.2f} "
                       f"{r['steady_ms_per_day']:13.1f} {r['solve_ms_per_day']:12.1f} "
                       f"{r['solves']:6d} {r['peak_mb']:7.0f} {r['import_s']:8.2f}", flush=True)
+                default = (replan == 60 and plan is None and fleet == "sites"
+                           and method == "auto")
+                if model not in RULES and default:
+                    limit = target(args.sites or 10, solver)
+                    verdicts["met" if r["ms_per_day"] <= limit else "not met"].append(
+                        f"{model} {r['ms_per_day']:.0f}")
+    if verdicts["met"] or verdicts["not met"]:
+        limit = target(args.sites or 10, args.solvers[0])
+        print(f"target with the default controller ({limit:.0f} ms per simulated day at "
+              f"{args.sites or 10} sites, {args.solvers[0]}; ms/day): met by "
+              f"{', '.join(verdicts['met']) or 'none'}; not met by "
+              f"{', '.join(verdicts['not met']) or 'none'}")
     return 1 if failed else 0
+
+
+def target(sites: int, solver: str) -> float:
+    """The issues' limit [ms per simulated day]: 60 (HiGHS) or 400 (GLPK) at 10 sites
+    (issue 9), 200 at 140 sites (issue 11)."""
+    if sites > 10:
+        return 200.0
+    return 400.0 if solver == "glpk" else 60.0
 
 
 if __name__ == "__main__":
