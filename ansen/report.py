@@ -200,6 +200,19 @@ def not_counted(results_dir: str | os.PathLike | None = None) -> dict[str, str]:
     return out
 
 
+def _data_path(path: str, root: Path, exp_id: str) -> str:
+    """A provenance's data path as the summary in ``root`` shows it: repository-relative as
+    recorded, else (a village outside the repository, recorded relative to the experiment's
+    folder) relative to ``root``."""
+    import os
+
+    from ansen.provenance import REPOSITORY
+
+    if Path(path).is_absolute() or (REPOSITORY / path).exists():
+        return path
+    return Path(os.path.relpath((root / exp_id / path).resolve(), root.resolve())).as_posix()
+
+
 def _provenance_table(root: Path, ids, check_one_run: bool) -> pd.DataFrame:
     from ansen.provenance import read_provenance
 
@@ -211,7 +224,8 @@ def _provenance_table(root: Path, ids, check_one_run: bool) -> pd.DataFrame:
             raise ValueError(f"{root / e}: provenance.json is of experiment {x['id']!r}, not "
                              f"{e!r} (a copied or renamed folder?)")
         rows.append({"experiment": e, "model": x["model"], "start": x["start"], "end": x["end"],
-                     "data": r["data"]["path"], "data_sha256": r["data"]["sha256"],
+                     "data": _data_path(r["data"]["path"], root, e),
+                     "data_sha256": r["data"]["sha256"],
                      "solver": r["solver"], "code_sha256": r["package"]["code_sha256"],
                      "version": r["package"]["version"], "written_utc": r.get("written_utc", "")})
     table = pd.DataFrame(rows)

@@ -213,3 +213,17 @@ def test_a_new_result_removes_the_files_an_old_one_listed_and_nothing_else(tmp_p
     assert sorted(f.name for f in folder.iterdir() if not f.name.startswith(".")) == [
         "notes.txt"]
     assert not (folder / FILENAME).exists()
+
+
+def test_summary_shows_a_village_outside_the_repository_relative_to_itself(tmp_path):
+    """provenance.json records such a village relative to the experiment's folder
+    (../../my village/v.nc); the summary one folder up shows it relative to its own."""
+    from ansen.report import _data_path
+
+    village = tmp_path / "my village" / "v.nc"
+    village.parent.mkdir()
+    village.write_text("")
+    root = tmp_path / "results"
+    (root / "E1").mkdir(parents=True)
+    assert _data_path("../../my village/v.nc", root, "E1") == "../my village/v.nc"
+    assert _data_path("data/ansen_synthetic.nc", root, "E1") == "data/ansen_synthetic.nc"
