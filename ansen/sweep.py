@@ -503,11 +503,29 @@ def _named_definitions(scenario: dict) -> dict:
     return {n: known[n] for n in names}
 
 
+def _same_runs(recipe: str) -> str:
+    """A scenario's recipe as the runs see it: named scenarios that only state a tariff
+    (``tariff_2027``) change no data, so ``{"scenario": "tariff_2027", "tariff": "2027"}``
+    runs what ``{"tariff": "2027"}`` runs."""
+    r = json.loads(recipe)
+    names = r.get("scenario", [])
+    names = [names] if isinstance(names, str) else names
+    if set(r) - {"scenario", "tariff"} or not names:
+        return recipe
+    known = _named_definitions(r)
+    if all(not (d.get("growth") or d.get("batteries") or d.get("neighbourhood"))
+           for d in known.values()):
+        return _canonical({"tariff": r.get("tariff", "net_metering")})
+    return recipe
+
+
 def _one_name_per_recipe(scenarios: Iterable[tuple[str, str]], where: str) -> None:
     """Refuse one recipe under two names ((name, scenario JSON) pairs): the store keeps one
-    name per run, so the second name would vanish."""
+    name per run, so the second name would vanish (a named scenario that only states a tariff
+    is the same runs as that tariff)."""
     first: dict[str, str] = {}
     for name, recipe in scenarios:
+        recipe = _same_runs(recipe)
         if first.setdefault(recipe, name) != name:
             raise ValueError(f"{where}: scenarios {first[recipe]!r} and {name!r} are the same "
                              f"recipe ({recipe}); list it under one name (the store keeps one "

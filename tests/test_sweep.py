@@ -203,6 +203,10 @@ def test_a_named_scenario_brings_the_tariff_its_recipe_states(villages):
     with pytest.raises(ValueError, match="'tariff_2027' and 't27' are the same recipe"):
         sweep.grid(villages[:1], ["tariff_2027", {"name": "t27", "scenario": "tariff_2027"}],
                    ["M2"], PERIODS[:1])
+    # a named scenario that only states a tariff runs what the tariff alone runs
+    with pytest.raises(ValueError, match="'2027' and 'tariff_2027' are the same recipe"):
+        sweep.grid(villages[:1], ["2027", "tariff_2027"], ["M2"], PERIODS[:1])
+    assert len(sweep.grid(villages[:1], ["2027", "penetration_010"], ["M2"], PERIODS[:1])) == 2
 
 
 def test_a_village_is_never_run_under_another_tariff_than_its_recipe_states(villages,
