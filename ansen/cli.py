@@ -116,7 +116,12 @@ def cmd_summary(args) -> int:
         print(peak_timing(ds).to_string())
         print("\nDay-ahead price and the village's PV (hourly; data/README.md, Prices):")
         print(price_pv_correlation(ds).to_string())
-    return 0 if s["ok"].all() else 1
+    if not s["ok"].all():  # a check: exit 1, saying which
+        out = list(s.index[~s["ok"].astype(bool)])
+        print(f"ansen: {len(out)} figure(s) outside their plausible Dutch range: "
+              f"{', '.join(out)} (the table above; exit 1)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_synthesize(args) -> int:
@@ -302,10 +307,17 @@ def cmd_compare(args) -> int:
         _check_output_file(args.output, "--output")
     village = _village(args.data)
     validate(village, start=args.start, end=args.end)  # the period within the data
-    if args.net_metering is None and "recipe" in village.attrs:
-        from ansen.scenarios import tariff_of
+    if "recipe" in village.attrs:  # a derived village states its tariff
+        from ansen.scenarios import stated_tariff, tariff_of
 
-        tariff = sim["tariff"] = tariff_of(village)
+        stated = stated_tariff(village)
+        if args.net_metering is not None and stated is not None and stated != tariff:
+            raise ValueError(
+                f"{'--no-net-metering' if args.net_metering is False else '--net-metering'} "
+                f"asks for '{tariff.label}', but the village's recipe states '{stated.label}'; "
+                "leave the option out to run it under its own")
+        if args.net_metering is None:
+            tariff = sim["tariff"] = tariff_of(village)
     step = village.indexes["time"][1] - village.indexes["time"][0]
     for m in models:  # and against the data's step, before any run
         check_arguments(m, step=step, **sim, **per_model[m])
@@ -331,8 +343,9 @@ def cmd_compare(args) -> int:
         print(f"all models vs {args.baseline}, {table['start'].iloc[0]} to {table['end'].iloc[0]}, "
               f"solver {args.solver}, forecast {args.forecast}, "
               f"data age {args.data_lag or 'real time'}, "
-              f"re-plans every {args.replan_minutes or 'never'} min, "
-              f"net metering {'on' if tariff.net_metering else 'off'}"
+              + (f"re-plans every {args.replan_minutes} min, " if args.replan_minutes
+                 else "day-ahead plans only, ")
+              + f"tariff: {tariff.label}"
               + (f", parameters {params}" if params else ""))
         print(table[cols].T.round(2).to_string())
     return 0

@@ -553,6 +553,11 @@ class Scenario:
 # --------------------------------------------------------------------------- derive
 
 
+def _part_name(part: str) -> str:
+    """A growth part as text: "heat pump", "EV", "PV"."""
+    return {"ev": "EV", "pv": "PV"}.get(part, part.replace("_", " "))
+
+
 def home_ids(village: xr.Dataset) -> list[str]:
     """Ids of the homes of a village (module docstring)."""
     from ansen.data.schema import is_home_id
@@ -958,7 +963,7 @@ def _apply_growth(ds: xr.Dataset, g: Growth, applied: dict) -> xr.Dataset:
         field_name = f"{part}_share_added"
         if n > len(without):
             raise ValueError(f"{o}.{field_name}: {share:g} of {len(homes)} homes is {n}, but "
-                             f"only {len(without)} homes have no {part.replace('_', ' ')}")
+                             f"only {len(without)} homes have no {_part_name(part)}")
         source = g.profiles
         if source == "auto":
             source = "village" if len(donors) else "synthetic"
@@ -1031,9 +1036,10 @@ def _synthetic_profiles(part, ds, n, rng, g, donors: bool):
     from ansen.data.schema import local_time, step_hours
     from ansen.data.synthetic import VillageSpec, ev_load, heat_pump_load
 
-    what = part.replace("_", " ")
+    what = _part_name(part)
     instead = ("; use profiles='village'" if donors else
-               f"; and no home of the village has a {what} to copy (profiles='village'): "
+               f"; and no home of the village has {'an' if what == 'EV' else 'a'} {what} to "
+               "copy (profiles='village'): "
                f"added {what}s need a village that has one, or one that the synthetic "
                "profiles fit")
     minutes = step_hours(ds) * 60

@@ -180,8 +180,15 @@ class Tariff:
 
     @property
     def label(self) -> str:
-        """Short name for tables: ``"net metering"`` or ``"no net metering"``."""
-        return "net metering" if self.net_metering else "no net metering"
+        """Short name for tables: ``"net metering"`` or ``"no net metering"``, with the
+        feed-in terms where they are not the day-ahead price (``"no net metering, feed-in
+        50 % of the day-ahead price"``)."""
+        name = "net metering" if self.net_metering else "no net metering"
+        if self.feed_in_share != 1.0:
+            name += f", feed-in {self.feed_in_share:.0%} of the day-ahead price"
+        if self.feed_in_fee_eur_per_kwh:
+            name += f", feed-in fee {self.feed_in_fee_eur_per_kwh:g} EUR/kWh"
+        return name
 
     def _tax(self, years: np.ndarray) -> np.ndarray:
         years = np.asarray(years)

@@ -257,7 +257,15 @@ def test_data_derive_writes_a_village_with_its_recipe_chain(village, tmp_path, c
     assert not tariff_of(ds).net_metering
     # compare runs and bills a derived village under its recipe's tariff
     assert main(["compare", "--models", "M0", "--data", str(out)]) == 0
-    assert "net metering off" in capsys.readouterr().out
+    assert "tariff: no net metering" in capsys.readouterr().out
+    # an option that contradicts the village's own tariff is refused, not obeyed in silence
+    lm = tmp_path / "lm.nc"
+    assert main(["data", "derive", "tariff_2027_legal_minimum", "--data", str(base),
+                 "--output", str(lm)]) == 0
+    capsys.readouterr()
+    assert main(["compare", "--models", "M0", "--data", str(lm), "--no-net-metering"]) == 2
+    assert ("--no-net-metering asks for 'no net metering', but the village's recipe states 'no "
+            "net metering, feed-in 50% of the day-ahead price'") in capsys.readouterr().err
 
 
 def test_data_derive_chains_a_scenario_file_of_ones_own_with_the_shipped(village, tmp_path,
