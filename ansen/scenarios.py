@@ -765,17 +765,25 @@ def _apply_batteries(ds: xr.Dataset, b: BatterySites, applied: dict) -> xr.Datas
     _set(ds, "battery_kw", ("household",), kw)
     _set(ds, "battery_eff", ("household",), eff)
     after = kwh > 0
+
+    def same(i):  # the site had this very battery before
+        return before[i] and (old["kwh"][i], old["kw"][i], old["eff"][i]) == (kwh[i], kw[i],
+                                                                             eff[i])
+
     applied["batteries"] = {
         "sites": [ids[i] for i in np.flatnonzero(after & eligible)],
         "kept": [ids[i] for i in np.flatnonzero(kept)],
-        "added": [ids[i] for i in new],
+        # new batteries; a site that existing="replace" chose again with the battery it had
+        # is in "unchanged", not here
+        "added": [ids[i] for i in new if not same(i)],
+        "unchanged": [ids[i] for i in new if same(i)],
         "removed": [ids[i] for i in np.flatnonzero(before & ~after)],
         # existing="replace": sites whose own battery was taken out and that the rule chose
-        # again, with the old size [kWh, kW, one-way efficiency] (they are in "added" too)
+        # again with another, with the old size [kWh, kW, one-way efficiency] (they are in
+        # "added" too)
         "replaced": [{"id": ids[i], "capacity_kwh": float(old["kwh"][i]),
                       "power_kw": float(old["kw"][i]), "efficiency": float(old["eff"][i])}
-                     for i in new if before[i] and (old["kwh"][i], old["kw"][i], old["eff"][i])
-                     != (kwh[i], kw[i], eff[i])],
+                     for i in new if before[i] and not same(i)],
         "eligible": int(eligible.sum()),
     }
     return ds

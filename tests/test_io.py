@@ -30,6 +30,10 @@ def test_save_is_atomic(village, tmp_path):
         save(bad, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["v.nc"]
+    with pytest.raises(ValueError, match=r"p.csv: a village is written as NetCDF; give a path "
+                                         r"ending in .nc"):
+        save(village, tmp_path / "p.csv")
+    assert [p.name for p in tmp_path.iterdir()] == ["v.nc"]
 
 
 def test_load_missing_file(tmp_path):

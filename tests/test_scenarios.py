@@ -579,3 +579,15 @@ def test_homes_are_ids_of_h_and_digits_else_every_connection():
     assert home_ids(streets) == ["Kerkstraat 1", "Hoofdweg 4", "Dorpsstraat 2"]
     mixed = v.assign_coords(household=["H001", "Hoofdweg 4", "H7"])
     assert home_ids(mixed) == ["H001", "H7"]
+
+
+def test_a_site_chosen_again_with_its_own_battery_is_unchanged_not_added():
+    """existing='replace' that picks a site with the very battery it had lists it as
+    unchanged (it was counted among the added batteries)."""
+    v = tiny(days=2)  # H001 and H003 hold 10 kWh / 5 kW / 0.95
+    d = derive(v, Scenario(name="again", batteries=BatterySites(
+        rule="explicit", households=("H001", "H002"), eligible="all", existing="replace",
+        capacity_kwh=10.0, power_kw=5.0, efficiency=0.95)))
+    applied = json.loads(d.attrs["recipe"])["applied"]["batteries"]
+    assert applied["added"] == ["H002"] and applied["unchanged"] == ["H001"]
+    assert applied["removed"] == ["H003"] and applied["replaced"] == []

@@ -160,7 +160,7 @@ def _encoding(ds: xr.Dataset) -> dict:
 
 
 def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Validate ``ds`` and write it to NetCDF atomically.
+    """Validate ``ds`` and write it to NetCDF (a path ending in ``.nc``) atomically.
 
     The file is written to a temporary file in the target folder and renamed
     over ``path``, so a reader never sees a half-written village. Values are
@@ -171,6 +171,9 @@ def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     pathlib.Path
         The written path.
     """
+    if Path(path).suffix.lower() != ".nc":  # a NetCDF file under another name misleads
+        raise ValueError(f"save: {path}: a village is written as NetCDF; give a path ending "
+                         "in .nc")
     validate(ds)
     out = ds.copy()
     out["household_transformer"] = out["household_transformer"].astype(str)
