@@ -180,19 +180,15 @@ def cmd_freshness(args) -> int:
     import json
     import os
 
-    import pandas as pd
-
-    from ansen.controller.information import duration_text
+    from ansen import freshness
     from ansen.experiments import check_period
     from ansen.notebooks import execute
 
     lags = args.data_lags
     if args.experiment:  # a freshness study of the schedule, nothing else, before a kernel
-        from ansen.experiments import get_experiment, run_freshness
+        from ansen.experiments import check_kind, get_experiment
 
-        exp = get_experiment(args.experiment)
-        if exp.kind != "freshness":
-            run_freshness(None, exp)  # raises, naming the experiment's kind
+        check_kind(get_experiment(args.experiment), "freshness")
     bad = [lag for lag in lags if lag not in FRESHNESS_LAGS]
     if bad:
         raise ValueError(f"--data-lags {bad}: use any of {', '.join(FRESHNESS_LAGS)}")
@@ -207,11 +203,7 @@ def cmd_freshness(args) -> int:
         from ansen.data.schema import validate  # before a kernel starts
 
         village = _village(args.data)
-        step = village.indexes["time"][1] - village.indexes["time"][0]
-        if short := [lag for lag in lags if pd.Timedelta(lag) < step]:
-            raise ValueError(f"--data-lags {short}: shorter than the data's step "
-                             f"({duration_text(step)}), the "
-                             "freshest a controller can know; give ages of at least the step")
+        freshness.check_data_lags(lags, village)
         if not args.experiment:
             for start, end in periods:
                 validate(village, start=start, end=end)
@@ -446,10 +438,11 @@ def cmd_sweep(args) -> int:
               f"{store}; to run:")
         for t in todo:
             print(f"  {t.label()}")
-        failures = sweep.check_scenarios(grid)
+        loaded: dict = {}  # each village read once for both checks
+        failures = sweep.check_scenarios(grid, loaded)
         for where, msg in failures.items():
             print(f"ansen: scenario {where} does not derive: {msg}", file=sys.stderr)
-        uncovered = sweep.check_periods(grid)
+        uncovered = sweep.check_periods(grid, loaded)
         for where, msg in uncovered.items():
             print(f"ansen: {where} is not in the data: {msg}", file=sys.stderr)
         failures = {**failures, **uncovered}
@@ -700,10 +693,9 @@ class _WarningsOnce:
         models = self.models.setdefault(key, [])
         if not models:
             print(f"ansen: warning: {text}", file=file or sys.stderr)
-        if found and found.group(1) not in models:
-            models.append(found.group(1))
-        elif not found and not models:
-            models.append("")
+        model = found.group(1) if found else ""
+        if model not in models:
+            models.append(model)
 
     def summary(self) -> None:
         """Name the other models each printed warning also concerned."""

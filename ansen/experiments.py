@@ -34,6 +34,8 @@ import xarray as xr
 #: ``freshness`` (data age x forecast over the same weeks, notebooks/freshness.ipynb,
 #: :mod:`ansen.freshness`).
 KINDS = ("run", "freshness")
+#: The notebook that runs each kind of experiment.
+NOTEBOOK_OF_KIND = {"run": "experiment.ipynb", "freshness": "freshness.ipynb"}
 #: Study settings of a ``freshness`` experiment's params (the rest are model parameters).
 FRESHNESS_KEYS = {"models", "data_lags", "forecasts", "periods", "seed"}
 
@@ -186,11 +188,9 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
         ``runs`` (model, M1, none), ``metrics`` (vs M1 and vs none),
         ``costs`` (household x month, long format) and ``settlement``.
     """
-    if exp.kind != "run":
-        raise ValueError(f"experiment {exp.id} is of kind {exp.kind!r}: run it with its own "
-                         "notebook (e.g. run_freshness)")
+    check_kind(exp, "run")
     import ansen
-    from ansen.data.schema import battery_sites, local_time, step_hours
+    from ansen.data.schema import HOURS_PER_MONTH, battery_sites, local_time, step_hours
     from ansen.metrics import compare
     from ansen.scenarios import tariff_of
     from ansen.settlement import RULES, settle
@@ -212,7 +212,7 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
     # each month's share of the run, in average months (as the metrics count them)
     local = local_time(runs["model"])
     run_months = (pd.Series(step_hours(runs["model"]), index=local.strftime("%Y-%m"))
-                  .groupby(level=0).sum() / (365.25 * 24 / 12))
+                  .groupby(level=0).sum() / HOURS_PER_MONTH)
     costs = []
     for label in ("model", "M1", "none"):
         c = household_costs(runs[label], tariff)[sites]
@@ -242,6 +242,15 @@ def output_folder(output_dir: str | Path, experiment: Experiment) -> Path:
     return folder
 
 
+def check_kind(exp: Experiment, kind: str) -> None:
+    """Refuse an experiment of another kind than ``kind`` (ValueError naming its notebook)."""
+    if exp.kind != kind:
+        what = {"run": "a model run", "freshness": "a freshness study"}[kind]
+        raise ValueError(f"experiment {exp.id} is of kind {exp.kind!r}, not {what}: run it "
+                         f"with notebooks/{NOTEBOOK_OF_KIND[exp.kind]} (ansen reproduce "
+                         f"--experiments {exp.id})")
+
+
 def run_freshness(village: xr.Dataset, exp: Experiment, *, solver: str = "highs",
                   tariff=None, progress=None) -> dict:
     """Run a ``freshness`` experiment (:func:`ansen.freshness.run`) from its schedule row.
@@ -252,10 +261,7 @@ def run_freshness(village: xr.Dataset, exp: Experiment, *, solver: str = "highs"
     """
     from ansen import freshness
 
-    if exp.kind != "freshness":
-        raise ValueError(f"experiment {exp.id} is of kind {exp.kind!r}, not a freshness study: "
-                         "run it with notebooks/experiment.ipynb (ansen reproduce "
-                         f"--experiments {exp.id})")
+    check_kind(exp, "freshness")
     p = dict(exp.params)
     periods = p.pop("periods", [[exp.start, exp.end]])
     study = {k: tuple(p.pop(k)) for k in ("models", "data_lags", "forecasts") if k in p}

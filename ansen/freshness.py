@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["DATA_LAGS", "FORECASTS", "MODELS", "lag_name", "plot", "run", "write"]
+__all__ = ["DATA_LAGS", "FORECASTS", "MODELS", "check_data_lags", "lag_name", "plot", "run",
+           "write"]
 
 DATA_LAGS = ("15min", "1h", "1D", "2D", "7D")
 FORECASTS = ("persistence", "weather")
@@ -38,6 +39,19 @@ MODELS = ("M5", "M4+M5")
 #: How the data ages read in tables and figures.
 LAG_NAMES = {"15min": "15 minutes", "1h": "1 hour", "1D": "1 day", "2D": "2 days",
              "7D": "7 days"}
+
+
+def check_data_lags(data_lags, village) -> pd.Timedelta:
+    """The village's step, refusing data ages shorter than it (ValueError naming them)."""
+    from ansen.controller.information import duration_text
+
+    step = village.indexes["time"][1] - village.indexes["time"][0]
+    short = [lag for lag in data_lags if pd.Timedelta(lag) < step]
+    if short:
+        raise ValueError(f"data ages {short} are shorter than the data's step "
+                         f"({duration_text(step)}), the freshest a controller can know: drop "
+                         "them (real time on this data is the step)")
+    return step
 
 
 def lag_name(lag: str, step: pd.Timedelta) -> str:
@@ -84,12 +98,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
                          "(the table names them)")
     from ansen.controller.information import duration_text
 
-    step = village.indexes["time"][1] - village.indexes["time"][0]
-    short = [lag for lag in data_lags if pd.Timedelta(lag) < step]
-    if short:
-        raise ValueError(f"data ages {short} are shorter than the data's step "
-                         f"({duration_text(step)}), the freshest a controller can know: drop "
-                         "them (real time on this data is the step)")
+    step = check_data_lags(data_lags, village)
     # the perfect-forecast bound needs no grid data: its data age is real time, the step
     variants = [(m, "perfect", duration_text(step)) for m in models] + [
         (m, f, lag) for m in models for f in forecasts for lag in data_lags]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import battery_sites, local_time, step_hours
+from ansen.data.schema import HOURS_PER_MONTH, battery_sites, local_time, step_hours
 from ansen.tariffs import Tariff, check_default_tariff, household_costs
 
 __all__ = [
@@ -237,7 +237,7 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
     tr = run["transformer_kw"].transpose("time", "transformer").values
     h = step_hours(run)
     mv = run["mv_kw"].values
-    months = run.sizes["time"] * h / (365.25 * 24 / 12)
+    months = run.sizes["time"] * h / HOURS_PER_MONTH
     if tariff is None:
         check_default_tariff(run, "run")
     bills = household_costs(run, tariff or Tariff(), fixed=False).to_numpy().sum()
@@ -296,7 +296,7 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
         return dict.fromkeys(COST_SAVING_KEYS, np.nan)
     cr = household_costs(run, tariff, fixed=False).iloc[:, s]
     cb = household_costs(baseline, tariff, fixed=False).iloc[:, s]
-    months = run.sizes["time"] * step_hours(run) / (365.25 * 24 / 12)
+    months = run.sizes["time"] * step_hours(run) / HOURS_PER_MONTH
     per_hh = (cb.sum() - cr.sum()) / months
     value = float((run["load_kw"].values[:, s] * tariff.prices(run)[0][:, None]).sum()
                   * step_hours(run))

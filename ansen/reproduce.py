@@ -44,7 +44,7 @@ import threading
 import time
 from pathlib import Path
 
-from ansen.experiments import Experiment, load_schedule, season_sweep
+from ansen.experiments import NOTEBOOK_OF_KIND, Experiment, load_schedule, season_sweep
 from ansen.notebooks import NOTEBOOKS
 from ansen.provenance import check_id, code_fingerprint, data_fingerprint, experiment_key
 
@@ -64,8 +64,6 @@ class Interrupted(KeyboardInterrupt):
         self.result = result
 
 
-#: The notebook that runs each kind of experiment (:data:`ansen.experiments.KINDS`).
-NOTEBOOK_OF_KIND = {"run": "experiment.ipynb", "freshness": "freshness.ipynb"}
 
 
 def _relative(path, folder: Path) -> str:
@@ -401,7 +399,9 @@ def _reproduce_sweep(output: Path, name: str, *, experiments, data, solver, mode
     store_name, notebook, nb_params, markdown = SWEEPS[name]
     grid = sw.load_spec(sw.SPECS / f"{name}.toml", villages=[data] if data else None,
                         models=models, solver=solver, schedule=schedule).select(periods=periods)
-    if data and (failures := {**sw.check_scenarios(grid), **sw.check_periods(grid)}):
+    loaded: dict = {}  # each village read once for both checks
+    if data and (failures := {**sw.check_scenarios(grid, loaded),
+                              **sw.check_periods(grid, loaded)}):
         raise ValueError(  # the spec's scenarios and periods on this village
             f"the {name} sweep's scenarios or periods do not fit {data}: "
             + "; ".join(failures.values())

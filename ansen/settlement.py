@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import battery_sites, step_hours
+from ansen.data.schema import HOURS_PER_MONTH, battery_sites, step_hours
 from ansen.tariffs import Tariff, check_default_tariff, household_costs, import_export
 
 __all__ = ["RULES", "community_cost", "settle", "virtual_meter_cost"]
@@ -125,7 +125,7 @@ def settle(run: xr.Dataset, rule: str = "pro_rata", *, tariff: Tariff | None = N
         cost = total * weight
     else:
         cost = cf - (cf.sum() - total) * weight
-    months = run.sizes["time"] * h / (365.25 * 24 / 12)
+    months = run.sizes["time"] * h / HOURS_PER_MONTH
     out = pd.DataFrame({"consumption_kwh": energy, "own_bill_eur": own, "cost_eur": cost,
                         "transfer_eur": cost - own, "cost_eur_per_month": cost / months},
                        index=pd.Index(ids, name="household"))

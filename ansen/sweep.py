@@ -1117,15 +1117,15 @@ def pending(sweep: Grid, store, *, force: bool = False,
     return [t for t in sweep.tasks if t.key(code_sha256) not in done]
 
 
-def check_scenarios(sweep: Grid) -> dict[str, str]:
+def check_scenarios(sweep: Grid, loaded: dict | None = None) -> dict[str, str]:
     """Derive every village of the grid's scenarios here, in this process, without running.
 
     Returns the failures: ``"<scenario> on <village>"`` -> the error (empty when every
     scenario fits its villages). What ``ansen sweep --dry-run`` prints; a run reports the
-    same failures per run.
+    same failures per run. ``loaded``: villages already read, by SHA-256 (filled here).
     """
     failures: dict[str, str] = {}
-    loaded: dict[str, object] = {}
+    loaded = {} if loaded is None else loaded
     seen: set = set()
     for t in sweep.tasks:
         key = (t.village.sha256, t.scenario_json)
@@ -1142,17 +1142,17 @@ def check_scenarios(sweep: Grid) -> dict[str, str]:
     return failures
 
 
-def check_periods(sweep: Grid) -> dict[str, str]:
+def check_periods(sweep: Grid, loaded: dict | None = None) -> dict[str, str]:
     """Whether each village's data cover every period of the grid, without running.
 
     Returns the failures: ``"period <start>:<end> on <village>"`` -> the error (empty when
     every period is covered). What ``ansen sweep --dry-run`` prints beside
-    :func:`check_scenarios`.
+    :func:`check_scenarios`, with which it shares ``loaded`` (villages by SHA-256).
     """
     from ansen.data.schema import DataError, check_coverage
 
     failures: dict[str, str] = {}
-    loaded: dict[str, object] = {}
+    loaded = {} if loaded is None else loaded
     for t in sweep.tasks:
         where = f"period {t.period.start}:{t.period.end} on {t.village.label}"
         if where in failures:

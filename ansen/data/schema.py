@@ -25,6 +25,7 @@ __all__ = [
     "VARIABLES",
     "battery_sites",
     "DataError",
+    "HOURS_PER_MONTH",
     "Variable",
     "check_coverage",
     "check_time_index",
@@ -128,6 +129,10 @@ CUMULATIVE_MIN_STEPS = 96
 #: ...and a series is taken as cumulative if it never decreases and rises in at
 #: least this share of its steps.
 CUMULATIVE_MIN_RISING = 0.25
+
+
+#: Hours of an average month (365.25 days / 12): how runs and bills count months.
+HOURS_PER_MONTH = 365.25 * 24 / 12
 
 
 def step_hours(ds: xr.Dataset) -> float:
@@ -384,10 +389,6 @@ def _check_mapping(ds: xr.Dataset) -> None:
 def check_coverage(ds: xr.Dataset, start=None, end=None) -> None:
     """Refuse a period (``end`` exclusive; naive bounds in the village's local time) that the
     data do not cover, or whose bounds fall between two steps of the data (DataError)."""
-    _check_period(ds, start, end)
-
-
-def _check_period(ds: xr.Dataset, start, end) -> None:
     t = ds.indexes["time"]
     step = t[1] - t[0]
     if start is not None:
@@ -473,5 +474,5 @@ def validate(ds: xr.Dataset, start=None, end=None) -> xr.Dataset:
     _check_values(ds)
     _check_cumulative(ds)
     _check_mapping(ds)
-    _check_period(ds, start, end)
+    check_coverage(ds, start, end)
     return ds
