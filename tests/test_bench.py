@@ -1,0 +1,58 @@
+"""benchmarks/bench.py on a village it does not ship: the period's and sites' checks, a case."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from conftest import tiny
+
+from ansen.data import save
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def small(tmp_path):
+    path = tmp_path / "small.nc"
+    save(tiny(days=3), path)
+    return path
+
+
+def test_runs_a_village_of_its_own_and_names_it(bench, small, capsys):
+    assert bench.main(["--data", str(small), "--models", "M1", "M0", "--start", "2025-06-03",
+                       "--end", "2025-06-05"]) == 0
+    out = capsys.readouterr().out
+    assert f"period: given (2025-06-03 to 2025-06-05), {small}, 2 battery sites" in out
+    assert "M0 " in out and "ERROR" not in out
+    assert "at 2 sites" in out  # the 10-site target's verdict
+
+
+def test_shipped_dates_outside_the_data_are_refused_with_a_way_out(bench, small, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--data", str(small), "--models", "M1"])
+    err = capsys.readouterr().err
+    assert "data start at" in err and "give --start and --end" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--start", "2025-06-02"], "--start and --end go together"),
+    (["--sites", "4", "--start", "2025-06-03", "--end", "2025-06-04"], "has 3 connections"),
+])
+def test_bad_arguments_are_named(bench, small, capsys, args, message):
+    with pytest.raises(SystemExit):
+        bench.main(["--data", str(small), "--models", "M1", *args])
+    assert message in capsys.readouterr().err
+
+
+def test_targets(bench):
+    assert bench.target(10, "highs") == 60 and bench.target(10, "glpk") == 400
+    assert bench.target(140, "highs") == 200 and bench.target(40, "highs") == 200
+    assert bench.target(141, "highs") is None
