@@ -595,7 +595,10 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
         id, a rule that needs data the village lacks, more growth than homes
         without the installation...
     ansen.data.DataError
-        The base village, or (a bug) the derived one, breaks the schema.
+        The base village, or the derived one, breaks the schema. For the
+        derived one the message names the scenario's fields that changed the
+        variable (e.g. a ``Growth.pv_scale`` that takes PV beyond the
+        schema's plausible maximum).
     """
     import ansen
     from ansen.data.schema import DataError, validate
@@ -638,8 +641,36 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
     try:
         return validate(ds)
     except DataError as exc:
-        raise DataError(f"scenario {scenario.name}: the derived village is not valid: "
-                        f"{exc}") from exc
+        raise DataError(f"scenario {scenario.name}: the derived village is not valid"
+                        f"{_culprits(scenario, str(exc))}: {exc}") from exc
+
+
+#: The scenario's fields that change each variable of the village (what a derived
+#: village's schema error is traced back to).
+_CHANGED_BY = {
+    "pv_kw": ("growth", ("pv_scale", "pv_share_added", "new_pv_kwp")),
+    "pv_kwp": ("growth", ("pv_scale", "pv_share_added", "new_pv_kwp")),
+    "heat_pump_kw": ("growth", ("heat_pump_share_added", "heat_pump_kwh_per_year")),
+    "ev_kw": ("growth", ("ev_share_added", "ev_kwh_per_year")),
+    "load_kw": ("growth", ("heat_pump_share_added", "heat_pump_kwh_per_year",
+                           "ev_share_added", "ev_kwh_per_year")),
+    "mv_kw": ("growth", ("pv_scale", "pv_share_added", "new_pv_kwp", "heat_pump_share_added",
+                         "heat_pump_kwh_per_year", "ev_share_added", "ev_kwh_per_year")),
+}
+
+
+def _culprits(scenario: Scenario, message: str) -> str:
+    """`` (set by Growth.pv_scale = 100.0)``: the scenario's fields, other than their
+    defaults, that change the variable a schema error names first ("" if none)."""
+    variable = message.split(":", 1)[0].strip()  # batteries are checked on their fields
+    part, fields = _CHANGED_BY.get(variable, (None, ()))
+    given = getattr(scenario, part) if part else None
+    if given is None:
+        return ""
+    default = type(given)()
+    set_ = [f"{type(given).__name__}.{f} = {getattr(given, f)!r}" for f in fields
+            if getattr(given, f) != getattr(default, f)]
+    return f" ({variable} changed by {', '.join(set_)})" if set_ else ""
 
 
 def recipe(village: xr.Dataset) -> dict | None:

@@ -519,6 +519,8 @@ BAD = [
     (lambda v: derive(v.assign(owner=("household", np.arange(6))), Scenario(
         "x", neighbourhood=NeighbourhoodBattery("T1", same_as="all_sites"))),
      "owner: the village has this per-household variable"),
+    (lambda v: derive(v, Scenario("x", growth=Growth(pv_scale=1000.0))),
+     "not valid (pv_kw changed by Growth.pv_scale = 1000.0): pv_kw: "),
     (lambda v: Growth(heat_pump_share_added=1.5), "Growth.heat_pump_share_added must be <= 1"),
     (lambda v: Growth(pv_scale=-1.0), "Growth.pv_scale must be >= 0"),
     (lambda v: Growth(ev_kwh_per_year=0.0), "Growth.ev_kwh_per_year must be > 0"),
