@@ -568,6 +568,11 @@ def home_ids(village: xr.Dataset) -> list[str]:
     return homes or others
 
 
+#: Attributes that say how a village was made; a derived village keeps its base's in
+#: ``recipe["base"]`` and has ``generator = "ansen.scenarios.derive"``.
+GENERATOR_ATTRS = ("generator", "seed", "spec")
+
+
 def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
     """A new village: ``village`` changed by ``scenario``, validated, with its recipe.
 
@@ -585,7 +590,10 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
         and ``attrs["recipe"]`` JSON with ``scenario`` (:meth:`Scenario.to_dict`),
         ``applied`` (per part: which households changed and how), ``base``
         (``name``, ``source`` and ``recipe`` of the base village, the last
-        None for an original village) and ``ansen_version``.
+        None for an original village, and the base's ``generator``, ``seed``
+        and ``spec`` attributes where it has them, which the derived village
+        does not carry: its ``generator`` is ``"ansen.scenarios.derive"``) and
+        ``ansen_version``.
 
     Raises
     ------
@@ -633,6 +641,12 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
         "source": village.attrs.get("source", "?"),
         "recipe": recipe(village),
     }
+    # How the base was made (a synthetic village's generator, seed and spec) describes the
+    # base, not this village: it moves into the recipe's base.
+    for key in GENERATOR_ATTRS:
+        if key in ds.attrs:
+            base[key] = str(ds.attrs.pop(key))
+    ds.attrs["generator"] = "ansen.scenarios.derive"
     ds.attrs["recipe"] = json.dumps(
         {"scenario": scenario.to_dict(), "applied": applied, "base": base,
          "ansen_version": ansen.__version__}, sort_keys=True)

@@ -89,6 +89,17 @@ def test_derived_village_validates_and_records_its_recipe(six):
     assert d.attrs["name"] == "six + two_more" and d.attrs["scenario"] == "two_more"
     assert r["ansen_version"] == ansen.__version__
     assert s.apply(six).identical(d)  # deterministic, and apply == derive
+    assert d.attrs["generator"] == "ansen.scenarios.derive"
+
+
+def test_a_derived_village_does_not_claim_its_bases_generator(six):
+    made = six.assign_attrs(generator="ansen.data.synthesize", seed="7", spec="{'homes': 5}")
+    d = derive(made, Scenario("more", batteries=BatterySites(count=3, existing="keep")))
+    assert "seed" not in d.attrs and "spec" not in d.attrs
+    assert d.attrs["generator"] == "ansen.scenarios.derive"
+    base = recipe(d)["base"]
+    assert (base["generator"], base["seed"], base["spec"]) == ("ansen.data.synthesize", "7",
+                                                               "{'homes': 5}")
 
 
 def test_derived_from_derived_records_the_chain(six):
