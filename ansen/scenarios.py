@@ -560,12 +560,12 @@ def _part_name(part: str) -> str:
 
 def home_ids(village: xr.Dataset) -> list[str]:
     """Ids of the homes of a village (module docstring)."""
-    from ansen.data.schema import is_home_id
+    from ansen.data.schema import home_flags
 
     ids = [str(x) for x in village["household"].values]
     others = [h for h in ids if not h.startswith(NEIGHBOURHOOD_PREFIX)]
-    homes = [h for h in others if is_home_id(h)]
-    return homes or others
+    flags = home_flags(others, "scenario's homes")
+    return [h for h, home in zip(others, flags, strict=True) if home]
 
 
 #: Attributes that say how a village was made; a derived village keeps its base's in

@@ -1,6 +1,7 @@
 """Scenarios: derived villages, their recipes, battery rules, neighbourhood batteries, growth."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -591,7 +592,23 @@ def test_homes_are_ids_of_h_and_digits_else_every_connection():
     streets = v.assign_coords(household=["Kerkstraat 1", "Hoofdweg 4", "Dorpsstraat 2"])
     assert home_ids(streets) == ["Kerkstraat 1", "Hoofdweg 4", "Dorpsstraat 2"]
     mixed = v.assign_coords(household=["H001", "Hoofdweg 4", "H7"])
-    assert home_ids(mixed) == ["H001", "H7"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 'Hoofdweg 4' does not look like a home
+        assert home_ids(mixed) == ["H001", "H7"]
+
+
+def test_ids_that_look_like_homes_but_are_not_are_named():
+    """'H12a' is not a home id: it counts as another connection, and both the scenarios'
+    homes and the data summary say so (it was left out of the homes in silence)."""
+    from ansen.data import summary
+    from ansen.scenarios import home_ids
+
+    v = tiny(days=2).assign_coords(household=["H001", "H002a", "H003"])
+    with pytest.warns(UserWarning, match=r"scenario's homes: 1 household id\(s\) look like "
+                                         r"homes .* \['H002a'\]; rename them H<digits>"):
+        assert home_ids(v) == ["H001", "H003"]
+    with pytest.warns(UserWarning, match=r"data summary: 1 household id\(s\) .*H002a"):
+        summary(v)
 
 
 def test_a_site_chosen_again_with_its_own_battery_is_unchanged_not_added():

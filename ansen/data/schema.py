@@ -29,6 +29,7 @@ __all__ = [
     "Variable",
     "check_coverage",
     "check_time_index",
+    "home_flags",
     "is_home_id",
     "local_time",
     "step_hours",
@@ -427,6 +428,27 @@ def is_home_id(household) -> bool:
     connection counts as a home (:func:`ansen.scenarios.home_ids`).
     """
     return re.fullmatch(r"H\d+", str(household)) is not None
+
+
+def home_flags(ids, what: str) -> np.ndarray:
+    """Which ids name homes (:func:`is_home_id`), for ``what`` (who asks, for the warning).
+
+    Where no id is a home id every connection counts as a home. Ids that start like a
+    home's but go on otherwise (``H12a``, ``H-7``, ``H007 oost``) count as other
+    connections, with a warning that names them: nothing is reclassified in silence.
+    """
+    ids = [str(x) for x in ids]
+    homes = np.array([is_home_id(x) for x in ids], dtype=bool)
+    if not homes.any():
+        return np.ones(len(ids), dtype=bool)
+    if near := [x for x, h in zip(ids, homes, strict=True) if not h and re.match(r"H\W?\d", x)]:
+        import warnings
+
+        warnings.warn(f"{what}: {len(near)} household id(s) look like homes but are not 'H' "
+                      f"and digits, so they count as other connections (like a village hall): "
+                      f"{near[:5]}{' ...' if len(near) > 5 else ''}; rename them H<digits> to "
+                      "count them as homes", UserWarning, stacklevel=3)
+    return homes
 
 
 def _as_utc(ts, ds: xr.Dataset) -> pd.Timestamp:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import DataError, is_home_id, step_hours
+from ansen.data.schema import DataError, home_flags, step_hours
 
 __all__ = ["PLAUSIBLE", "household_net_kw", "price_pv_correlation", "pv_kwp", "summary",
            "transformer_kw"]
@@ -130,16 +130,14 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
         warnings.warn(f"data summary: the data hold {days:.1f} days; the annual figures are "
                       f"scaled up from them (x {per_year:.3g}), without the seasons they miss",
                       UserWarning, stacklevel=2)
-    homes = [is_home_id(x) for x in ds["household"].values]
-    if not any(homes):
-        homes = [True] * ds.sizes["household"]
-    hh = ds.isel(household=np.flatnonzero(homes))
+    homes = np.flatnonzero(home_flags(ds["household"].values, "data summary"))
+    hh = ds.isel(household=homes)
     use = float(hh["load_kw"].sum("time").mean()) * h * per_year
     rows: dict[str, float] = {"household use [kWh/yr]": use}
     kwp = pv_kwp(ds)
     if kwp is not None and kwp.sum() > 0:
         rows["PV yield [kWh/kWp/yr]"] = float(ds["pv_kw"].sum()) * h * per_year / kwp.sum()
-        rows["PV per dwelling [kWp]"] = float(kwp[np.flatnonzero(homes)].mean())
+        rows["PV per dwelling [kWp]"] = float(kwp[homes].mean())
     tr = transformer_kw(ds)
     kva = ds["transformer_kva"]
     # 0 where no transformer imports (exports) at all: a peak of flow in that direction
