@@ -175,7 +175,8 @@ def sunny_week(ds: xr.Dataset) -> pd.Timestamp:
 
 
 def winter_week(ds: xr.Dataset) -> pd.Timestamp:
-    """Start (local Monday) of the week with the highest household load."""
+    """Start (local Monday) of the week with the highest household load (a winter week
+    where the data hold a winter; on data without one, just the week of most load)."""
     load = pd.Series(ds["load_kw"].sum("household").values, index=local_time(ds))
     return _week_start(ds, load, largest=True)
 
