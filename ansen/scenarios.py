@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import BATTERY_EFF_MIN
+from ansen.data.schema import BATTERY_EFF_MIN, annual_kwh, local_time, step_hours
 
 __all__ = [
     "DEFAULT_SCENARIOS",
@@ -88,7 +88,6 @@ EACH = "each"
 #: Where added heat-pump and EV profiles come from (:class:`Growth`).
 PROFILES = ("auto", "village", "synthetic")
 
-_HOURS_PER_YEAR = 365.25 * 24.0
 
 
 # --------------------------------------------------------------------------- checks
@@ -747,9 +746,10 @@ def _set(ds: xr.Dataset, name: str, dims: tuple, values: np.ndarray) -> None:
     ds[name] = xr.Variable(dims, values, attrs)
 
 
-def _annual_kwh(kw: np.ndarray, dt_h: float) -> np.ndarray:
-    """Annual-equivalent energy [kWh/yr] of power series [kW] (axis 0: time)."""
-    return kw.mean(axis=0) * _HOURS_PER_YEAR if len(kw) else np.zeros(kw.shape[1:])
+def _annual_kwh(kw: np.ndarray, ds: xr.Dataset) -> np.ndarray:
+    """Energy per year [kWh/yr] of power series [kW] at the village's steps (axis 0): over
+    the first twelve months where the data hold them (:func:`ansen.data.schema.annual_kwh`)."""
+    return annual_kwh(kw, local_time(ds))
 
 
 def _count(share: float, n: int) -> int:
@@ -959,13 +959,11 @@ def _add_connections(ds: xr.Dataset, new_ids: list[str], transformer: str, kwh: 
 
 
 def _apply_growth(ds: xr.Dataset, g: Growth, applied: dict) -> xr.Dataset:
-    from ansen.data.schema import step_hours
     from ansen.data.summary import pv_kwp
 
     o = "Growth"
     ids = ds["household"].values.astype(str)
     homes = np.flatnonzero(_mask(ds, home_ids(ds)))
-    dt = step_hours(ds)
     load = ds["load_kw"].values.astype(float)
     pv = ds["pv_kw"].values.astype(float)
     net0 = (load - pv).sum(axis=1)
@@ -1032,7 +1030,7 @@ def _apply_growth(ds: xr.Dataset, g: Growth, applied: dict) -> xr.Dataset:
         if n == 0:
             added, detail = np.zeros((len(load), 0)), {}
         elif source == "village":
-            added, detail = _copy_profiles(part, comp, donors, n, rng, dt, g, ids)
+            added, detail = _copy_profiles(part, comp, donors, n, rng, ds, g, ids)
         else:
             added, detail = _synthetic_profiles(part, ds, n, rng, g, bool(len(donors)))
         comp[:, chosen] += added
@@ -1044,7 +1042,7 @@ def _apply_growth(ds: xr.Dataset, g: Growth, applied: dict) -> xr.Dataset:
             f[chosen] = 1
             _set(ds, flag, ("household",), f)
         log[f"{part}_added"] = {"profiles": source, "households": list(ids[chosen]),
-                                "annual_kwh_mean": float(_annual_kwh(added, dt).mean())
+                                "annual_kwh_mean": float(_annual_kwh(added, ds).mean())
                                 if n else 0.0, **detail}
 
     _set(ds, "load_kw", ("time", "household"), load)
@@ -1056,23 +1054,23 @@ def _apply_growth(ds: xr.Dataset, g: Growth, applied: dict) -> xr.Dataset:
         ds.attrs.pop("pv_kwp", None)  # the variable now holds it
     delta = (load - pv).sum(axis=1) - net0
     _set(ds, "mv_kw", ("time",), ds["mv_kw"].values.astype(float) + delta)
-    log["mv_kw_change_kwh_per_year"] = float(_annual_kwh(delta[:, None], dt)[0])
+    log["mv_kw_change_kwh_per_year"] = float(_annual_kwh(delta[:, None], ds)[0])
     applied["growth"] = log
     return ds
 
 
-def _copy_profiles(part, comp, donors, n, rng, dt, g, ids):
+def _copy_profiles(part, comp, donors, n, rng, ds, g, ids):
     """Profiles copied from random donor homes [kW], shape (time, n), and what was done."""
     donor = rng.choice(donors, n)
     added = comp[:, donor].copy()
     detail: dict = {"donors": list(ids[donor])}
     if part == "heat_pump":
         if g.heat_pump_kwh_per_year is not None:
-            added *= g.heat_pump_kwh_per_year / _annual_kwh(added, dt)
+            added *= g.heat_pump_kwh_per_year / _annual_kwh(added, ds)
         return added, detail
     # EV sessions: shift each copy by whole weeks, so that copies of one donor do not charge
     # at the same moments; the weekday and time-of-day pattern is kept
-    week = round(7 * 24 / dt)
+    week = round(7 * 24 / step_hours(ds))
     n_weeks = len(comp) // week
     shifts = rng.integers(1, n_weeks, n) if n_weeks >= 2 else np.zeros(n, dtype=int)
     for j, s in enumerate(shifts):
@@ -1086,7 +1084,6 @@ def _synthetic_profiles(part, ds, n, rng, g, donors: bool):
 
     ``donors``: whether the village has homes with such a profile to copy instead.
     """
-    from ansen.data.schema import local_time, step_hours
     from ansen.data.synthetic import VillageSpec, ev_load, heat_pump_load
 
     what = _part_name(part)
@@ -1105,8 +1102,8 @@ def _synthetic_profiles(part, ds, n, rng, g, donors: bool):
         days = ds.sizes["time"] * step_hours(ds) / 24.0
         if days < 365:
             raise ValueError(f"Growth.profiles: synthetic heat-pump profiles need a village "
-                             f"of at least 365 days (heat_pump_load scales the annual energy "
-                             f"over the period it is given), the village has {days:.1f} "
+                             f"of at least 365 days (heat_pump_load scales the energy of the "
+                             f"period's first twelve months), the village has {days:.1f} "
                              f"days{instead}")
         temp, source = _temperature(ds)
         if g.heat_pump_kwh_per_year is not None:

@@ -551,8 +551,8 @@ BAD = [
      "Growth.profiles: 'village' but no home of the village has a heat pump"),
     (lambda v: derive(v.drop_vars("heat_pump_kw"), Scenario("x", growth=Growth(
         heat_pump_share_added=0.2))), "synthetic heat-pump profiles need a village of at least "
-                                      "365 days (heat_pump_load scales the annual energy over "
-                                      "the period it is given), the village has 2.0 days; and "
+                                      "365 days (heat_pump_load scales the energy of the "
+                                      "period's first twelve months), the village has 2.0 days; and "
                                       "no home of the village has a heat pump to copy"),
     (lambda v: Scenario("x", tariff_regime="2026"), "Scenario.tariff_regime: unknown value '2026'"),
     (lambda v: Scenario("x", feed_in="legal_minimum"), "Scenario.feed_in: the feed-in"),

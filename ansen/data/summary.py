@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import DataError, home_flags, step_hours
+from ansen.data.schema import DataError, annual_kwh, home_flags, local_time, step_hours
 
 __all__ = ["PLAUSIBLE", "household_net_kw", "price_pv_correlation", "pv_kwp", "summary",
            "transformer_kw"]
@@ -108,9 +108,11 @@ def transformer_kw(ds: xr.Dataset, net: xr.DataArray | None = None) -> xr.DataAr
 def summary(ds: xr.Dataset) -> pd.DataFrame:
     """Annual figures of a village (without batteries).
 
-    Energies are annualised over the whole period (x 365.25 / days; data of
-    less than a year warn that they are scaled up, and the seasons they miss
-    are missing from the figures). Peaks are over the whole period. The PV
+    Energies per year are those of the first twelve months where the data hold
+    them (:func:`ansen.data.schema.annual_kwh`: a period of more than a year but
+    not of whole years would weigh some seasons twice), else of the whole
+    period scaled to a year (with a warning: the seasons it misses are missing
+    from the figures). Peaks are over the whole period. The PV
     rows need the installed PV per household (:func:`pv_kwp`: a ``pv_kwp``
     variable or attribute). Connections that are not homes (the village hall:
     :func:`ansen.data.schema.is_home_id`) are left out of the household
@@ -123,20 +125,20 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     """
     h = step_hours(ds)
     days = ds.sizes["time"] * h / 24.0
-    per_year = 365.25 / days
+    local = local_time(ds)
     if days < 365:
         import warnings
 
         warnings.warn(f"data summary: the data hold {days:.1f} days; the annual figures are "
-                      f"scaled up from them (x {per_year:.3g}), without the seasons they miss",
-                      UserWarning, stacklevel=2)
+                      f"scaled up from them (x {365.25 / days:.3g}), without the seasons they "
+                      "miss", UserWarning, stacklevel=2)
     homes = np.flatnonzero(home_flags(ds["household"].values, "data summary"))
-    hh = ds.isel(household=homes)
-    use = float(hh["load_kw"].sum("time").mean()) * h * per_year
+    use = float(annual_kwh(ds["load_kw"].values[:, homes], local).mean())
     rows: dict[str, float] = {"household use [kWh/yr]": use}
     kwp = pv_kwp(ds)
     if kwp is not None and kwp.sum() > 0:
-        rows["PV yield [kWh/kWp/yr]"] = float(ds["pv_kw"].sum()) * h * per_year / kwp.sum()
+        pv = annual_kwh(ds["pv_kw"].values.sum(axis=1), local)
+        rows["PV yield [kWh/kWp/yr]"] = float(pv) / kwp.sum()
         rows["PV per dwelling [kWp]"] = float(kwp[homes].mean())
     tr = transformer_kw(ds)
     kva = ds["transformer_kva"]
@@ -148,7 +150,7 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     rows["MV weekly |peak| median [kW]"] = float(weekly.median())
     price = ds["price_eur_per_kwh"].to_series() * 1000.0
     rows["price mean [EUR/MWh]"] = float(price.mean())
-    rows["negative price hours [h/yr]"] = float((price < 0).sum() * h * per_year)
+    rows["negative price hours [h/yr]"] = float(annual_kwh((price.values < 0) * 1.0, local))
     out = pd.DataFrame({"value": pd.Series(rows)})
     out["low"] = [PLAUSIBLE[k][0] for k in out.index]
     out["high"] = [PLAUSIBLE[k][1] for k in out.index]

@@ -37,7 +37,7 @@ from scipy.signal import lfilter
 
 from ansen.data.io import PACKING
 from ansen.data.prices import PriceSpec, day_ahead_prices
-from ansen.data.schema import VARIABLES
+from ansen.data.schema import VARIABLES, annual_kwh
 from ansen.data.sources import bdew_profile, read_try
 
 __all__ = ["VillageSpec", "synthesize", "weather", "pv_per_kwp"]
@@ -273,13 +273,16 @@ def _ar1(rng: np.random.Generator, n_t: int, n: int, phi: float) -> np.ndarray:
     return z
 
 
-def _annual(x: np.ndarray, n_steps: int) -> np.ndarray:
-    """Annual-equivalent energy [kWh/yr] of power series x [kW] along axis 0."""
-    return x.sum(axis=0) * H * (365.25 * 96 / n_steps)
+def _annual(x: np.ndarray, local: pd.DatetimeIndex) -> np.ndarray:
+    """Energy per year [kWh/yr] of power series x [kW] along axis 0: over the first twelve
+    months where the period holds them (:func:`ansen.data.schema.annual_kwh`), so that
+    every year of the weather and profiles, which repeat by calendar, holds what is asked."""
+    return annual_kwh(x, local)
 
 
 def appliance_load(spec: VillageSpec, local: pd.DatetimeIndex, rng) -> np.ndarray:
-    """Household appliance load [kW], shape (time, n_homes), from BDEW H25."""
+    """Household appliance load [kW], shape (time, n_homes), from BDEW H25; each home's
+    annual use in a year as :func:`heat_pump_load` counts it."""
     n_t, n = len(local), spec.n_homes
     slp = bdew_profile("H25", local)[:, None]
     annual = spec.appliance_kwh_per_year * rng.lognormal(
@@ -289,7 +292,7 @@ def appliance_load(spec: VillageSpec, local: pd.DatetimeIndex, rng) -> np.ndarra
     smooth = slp * np.exp(s * _ar1(rng, n_t, n, spec.noise_phi) - s * s / 2)
     lam = slp * (annual * spec.event_share / (np.mean(spec.event_kw) * H)) / (365.25 * 96)
     events = rng.poisson(lam) * rng.uniform(*spec.event_kw, size=(n_t, n))
-    smooth *= (annual * (1 - spec.event_share)) / _annual(smooth, n_t)
+    smooth *= (annual * (1 - spec.event_share)) / _annual(smooth, local)
     return smooth + events
 
 
@@ -301,16 +304,17 @@ def heat_pump_load(spec: VillageSpec, temp: np.ndarray, local: pd.DatetimeIndex,
     16 degC at night (23-06), divided by a COP rising linearly with outdoor
     temperature (2.0 at -10 degC to 4.4 at 15 degC, air-source), plus hot
     water of 10% of the annual energy in two daily blocks; capped at
-    ``hp_max_kw`` and scaled to ``hp_kwh_per_year`` per home (before the cap).
+    ``hp_max_kw`` and scaled to ``hp_kwh_per_year`` per home (before the cap) in a
+    year: the period's first twelve months, or all of it scaled to a year if shorter
+    (:func:`ansen.data.schema.annual_kwh`).
     """
-    n_t = len(local)
     hour = local.hour.to_numpy()
     setp = np.where((hour >= 23) | (hour < 6), 16.0, 19.0)[:, None] + rng.normal(0, 1, n)
     cop = np.clip(2.0 + (temp[:, None] + 10.0) * 0.096, 2.0, 4.4)
     heat = np.maximum(setp - temp[:, None], 0.0) / cop
     dhw = np.isin(hour, [6, 7, 19])[:, None] * np.ones(n)
-    heat *= 0.9 / _annual(heat, n_t)
-    dhw *= 0.1 / _annual(dhw, n_t)
+    heat *= 0.9 / _annual(heat, local)
+    dhw *= 0.1 / _annual(dhw, local)
     target = spec.hp_kwh_per_year * rng.lognormal(-0.02, 0.2, n)
     return np.minimum((heat + dhw) * target, spec.hp_max_kw)
 
