@@ -50,10 +50,10 @@ FIGURES: tuple[Figure, ...] = (
     Figure("M2 collective saving", 11.0, "%", ("E02_M2_summer2024", "E07_M2_spring2025"),
            "saving_collective_pct",
            note="our % is of the retail value of the battery households' consumption, the "
-                "saving against M1 on their own bills (energy tax netted over the year: 7 of 10 "
-                "sites export more than they import, so their stored PV earns only the "
-                "day-ahead spread, while M2 trades the spread every day); the report's base is "
-                "not stated"),
+                "saving against M1 on their own bills (energy tax netted over the year: a site "
+                "that exports more than it imports, as 7 of the shipped village's 10 do from "
+                "July 2024 to June 2025, earns only the day-ahead spread for its stored PV, "
+                "while M2 trades the spread every day); the report's base is not stated"),
     Figure("M2 LV feed-in change", np.nan, "%", ("E02_M2_summer2024", "E07_M2_spring2025"),
            "lv_feed_in_change_pct",
            note="the report says 'strong drop' without a number; ten 5 kW batteries against "

@@ -93,3 +93,13 @@ def test_price_pv_correlation_sees_a_price_made_of_the_village_pv():
     v = v.assign(price_eur_per_kwh=0.3 - 0.01 * v["pv_kw"].sum("household"))
     c = price_pv_correlation(v)
     np.testing.assert_allclose(c.to_numpy(), -1.0, atol=1e-9)
+
+
+def test_seven_of_ten_battery_sites_export_more_than_they_import(shipped):
+    """What the summary's note on the M2 saving (ansen.report.FIGURES) says of the shipped
+    village: over July 2024-June 2025, 7 of the 10 battery sites are net exporters."""
+    t = d.local_time(shipped)
+    year = np.asarray(t < pd.Timestamp("2025-07-01", tz=t.tz))
+    sites = shipped["battery_kwh"].values > 0
+    net = (shipped["load_kw"] - shipped["pv_kw"]).values[year][:, sites].sum(axis=0)
+    assert (net < 0).sum() == 7 and sites.sum() == 10
