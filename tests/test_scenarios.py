@@ -367,6 +367,25 @@ def test_growth_scales_copied_heat_pumps_to_a_stated_energy(six):
     _check_accounting(six, d)
 
 
+def test_copied_heat_pumps_hold_the_stated_energy_in_a_year_not_per_period_year():
+    """On 17 months (one winter and a half) the stated kWh/yr is what the first twelve months
+    hold: scaled over all 17 months, a year held about 8 % more here (more winter per year)."""
+    t = pd.date_range("2024-07-01", periods=24 * 518, freq="h")
+    season = 1.0 + np.cos(2 * np.pi * (t.day_of_year.to_numpy() - 15) / 365.25)  # most in January
+    hp = np.column_stack([season, np.zeros(len(t))])
+    v = from_arrays(t, 0.3 + hp, np.zeros_like(hp), household=["H1", "H2"],
+                    household_transformer=["T1", "T1"], transformer_kva=[100.0])
+    v = validate(v.assign(heat_pump_kw=(("time", "household"), hp)))
+    d = derive(v, Scenario("hp", growth=Growth(heat_pump_share_added=0.5,
+                                               heat_pump_kwh_per_year=1500.0)))
+    year = d.indexes["time"] < "2025-07-01"  # twelve months from the first step (UTC here)
+    added = d["heat_pump_kw"].sel(household="H2").values
+    assert added[year].sum() == pytest.approx(1500.0)
+    assert added.mean() * 8766.0 < 0.95 * 1500.0  # the whole period, per year: less winter
+    assert recipe(d)["applied"]["growth"]["heat_pump_added"]["annual_kwh_mean"] == \
+        pytest.approx(1500.0)
+
+
 def test_growth_with_synthetic_profiles_creates_the_parts():
     v = tiny(days=7)  # no heat_pump_kw, no ev_kw
     d = derive(v, Scenario("ev", growth=Growth(ev_share_added=1.0, ev_kwh_per_year=3000.0,

@@ -219,3 +219,16 @@ def test_summary_of_short_data_says_its_figures_are_scaled_up():
     with pytest.warns(UserWarning, match=r"data summary: the data hold 2.0 days; the annual "
                                          r"figures are scaled up from them \(x 183\)"):
         summary(tiny(days=2))
+
+
+def test_annual_energy_is_the_first_twelve_months_where_the_data_hold_them():
+    from ansen.data.schema import annual_kwh
+
+    t = pd.date_range("2024-07-01", periods=24 * 518, freq="h", tz="Europe/Amsterdam")
+    kw = np.where(t.month.isin([12, 1, 2]), 2.0, 1.0)[:, None] * np.ones(2)
+    first = np.asarray(t < pd.Timestamp("2025-07-01", tz=t.tz))
+    np.testing.assert_allclose(annual_kwh(kw, t), kw[first].sum(axis=0))
+    assert annual_kwh(kw, t)[0] > kw[:, 0].mean() * 8766.0  # not the period's mean per year
+    short = t[: 24 * 30]
+    np.testing.assert_allclose(annual_kwh(kw[: 24 * 30], short), kw[: 24 * 30].mean(axis=0)
+                               * 8766.0)
