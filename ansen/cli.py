@@ -254,7 +254,7 @@ def cmd_compare(args) -> int:
     import pandas as pd
 
     import ansen
-    from ansen.data.schema import validate
+    from ansen.data.schema import parse_time, validate
     from ansen.metrics import compare
     from ansen.models import get_model
     from ansen.tariffs import Tariff
@@ -286,14 +286,9 @@ def cmd_compare(args) -> int:
            "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes}
     for m in models:  # names, types and ranges now, before the data are read
         check_arguments(m, step=None, **sim, **per_model[m])
-    for name, value in (("--start", args.start), ("--end", args.end)):
-        if value is not None:
-            try:
-                pd.Timestamp(value)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from exc
-    if args.start is not None and args.end is not None and (
-            pd.Timestamp(args.end) <= pd.Timestamp(args.start)):
+    bounds = {name: parse_time(value, name) for name, value in
+              (("--start", args.start), ("--end", args.end)) if value is not None}
+    if len(bounds) == 2 and bounds["--end"] <= bounds["--start"]:
         raise ValueError(f"--end {args.end} is not after --start {args.start}")
     if args.output:  # where the table goes, before the runs
         _check_output_file(args.output, "--output")

@@ -206,6 +206,8 @@ def test_compare_validates_before_it_simulates(capsys):
          "M4: shadow_eur_per_kwh must be a number"),
         (["compare", "-p", "nonsense"], "write model parameters as name=value"),
         (["compare", "--start", "2025-13-01"], "is not a date"),
+        (["compare", "--start", "5/4/2025", "--end", "7/4/2025"],  # read as 4 May-4 July
+         "--start '5/4/2025' is not an ISO date"),
         (["compare", "--start", "2030-01-01", "--end", "2030-01-08"], "invalid data"),
         (["compare", "--data-lag", "soon"], "data_lag must be a duration"),
         (["compare", "--data-lag", "5min"], "shorter than the data's step (15min)"),

@@ -232,3 +232,18 @@ def test_annual_energy_is_the_first_twelve_months_where_the_data_hold_them():
     short = t[: 24 * 30]
     np.testing.assert_allclose(annual_kwh(kw[: 24 * 30], short), kw[: 24 * 30].mean(axis=0)
                                * 8766.0)
+
+
+@pytest.mark.parametrize("bound", ["5/4/2025", "05-04-2025", "April 5, 2025", "2025/04/05"])
+def test_a_period_bound_must_be_an_iso_date(village, bound):
+    """pandas reads 5/4/2025 as 4 May: a non-ISO bound is refused, not read month first."""
+    with pytest.raises(ValueError, match="is not an ISO date"):
+        validate(village, start=bound)
+
+
+def test_iso_period_bounds_with_time_and_offset_are_read(village):
+    from ansen.data.schema import parse_time
+
+    assert parse_time("2025-06-02 12:00") == pd.Timestamp("2025-06-02 12:00")
+    assert parse_time("2025-06-02T12:00+02:00") == pd.Timestamp("2025-06-02T10:00Z")
+    assert parse_time(pd.Timestamp("2025-06-02")) == pd.Timestamp("2025-06-02")

@@ -32,6 +32,7 @@ __all__ = [
     "check_time_index",
     "home_flags",
     "is_home_id",
+    "parse_time",
     "local_time",
     "step_hours",
     "validate",
@@ -472,9 +473,28 @@ def home_flags(ids, what: str) -> np.ndarray:
     return homes
 
 
+#: A period bound given as text: an ISO 8601 date, optionally a time and a UTC offset.
+#: Other spellings (``5/4/2025``) are refused: pandas reads them month first, so 5 April
+#: would become 4 May without a word.
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d([ T]\d\d:\d\d(:\d\d(\.\d+)?)?)?(Z|[+-]\d\d:?\d\d)?")
+
+
+def parse_time(value, what: str = "period bound") -> pd.Timestamp:
+    """``value`` as a Timestamp; text must be ISO 8601 (:data:`ISO_TIME`), else ValueError
+    naming ``what`` and the value."""
+    if isinstance(value, str) and not ISO_TIME.fullmatch(value.strip()):
+        raise ValueError(f"{what} {value!r} is not an ISO date (YYYY-MM-DD, optionally "
+                         "HH:MM): other spellings such as 5/4/2025 are ambiguous (day or "
+                         "month first)")
+    try:
+        return pd.Timestamp(value.strip() if isinstance(value, str) else value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{what} {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
 def _as_utc(ts, ds: xr.Dataset) -> pd.Timestamp:
     """A period bound as naive UTC; naive input is read as local time of the village."""
-    ts = pd.Timestamp(ts)
+    ts = parse_time(ts)
     if ts.tz is None:
         ts = ts.tz_localize(ds.attrs.get("timezone", "Europe/Amsterdam"))
     return ts.tz_convert("UTC").tz_localize(None)
