@@ -32,7 +32,7 @@ def test_runs_a_village_of_its_own_and_names_it(bench, small, capsys):
     out = capsys.readouterr().out
     assert f"period: given (2025-06-03 to 2025-06-05), {small}, 2 battery sites" in out
     assert "M0 " in out and "ERROR" not in out
-    assert "at 2 sites" in out  # the 10-site target's verdict
+    assert "at 2 sites: 60 with highs)" in out  # the 10-site target's verdict
 
 
 def test_shipped_dates_outside_the_data_are_refused_with_a_way_out(bench, small, capsys):
@@ -45,6 +45,12 @@ def test_shipped_dates_outside_the_data_are_refused_with_a_way_out(bench, small,
 @pytest.mark.parametrize("args, message", [
     (["--start", "2025-06-02"], "--start and --end go together"),
     (["--sites", "4", "--start", "2025-06-03", "--end", "2025-06-04"], "has 3 connections"),
+    (["--sites", "1", "--start", "2025-06-03", "--end", "2025-06-04"],
+     "has 2 battery sites of its own"),
+    (["--sites", "-5"], "give a number of battery sites >= 0"),
+    (["--models", "M9"], "unknown model(s) ['M9']"),
+    (["--start", "2025-06-04", "--end", "2025-06-03"], "is not after --start"),
+    (["--start", "3/6/2025", "--end", "4/6/2025"], "is not an ISO date"),
 ])
 def test_bad_arguments_are_named(bench, small, capsys, args, message):
     with pytest.raises(SystemExit):
@@ -56,3 +62,23 @@ def test_targets(bench):
     assert bench.target(10, "highs") == 60 and bench.target(10, "glpk") == 400
     assert bench.target(140, "highs") == 200 and bench.target(40, "highs") == 200
     assert bench.target(141, "highs") is None
+
+
+def test_a_village_without_batteries_needs_sites(bench, tmp_path, capsys):
+    path = tmp_path / "none.nc"
+    save(tiny(days=3).assign(battery_kwh=("household", [0.0, 0.0, 0.0]),
+                             battery_kw=("household", [0.0, 0.0, 0.0])), path)
+    with pytest.raises(SystemExit):
+        bench.main(["--data", str(path), "--start", "2025-06-03", "--end", "2025-06-05"])
+    assert "has no battery sites: give --sites N" in capsys.readouterr().err
+
+
+def test_no_target_is_judged_on_hourly_data(bench, tmp_path, capsys):
+    """The targets were set for 15-minute data (an hourly run has a quarter of the steps)."""
+    path = tmp_path / "hourly.nc"
+    save(tiny(days=3, minutes=60), path)
+    assert bench.main(["--data", str(path), "--models", "M0", "--start", "2025-06-03",
+                       "--end", "2025-06-05"]) == 0
+    out = capsys.readouterr().out
+    assert "2 battery sites, 60-minute data" in out
+    assert "no target judged: the issues set none for 2 battery sites on 60-minute data" in out
