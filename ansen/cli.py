@@ -106,7 +106,12 @@ def cmd_summary(args) -> int:
                            "display.float_format", "{:,.2f}".format):
         s = summary(ds)
         print("Annual figures (without batteries) and plausible Dutch ranges:")
-        print(s[["value", "low", "high", "ok"]].to_string())
+        shown = s[["value", "low", "high", "ok"]].copy()
+        shown["ok"] = [("n/a" if ok is None else str(ok)) for ok in s["ok"]]
+        print(shown.to_string())
+        if (s["ok"].isna()).any():
+            print("n/a: not judged (a year's figure from less than a year of data, or a "
+                  "price figure of a village without prices)")
         print("\nSources of the ranges:")
         for k, row in s.iterrows():
             print(f"  {k}: {row['source']}")
@@ -116,8 +121,7 @@ def cmd_summary(args) -> int:
         print(peak_timing(ds).to_string())
         print("\nDay-ahead price and the village's PV (hourly; data/README.md, Prices):")
         print(price_pv_correlation(ds).to_string())
-    if not s["ok"].all():  # a check: exit 1, saying which
-        out = list(s.index[~s["ok"].astype(bool)])
+    if out := [k for k, ok in s["ok"].items() if ok is False]:  # a check: exit 1, naming them
         print(f"ansen: {len(out)} figure(s) outside their plausible Dutch range: "
               f"{', '.join(out)} (the table above; exit 1)", file=sys.stderr)
         return 1

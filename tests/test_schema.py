@@ -221,6 +221,35 @@ def test_summary_of_short_data_says_its_figures_are_scaled_up():
         summary(tiny(days=2))
 
 
+def test_a_years_figures_of_short_data_are_not_judged(tmp_path, capsys):
+    """105 days of spring and summer scale to a PV yield no year has: such figures are not
+    judged (ok None, 'n/a'), and the command does not exit 1 for them."""
+    from ansen.cli import main
+    from ansen.data import load_default, save
+    from ansen.data.summary import PER_YEAR, summary
+
+    v = load_default("2025-04-01", "2025-07-15").sel(time=slice("2025-04-01", "2025-07-14"))
+    with pytest.warns(UserWarning, match="scaled up"):
+        s = summary(v)
+    assert all(s.loc[k, "ok"] is None for k in PER_YEAR)
+    assert s.loc["PV yield [kWh/kWp/yr]", "value"] > s.loc["PV yield [kWh/kWp/yr]", "high"]
+    assert s.loc["PV per dwelling [kWp]", "ok"] is True
+    save(v, tmp_path / "spring.nc")
+    assert main(["data", "summary", "--data", str(tmp_path / "spring.nc")]) == 0
+    out = capsys.readouterr().out
+    assert "n/a: not judged" in out
+
+
+def test_a_village_without_prices_has_no_price_figures_judged(village):
+    from ansen.data.summary import peak_timing, summary
+
+    free = village.assign(price_eur_per_kwh=village["price_eur_per_kwh"] * 0.0)
+    with pytest.warns(UserWarning, match="scaled up"):
+        s = summary(free)
+    assert s.loc["price mean [EUR/MWh]", "ok"] is None
+    assert peak_timing(free)["mean price rank at peak"].isna().all()
+
+
 def test_annual_energy_is_the_first_twelve_months_where_the_data_hold_them():
     from ansen.data.schema import annual_kwh
 

@@ -105,6 +105,10 @@ def transformer_kw(ds: xr.Dataset, net: xr.DataArray | None = None) -> xr.DataAr
     return grouped.reindex(transformer=ds["transformer"].values) + ds["transformer_rest_kw"]
 
 
+#: The figures of :func:`summary` that are per year (judged only on a year of data or more).
+PER_YEAR = ("household use [kWh/yr]", "PV yield [kWh/kWp/yr]", "negative price hours [h/yr]")
+
+
 def summary(ds: xr.Dataset) -> pd.DataFrame:
     """Annual figures of a village (without batteries).
 
@@ -121,7 +125,9 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index: figure; columns value, low, high, ok (within range), source.
+        Index: figure; columns value, low, high, ok (within range: True or
+        False; None where not judged: the :data:`PER_YEAR` figures of less than
+        a year of data, the price figures of a village without prices), source.
     """
     h = step_hours(ds)
     days = ds.sizes["time"] * h / 24.0
@@ -154,7 +160,14 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     out = pd.DataFrame({"value": pd.Series(rows)})
     out["low"] = [PLAUSIBLE[k][0] for k in out.index]
     out["high"] = [PLAUSIBLE[k][1] for k in out.index]
-    out["ok"] = (out["value"] >= out["low"]) & (out["value"] <= out["high"])
+    out["ok"] = ((out["value"] >= out["low"]) & (out["value"] <= out["high"])).astype(object)
+    # not judged (None): a year's figures from less than a year of data, whose seasons are
+    # missing (spring and summer alone give a PV yield far above any whole year's), and
+    # price figures of a village without prices
+    not_judged = [k for k in PER_YEAR if k in out.index] if days < 365 else []
+    if not (price != 0).any():
+        not_judged += [k for k in out.index if "price" in k]
+    out.loc[not_judged, "ok"] = None
     out["source"] = [PLAUSIBLE[k][2] for k in out.index]
     return out
 
@@ -183,7 +196,7 @@ def details(ds: xr.Dataset) -> pd.DataFrame:
 def peak_timing(ds: xr.Dataset) -> pd.DataFrame:
     """When the weekly peaks fall, and how cheap power is then (without batteries).
 
-    For each week (Monday to Sunday, UTC) and each grid level (each transformer
+    For each week (Monday to Sunday, local time) and each grid level (each transformer
     and the MV feeder), the step of the largest absolute load is found and the
     day-ahead price at that step is ranked within its week (0 = the week's
     cheapest step, 1 = the dearest).
@@ -193,25 +206,30 @@ def peak_timing(ds: xr.Dataset) -> pd.DataFrame:
     pandas.DataFrame
         One row per level: share of weekly peaks that are export (reverse
         flow), mean price rank at the peak, and share of peaks in the week's
-        cheapest quarter of steps.
+        cheapest quarter of steps (NaN for a village without prices).
     """
-    price = ds["price_eur_per_kwh"].to_series()
-    rank = price.groupby(pd.Grouper(freq="W-SUN")).rank(pct=True)
-    series = {str(t): s.to_series() for t, s in transformer_kw(ds).groupby("transformer")}
-    series = {k: v.droplevel("transformer") if isinstance(v.index, pd.MultiIndex) else v
-              for k, v in series.items()}
-    series["MV"] = ds["mv_kw"].to_series()
+    utc = ds.indexes["time"]
+    week = local_time(ds).tz_localize(None).to_period("W-SUN")  # local Monday to Sunday
+    price = pd.Series(ds["price_eur_per_kwh"].values, index=utc)
+    has_prices = bool((price != 0).any())
+    rank = price.groupby(week).rank(pct=True)
+    tr = transformer_kw(ds)
+    series = {str(t): pd.Series(tr.sel(transformer=t).values, index=utc)
+              for t in ds["transformer"].values}
+    series["MV"] = pd.Series(ds["mv_kw"].values, index=utc)
     rows = {}
     for name, s in series.items():
-        idx = s.abs().groupby(pd.Grouper(freq="W-SUN")).idxmax().dropna()
+        idx = s.abs().groupby(week).idxmax().dropna()
         r = rank.loc[idx.values]
         rows[name] = {
             "weeks": len(idx),
             "export share of weekly peaks": float((s.loc[idx.values] < 0).mean()),
-            "mean price rank at peak": float(r.mean()),
-            "peaks in cheapest quarter": float((r <= 0.25).mean()),
+            "mean price rank at peak": float(r.mean()) if has_prices else np.nan,
+            "peaks in cheapest quarter": float((r <= 0.25).mean()) if has_prices else np.nan,
         }
-    return pd.DataFrame(rows).T
+    out = pd.DataFrame(rows).T
+    out["weeks"] = out["weeks"].astype(int)
+    return out
 
 
 def price_pv_correlation(ds: xr.Dataset) -> pd.Series:
@@ -228,8 +246,9 @@ def price_pv_correlation(ds: xr.Dataset) -> pd.Series:
                           "pv": ds["pv_kw"].sum("household").values},
                          index=ds.indexes["time"])
     hourly = frame.resample("1h").mean().dropna()
-    hours = hourly.index.tz_localize("UTC").tz_convert("Europe/Amsterdam") \
-        if hourly.index.tz is None else hourly.index.tz_convert("Europe/Amsterdam")
+    tz = ds.attrs.get("timezone", "Europe/Amsterdam")
+    hours = hourly.index.tz_localize("UTC").tz_convert(tz) \
+        if hourly.index.tz is None else hourly.index.tz_convert(tz)
     day = hourly["pv"] > 0.01 * hourly["pv"].max()
     keys = [hours.month, hours.hour]
     anomaly = hourly - hourly.groupby(keys).transform("mean")
