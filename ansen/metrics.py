@@ -217,7 +217,9 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
     -------
     dict
         ``grid_transformer_import_peak_pu`` / ``_export_peak_pu``: the largest
-        import and export load of any transformer over its rating [kW/kVA];
+        import and export load of any transformer over its rating [kW/kVA], and
+        ``grid_transformer_import_peak_at`` / ``_export_peak_at`` that
+        transformer's id (text);
         ``grid_transformer_over_rating_h``: hours in which a transformer's
         load exceeds its rating, summed over the transformers [h];
         ``grid_transformer_variance_kw2``: variance of each transformer's
@@ -241,8 +243,12 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
     if tariff is None:
         check_default_tariff(run, "run")
     bills = household_costs(run, tariff or Tariff(), fixed=False).to_numpy().sum()
-    return {"grid_transformer_import_peak_pu": max(0.0, float((tr.max(axis=0) / kva).max())),
-            "grid_transformer_export_peak_pu": max(0.0, float((-tr.min(axis=0) / kva).max())),
+    imp, exp = tr.max(axis=0) / kva, -tr.min(axis=0) / kva
+    ids = [str(k) for k in run["transformer"].values]
+    return {"grid_transformer_import_peak_pu": max(0.0, float(imp.max())),
+            "grid_transformer_import_peak_at": ids[int(np.argmax(imp))],
+            "grid_transformer_export_peak_pu": max(0.0, float(exp.max())),
+            "grid_transformer_export_peak_at": ids[int(np.argmax(exp))],
             "grid_transformer_over_rating_h": float((np.abs(tr) > kva).sum() * h),
             "grid_transformer_variance_kw2": float(tr.var(axis=0).sum()),
             "grid_mv_import_peak_kw": max(0.0, float(mv.max())),

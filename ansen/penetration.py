@@ -20,19 +20,21 @@ turns the rows of its store into the study's tables and figures:
 Scenario names tell the parts apart: ``penetration_NNN`` (and ``penetration_NNN_2027``) are
 levels, ``neighbourhood_<layout>_NNN`` neighbourhood batteries with the kWh and kW of NNN home
 batteries. The battery count of a row is the store's ``battery_sites`` for home batteries and
-the number in the name for neighbourhood batteries.
+the number in the name for neighbourhood batteries. Scenarios named otherwise are left out of
+the tables, and the report names them (:func:`left_out`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["MEASURES", "RESULTS_STORE", "findings", "markdown", "neighbourhood_table", "plot_levels",
-           "plot_neighbourhood", "table", "write_report"]
+__all__ = ["MEASURES", "RESULTS_STORE", "describe", "findings", "left_out", "markdown",
+           "neighbourhood_table", "plot_levels", "plot_neighbourhood", "table", "write_report"]
 
 #: The store ``ansen reproduce --penetration --output results/penetration`` writes in the
 #: repository (the notebook's default).
@@ -90,6 +92,17 @@ def _rows(rows: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
+#: Which transformer carries the largest import and export (table column, store column).
+WHERE = {"transformer_import_peak_at": "grid_transformer_import_peak_at",
+         "transformer_export_peak_at": "grid_transformer_export_peak_at"}
+
+
+def _where(t: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
+    """The transformers of the largest loads ("?" for a store written before they were)."""
+    return pd.DataFrame({k: (t[prefix + col].astype(str) if prefix + col in t else "?")
+                         for k, col in WHERE.items()}, index=t.index)
+
+
 def _measures(t: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
     out = pd.DataFrame({k: t[prefix + col].astype(float) for k, (_, col) in MEASURES.items()},
                        index=t.index)
@@ -122,18 +135,20 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
         dup = t[t.duplicated(key, keep=False)][key + ["scenario", "params"]]
         raise ValueError("several runs for one season, level and variant (rows of different "
                          f"grids?):\n{dup.to_string()}")
-    runs = pd.concat([t[["season", "start", "end", "battery_sites", "variant"]], _measures(t)],
-                     axis=1)
+    runs = pd.concat([t[["season", "start", "end", "battery_sites", "variant"]], _measures(t),
+                      _where(t)], axis=1)
     runs["village_saving_eur_per_month"] = (t["baseline_village_energy_cost_eur_per_month"]
                                             - t["village_energy_cost_eur_per_month"])
     runs["saving_eur_per_battery_household_month"] = t["saving_eur_per_household_month"]
     runs["cycles_per_battery_year"] = t["cycles_per_battery_year"]
     # level 0: the no-battery baseline of each season and variant (its tariff), taken from
-    # its smallest level (every level carries the same baseline; checked below)
+    # its smallest level (every level carries the same baseline; checked below); without
+    # batteries there is no battery household to save and no cycle (NaN)
     first = t.sort_values("battery_sites").groupby(["season", "variant"], sort=False).head(1)
-    zero = pd.concat([first[["season", "start", "end", "variant"]], _measures(first, "baseline_")],
+    zero = pd.concat([first[["season", "start", "end", "variant"]], _measures(first, "baseline_"),
+                      _where(first, "baseline_")],
                      axis=1).assign(battery_sites=0, village_saving_eur_per_month=0.0,
-                                    saving_eur_per_battery_household_month=0.0,
+                                    saving_eur_per_battery_household_month=np.nan,
                                     cycles_per_battery_year=np.nan)
     spread = (_measures(t, "baseline_").groupby([t["season"], t["variant"]])
               .agg(lambda s: s.max() - s.min()))
@@ -210,41 +225,89 @@ def findings(tab: pd.DataFrame) -> list[str]:
             r = at_top.loc[v]
             out.append(
                 f"{season}, {top} batteries, {v}: largest transformer import "
-                f"{r['transformer_import_peak_pu']:.2f} of the rating (no battery "
-                f"{base['transformer_import_peak_pu']:.2f}), export "
-                f"{r['transformer_export_peak_pu']:.2f} ({base['transformer_export_peak_pu']:.2f}),"
-                f" {r['transformer_over_rating_h']:.1f} h over the rating "
-                f"({base['transformer_over_rating_h']:.1f} h).")
+                f"{r['transformer_import_peak_pu']:.2f} of the rating "
+                f"({r['transformer_import_peak_at']}; no battery "
+                f"{base['transformer_import_peak_pu']:.2f}, {base['transformer_import_peak_at']}),"
+                f" export {r['transformer_export_peak_pu']:.2f} "
+                f"({r['transformer_export_peak_at']}; {base['transformer_export_peak_pu']:.2f}, "
+                f"{base['transformer_export_peak_at']}), {r['transformer_over_rating_h']:.1f} h "
+                f"over the rating ({base['transformer_over_rating_h']:.1f} h).")
         for v in sorted(x for x in s["variant"].unique() if x.startswith("M4")):
             m = s[(s["variant"] == v) & (s["battery_sites"] > 0)]
             load = m[["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(axis=1)
             over = m[m["transformer_over_rating_h"] > 0]
             worst = m.loc[load.idxmax()]
+            at = worst["transformer_import_peak_at" if worst["transformer_import_peak_pu"]
+                       >= worst["transformer_export_peak_pu"] else "transformer_export_peak_at"]
             if over.empty:
                 out.append(f"{season}, {v}: every transformer within its rating at every level "
-                           f"(largest load {load.max():.2f} of the rating, at "
+                           f"(largest load {load.max():.2f} of the rating, {at}, at "
                            f"{int(worst['battery_sites'])} batteries).")
             else:
                 levels = ", ".join(f"{int(r['battery_sites'])} batteries "
                                    f"({r['transformer_over_rating_h']:.2f} h)"
                                    for _, r in over.iterrows())
                 out.append(f"{season}, {v}: over the rating at {levels}; largest load "
-                           f"{load.max():.2f} of the rating, at {int(worst['battery_sites'])} "
-                           "batteries.")
+                           f"{load.max():.2f} of the rating, {at}, at "
+                           f"{int(worst['battery_sites'])} batteries.")
+    return out
+
+
+def left_out(rows: pd.DataFrame) -> list[str]:
+    """The store's scenarios that no table reads: names neither ``penetration_NNN[_...]``
+    nor ``neighbourhood_<layout>_NNN`` (the module docstring)."""
+    names = sorted(set(rows["scenario"].astype(str)))
+    return [n for n in names if not (LEVEL.fullmatch(n) or NEIGHBOURHOOD.fullmatch(n))]
+
+
+def describe(rows: pd.DataFrame) -> list[str]:
+    """What a store holds, in sentences computed from it: levels and battery sizes, seasons
+    and their periods, variants, plan steps, neighbourhood batteries, scenarios left out."""
+    t = _rows(rows)
+    name = t["scenario"].astype(str)
+    levels = t[name.str.fullmatch(LEVEL.pattern)]
+    out = []
+    if not levels.empty:
+        sites = levels["battery_sites"].astype(float)
+        kwh = sorted(set((levels["battery_kwh_total"].astype(float) / sites).round(2)))
+        kw = sorted(set((levels["battery_kw_total"].astype(float) / sites).round(2)))
+        counts = sorted(set(levels["battery_sites"].astype(int)))
+        out.append(f"levels: {', '.join(map(str, counts))} battery sites of "
+                   f"{'/'.join(f'{x:g}' for x in kwh)} kWh and {'/'.join(f'{x:g}' for x in kw)} "
+                   "kW on average per site (which connections: the scenarios' recipes)")
+    periods = t.drop_duplicates("season")[["season", "start", "end"]]
+    out.append("seasons: " + "; ".join(
+        f"{r.season} {r.start} to {r.end} "
+        f"({(pd.Timestamp(r.end) - pd.Timestamp(r.start)).days} days)"
+        for r in periods.itertuples()))
+    out.append("variants: " + ", ".join(sorted(t["variant"].unique())))
+    steps = sorted({str(json.loads(p).get("plan_minutes", "the data's step"))
+                    for p in t.get("params_json", pd.Series(["{}"])).fillna("{}")})
+    out.append("plan steps [min]: " + ", ".join(steps))
+    nb = sorted(set(n for n in name if NEIGHBOURHOOD.fullmatch(n)))
+    if nb:
+        out.append("neighbourhood batteries: " + ", ".join(nb))
+    if skipped := left_out(rows):
+        out.append("left out (names neither penetration_NNN nor neighbourhood_<layout>_NNN): "
+                   + ", ".join(skipped))
     return out
 
 
 def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
-             title: str = "Battery penetration") -> str:
-    """The tables as Markdown: findings, then per measure one table (variant x level) per
-    season, then the neighbourhood comparison."""
+             title: str = "Battery penetration", rows: pd.DataFrame | None = None) -> str:
+    """The tables as Markdown: what the store holds (:func:`describe`, with ``rows``),
+    findings, then per measure one table (variant x level) per season, then the
+    neighbourhood comparison."""
     lines = [f"# {title}", "",
-             "Every row: a steering model over two weeks of a season with N batteries of 10 kWh "
-             "/ 5 kW (the village's own sites kept, the rest by largest PV), against no battery "
-             "over the same weeks; the whole village (every transformer and connection). "
-             "Level 0 is the village without batteries. Runs: `data/sweeps/penetration.toml`; "
-             "definitions: `ansen.metrics.grid_load`, `ansen.penetration`.", "",
-             "## Findings (computed from the table)", ""]
+             "Every row: a steering model over a period of a season with N battery sites, "
+             "against no battery over the same period; the whole village (every transformer "
+             "and connection). Level 0 is the village without batteries. Runs: a sweep's store "
+             "(`ansen sweep`); definitions: `ansen.metrics.grid_load`, `ansen.penetration`. "
+             "Largest loads are the largest of the transformers' (which one: in the findings "
+             "and in penetration.csv, `transformer_import_peak_at` and `_export_peak_at`).", ""]
+    if rows is not None:
+        lines += ["## What the store holds", ""] + [f"- {x}" for x in describe(rows)] + [""]
+    lines += ["## Findings (computed from the table)", ""]
     lines += [f"- {s}" for s in findings(tab)]
     headings = {**{k: h for k, (h, _) in MEASURES.items()}, **BATTERY_MEASURES}
     for col, heading in headings.items():
@@ -260,8 +323,9 @@ def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
             lines.append("")
     if nb is not None and not nb.empty:
         lines += ["## Neighbourhood battery against home batteries", "",
-                  "The same total kWh and kW in N homes or in neighbourhood batteries (on T1, or "
-                  "one per transformer with that transformer's share), under the same model.", ""]
+                  "The same total kWh and kW in N homes or in neighbourhood batteries (the layout "
+                  "as the scenario `neighbourhood_<layout>_NNN` names it), under the same "
+                  "model.", ""]
         cols = ["transformer_import_peak_pu", "transformer_export_peak_pu",
                 "transformer_over_rating_h", "mv_peak_reduction_pct",
                 "village_saving_eur_per_month", "cycles_per_battery_year"]
@@ -370,6 +434,12 @@ def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration")
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    if skipped := left_out(rows):
+        import warnings
+
+        warnings.warn(f"penetration report: {len(skipped)} scenario(s) left out, their names "
+                      f"neither penetration_NNN nor neighbourhood_<layout>_NNN: {skipped}",
+                      UserWarning, stacklevel=2)
     tab = table(rows)
     try:
         nb = neighbourhood_table(rows)
@@ -379,7 +449,7 @@ def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration")
     if nb is not None:
         files.append(write_table(nb.set_index("season"), folder / "neighbourhood.csv"))
     with atomic_path(folder / "penetration.md") as tmp:
-        tmp.write_text(markdown(tab, nb, title))
+        tmp.write_text(markdown(tab, nb, title, rows))
     files.append(folder / "penetration.md")
     plots.set_theme()
     figures = {

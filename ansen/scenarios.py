@@ -906,6 +906,13 @@ def _apply_neighbourhood(ds: xr.Dataset, nb: NeighbourhoodBattery, log: list,
         raise ValueError(f"{o}.units: {units} connection(s) of {total_kw / units:g} kW and "
                          f"{total_kwh / units:g} kWh exceed the limits of one connection "
                          f"({HOUSEHOLD_MAX_KW:g} kW, {max_kwh:g} kWh); give more units")
+    rating = float(ds["transformer_kva"].sel(transformer=nb.transformer))
+    if total_kw > rating:  # allowed (the study may want to show it), but never in silence
+        import warnings
+
+        warnings.warn(f"{o}: {total_kw:g} kW on transformer {nb.transformer} of {rating:g} "
+                      "kVA: the battery alone can load the transformer beyond its rating",
+                      UserWarning, stacklevel=4)
     base = nb.id or f"{NEIGHBOURHOOD_PREFIX}_{nb.transformer}"
     new_ids = [base] if units == 1 else [f"{base}_{k + 1}" for k in range(units)]
     if clash := [h for h in new_ids if h in set(ids)]:

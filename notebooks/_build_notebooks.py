@@ -210,15 +210,18 @@ display(Markdown(sweep.markdown(table, baseline, title)))'''),
 penetration = notebook([
     md("""# Battery penetration: from ten home batteries to every home
 
-Reads the store of the penetration sweep (`data/sweeps/penetration.toml`, run by
-`ansen reproduce --penetration`): 10, 20, 40, 70 and 140 batteries of 10 kWh / 5 kW (the
-village's own sites kept, the rest by largest PV) under M0 (market steering, with net metering
-and under the 2027 tariff), M1, M2, M4, M5 and M4+M5, two weeks in each season; and
-neighbourhood batteries with the same kWh and kW as 10 and 40 home batteries. Every figure
-covers the whole village: every transformer against its rating, the MV feeder, every
-connection's bill. Level 0 is the village without batteries.
+Reads the store of a penetration sweep: by default the shipped study's
+(`data/sweeps/penetration.toml`, run by `ansen reproduce --penetration`: 10, 20, 40, 70 and 140
+batteries of 10 kWh / 5 kW on the shipped village, the village's own sites kept and the rest by
+largest PV, under M0 (market steering, with net metering and under the 2027 tariff), M1, M2,
+M4, M5 and M4+M5, two weeks in each season, hourly plans; and neighbourhood batteries with the
+same kWh and kW as 10 and 40 home batteries). With a `store` of your own, the cell below says
+what yours holds; the report reads scenarios named `penetration_NNN` (levels) and
+`neighbourhood_<layout>_NNN` and names any it leaves out. Every figure covers the whole
+village: every transformer against its rating, the MV feeder, every connection's bill. Level 0
+is the village without batteries.
 
-Plans are hourly (`plan_minutes = 60`) in this sweep, executed every 15 minutes, to keep 140
+The shipped sweep plans hourly (`plan_minutes = 60`), executed every 15 minutes, to keep 140
 batteries fast (docs/models.md, Planner); the numbers at 10 batteries therefore differ a little
 from the season sweep's. Two weeks per season are a sample of the season, not its mean."""),
     params('''store: str = ""  # store of the penetration sweep; empty: results/penetration/penetration.parquet
@@ -229,6 +232,8 @@ from ansen import penetration, sweep
 
 rows = sweep.read_store(store or penetration.RESULTS_STORE)
 print(f"{rows['run_id'].nunique()} runs, {len(rows)} rows (each run against M1 and no battery)")
+for line in penetration.describe(rows):
+    print("-", line)
 sweep.provenance(rows)'''),
     md("## What the table says (sentences computed from it)"),
     code('''table = penetration.table(rows)
@@ -247,12 +252,16 @@ display(Image(filename=str(next(f for f in files if f.name == "penetration_grid.
     code('''display(Image(filename=str(next(f for f in files if f.name == "penetration_money.png"))))'''),
     md("""## A neighbourhood battery against the same kWh and kW in homes
 
-Bars: mean of the four seasons; lines: their range."""),
+Bars: mean of the store's seasons; lines: their range (none without neighbourhood scenarios)."""),
     code('''for f in files:
     if f.name.startswith("neighbourhood_") and f.suffix == ".png":
         display(Image(filename=str(f)))'''),
     md("## All numbers"),
-    code('''display(Markdown(penetration.markdown(table, penetration.neighbourhood_table(rows))))'''),
+    code('''try:
+    nb = penetration.neighbourhood_table(rows)
+except ValueError:  # no neighbourhood scenarios in the store
+    nb = None
+display(Markdown(penetration.markdown(table, nb, rows=rows)))'''),
 ])
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ def test_compare_columns_end_in_their_unit_and_variants_get_their_own_row():
                                 "M5 (mv_peak_eur_per_kw=2.0)"] and rows.index.name == "run"
     assert rows.index.is_unique
     assert (rows["model"] == "M5").all()
-    labels = {"model", "baseline", "start", "end"}
+    labels = {"model", "baseline", "start", "end"} | {  # which transformer: its id
+        f"{b}grid_transformer_{d}_peak_at" for b in ("", "baseline_") for d in ("import", "export")}
     assert [c for c in rows.columns if c not in labels and not c.endswith(UNITS)] == []
     # a plan method chosen by hand is named; the default ("auto") is not
     assert [run_label(ansen.simulate(v, "M0", plan_method=m, **kw)) for m in
@@ -108,6 +109,7 @@ def test_grid_load_of_the_whole_village_by_hand():
     g = grid_load(run)
     assert g["grid_transformer_import_peak_pu"] == pytest.approx(1.5)
     assert g["grid_transformer_export_peak_pu"] == pytest.approx(0.5)
+    assert g["grid_transformer_import_peak_at"] == g["grid_transformer_export_peak_at"] == "T1"
     assert g["grid_transformer_over_rating_h"] == pytest.approx(2.0)
     assert g["grid_mv_import_peak_kw"] == 30.0 and g["grid_mv_export_peak_kw"] == 0.0
     assert g["grid_transformer_variance_kw2"] == pytest.approx(np.var(tr[:, 0]))

@@ -77,3 +77,28 @@ def test_report_files(rows, tmp_path):
 def test_rows_without_levels_are_refused(rows):
     with pytest.raises(ValueError, match="no penetration rows"):
         penetration.table(rows[~rows["scenario"].str.startswith("penetration")])
+
+
+def test_the_report_says_what_the_store_holds_and_what_it_leaves_out(rows, tmp_path):
+    """A neighbourhood scenario not named neighbourhood_<layout>_NNN was dropped in silence;
+    the text described the shipped study (two weeks, 10 kWh / 5 kW) whatever the store."""
+    renamed = rows.copy()
+    renamed.loc[renamed["scenario"] == "neighbourhood_T1_003", "scenario"] = "buurt_kerk_003"
+    assert penetration.left_out(renamed) == ["buurt_kerk_003"]
+    lines = penetration.describe(renamed)
+    assert "levels: 1, 3 battery sites of 10 kWh and 5 kW on average per site" in lines[0]
+    assert "summer 2025-06-03 to 2025-06-05 (2 days)" in lines[1]
+    assert lines[-1].endswith("neighbourhood_<layout>_NNN): buurt_kerk_003")
+    with pytest.warns(UserWarning, match=r"1 scenario\(s\) left out.*buurt_kerk_003"):
+        penetration.write_report(renamed, tmp_path)
+    text = (tmp_path / "penetration.md").read_text()
+    assert "buurt_kerk_003" in text and "two weeks" not in text
+
+
+def test_findings_name_the_transformer_and_level_zero_has_no_battery_saving(rows):
+    t = penetration.table(rows)
+    assert set(t["transformer_import_peak_at"]) <= {"T1", "T2"}
+    zero = t[t["battery_sites"] == 0]
+    assert zero["saving_eur_per_battery_household_month"].isna().all()  # no battery household
+    m4 = [line for line in penetration.findings(t) if line.startswith("summer, M4: ")][0]
+    assert " of the rating, T1, at " in m4 or " of the rating, T2, at " in m4

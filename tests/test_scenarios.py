@@ -290,6 +290,19 @@ def test_neighbourhood_battery_units(six):
     assert sites(d) == ["H1", "DORPSHUIS", "BUURTBATTERIJ_X_1", "BUURTBATTERIJ_X_2"]
 
 
+def test_a_neighbourhood_battery_beyond_its_transformers_rating_is_said():
+    """250 kW on a 100 kVA transformer was accepted in silence (it can be a study's point)."""
+    v = village6().assign(transformer_kva=("transformer", [100.0, 160.0]))
+    with pytest.warns(UserWarning, match="NeighbourhoodBattery #1: 250 kW on transformer T1 of "
+                                         "100 kVA: the battery alone can load"):
+        derive(v, Scenario("big", neighbourhood=NeighbourhoodBattery(
+            "T1", capacity_kwh=500.0, power_kw=250.0, efficiency=0.95, units=5)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        derive(v, Scenario("ok", neighbourhood=NeighbourhoodBattery(
+            "T1", capacity_kwh=100.0, power_kw=50.0, efficiency=0.95)))
+
+
 def test_neighbourhood_battery_power_reaches_its_transformer_and_the_mv_feeder():
     """M4 with perfect forecasts on a village whose T1 exports above its threshold: the
     neighbourhood battery works, and its power shows exactly on T1 and the MV feeder."""
