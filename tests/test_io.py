@@ -91,7 +91,8 @@ HOUSEHOLDS = ["H1", "H2", "H3"]
 @pytest.mark.parametrize(
     ("table", "edit", "message"),
     [
-        ("pv", lambda x: x * 1000, "pv_kw: .* W instead of kW"),
+        ("pv", lambda x: x * 1000, r"pv_kw: .* W instead of kW.* \(read from pv.csv: find the "
+                                   r"row by its local time\)"),
         ("load", lambda x: (x * 0.25).cumsum(), "load_kw: .* cumulative meter readings"),
         ("load", lambda x: x.mask(np.arange(x.size).reshape(x.shape) == 21), r"load.csv: column .H1.: 1 empty or NaN value\(s\), first in line 9"),
         ("pv", lambda x: x - 0.5, "pv_kw: .* negative value"),
@@ -120,7 +121,9 @@ def test_folder_gap(tmp_path):
     d = _copy(tmp_path)
     df = pd.read_csv(d / "pv.csv").drop(index=[50, 51])
     df.to_csv(d / "pv.csv", index=False)
-    with pytest.raises(DataError, match="pv.csv: gap of"):
+    # the time as the file gives it (local) beside UTC, and the file's line (data row 49)
+    with pytest.raises(DataError, match=r"pv.csv: gap of 0 days 00:45:00 after .* local "
+                                        r"\(.*Z\), line 51 "):
         load(d)
 
 

@@ -299,8 +299,9 @@ def test_every_supported_step_length_runs_end_to_end(minutes):
 def test_a_period_wholly_before_or_after_the_data_names_the_data_s_range():
     """It said 'at least two time steps needed, got 1' for a period before the data."""
     v = tiny(days=3)
-    with pytest.raises(ansen.data.DataError, match="data start at 2025-06-02 00:00:00Z, after "
-                                                   "the requested start"):
+    with pytest.raises(ansen.data.DataError, match=r"data start at 2025-06-02 02:00 local \(00:00Z\), "
+                                                   r"after the requested start 2024-02-27 00:00 "
+                                                   r"local \(2024-02-26 23:00Z\)"):
         ansen.simulate(v, "M1", "2024-02-27", "2024-03-01", progress=False)
     with pytest.raises(ansen.data.DataError, match="data end at .* before the requested end"):
         ansen.simulate(v, "M1", "2026-02-27", "2026-03-01", progress=False)

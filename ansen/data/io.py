@@ -116,6 +116,10 @@ def load(path: str | os.PathLike, start=None, end=None, *, resample: bool | None
         raise FileNotFoundError(f"no village at {path}")
     if path.is_dir():
         ds = read_folder(path, resample=resample)
+        try:
+            return validate(ds, start=start, end=end)
+        except DataError as exc:  # name the file the variable was read from
+            raise DataError(f"{path}: {exc}{_read_from(path, str(exc))}") from exc
     else:
         with xr.open_dataset(path, engine="h5netcdf") as f:
             ds = f.load()
@@ -125,6 +129,27 @@ def load(path: str | os.PathLike, start=None, end=None, *, resample: bool | None
             if coord in ds.coords:
                 ds = ds.assign_coords({coord: ds.indexes[coord].astype(str)})
     return validate(ds, start=start, end=end)
+
+
+#: The export file each variable of a village read from a folder comes from.
+SOURCE_FILES = {"load_kw": "load", "pv_kw": "pv", "heat_pump_kw": "load", "ev_kw": "load",
+                "transformer_rest_kw": "transformer", "mv_kw": "mv",
+                "price_eur_per_kwh": "prices", "battery_kwh": "sites", "battery_kw": "sites",
+                "battery_eff": "sites", "pv_kwp": "sites", "transformer_kva": "transformers",
+                "household_transformer": "sites"}
+
+
+def _read_from(folder: Path, message: str) -> str:
+    """`` (read from load.csv; times in local time, as the file has them)`` for the variable
+    a schema error names first, "" if it names none of the files'."""
+    name = SOURCE_FILES.get(message.split(":", 1)[0].strip())
+    files = [f.name for f in sorted(folder.glob(f"{name}.*"))
+             if f.suffix in (".csv", ".parquet")] if name else []
+    if not files:
+        return ""
+    derived = (" (the transformer's measurement less its connections)"
+               if name == "transformer" else "")
+    return f" (read from {files[0]}{derived}: find the row by its local time)"
 
 
 def load_default(start=None, end=None) -> xr.Dataset:
@@ -516,7 +541,8 @@ def _wide(folder: Path, name: str, meta: dict, columns, required=True) -> pd.Dat
             f"(missing {missing[:5]}, unknown {extra[:5]})"
         )
     values = _numeric(df, file, list(columns), decimal)
-    check_time_index(idx, file, meta.get("timezone", "Europe/Amsterdam"))
+    check_time_index(idx, file, meta.get("timezone", "Europe/Amsterdam"),
+                     where=lambda i: _line(file, i))
     out = values.set_axis(idx, axis=0)
     out.attrs["file"] = file
     return out

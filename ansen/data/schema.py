@@ -175,12 +175,23 @@ def local_time(ds: xr.Dataset) -> pd.DatetimeIndex:
     return ds.indexes["time"].tz_localize("UTC").tz_convert(tz)
 
 
+def when(ts, tz: str = "Europe/Amsterdam") -> str:
+    """A naive-UTC time as a reader meets it: local clock time first (how exports and
+    arguments give it), UTC beside it: ``2025-05-01 12:00 local (10:00Z)``."""
+    utc = pd.Timestamp(ts)
+    local = utc.tz_localize("UTC").tz_convert(tz)
+    fmt = "%Y-%m-%d %H:%M" + (":%S" if utc.second or local.second else "")
+    same_day = local.date() == utc.date()
+    return f"{local.strftime(fmt)} local ({utc.strftime(fmt[9:] if same_day else fmt)}Z)"
+
+
 def _labels(index, mask, n: int = 3) -> str:
     hits = np.flatnonzero(np.asarray(mask).ravel())[:n]
     return ", ".join(str(index[i]) for i in hits)
 
 
-def _first_times(da: xr.DataArray, mask: np.ndarray, n: int = 3) -> str:
+def _first_times(da: xr.DataArray, mask: np.ndarray, n: int = 3,
+                 tz: str = "Europe/Amsterdam") -> str:
     """Human-readable first offending (time, element) labels of ``mask``."""
     idx = np.argwhere(mask)[:n]
     out = []
@@ -189,7 +200,7 @@ def _first_times(da: xr.DataArray, mask: np.ndarray, n: int = 3) -> str:
         for dim, i in zip(da.dims, row, strict=True):
             label = da[dim].values[i]
             if dim == "time":
-                label = pd.Timestamp(label).isoformat() + "Z"
+                label = when(label, tz)
             parts.append(f"{dim}={label}")
         out.append("(" + ", ".join(parts) + ")")
     return ", ".join(out)
@@ -247,10 +258,13 @@ def _check_time(ds: xr.Dataset) -> None:
         )
 
 
-def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam") -> None:
+def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam",
+                     where=None) -> None:
     """Raise :class:`DataError` unless ``t`` is a naive, increasing, regular time index.
 
-    ``what`` names the source in the message (a variable or a file).
+    ``what`` names the source in the message (a variable or a file); ``where(i)``, if
+    given, says where the ``i``-th time is in it (a file's line). Times are shown in
+    local time of ``tz`` and in UTC.
     """
     if not isinstance(t, pd.DatetimeIndex):
         raise DataError(f"{what}: timestamps must be datetimes, got {t.dtype}")
@@ -271,8 +285,10 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam") -> No
     d = t[1:] - t[:-1]  # TimedeltaIndex, whatever the datetime resolution
     down = np.asarray(d <= pd.Timedelta(0))
     if down.any():
+        i = int(np.flatnonzero(down)[0])
         raise DataError(
-            f"{what}: timestamps not increasing at {_labels(t[1:], down)}"
+            f"{what}: timestamps not increasing at {when(t[i + 1], tz)}"
+            + (f", {where(i + 1)}" if where else "")
         )
     step = d[0]
     bad = np.asarray(d != step)
@@ -280,9 +296,10 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam") -> No
         i = int(np.flatnonzero(bad)[0])
         kind = "gap" if d[i] > step and d[i] % step == pd.Timedelta(0) else "irregular step"
         raise DataError(
-            f"{what}: {kind} of {d[i]} after {t[i]} (expected a regular step of "
-            f"{step}); {int(bad.sum())} irregular step(s) in all, "
-            f"first after {_labels(t[:-1], bad)}. Fill or cut explicitly, nothing is repaired"
+            f"{what}: {kind} of {d[i]} after {when(t[i], tz)}"
+            + (f", {where(i)}" if where else "")
+            + f" (expected a regular step of {step}); {int(bad.sum())} irregular step(s) in "
+            f"all. Fill or cut explicitly, nothing is repaired"
         )
 
 
@@ -296,6 +313,7 @@ def _looks_like_dst_fallback(dups: pd.DatetimeIndex, tz: str) -> bool:
 
 
 def _check_values(ds: xr.Dataset) -> None:
+    tz = ds.attrs.get("timezone", "Europe/Amsterdam")
     for name, var in VARIABLES.items():
         if name not in ds or name == "household_transformer":
             continue
@@ -306,19 +324,19 @@ def _check_values(ds: xr.Dataset) -> None:
         nan = np.isnan(vals)
         if nan.any():
             raise DataError(
-                f"{name}: {int(nan.sum())} NaN value(s), first at {_first_times(da, nan)}"
+                f"{name}: {int(nan.sum())} NaN value(s), first at {_first_times(da, nan, tz=tz)}"
             )
         inf = np.isinf(vals)
         if inf.any():
             raise DataError(
-                f"{name}: {int(inf.sum())} infinite value(s), first at {_first_times(da, inf)}"
+                f"{name}: {int(inf.sum())} infinite value(s), first at {_first_times(da, inf, tz=tz)}"
             )
         if var.plausible_max is not None:
             big = np.abs(vals) > var.plausible_max
             if big.any():
                 raise DataError(
                     f"{name}: {int(big.sum())} value(s) above the plausible maximum of "
-                    f"{var.plausible_max:g} {var.unit}, first at {_first_times(da, big)} "
+                    f"{var.plausible_max:g} {var.unit}, first at {_first_times(da, big, tz=tz)} "
                     f"(max {np.abs(vals).max():.4g}) - values look like W instead of kW, or "
                     "wrong units"
                 )
@@ -329,7 +347,7 @@ def _check_values(ds: xr.Dataset) -> None:
             if neg.any():
                 raise DataError(
                     f"{name}: {int(neg.sum())} negative value(s), first at "
-                    f"{_first_times(ds[name], neg)}; {VARIABLES[name].description}"
+                    f"{_first_times(ds[name], neg, tz=tz)}; {VARIABLES[name].description}"
                 )
     eff = ds["battery_eff"].values
     kwh, kw = ds["battery_kwh"].values, ds["battery_kw"].values
@@ -360,7 +378,7 @@ def _check_values(ds: xr.Dataset) -> None:
     if big.any():
         raise DataError(
             f"transformer_rest_kw: value(s) above {TRANSFORMER_MAX_LOADING:g} x the rating, "
-            f"first at {_first_times(rest, big)} - values look like W instead of kW"
+            f"first at {_first_times(rest, big, tz=tz)} - values look like W instead of kW"
         )
     for comp in ("heat_pump_kw", "ev_kw"):
         if comp in ds:
@@ -368,7 +386,7 @@ def _check_values(ds: xr.Dataset) -> None:
             if over.any():
                 raise DataError(
                     f"{comp}: exceeds load_kw (a component must be part of the load), first at "
-                    f"{_first_times(ds[comp], over)}"
+                    f"{_first_times(ds[comp], over, tz=tz)}"
                 )
 
 
@@ -414,18 +432,17 @@ def check_coverage(ds: xr.Dataset, start=None, end=None) -> None:
     data do not cover, or whose bounds fall between two steps of the data (DataError)."""
     t = ds.indexes["time"]
     step = t[1] - t[0]
+    tz = ds.attrs.get("timezone", "Europe/Amsterdam")
     if start is not None:
         start = _as_utc(start, ds)
         if start < t[0]:
-            raise DataError(
-                f"time: data start at {t[0]}Z, after the requested start {start}Z"
-            )
+            raise DataError(f"time: data start at {when(t[0], tz)}, after the requested start "
+                            f"{when(start, tz)}")
     if end is not None:
         end = _as_utc(end, ds)
         if end > t[-1] + step:
-            raise DataError(
-                f"time: data end at {t[-1] + step}Z, before the requested end {end}Z"
-            )
+            raise DataError(f"time: data end at {when(t[-1] + step, tz)}, before the requested "
+                            f"end {when(end, tz)}")
     for name, bound in (("start", start), ("end", end)):  # nothing rounded in silence
         if bound is not None and (bound - t[0]) % step:
             from ansen.controller.information import duration_text
