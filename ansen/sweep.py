@@ -51,6 +51,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -734,13 +735,32 @@ def _tariff_key(t) -> str:
     return next((k for k in TARIFFS if tariff(k) == t), t.label)
 
 
+@contextmanager
+def _caught(into: list) -> Iterator[None]:
+    """Record the block's warnings into ``into`` as (category, message), each once, instead
+    of printing them on the worker: the client says each once for the whole sweep (a
+    warning of every run printed once per run, with a worker's source line)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        item = (w.category, str(w.message))
+        if item not in into:
+            into.append(item)
+
+
 def _baseline(village, scenario: dict, model: str, start: str, end: str):
-    """A baseline run (M1 or none) over a period, as run_experiment simulates it."""
+    """A baseline run (M1 or none) over a period, as run_experiment simulates it; its
+    warnings ride along in ``attrs["sweep_warnings"]`` to the runs that use it."""
     import ansen
 
     _check_tariff(village, scenario)
-    return ansen.simulate(village, model, start, end, progress=False,
-                          tariff=tariff(scenario.get("tariff", "net_metering")))
+    said: list = []
+    with _caught(said):
+        ds = ansen.simulate(village, model, start, end, progress=False,
+                            tariff=tariff(scenario.get("tariff", "net_metering")))
+    ds.attrs["sweep_warnings"] = said
+    return ds
 
 
 def _village_columns(village) -> dict:
@@ -765,13 +785,15 @@ def _run(village, definition: dict, m1, none) -> dict:
     _check_tariff(village, definition["scenario"])
     chosen = tariff(definition["scenario"].get("tariff", "net_metering"))
     model, params = definition["model"], definition["params"]
-    if model in BASELINES and not params:
-        run_ds = m1 if model == "M1" else none
-    else:
-        run_ds = ansen.simulate(village, model, definition["start"], definition["end"],
-                                tariff=chosen, progress=False, solver=definition["solver"],
-                                **params)
-    rows = pd.concat([compare(run_ds, base, tariff=chosen) for base in (m1, none)])
+    said = [w for base in (m1, none) for w in base.attrs.get("sweep_warnings", [])]
+    with _caught(said):
+        if model in BASELINES and not params:
+            run_ds = m1 if model == "M1" else none
+        else:
+            run_ds = ansen.simulate(village, model, definition["start"], definition["end"],
+                                    tariff=chosen, progress=False, solver=definition["solver"],
+                                    **params)
+        rows = pd.concat([compare(run_ds, base, tariff=chosen) for base in (m1, none)])
     rows = rows.reset_index(drop=True).drop(columns=["model", "start", "end"])
     attrs = run_ds.attrs
     extra = {**_village_columns(village),
@@ -783,7 +805,8 @@ def _run(village, definition: dict, m1, none) -> dict:
              "warmup_decisions": int(attrs.get("warmup_decisions", 0))}
     return {"rows": rows, "extra": extra, "seconds": time.perf_counter() - wall,
             "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "code_sha256": code_sha256, "version": ansen.__version__}
+            "code_sha256": code_sha256, "version": ansen.__version__,
+            "warnings": list(dict.fromkeys(said))}
 
 
 # --------------------------------------------------------------------------- the store
@@ -1244,6 +1267,7 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     new: list[pd.DataFrame] = []
     done: dict[str, float] = {}
     failed: dict[str, str] = {}
+    said: dict[tuple, list[str]] = {}  # the runs' warnings, each said once at the end
     last_flush = time.monotonic()
     if old is not None and prune:
         kept = old[old["run_id"].isin({t.run_id for t in g.tasks})]
@@ -1292,6 +1316,8 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                     else:
                         new.append(_row_frame(t, value, keys[t]))
                         done[t.label()] = float(value["seconds"])
+                        for category, message in value.get("warnings", []):
+                            said.setdefault((category, message), []).append(t.label())
                     bar.update(1)
                     if time.monotonic() - last_flush >= flush_seconds:
                         flush()
@@ -1310,6 +1336,9 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
             bar.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        for (category, message), labels in said.items():
+            where = labels[0] if len(labels) == 1 else f"{len(labels)} runs, e.g. {labels[0]}"
+            warnings.warn(f"{message} ({where})", category, stacklevel=2)
     flush()
     return {"done": done, "skipped": skipped, "failed": failed, "store": store,
             "seconds": time.perf_counter() - wall}

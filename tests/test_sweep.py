@@ -471,3 +471,18 @@ def test_village_columns_count_the_battery_sites():
     v["battery_kw"] = ("household", [0.0, 5.0, 5.0])
     assert sweep._village_columns(v) == {"battery_sites": 2, "battery_kwh_total": 15.0,
                                          "battery_kw_total": 10.0}
+
+
+def test_a_warning_of_every_run_is_said_once_with_its_count(villages, tmp_path):
+    """The short-data warning of each run printed once per run (16 times in a newcomer's
+    sweep, each with a worker's source line); now once for the sweep, naming how many."""
+    import warnings
+
+    sets = [{"name": "default"}, {"name": "cheap", "models": ["M4"], "shadow_eur_per_kwh": 0.1}]
+    g = sweep.grid(villages[:1], ["none"], ["M4"], PERIODS[:1], sets, name="tiny")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = sweep.run(g, tmp_path / "w.parquet", scheduler="synchronous", progress=False)
+    assert len(out["done"]) == 2
+    short = [str(w.message) for w in caught if "less than a year of data" in str(w.message)]
+    assert len(short) == 1 and "(2 runs, e.g. M4 " in short[0]
