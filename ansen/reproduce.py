@@ -402,11 +402,17 @@ def _reproduce_sweep(output: Path, name: str, *, experiments, data, solver, mode
     loaded: dict = {}  # each village read once for both checks
     if data and (failures := {**sw.check_scenarios(grid, loaded),
                               **sw.check_periods(grid, loaded)}):
+        same: dict[str, list[str]] = {}  # one message per problem (scenarios share them)
+        for where, message in failures.items():
+            same.setdefault(message, []).append(where)
         raise ValueError(  # the spec's scenarios and periods on this village
             f"the {name} sweep's scenarios or periods do not fit {data}: "
-            + "; ".join(failures.values())
+            + "; ".join(m if len(w) == 1 else f"{m} (the same for {len(w)}: {', '.join(w)})"
+                        for m, w in same.items())
             + f". They are written for the shipped village (data/sweeps/{name}.toml); write a "
-            "spec for this village and run it with `ansen sweep`")
+            "spec for this village and run it with `ansen sweep`, then "
+            f"`papermill notebooks/{notebook} out.ipynb -p store "
+            "<your store>` for the report")
     output.mkdir(parents=True, exist_ok=True)
     store = output / store_name
     try:

@@ -299,3 +299,9 @@ def test_penetration_sweep_on_a_village_it_does_not_fit_is_refused_before_runnin
         reproduce(tmp_path / "pen", data=EXAMPLE_EXPORT, penetration=True, models=["M0"],
                   periods=["summer"], progress=False)
     assert not (tmp_path / "pen").exists()
+    with pytest.raises(ValueError) as exc:  # each problem once, naming the scenarios it hits
+        reproduce(tmp_path / "pen", data=EXAMPLE_EXPORT, penetration=True, models=["M0"],
+                  periods=["summer"], progress=False)
+    message = str(exc.value)
+    assert message.count("BatterySites.count: 10 battery sites") == 1
+    assert "(the same for " in message and "-p store <your store>" in message
