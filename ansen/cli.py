@@ -93,13 +93,16 @@ def _village(path: str | None):
 def cmd_summary(args) -> int:
     import pandas as pd
 
+    from ansen.data.schema import when
     from ansen.data.summary import details, peak_timing, price_pv_correlation, summary
 
     ds = _village(args.data)
     t = ds.indexes["time"]
+    tz = ds.attrs.get("timezone", "Europe/Amsterdam")
     print(f"village: {ds.attrs.get('name', '?')} ({ds.attrs.get('source', '?')}), "
           f"{ds.sizes['household']} households, {ds.sizes['transformer']} transformers, "
-          f"{t[0]}Z to {t[-1]}Z, {ds.sizes['time']} steps")
+          f"{when(t[0], tz)} to {when(t[-1], tz)}, {ds.sizes['time']} steps of "
+          f"{(t[1] - t[0]) / pd.Timedelta(minutes=1):g} min")
     print(f"battery sites: {int((ds['battery_kwh'] > 0).sum())}, "
           f"{float(ds['battery_kwh'].sum()):.0f} kWh, {float(ds['battery_kw'].sum()):.0f} kW\n")
     with pd.option_context("display.width", 200, "display.max_colwidth", 90,
@@ -258,7 +261,7 @@ def cmd_compare(args) -> int:
     import pandas as pd
 
     import ansen
-    from ansen.data.schema import parse_time, validate
+    from ansen.data.schema import bounds_in_order, parse_time, validate
     from ansen.metrics import compare
     from ansen.models import get_model
     from ansen.tariffs import Tariff
@@ -292,7 +295,7 @@ def cmd_compare(args) -> int:
         check_arguments(m, step=None, **sim, **per_model[m])
     bounds = {name: parse_time(value, name) for name, value in
               (("--start", args.start), ("--end", args.end)) if value is not None}
-    if len(bounds) == 2 and bounds["--end"] <= bounds["--start"]:
+    if len(bounds) == 2 and not bounds_in_order(args.start, args.end):
         raise ValueError(f"--end {args.end} is not after --start {args.start}")
     if args.output:  # where the table goes, before the runs
         _check_output_file(args.output, "--output")

@@ -219,7 +219,7 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
         ``grid_transformer_import_peak_pu`` / ``_export_peak_pu``: the largest
         import and export load of any transformer over its rating [kW/kVA], and
         ``grid_transformer_import_peak_at`` / ``_export_peak_at`` that
-        transformer's id (text);
+        transformer's id (text; "" where no transformer flows that way);
         ``grid_transformer_over_rating_h``: hours in which a transformer's
         load exceeds its rating, summed over the transformers [h];
         ``grid_transformer_variance_kw2``: variance of each transformer's
@@ -245,10 +245,14 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
     bills = household_costs(run, tariff or Tariff(), fixed=False).to_numpy().sum()
     imp, exp = tr.max(axis=0) / kva, -tr.min(axis=0) / kva
     ids = [str(k) for k in run["transformer"].values]
+
+    def at(pu: np.ndarray) -> str:  # "" where no transformer ever flows that way
+        return ids[int(np.argmax(pu))] if pu.max() > 0 else ""
+
     return {"grid_transformer_import_peak_pu": max(0.0, float(imp.max())),
-            "grid_transformer_import_peak_at": ids[int(np.argmax(imp))],
+            "grid_transformer_import_peak_at": at(imp),
             "grid_transformer_export_peak_pu": max(0.0, float(exp.max())),
-            "grid_transformer_export_peak_at": ids[int(np.argmax(exp))],
+            "grid_transformer_export_peak_at": at(exp),
             "grid_transformer_over_rating_h": float((np.abs(tr) > kva).sum() * h),
             "grid_transformer_variance_kw2": float(tr.var(axis=0).sum()),
             "grid_mv_import_peak_kw": max(0.0, float(mv.max())),
@@ -405,9 +409,10 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
         ``baseline``, ``start``, ``end`` and every measure, each name ending in
         its unit (``_pct``, ``_kw``, ``_kwh``, ``_steps``, ``_eur``,
         ``_eur_per_household_month``, ``_cycles``, ``_weeks``, ``_years``,
-        ``_pu`` (kW per kVA of rating), ``_h``, ``_kw2``, ``_eur_per_month``);
-        ``baseline_*`` columns give the baseline's value where a change is read
-        better with it.
+        ``_pu`` (kW per kVA of rating), ``_h``, ``_kw2``, ``_eur_per_month``), but
+        ``grid_transformer_import_peak_at`` / ``_export_peak_at``, which name a
+        transformer (text; :func:`grid_load`); ``baseline_*`` columns give the
+        baseline's value where a change is read better with it.
     """
     row: dict = {"model": run.attrs.get("model", "?"), "baseline": baseline.attrs.get("model", "?"),
                  "start": run.attrs.get("start"), "end": run.attrs.get("end")}

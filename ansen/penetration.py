@@ -98,9 +98,15 @@ WHERE = {"transformer_import_peak_at": "grid_transformer_import_peak_at",
 
 
 def _where(t: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
-    """The transformers of the largest loads ("?" for a store written before they were)."""
-    return pd.DataFrame({k: (t[prefix + col].astype(str) if prefix + col in t else "?")
-                         for k, col in WHERE.items()}, index=t.index)
+    """The transformers of the largest loads ("?" for rows of a store written before they
+    were, "" where no transformer flows that way)."""
+    return pd.DataFrame({k: (t[prefix + col].fillna("?").astype(str) if prefix + col in t
+                             else "?") for k, col in WHERE.items()}, index=t.index)
+
+
+def _on(name: str) -> str:
+    """``"T1; "`` for the findings' parentheses, "" where no transformer is named."""
+    return f"{name}; " if name else ""
 
 
 def _measures(t: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
@@ -116,7 +122,8 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``season``, ``start``, ``end``, ``battery_sites``, ``variant``, the
-        :data:`MEASURES` and :data:`BATTERY_MEASURES`; one row per season, level and
+        :data:`MEASURES`, the transformers of the largest loads (:data:`WHERE`) and
+        :data:`BATTERY_MEASURES`; one row per season, level and
         variant, level 0 (no battery, from the runs' baselines) included for every variant.
         Sorted by season (winter, spring, summer, autumn, others), variant and level.
 
@@ -226,12 +233,12 @@ def findings(tab: pd.DataFrame) -> list[str]:
             out.append(
                 f"{season}, {top} batteries, {v}: largest transformer import "
                 f"{r['transformer_import_peak_pu']:.2f} of the rating "
-                f"({r['transformer_import_peak_at']}; no battery "
-                f"{base['transformer_import_peak_pu']:.2f}, {base['transformer_import_peak_at']}),"
-                f" export {r['transformer_export_peak_pu']:.2f} "
-                f"({r['transformer_export_peak_at']}; {base['transformer_export_peak_pu']:.2f}, "
-                f"{base['transformer_export_peak_at']}), {r['transformer_over_rating_h']:.1f} h "
-                f"over the rating ({base['transformer_over_rating_h']:.1f} h).")
+                f"({_on(r['transformer_import_peak_at'])}no battery "
+                f"{base['transformer_import_peak_pu']:.2f}), export "
+                f"{r['transformer_export_peak_pu']:.2f} ({_on(r['transformer_export_peak_at'])}"
+                f"no battery {base['transformer_export_peak_pu']:.2f}), "
+                f"{r['transformer_over_rating_h']:.1f} h over the rating "
+                f"({base['transformer_over_rating_h']:.1f} h).")
         for v in sorted(x for x in s["variant"].unique() if x.startswith("M4")):
             m = s[(s["variant"] == v) & (s["battery_sites"] > 0)]
             load = m[["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(axis=1)
@@ -239,16 +246,17 @@ def findings(tab: pd.DataFrame) -> list[str]:
             worst = m.loc[load.idxmax()]
             at = worst["transformer_import_peak_at" if worst["transformer_import_peak_pu"]
                        >= worst["transformer_export_peak_pu"] else "transformer_export_peak_at"]
+            at = f", {at}" if at else ""
             if over.empty:
                 out.append(f"{season}, {v}: every transformer within its rating at every level "
-                           f"(largest load {load.max():.2f} of the rating, {at}, at "
+                           f"(largest load {load.max():.2f} of the rating{at}, at "
                            f"{int(worst['battery_sites'])} batteries).")
             else:
                 levels = ", ".join(f"{int(r['battery_sites'])} batteries "
                                    f"({r['transformer_over_rating_h']:.2f} h)"
                                    for _, r in over.iterrows())
                 out.append(f"{season}, {v}: over the rating at {levels}; largest load "
-                           f"{load.max():.2f} of the rating, {at}, at "
+                           f"{load.max():.2f} of the rating{at}, at "
                            f"{int(worst['battery_sites'])} batteries.")
     return out
 
@@ -268,14 +276,15 @@ def describe(rows: pd.DataFrame) -> list[str]:
     levels = t[name.str.fullmatch(LEVEL.pattern)]
     out = []
     if not levels.empty:
-        sites = levels["battery_sites"].astype(float)
-        kwh = sorted(set((levels["battery_kwh_total"].astype(float) / sites).round(2)))
-        kw = sorted(set((levels["battery_kw_total"].astype(float) / sites).round(2)))
         counts = sorted(set(levels["battery_sites"].astype(int)))
+        some = levels[levels["battery_sites"].astype(int) > 0]  # a level of 0 has no size
+        sites = some["battery_sites"].astype(float)
+        kwh = sorted(set((some["battery_kwh_total"].astype(float) / sites).round(2)))
+        kw = sorted(set((some["battery_kw_total"].astype(float) / sites).round(2)))
         out.append(f"levels: {', '.join(map(str, counts))} battery sites of "
                    f"{'/'.join(f'{x:g}' for x in kwh)} kWh and {'/'.join(f'{x:g}' for x in kw)} "
                    "kW on average per site (which connections: the scenarios' recipes)")
-    periods = t.drop_duplicates("season")[["season", "start", "end"]]
+    periods = t.drop_duplicates(["season", "start", "end"])[["season", "start", "end"]]
     out.append("seasons: " + "; ".join(
         f"{r.season} {r.start} to {r.end} "
         f"({(pd.Timestamp(r.end) - pd.Timestamp(r.start)).days} days)"

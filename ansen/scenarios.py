@@ -1073,7 +1073,15 @@ def _copy_profiles(part, comp, donors, n, rng, ds, g, ids):
     detail: dict = {"donors": list(ids[donor])}
     if part == "heat_pump":
         if g.heat_pump_kwh_per_year is not None:
-            added *= g.heat_pump_kwh_per_year / _annual_kwh(added, ds)
+            energy = _annual_kwh(added, ds)
+            if (low := energy < 1.0).any():  # nothing to scale up: a heat pump idle a year
+                raise ValueError(
+                    f"Growth.heat_pump_kwh_per_year: donor home(s) "
+                    f"{sorted({str(h) for h in ids[donor[low]]})} use(s) {energy[low].min():.3g} kWh in a "
+                    "year (the data's first twelve months), too little to scale to "
+                    f"{g.heat_pump_kwh_per_year:g} kWh/yr; use profiles='synthetic' or leave "
+                    "heat_pump_kwh_per_year out")
+            added *= g.heat_pump_kwh_per_year / energy
         return added, detail
     # EV sessions: shift each copy by whole weeks, so that copies of one donor do not charge
     # at the same moments; the weekday and time-of-day pattern is kept

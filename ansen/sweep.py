@@ -714,7 +714,13 @@ def _loaded_code_sha256() -> str:
 
 
 def _derive(village, scenario: dict, name: str = "sweep"):
-    return apply_scenario(village, scenario, name)[0]
+    """The derived village of a scenario; its warnings ride along in
+    ``attrs["sweep_warnings"]`` to the runs on it."""
+    said: list = []
+    with _caught(said):
+        ds = apply_scenario(village, scenario, name)[0]
+    ds.attrs["sweep_warnings"] = said
+    return ds
 
 
 def _check_tariff(village, scenario: dict, where: str = "sweep scenario") -> None:
@@ -739,9 +745,9 @@ def _tariff_key(t) -> str:
 def _caught(into: list) -> Iterator[None]:
     """Record the block's warnings into ``into`` as (category, message), each once, instead
     of printing them on the worker: the client says each once for the whole sweep (a
-    warning of every run printed once per run, with a worker's source line)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    warning of every run printed once per run, with a worker's source line). The warning
+    filters act as set: "error" still raises, "ignore" still ignores."""
+    with warnings.catch_warnings(record=True) as caught:  # the filters stay as they are
         yield
     for w in caught:
         item = (w.category, str(w.message))
@@ -785,7 +791,7 @@ def _run(village, definition: dict, m1, none) -> dict:
     _check_tariff(village, definition["scenario"])
     chosen = tariff(definition["scenario"].get("tariff", "net_metering"))
     model, params = definition["model"], definition["params"]
-    said = [w for base in (m1, none) for w in base.attrs.get("sweep_warnings", [])]
+    said = [w for ds in (village, m1, none) for w in ds.attrs.get("sweep_warnings", [])]
     with _caught(said):
         if model in BASELINES and not params:
             run_ds = m1 if model == "M1" else none
@@ -1336,10 +1342,10 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
             bar.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        for (category, message), labels in said.items():
-            where = labels[0] if len(labels) == 1 else f"{len(labels)} runs, e.g. {labels[0]}"
-            warnings.warn(f"{message} ({where})", category, stacklevel=2)
-    flush()
+    flush()  # the rows first: a warning made an error below must not lose them
+    for (category, message), labels in said.items():
+        where = labels[0] if len(labels) == 1 else f"{len(labels)} runs, e.g. {labels[0]}"
+        warnings.warn(f"{message} ({where})", category, stacklevel=2)
     return {"done": done, "skipped": skipped, "failed": failed, "store": store,
             "seconds": time.perf_counter() - wall}
 

@@ -53,7 +53,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ansen.data.schema import parse_time
+from ansen.data.schema import bounds_in_order
 from ansen.models import MODELS
 
 PERIODS = {"week": ("2025-06-02", "2025-06-09"), "month": ("2025-06-01", "2025-07-01"),
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
                 "last)")
     start, end = (args.start, args.end) if args.start else PERIODS[args.period]
     try:
-        if args.start and parse_time(args.end, "--end") <= parse_time(args.start, "--start"):
+        if args.start and not bounds_in_order(args.start, args.end):
             p.error(f"--end {args.end} is not after --start {args.start}")
     except ValueError as e:
         p.error(str(e))

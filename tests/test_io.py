@@ -92,7 +92,7 @@ HOUSEHOLDS = ["H1", "H2", "H3"]
     ("table", "edit", "message"),
     [
         ("pv", lambda x: x * 1000, r"pv_kw: .* W instead of kW.* \(read from pv.csv: find the "
-                                   r"row by its local time\)"),
+                                   r"row by its time"),
         ("load", lambda x: (x * 0.25).cumsum(), "load_kw: .* cumulative meter readings"),
         ("load", lambda x: x.mask(np.arange(x.size).reshape(x.shape) == 21), r"load.csv: column .H1.: 1 empty or NaN value\(s\), first in line 9"),
         ("pv", lambda x: x - 0.5, "pv_kw: .* negative value"),

@@ -158,3 +158,18 @@ def test_sanitizer_replaces_what_it_is_meant_to(section):
     sample, expected, untouched = SAMPLES[section]
     assert re.sub(regex, replace, sample) == expected
     assert re.sub(regex, replace, untouched) == untouched
+
+
+@pytest.mark.parametrize("name", ["experiment", "freshness", "summary", "sweep", "penetration"])
+def test_committed_notebooks_are_what_the_builder_writes(name):
+    """An edit of notebooks/_build_notebooks.py not followed by `make notebooks` left the
+    committed penetration notebook without its new cells (papermill ran the old ones)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_build", NOTEBOOKS / "_build_notebooks.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    built = getattr(build, name)
+    committed = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    assert [(c.cell_type, c.source) for c in committed.cells] == [
+        (c.cell_type, c.source) for c in built.cells], f"run `make notebooks` ({name})"

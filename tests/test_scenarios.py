@@ -399,6 +399,17 @@ def test_copied_heat_pumps_hold_the_stated_energy_in_a_year_not_per_period_year(
         pytest.approx(1500.0)
 
 
+def test_a_donor_heat_pump_idle_in_the_first_year_is_not_scaled_to_infinity():
+    t = pd.date_range("2024-07-01", periods=24 * 518, freq="h")
+    hp = np.column_stack([(t >= "2025-08-01") * 1.0, np.zeros(len(t))])  # starts in month 14
+    v = from_arrays(t, 0.3 + hp, np.zeros_like(hp), household=["H1", "H2"],
+                    household_transformer=["T1", "T1"], transformer_kva=[100.0])
+    v = validate(v.assign(heat_pump_kw=(("time", "household"), hp)))
+    with pytest.raises(ValueError, match=r"donor home\(s\) \['H1'\] use\(s\) 0 kWh in a year"):
+        derive(v, Scenario("hp", growth=Growth(heat_pump_share_added=0.5,
+                                               heat_pump_kwh_per_year=1500.0)))
+
+
 def test_growth_with_synthetic_profiles_creates_the_parts():
     v = tiny(days=7)  # no heat_pump_kw, no ev_kw
     d = derive(v, Scenario("ev", growth=Growth(ev_share_added=1.0, ev_kwh_per_year=3000.0,

@@ -276,3 +276,13 @@ def test_iso_period_bounds_with_time_and_offset_are_read(village):
     assert parse_time("2025-06-02 12:00") == pd.Timestamp("2025-06-02 12:00")
     assert parse_time("2025-06-02T12:00+02:00") == pd.Timestamp("2025-06-02T10:00Z")
     assert parse_time(pd.Timestamp("2025-06-02")) == pd.Timestamp("2025-06-02")
+
+
+def test_bounds_with_and_without_an_offset_are_ordered():
+    """'--start 2025-06-02T00:00Z --end 2025-06-05' crashed on comparing an aware and a
+    naive time; naive bounds are local time."""
+    from ansen.data.schema import bounds_in_order
+
+    assert bounds_in_order("2025-06-02T00:00Z", "2025-06-05")
+    assert not bounds_in_order("2025-06-02T00:00Z", "2025-06-02 01:00")  # 23:00Z on 1 June
+    assert bounds_in_order("2025-06-02 01:00", "2025-06-02T00:00Z")

@@ -486,3 +486,20 @@ def test_a_warning_of_every_run_is_said_once_with_its_count(villages, tmp_path):
     assert len(out["done"]) == 2
     short = [str(w.message) for w in caught if "less than a year of data" in str(w.message)]
     assert len(short) == 1 and "(2 runs, e.g. M4 " in short[0]
+
+
+def test_warnings_of_a_derived_village_reach_the_end_of_the_sweep(villages, tmp_path):
+    """Deriving a scenario's village on a worker warned there (a neighbourhood battery beyond
+    its transformer's rating), outside the sweep's summary of warnings."""
+    import warnings
+
+    big = {"name": "big", "neighbourhood": [{"transformer": "T1", "capacity_kwh": 600.0,
+                                             "power_kw": 300.0, "efficiency": 0.95}]}
+    g = sweep.grid(villages[:1], [big], ["M1", "M4"], PERIODS[:1], None, name="tiny")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = sweep.run(g, tmp_path / "d.parquet", scheduler="synchronous", progress=False)
+    assert len(out["done"]) == 2
+    rating = [str(w.message) for w in caught if "beyond its rating" in str(w.message)
+              or "can load the transformer beyond" in str(w.message)]
+    assert len(rating) == 1 and "(2 runs, e.g. " in rating[0]

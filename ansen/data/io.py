@@ -149,7 +149,8 @@ def _read_from(folder: Path, message: str) -> str:
         return ""
     derived = (" (the transformer's measurement less its connections)"
                if name == "transformer" else "")
-    return f" (read from {files[0]}{derived}: find the row by its local time)"
+    return (f" (read from {files[0]}{derived}: find the row by its time, local unless "
+            "village.toml declares timestamps = \"utc\")")
 
 
 def load_default(start=None, end=None) -> xr.Dataset:

@@ -24,6 +24,7 @@ __all__ = [
     "STEP_MINUTES",
     "VARIABLES",
     "battery_sites",
+    "bounds_in_order",
     "DataError",
     "HOURS_PER_MONTH",
     "annual_kwh",
@@ -507,6 +508,16 @@ def parse_time(value, what: str = "period bound") -> pd.Timestamp:
         return pd.Timestamp(value.strip() if isinstance(value, str) else value)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{what} {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def bounds_in_order(start, end, tz: str = "Europe/Amsterdam") -> bool:
+    """Whether ``end`` is after ``start``, each read as :func:`parse_time` reads it (naive
+    bounds in local time ``tz``, bounds with an offset as given)."""
+    def utc(x, what):
+        t = parse_time(x, what)
+        return (t.tz_localize(tz) if t.tz is None else t).tz_convert("UTC")
+
+    return utc(end, "end") > utc(start, "start")
 
 
 def _as_utc(ts, ds: xr.Dataset) -> pd.Timestamp:

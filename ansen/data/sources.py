@@ -85,7 +85,8 @@ def dutch_holidays(years) -> set[pd.Timestamp]:
     return days
 
 
-def bdew_profile(name: str, local: pd.DatetimeIndex, dynamic: bool | None = None) -> np.ndarray:
+def bdew_profile(name: str, local: pd.DatetimeIndex, dynamic: bool | None = None,
+                 per: str = "year") -> np.ndarray:
     """A BDEW 2025 standard load profile on a 15-minute local time index.
 
     Parameters
@@ -97,11 +98,16 @@ def bdew_profile(name: str, local: pd.DatetimeIndex, dynamic: bool | None = None
         Tz-aware local times, 15-minute steps, each the start of its interval.
     dynamic : bool, optional
         Apply the dynamisation; default True for H25 only.
+    per : {"year", "period"}
+        ``"year"``: mean 1 over a year, the index's first twelve months where it holds
+        them (so that ``profile * kwh_per_year / 8766`` holds ``kwh_per_year`` in a year,
+        :func:`ansen.data.schema.annual_kwh`), else the whole index; ``"period"``: mean 1
+        over the whole index (a shape only).
 
     Returns
     -------
     numpy.ndarray
-        Relative power [-], mean 1 over the index.
+        Relative power [-].
     """
     table = _bdew_table(name)
     holidays = dutch_holidays(sorted(set(local.year)))
@@ -116,7 +122,13 @@ def bdew_profile(name: str, local: pd.DatetimeIndex, dynamic: bool | None = None
     if dynamic if dynamic is not None else name.upper() == "H25":
         t = local.day_of_year.to_numpy(float)
         out *= -3.92e-10 * t**4 + 3.2e-7 * t**3 - 7.02e-5 * t**2 + 2.1e-3 * t + 1.24
-    return out / out.mean()
+    if per == "period":
+        return out / out.mean()
+    if per != "year":
+        raise ValueError(f"bdew_profile: per must be 'year' or 'period', got {per!r}")
+    from ansen.data.schema import annual_kwh
+
+    return out / (float(annual_kwh(out, local)) / (365.25 * 24.0))
 
 
 def read_try(region: int = 1) -> pd.DataFrame:

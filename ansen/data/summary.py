@@ -151,8 +151,8 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     # 0 where no transformer imports (exports) at all: a peak of flow in that direction
     rows["transformer import peak [kW/kVA]"] = max(0.0, float((tr.max("time") / kva).max()))
     rows["transformer export peak [kW/kVA]"] = max(0.0, float((-tr.min("time") / kva).max()))
-    mv = ds["mv_kw"].to_series()
-    weekly = mv.abs().resample("W-MON").max()
+    mv = pd.Series(np.abs(ds["mv_kw"].values), index=ds.indexes["time"])
+    weekly = mv.groupby(local.tz_localize(None).to_period("W-SUN")).max()  # local Mon-Sun
     rows["MV weekly |peak| median [kW]"] = float(weekly.median())
     price = ds["price_eur_per_kwh"].to_series() * 1000.0
     rows["price mean [EUR/MWh]"] = float(price.mean())

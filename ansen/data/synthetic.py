@@ -282,9 +282,12 @@ def _annual(x: np.ndarray, local: pd.DatetimeIndex) -> np.ndarray:
 
 def appliance_load(spec: VillageSpec, local: pd.DatetimeIndex, rng) -> np.ndarray:
     """Household appliance load [kW], shape (time, n_homes), from BDEW H25; each home's
-    annual use in a year as :func:`heat_pump_load` counts it."""
+    annual use (its smooth part and its events) in a year as :func:`heat_pump_load`
+    counts it."""
     n_t, n = len(local), spec.n_homes
-    slp = bdew_profile("H25", local)[:, None]
+    # the shape over the whole period, as the event draws below have always used it (their
+    # random stream, and so every later draw of the village, stays as it was)
+    slp = bdew_profile("H25", local, per="period")[:, None]
     annual = spec.appliance_kwh_per_year * rng.lognormal(
         -spec.appliance_sigma**2 / 2, spec.appliance_sigma, n
     )
@@ -293,6 +296,9 @@ def appliance_load(spec: VillageSpec, local: pd.DatetimeIndex, rng) -> np.ndarra
     lam = slp * (annual * spec.event_share / (np.mean(spec.event_kw) * H)) / (365.25 * 96)
     events = rng.poisson(lam) * rng.uniform(*spec.event_kw, size=(n_t, n))
     smooth *= (annual * (1 - spec.event_share)) / _annual(smooth, local)
+    # the events fall where the draws put them; a year holds their share of the use
+    got = _annual(events, local)
+    events *= np.where(got > 0, annual * spec.event_share / np.where(got > 0, got, 1.0), 0.0)
     return smooth + events
 
 
