@@ -113,8 +113,9 @@ def cmd_summary(args) -> int:
         shown["ok"] = [("n/a" if ok is None else str(ok)) for ok in s["ok"]]
         print(shown.to_string())
         if (s["ok"].isna()).any():
-            print("n/a: not judged (a year's figure from less than a year of data, or a "
-                  "price figure of a village without prices)")
+            print("n/a: not judged (a year's figure from less than a year of data, a price "
+                  "figure of a village without prices, or the synthetic village's calibration "
+                  "target on another village)")
         print("\nSources of the ranges:")
         for k, row in s.iterrows():
             print(f"  {k}: {row['source']}")
@@ -142,9 +143,19 @@ def cmd_synthesize(args) -> int:
 
 def cmd_validate(args) -> int:
     import ansen.data as d
+    from ansen.data.schema import bounds_in_order, parse_time
 
+    for name, value in (("--start", args.start), ("--end", args.end)):
+        if value is not None:
+            parse_time(value, name)
+    if args.start is not None and args.end is not None and not bounds_in_order(args.start,
+                                                                              args.end):
+        raise ValueError(f"--end {args.end} is not after --start {args.start}")
     ds = d.load(args.data, start=args.start, end=args.end, resample=args.resample or None)
-    print(f"{args.data}: valid ({ds.sizes['time']} steps, {ds.sizes['household']} households)")
+    period = (f"; covers {args.start or 'its start'} to {args.end or 'its end'}"
+              if args.start or args.end else "")
+    print(f"{args.data}: valid ({ds.sizes['time']} steps in the file, "
+          f"{ds.sizes['household']} households{period})")
     if ds.attrs.get("resampled"):
         print(f"converted: {ds.attrs['resampled']}")
     return 0

@@ -258,6 +258,11 @@ def findings(tab: pd.DataFrame) -> list[str]:
                 out.append(f"{season}, {v}: over the rating at {levels}; largest load "
                            f"{load.max():.2f} of the rating{at}, at "
                            f"{int(worst['battery_sites'])} batteries.")
+    if not out:
+        out.append("none: the findings read market steering (M0) at the largest level and M4 "
+                   "at every level, and this table has neither (its variants: "
+                   + ", ".join(sorted(tab["variant"].unique())) + "); the tables below hold "
+                   "every measure")
     return out
 
 

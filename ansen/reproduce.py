@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -404,7 +405,8 @@ def _reproduce_sweep(output: Path, name: str, *, experiments, data, solver, mode
                               **sw.check_periods(grid, loaded)}):
         same: dict[str, list[str]] = {}  # one message per problem (scenarios share them)
         for where, message in failures.items():
-            same.setdefault(message, []).append(where)
+            problem = re.sub(r"^scenario \S+: ", "", message)  # the same for every level
+            same.setdefault(problem, []).append(where)
         raise ValueError(  # the spec's scenarios and periods on this village
             f"the {name} sweep's scenarios or periods do not fit {data}: "
             + "; ".join(m if len(w) == 1 else f"{m} (the same for {len(w)}: {', '.join(w)})"

@@ -49,6 +49,7 @@ def test_shipped_dates_outside_the_data_are_refused_with_a_way_out(bench, small,
      "has 2 battery sites of its own"),
     (["--sites", "-5"], "give a number of battery sites >= 0"),
     (["--models", "M9"], "unknown model(s) ['M9']"),
+    (["--solvers", "cplex"], "unknown solver(s) ['cplex']"),
     (["--start", "2025-06-04", "--end", "2025-06-03"], "is not after --start"),
     (["--start", "3/6/2025", "--end", "4/6/2025"], "is not an ISO date"),
 ])
@@ -82,3 +83,12 @@ def test_no_target_is_judged_on_hourly_data(bench, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "2 battery sites, 60-minute data" in out
     assert "no target judged: the issues set none for 2 battery sites on 60-minute data" in out
+
+
+def test_a_plan_without_an_lp_solver_is_judged_once(bench, small, capsys):
+    """M0 by the dynamic programme uses no LP solver: with two solvers it got opposite
+    verdicts (by the HiGHS and the GLPK limit) for the same controller."""
+    assert bench.main(["--data", str(small), "--models", "M0", "--solvers", "highs", "glpk",
+                       "--start", "2025-06-03", "--end", "2025-06-05"]) == 0
+    verdict = capsys.readouterr().out.strip().splitlines()[-1]
+    assert verdict.count("M0 (dp)") == 1 and "(glpk)" not in verdict

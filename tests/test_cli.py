@@ -4,7 +4,7 @@
 import pytest
 
 from ansen.cli import main
-from ansen.data import save
+from ansen.data import DEFAULT_PATH, save
 from ansen.solvers import available_solvers, glpsol_path
 
 
@@ -324,3 +324,12 @@ def test_warnings_are_one_line_and_not_repeated_per_model(village, tmp_path, cap
     assert len(lines) == 2 and lines[0].startswith("ansen: warning: simulate M0: "), err
     assert lines[1].startswith("ansen: warning: also for M4: the village has less than"), err
     assert "ansen.simulate(" not in err and "UserWarning" not in err
+
+
+def test_validate_checks_the_period_it_is_given(capsys):
+    assert main(["data", "validate", "--data", str(DEFAULT_PATH), "--start", "2025-04-20",
+                 "--end", "2025-04-05"]) == 2
+    assert "--end 2025-04-05 is not after --start 2025-04-20" in capsys.readouterr().err
+    assert main(["data", "validate", "--data", str(DEFAULT_PATH), "--start",
+                 "5/4/2025"]) == 2
+    assert "--start '5/4/2025' is not an ISO date" in capsys.readouterr().err

@@ -102,3 +102,9 @@ def test_findings_name_the_transformer_and_level_zero_has_no_battery_saving(rows
     assert zero["saving_eur_per_battery_household_month"].isna().all()  # no battery household
     m4 = [line for line in penetration.findings(t) if line.startswith("summer, M4: ")][0]
     assert " of the rating, T1, at " in m4 or " of the rating, T2, at " in m4
+
+
+def test_findings_say_why_there_are_none(rows):
+    t = penetration.table(rows)
+    (line,) = penetration.findings(t[t["variant"] == "M1"])
+    assert line.startswith("none: the findings read market steering (M0)") and "M1" in line
