@@ -409,7 +409,8 @@ def _reproduce_sweep(output: Path, name: str, *, experiments, data, solver, mode
             same.setdefault(problem, []).append(where)
         raise ValueError(  # the spec's scenarios and periods on this village
             f"the {name} sweep's scenarios or periods do not fit {data}: "
-            + "; ".join(m if len(w) == 1 else f"{m} (the same for {len(w)}: {', '.join(w)})"
+            + "; ".join(f"{m} ({w[0]})" if len(w) == 1
+                        else f"{m} (the same for {len(w)}: {', '.join(w)})"
                         for m, w in same.items())
             + f". They are written for the shipped village (data/sweeps/{name}.toml); write a "
             "spec for this village and run it with `ansen sweep`, then "

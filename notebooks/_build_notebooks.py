@@ -241,11 +241,11 @@ for line in penetration.findings(table):
     print("-", line)'''),
     md("""## Transformers and MV feeder against the battery count
 
-Dotted line: the transformer's rating (kW at power factor 1 over kVA). Dashed lines: variants,
-M0 under the 2027 tariff (no net metering) and M4 with perfect forecasts (is an exceedance the
-price's fault or the forecast's?). Lines that lie on each other are schedules that coincide: with
-household meters M2's community cost is the sum of the households' costs, so M2 plans as M0, and
-M4 as well until its threshold binds."""),
+Dotted line: the transformer's rating (kW at power factor 1 over kVA). Dashed lines: variants of
+a model (in the shipped study M0 under the 2027 tariff, no net metering, and M4 with perfect
+forecasts: is an exceedance the price's fault or the forecast's?). Lines that lie on each other
+are schedules that coincide: with household meters M2's community cost is the sum of the
+households' costs, so M2 plans as M0, and M4 as well until its threshold binds."""),
     code('''files = penetration.write_report(rows, output_dir)
 display(Image(filename=str(next(f for f in files if f.name == "penetration_grid.png"))))'''),
     md("## Money and wear: the village's saving, the battery households' saving, cycles"),
