@@ -339,7 +339,9 @@ def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
         lines += ["## Neighbourhood battery against home batteries", "",
                   "The same total kWh and kW in N homes or in neighbourhood batteries (the layout "
                   "as the scenario `neighbourhood_<layout>_NNN` names it), under the same "
-                  "model.", ""]
+                  "model. `mv_peak_reduction_pct` is the mean over the local weeks (Monday to "
+                  "Sunday) with at least three days in the period, `-` where it has none "
+                  "(`ansen.metrics.weekly_mv_peak_reduction`).", ""]
         cols = ["transformer_import_peak_pu", "transformer_export_peak_pu",
                 "transformer_over_rating_h", "mv_peak_reduction_pct",
                 "village_saving_eur_per_month", "cycles_per_battery_year"]
