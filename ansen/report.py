@@ -56,8 +56,8 @@ FIGURES: tuple[Figure, ...] = (
                 "while M2 trades the spread every day); the report's base is not stated"),
     Figure("M2 LV feed-in change", np.nan, "%", ("E02_M2_summer2024", "E07_M2_spring2025"),
            "lv_feed_in_change_pct",
-           note="the report says 'strong drop' without a number; ten 5 kW batteries against "
-                "transformers that feed back 150-250 kW"),
+           note="the report says 'strong drop' without a number; in the shipped village ten "
+                "5 kW batteries against transformers that feed back 150-250 kW"),
     Figure("M3 transformer variance reduction", 27.0, "%",
            ("E03_M3_autumn2024", "E06_M3_winter2025"), "transformer_variance_reduction_pct",
            note="ten batteries flatten a winter transformer much more than a summer one whose "

@@ -225,6 +225,39 @@ def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def check_schedule_fits(experiments_plan, data, solver: str = "highs") -> None:
+    """Refuse, before any kernel starts, experiments whose period the village's data do not
+    cover or whose settings its time step cannot give (a data age shorter than the step),
+    naming each; the shipped schedule is written for the shipped village."""
+    import ansen.data
+    from ansen.data.schema import check_coverage
+    from ansen.freshness import check_data_lags
+    from ansen.simulator import check_arguments
+
+    village = ansen.data.load(data)
+    step = village.indexes["time"][1] - village.indexes["time"][0]
+    misfits = {}
+    for e in experiments_plan:
+        try:
+            check_coverage(village, e.start, e.end)
+            if e.kind == "freshness":
+                check_data_lags(e.params.get("data_lags", []), village)
+            else:
+                check_arguments(e.model, step=step, solver=solver, **e.params)
+        except ValueError as exc:
+            misfits[e.id] = str(exc)
+    if misfits:
+        same: dict[str, list[str]] = {}
+        for exp_id, message in misfits.items():
+            same.setdefault(message, []).append(exp_id)
+        raise ValueError(
+            f"{len(misfits)} experiment(s) of the schedule do not fit {data}: "
+            + "; ".join(f"{', '.join(ids)}: {m}" for m, ids in same.items())
+            + ". The shipped schedule (data/experiments.toml) is written for the shipped "
+            "village: choose the experiments that fit (--experiments) or write a schedule "
+            "for this village (--schedule my.toml, in the format of data/experiments.toml)")
+
+
 def reproduce(output: str | Path = "results", *, experiments=None, data=None,
               solver: str = "highs", sweep: bool = False, penetration: bool = False,
               models=None, periods=None, jobs: int | None = None, schedule=None,
@@ -293,6 +326,8 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
                                 models=models, periods=periods, jobs=jobs, schedule=schedule,
                                 force=force, progress=progress, log=log)
     experiments_plan = plan(schedule, experiments=experiments, models=models, periods=periods)
+    if data is not None:  # the schedule's periods and settings on this village, before any run
+        check_schedule_fits(experiments_plan, data, solver)
     data_sha = data_fingerprint(data)
     code_sha = code_fingerprint()
     keys = {e.id: experiment_key(e, data_sha, solver, code_sha) for e in experiments_plan}

@@ -1062,6 +1062,14 @@ def _apply_growth(ds: xr.Dataset, g: Growth, applied: dict) -> xr.Dataset:
     delta = (load - pv).sum(axis=1) - net0
     _set(ds, "mv_kw", ("time",), ds["mv_kw"].values.astype(float) + delta)
     log["mv_kw_change_kwh_per_year"] = float(_annual_kwh(delta[:, None], ds)[0])
+    days = ds.sizes["time"] * step_hours(ds) / 24.0
+    if days < 365:  # a year's figures from part of one: said, with the days they come from
+        import warnings
+
+        log["per_year_from_days"] = round(days, 2)
+        warnings.warn(f"Growth: the recipe's per-year figures (mv_kw_change_kwh_per_year, "
+                      f"annual_kwh_mean) are scaled up from {days:.1f} days of data, without "
+                      "the seasons they miss", UserWarning, stacklevel=4)
     applied["growth"] = log
     return ds
 

@@ -429,3 +429,12 @@ def test_meter_noise_and_efficiency_zero_where_no_battery_is_are_accepted(tmp_pa
     _edit_frame("sites.csv", lambda df: _set(df, 1, "battery_eff", "0"))(d)
     ds = load(d)
     assert float(ds["battery_eff"].sel(household="H2")) == 0.0
+
+
+def test_files_the_reader_does_not_read_are_named(tmp_path):
+    """heat_pump.csv and Load.CSV beside load.csv were ignored without a word."""
+    d = _copy(tmp_path)
+    (d / "heat_pump.csv").write_text("time,H1\n")
+    (d / "Load_2025.CSV").write_text("x\n")  # not Load.CSV: case-insensitive file systems
+    with pytest.warns(UserWarning, match=r"file\(s\) not read: \[.Load_2025.CSV., .heat_pump.csv.\]"):
+        load(d)

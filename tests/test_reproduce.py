@@ -107,9 +107,14 @@ def _complete(root: Path, exp, source: str = "E08_M5_fresh_spring2025") -> Path:
 
 
 @pytest.mark.slow
-def test_rerun_skips_current_results_and_never_counts_a_failed_one(tmp_path):
+def test_rerun_skips_current_results_and_never_counts_a_failed_one(tmp_path, monkeypatch):
+    from ansen import reproduce as module
     from ansen.experiments import Experiment
     from ansen.provenance import is_current
+
+    # a run that fails in its kernel (what the check before the runs cannot foresee, such as
+    # a solver failure): here a period outside the data, with that check switched off
+    monkeypatch.setattr(module, "check_schedule_fits", lambda *a, **k: None)
 
     schedule = tmp_path / "s.toml"
     schedule.write_text(
@@ -306,3 +311,13 @@ def test_penetration_sweep_on_a_village_it_does_not_fit_is_refused_before_runnin
     message = str(exc.value)
     assert message.count("BatterySites.count: 10 battery sites") == 1
     assert "(the same for " in message and "-p store <your store>" in message
+
+
+def test_a_schedule_that_does_not_fit_the_data_is_refused_before_any_kernel(tmp_path):
+    """reproduce --data on another village started a kernel per experiment and failed ten of
+    twelve one by one (and hourly data can never give a 15-minute data age)."""
+    with pytest.raises(ValueError, match=r"12 experiment\(s\) of the schedule do not fit .*"
+                                         r"E01_M1_summer2024: time: data start at .* write a "
+                                         r"schedule for this village"):
+        reproduce(tmp_path / "res", data=EXAMPLE_EXPORT, progress=False)
+    assert not (tmp_path / "res").exists()

@@ -372,6 +372,14 @@ def test_growth_copies_the_villages_profiles_and_keeps_the_accounts(six):
     assert derive(six, Scenario("g", growth=g)).identical(d)  # deterministic
 
 
+def test_growth_on_less_than_a_year_says_its_per_year_figures_are_scaled(six):
+    """A spring-only village's PV growth recorded -94,502 kWh/yr of MV change, spring's
+    extra PV scaled to a year, without a word."""
+    with pytest.warns(UserWarning, match=r"scaled up from 2.0 days of data"):
+        d = derive(six, Scenario("g", growth=Growth(pv_scale=1.2)))
+    assert recipe(d)["applied"]["growth"]["per_year_from_days"] == 2.0
+
+
 def test_growth_scales_copied_heat_pumps_to_a_stated_energy(six):
     d = derive(six, Scenario("g", growth=Growth(heat_pump_share_added=0.2,
                                                 heat_pump_kwh_per_year=1500.0)))

@@ -537,10 +537,10 @@ def _wide(folder: Path, name: str, meta: dict, columns, required=True) -> pd.Dat
     missing = [c for c in columns if c not in cols]
     extra = [c for c in cols if c not in columns]
     if missing or extra:
-        raise DataError(
-            f"{file}: columns do not match the sites/transformers table "
-            f"(missing {missing[:5]}, unknown {extra[:5]})"
-        )
+        parts = ([f"missing {missing[:5]}"] if missing else []) + (
+            [f"not in the sites/transformers table {extra[:5]}"] if extra else [])
+        raise DataError(f"{file}: columns do not match the sites/transformers table "
+                        f"({'; '.join(parts)})")
     values = _numeric(df, file, list(columns), decimal)
     check_time_index(idx, file, meta.get("timezone", "Europe/Amsterdam"),
                      where=lambda i: _line(file, i))
@@ -762,6 +762,11 @@ def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataF
             "of kW")
 
 
+#: The tables an export folder may hold (each as .csv or .parquet; module docstring).
+EXPORT_TABLES = ("load", "pv", "transformer", "transformers", "mv", "prices", "sites",
+                 "battery")
+
+
 def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.Dataset:
     """Build a village Dataset from a folder of exports (module docstring).
 
@@ -791,6 +796,14 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
     meta = _read_meta(folder)
     tz = meta["timezone"]
     resample = bool(meta.get("resample", False)) if resample is None else bool(resample)
+    if unread := sorted(f.name for f in folder.iterdir() if f.is_file() and not (
+            f.name == "village.toml" or f.name.startswith(".")
+            or (f.stem in EXPORT_TABLES and f.suffix in (".csv", ".parquet")))):
+        import warnings
+
+        warnings.warn(f"{folder}: file(s) not read: {unread}; an export folder holds "
+                      f"{', '.join(EXPORT_TABLES)} as .csv or .parquet (lower case) and "
+                      "village.toml", UserWarning, stacklevel=3)
 
     sites = _sites(folder)
     tdf, tfile, tdec = _read_table(folder, "transformers")

@@ -379,7 +379,8 @@ def _check_values(ds: xr.Dataset) -> None:
     if big.any():
         raise DataError(
             f"transformer_rest_kw: value(s) above {TRANSFORMER_MAX_LOADING:g} x the rating, "
-            f"first at {_first_times(rest, big, tz=tz)} - values look like W instead of kW"
+            f"first at {_first_times(rest, big, tz=tz)} - values look like W instead of kW, "
+            "or the rating is not in kVA (MVA?)"
         )
     for comp in ("heat_pump_kw", "ev_kw"):
         if comp in ds:
