@@ -90,6 +90,19 @@ def _ax(ax):
     return ax if ax is not None else plt.subplots(figsize=(8, 4))[1]
 
 
+def _seasons(values) -> list[str]:
+    """The seasons the data hold, in :data:`SEASON_ORDER` (a legend lists no others)."""
+    held = set(values)
+    return [x for x in SEASON_ORDER if x in held]
+
+
+def _season_colours(seasons) -> dict:
+    """Each season's colour, the same whichever seasons the data hold."""
+    colours = dict(zip(SEASON_ORDER, sns.color_palette(n_colors=len(SEASON_ORDER)),
+                       strict=True))
+    return {x: colours[x] for x in seasons}
+
+
 def seasonal_profiles(ds: xr.Dataset, ax=None):
     """Mean daily profile per season of household load and PV [kW per household]."""
     ax = _ax(ax)
@@ -101,8 +114,9 @@ def seasonal_profiles(ds: xr.Dataset, ax=None):
         "PV": ds["pv_kw"].mean("household").values,
     }).melt(id_vars=["hour", "season"], var_name="flow", value_name="kW")
     prof = frame.groupby(["season", "flow", "hour"], as_index=False)["kW"].mean()
+    present = _seasons(prof["season"])
     sns.lineplot(data=prof, x="hour", y="kW", hue="season", style="flow",
-                 hue_order=SEASON_ORDER, ax=ax)
+                 hue_order=present, palette=_season_colours(present), ax=ax)
     ax.set(xlabel="local hour", ylabel="mean power per household [kW]", xlim=(0, 24),
            xticks=range(0, 25, 3), title="Household load and PV, mean day by season")
     return ax
@@ -150,8 +164,10 @@ def price_distribution(ds: xr.Dataset, ax=None):
     t = local_time(ds)
     frame = pd.DataFrame({"price [EUR/MWh]": ds["price_eur_per_kwh"].values * 1000.0,
                           "season": t.month.map(SEASONS)})
-    sns.histplot(data=frame, x="price [EUR/MWh]", hue="season", hue_order=SEASON_ORDER,
-                 element="step", stat="density", common_norm=False, bins=80, ax=ax)
+    present = _seasons(frame["season"])
+    sns.histplot(data=frame, x="price [EUR/MWh]", hue="season", hue_order=present,
+                 palette=_season_colours(present), element="step", stat="density",
+                 common_norm=False, bins=80, ax=ax)
     ax.axvline(0, color="k", lw=0.8)
     neg = (frame["price [EUR/MWh]"] < 0).mean() * 100
     ax.set(title=f"Day-ahead prices ({neg:.1f}% of hours negative)")

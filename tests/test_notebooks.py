@@ -173,3 +173,18 @@ def test_committed_notebooks_are_what_the_builder_writes(name):
     committed = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     assert [(c.cell_type, c.source) for c in committed.cells] == [
         (c.cell_type, c.source) for c in built.cells], f"run `make notebooks` ({name})"
+
+
+def test_season_legends_list_only_the_seasons_the_data_hold():
+    """A spring-to-summer export's profiles listed winter and autumn in the legend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import ansen.data
+    from ansen import plots
+
+    v = ansen.data.load_default("2025-04-01", "2025-06-30").sel(
+        time=slice("2025-04-01", "2025-06-29"))
+    for ax in (plots.seasonal_profiles(v), plots.price_distribution(v)):
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "spring" in labels and "winter" not in labels and "autumn" not in labels
