@@ -192,8 +192,8 @@ def main(argv=None) -> int:
                     print(f"{model:8} {solver:11} {replan or '-':>6} {plan or '-':>4} {fleet:>7} "
                           f"{method:>25} ERROR {r['error']}")
                     continue
-                solver = r["solver"].replace("none (dynamic programme)", "none (dp)")
-                print(f"{r['model']:8} {solver[:11]:11} {replan or '-':>6} {plan or '-':>4} "
+                used = r["solver"].replace("none (dynamic programme)", "none (dp)")
+                print(f"{r['model']:8} {used[:11]:11} {replan or '-':>6} {plan or '-':>4} "
                       f"{fleet:>7} {r['method']:>25} {r['lp_batteries']:4d} {r['days']:5.0f} "
                       f"{r['seconds']:7.1f} {r['ms_per_day']:7.1f} {r['build_s']:7.2f} "
                       f"{r['steady_ms_per_day']:13.1f} {r['solve_ms_per_day']:12.1f} "

@@ -92,3 +92,11 @@ def test_a_plan_without_an_lp_solver_is_judged_once(bench, small, capsys):
                        "--start", "2025-06-03", "--end", "2025-06-05"]) == 0
     verdict = capsys.readouterr().out.strip().splitlines()[-1]
     assert verdict.count("M0 (dp)") == 1 and "(glpk)" not in verdict
+
+
+def test_every_replan_setting_runs_after_a_dynamic_programme_row(bench, small, capsys):
+    """The row's solver name ("none (dp)") overwrote the loop's solver, so the next case of
+    `--replan 60 none` asked for solver 'none (dp)' and failed."""
+    assert bench.main(["--data", str(small), "--models", "M0", "--replan", "60", "none",
+                       "--start", "2025-06-03", "--end", "2025-06-05"]) == 0
+    assert "ERROR" not in capsys.readouterr().out
