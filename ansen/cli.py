@@ -143,14 +143,9 @@ def cmd_synthesize(args) -> int:
 
 def cmd_validate(args) -> int:
     import ansen.data as d
-    from ansen.data.schema import bounds_in_order, parse_time
+    from ansen.data.schema import check_bounds
 
-    for name, value in (("--start", args.start), ("--end", args.end)):
-        if value is not None:
-            parse_time(value, name)
-    if args.start is not None and args.end is not None and not bounds_in_order(args.start,
-                                                                              args.end):
-        raise ValueError(f"--end {args.end} is not after --start {args.start}")
+    check_bounds(args.start, args.end)
     ds = d.load(args.data, start=args.start, end=args.end, resample=args.resample or None)
     period = (f"; covers {args.start or 'its start'} to {args.end or 'its end'}"
               if args.start or args.end else "")
@@ -272,7 +267,7 @@ def cmd_compare(args) -> int:
     import pandas as pd
 
     import ansen
-    from ansen.data.schema import bounds_in_order, parse_time, validate
+    from ansen.data.schema import check_bounds, validate
     from ansen.metrics import compare
     from ansen.models import get_model
     from ansen.tariffs import Tariff
@@ -304,10 +299,7 @@ def cmd_compare(args) -> int:
            "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes}
     for m in models:  # names, types and ranges now, before the data are read
         check_arguments(m, step=None, **sim, **per_model[m])
-    bounds = {name: parse_time(value, name) for name, value in
-              (("--start", args.start), ("--end", args.end)) if value is not None}
-    if len(bounds) == 2 and not bounds_in_order(args.start, args.end):
-        raise ValueError(f"--end {args.end} is not after --start {args.start}")
+    check_bounds(args.start, args.end)
     if args.output:  # where the table goes, before the runs
         _check_output_file(args.output, "--output")
     village = _village(args.data)

@@ -53,7 +53,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ansen.data.schema import bounds_in_order
+from ansen.data.schema import check_bounds
 from ansen.models import MODELS
 from ansen.models.lp import BACKENDS
 
@@ -138,8 +138,7 @@ def main(argv=None) -> int:
                 "last)")
     start, end = (args.start, args.end) if args.start else PERIODS[args.period]
     try:
-        if args.start and not bounds_in_order(args.start, args.end):
-            p.error(f"--end {args.end} is not after --start {args.start}")
+        check_bounds(args.start, args.end)
     except ValueError as e:
         p.error(str(e))
     if unknown := [m for m in args.models if m.partition("@")[0] not in MODELS

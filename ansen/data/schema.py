@@ -25,6 +25,7 @@ __all__ = [
     "VARIABLES",
     "battery_sites",
     "bounds_in_order",
+    "check_bounds",
     "DataError",
     "HOURS_PER_MONTH",
     "annual_kwh",
@@ -519,6 +520,17 @@ def bounds_in_order(start, end, tz: str = "Europe/Amsterdam") -> bool:
         return (t.tz_localize(tz) if t.tz is None else t).tz_convert("UTC")
 
     return utc(end, "end") > utc(start, "start")
+
+
+def check_bounds(start, end, names=("--start", "--end")) -> None:
+    """Refuse (ValueError, naming the option) a bound that is not an ISO date, or an end
+    not after its start; either bound may be None. What every command that takes a
+    period checks before it reads the data."""
+    for name, value in zip(names, (start, end), strict=True):
+        if value is not None:
+            parse_time(value, name)
+    if start is not None and end is not None and not bounds_in_order(start, end):
+        raise ValueError(f"{names[1]} {end} is not after {names[0]} {start}")
 
 
 def _as_utc(ts, ds: xr.Dataset) -> pd.Timestamp:
