@@ -225,6 +225,15 @@ def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _by_problem(failures: dict[str, str], drop: str | None = None) -> dict[str, list[str]]:
+    """Failures ``{what: message}`` as ``{message: [what, ...]}``, each problem once
+    (``drop``: a pattern removed from the messages first, such as their subject's name)."""
+    same: dict[str, list[str]] = {}
+    for what, message in failures.items():
+        same.setdefault(re.sub(drop, "", message) if drop else message, []).append(what)
+    return same
+
+
 def check_schedule_fits(experiments_plan, data, solver: str = "highs") -> None:
     """Refuse, before any kernel starts, experiments whose period the village's data do not
     cover or whose settings its time step cannot give (a data age shorter than the step),
@@ -247,12 +256,9 @@ def check_schedule_fits(experiments_plan, data, solver: str = "highs") -> None:
         except ValueError as exc:
             misfits[e.id] = str(exc)
     if misfits:
-        same: dict[str, list[str]] = {}
-        for exp_id, message in misfits.items():
-            same.setdefault(message, []).append(exp_id)
         raise ValueError(
             f"{len(misfits)} experiment(s) of the schedule do not fit {data}: "
-            + "; ".join(f"{', '.join(ids)}: {m}" for m, ids in same.items())
+            + "; ".join(f"{', '.join(ids)}: {m}" for m, ids in _by_problem(misfits).items())
             + ". The shipped schedule (data/experiments.toml) is written for the shipped "
             "village: choose the experiments that fit (--experiments) or write a schedule "
             "for this village (--schedule my.toml, in the format of data/experiments.toml)")
@@ -438,10 +444,8 @@ def _reproduce_sweep(output: Path, name: str, *, experiments, data, solver, mode
     loaded: dict = {}  # each village read once for both checks
     if data and (failures := {**sw.check_scenarios(grid, loaded),
                               **sw.check_periods(grid, loaded)}):
-        same: dict[str, list[str]] = {}  # one message per problem (scenarios share them)
-        for where, message in failures.items():
-            problem = re.sub(r"^scenario \S+: ", "", message)  # the same for every level
-            same.setdefault(problem, []).append(where)
+        # one message per problem: the levels' scenarios share them, each naming itself
+        same = _by_problem(failures, drop=r"^scenario \S+: ")
         raise ValueError(  # the spec's scenarios and periods on this village
             f"the {name} sweep's scenarios or periods do not fit {data}: "
             + "; ".join(f"{m} ({w[0]})" if len(w) == 1

@@ -45,7 +45,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import BATTERY_EFF_MIN, annual_kwh, local_time, step_hours
+from ansen.data.schema import (
+    BATTERY_EFF_MIN,
+    annual_kwh,
+    holds_a_year,
+    local_time,
+    step_hours,
+)
 
 __all__ = [
     "DEFAULT_SCENARIOS",
@@ -1062,10 +1068,10 @@ def _apply_growth(ds: xr.Dataset, g: Growth, applied: dict) -> xr.Dataset:
     delta = (load - pv).sum(axis=1) - net0
     _set(ds, "mv_kw", ("time",), ds["mv_kw"].values.astype(float) + delta)
     log["mv_kw_change_kwh_per_year"] = float(_annual_kwh(delta[:, None], ds)[0])
-    days = ds.sizes["time"] * step_hours(ds) / 24.0
-    if days < 365:  # a year's figures from part of one: said, with the days they come from
+    if not holds_a_year(local_time(ds)):  # a year's figures from part of one: said
         import warnings
 
+        days = ds.sizes["time"] * step_hours(ds) / 24.0
         log["per_year_from_days"] = round(days, 2)
         warnings.warn(f"Growth: the recipe's per-year figures (mv_kw_change_kwh_per_year, "
                       f"annual_kwh_mean) are scaled up from {days:.1f} days of data, without "

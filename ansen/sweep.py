@@ -714,13 +714,8 @@ def _loaded_code_sha256() -> str:
 
 
 def _derive(village, scenario: dict, name: str = "sweep"):
-    """The derived village of a scenario; its warnings ride along in
-    ``attrs["sweep_warnings"]`` to the runs on it."""
-    said: list = []
-    with _caught(said):
-        ds = apply_scenario(village, scenario, name)[0]
-    ds.attrs["sweep_warnings"] = said
-    return ds
+    """The derived village of a scenario; its warnings ride along to the runs on it."""
+    return _carrying_warnings(lambda: apply_scenario(village, scenario, name)[0])
 
 
 def _check_tariff(village, scenario: dict, where: str = "sweep scenario") -> None:
@@ -755,18 +750,25 @@ def _caught(into: list) -> Iterator[None]:
             into.append(item)
 
 
+def _carrying_warnings(make):
+    """``make()``, a Dataset that other tasks use, with the warnings of making it in
+    ``attrs["sweep_warnings"]``: they ride along to the runs that use it (:func:`_run`)."""
+    said: list = []
+    with _caught(said):
+        ds = make()
+    ds.attrs["sweep_warnings"] = said
+    return ds
+
+
 def _baseline(village, scenario: dict, model: str, start: str, end: str):
     """A baseline run (M1 or none) over a period, as run_experiment simulates it; its
-    warnings ride along in ``attrs["sweep_warnings"]`` to the runs that use it."""
+    warnings ride along to the runs that use it."""
     import ansen
 
     _check_tariff(village, scenario)
-    said: list = []
-    with _caught(said):
-        ds = ansen.simulate(village, model, start, end, progress=False,
-                            tariff=tariff(scenario.get("tariff", "net_metering")))
-    ds.attrs["sweep_warnings"] = said
-    return ds
+    return _carrying_warnings(lambda: ansen.simulate(
+        village, model, start, end, progress=False,
+        tariff=tariff(scenario.get("tariff", "net_metering"))))
 
 
 def _village_columns(village) -> dict:

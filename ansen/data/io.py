@@ -140,8 +140,8 @@ SOURCE_FILES = {"load_kw": "load", "pv_kw": "pv", "heat_pump_kw": "load", "ev_kw
 
 
 def _read_from(folder: Path, message: str) -> str:
-    """`` (read from load.csv; times in local time, as the file has them)`` for the variable
-    a schema error names first, "" if it names none of the files'."""
+    """`` (read from load.csv: find the row by its time, ...)`` for the variable a schema
+    error names first, "" if it names none of the files'."""
     name = SOURCE_FILES.get(message.split(":", 1)[0].strip())
     files = [f.name for f in sorted(folder.glob(f"{name}.*"))
              if f.suffix in (".csv", ".parquet")] if name else []

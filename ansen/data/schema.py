@@ -32,6 +32,7 @@ __all__ = [
     "Variable",
     "check_coverage",
     "check_time_index",
+    "holds_a_year",
     "home_flags",
     "is_home_id",
     "parse_time",
@@ -152,12 +153,16 @@ def annual_kwh(kw, local: pd.DatetimeIndex) -> np.ndarray:
     misses are missing).
     """
     kw = np.asarray(kw, dtype=float)
-    step = local[1] - local[0]
-    h = step / pd.Timedelta(hours=1)
-    end = local[0] + pd.DateOffset(years=1)
-    if local[-1] + step >= end:
-        return kw[np.asarray(local < end)].sum(axis=0) * h
+    h = (local[1] - local[0]) / pd.Timedelta(hours=1)
+    if holds_a_year(local):
+        return kw[np.asarray(local < local[0] + pd.DateOffset(years=1))].sum(axis=0) * h
     return kw.sum(axis=0) * h * (365.25 * 24.0) / (len(local) * h)
+
+
+def holds_a_year(local: pd.DatetimeIndex) -> bool:
+    """Whether the steps ``local`` hold twelve months from their first step: where they do
+    not, :func:`annual_kwh` scales what they hold up to a year."""
+    return bool(local[-1] + (local[1] - local[0]) >= local[0] + pd.DateOffset(years=1))
 
 
 def step_hours(ds: xr.Dataset) -> float:
@@ -451,7 +456,6 @@ def check_coverage(ds: xr.Dataset, start=None, end=None) -> None:
             from ansen.controller.information import duration_text
 
             before = bound - (bound - t[0]) % step
-            tz = ds.attrs.get("timezone", "Europe/Amsterdam")
 
             def local(x, tz=tz):
                 return x.tz_localize("UTC").tz_convert(tz).strftime("%Y-%m-%d %H:%M")

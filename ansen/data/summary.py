@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import DataError, annual_kwh, home_flags, local_time, step_hours
+from ansen.data.schema import (
+    DataError,
+    annual_kwh,
+    holds_a_year,
+    home_flags,
+    local_time,
+    step_hours,
+)
 
 __all__ = ["PLAUSIBLE", "household_net_kw", "price_pv_correlation", "pv_kwp", "summary",
            "transformer_kw"]
@@ -133,10 +140,10 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
         a year of data, the price figures of a village without prices, the
         :data:`CALIBRATED` figures of a village the generator did not make), source.
     """
-    h = step_hours(ds)
-    days = ds.sizes["time"] * h / 24.0
+    days = ds.sizes["time"] * step_hours(ds) / 24.0
     local = local_time(ds)
-    if days < 365:
+    a_year = holds_a_year(local)
+    if not a_year:
         import warnings
 
         warnings.warn(f"data summary: the data hold {days:.1f} days; the annual figures are "
@@ -168,7 +175,7 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     # not judged (None): a year's figures from less than a year of data, whose seasons are
     # missing (spring and summer alone give a PV yield far above any whole year's), and
     # price figures of a village without prices
-    not_judged = [k for k in PER_YEAR if k in out.index] if days < 365 else []
+    not_judged = [] if a_year else [k for k in PER_YEAR if k in out.index]
     if not (price != 0).any():
         not_judged += [k for k in out.index if "price" in k]
     if ds.attrs.get("generator") != "ansen.data.synthesize":  # the synthetic village's target

@@ -273,13 +273,6 @@ def _ar1(rng: np.random.Generator, n_t: int, n: int, phi: float) -> np.ndarray:
     return z
 
 
-def _annual(x: np.ndarray, local: pd.DatetimeIndex) -> np.ndarray:
-    """Energy per year [kWh/yr] of power series x [kW] along axis 0: over the first twelve
-    months where the period holds them (:func:`ansen.data.schema.annual_kwh`), so that
-    every year of the weather and profiles, which repeat by calendar, holds what is asked."""
-    return annual_kwh(x, local)
-
-
 def appliance_load(spec: VillageSpec, local: pd.DatetimeIndex, rng) -> np.ndarray:
     """Household appliance load [kW], shape (time, n_homes), from BDEW H25; each home's
     annual use (its smooth part and its events) in a year as :func:`heat_pump_load`
@@ -295,9 +288,9 @@ def appliance_load(spec: VillageSpec, local: pd.DatetimeIndex, rng) -> np.ndarra
     smooth = slp * np.exp(s * _ar1(rng, n_t, n, spec.noise_phi) - s * s / 2)
     lam = slp * (annual * spec.event_share / (np.mean(spec.event_kw) * H)) / (365.25 * 96)
     events = rng.poisson(lam) * rng.uniform(*spec.event_kw, size=(n_t, n))
-    smooth *= (annual * (1 - spec.event_share)) / _annual(smooth, local)
+    smooth *= (annual * (1 - spec.event_share)) / annual_kwh(smooth, local)
     # the events fall where the draws put them; a year holds their share of the use
-    got = _annual(events, local)
+    got = annual_kwh(events, local)
     events *= np.where(got > 0, annual * spec.event_share / np.where(got > 0, got, 1.0), 0.0)
     return smooth + events
 
@@ -319,8 +312,8 @@ def heat_pump_load(spec: VillageSpec, temp: np.ndarray, local: pd.DatetimeIndex,
     cop = np.clip(2.0 + (temp[:, None] + 10.0) * 0.096, 2.0, 4.4)
     heat = np.maximum(setp - temp[:, None], 0.0) / cop
     dhw = np.isin(hour, [6, 7, 19])[:, None] * np.ones(n)
-    heat *= 0.9 / _annual(heat, local)
-    dhw *= 0.1 / _annual(dhw, local)
+    heat *= 0.9 / annual_kwh(heat, local)
+    dhw *= 0.1 / annual_kwh(dhw, local)
     target = spec.hp_kwh_per_year * rng.lognormal(-0.02, 0.2, n)
     return np.minimum((heat + dhw) * target, spec.hp_max_kw)
 
