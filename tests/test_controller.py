@@ -345,3 +345,46 @@ def test_classes_warn_under_a_tariff_without_net_metering():
     with pytest.warns(UserWarning, match="class meter nets"):
         ansen.simulate(_four_homes(), "M0", plan_fleet="classes",
                        tariff=Tariff.after_net_metering(), **kw)
+
+
+@pytest.mark.parametrize("solver", ["highs", "glpk"])
+def test_class_plans_of_one_site_each_are_certified_optimal(solver):
+    """Classes of one site are the per-site LP, whose dual values are optimal: the
+    Lagrangian bound meets the plan's own per-site objective (a gap of zero), with either
+    solver's dual values."""
+    r = ansen.simulate(tiny(days=3), "M4+M5", "2025-06-03", "2025-06-05", solver=solver,
+                       plan_fleet="classes", progress=False)
+    assert r.attrs["class_plans_bounded"] == r.attrs["solves"] > 1
+    assert r.attrs["class_plans_not_bounded"] == 0
+    assert abs(r.attrs["class_plan_gap_eur"]) < 1e-5
+    assert r.attrs["class_plan_worth_eur"] > 1.0  # the batteries earn something
+    np.testing.assert_allclose(r.attrs["class_plan_objective_eur"], r.attrs["objective_sum"],
+                               rtol=1e-7, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["M4", "M5", "M6", "M4+M5"])
+def test_class_plan_bounds_hold_the_per_site_optimum(monkeypatch, model):
+    """For the first plan (both runs start alike) the per-site LP's optimum lies between the
+    class plan's bounds, and the lower bound is no weaker than the class LP's own optimum."""
+    made = []
+    init = Planner.__init__
+
+    def keep(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(Planner, "__init__", keep)
+    kw = {"start": "2025-06-03", "end": "2025-06-05", "forecast": "perfect",
+          "replan_minutes": None, "progress": False}
+    sites = ansen.simulate(_four_homes(), model, plan_method="lp", **kw)
+    classes = ansen.simulate(_four_homes(), model, plan_fleet="classes", **kw)
+    assert sites.attrs["direction_mips"] == classes.attrs["direction_mips"] == 0
+    assert sites.attrs["direction_held_steps"] == classes.attrs["direction_held_steps"] == 0
+    per_site, per_class = made
+    assert per_class.ctx.n_sites < 4
+    lower, upper, idle = per_class.class_bounds[0]
+    best = per_site.objectives[0]
+    assert per_class.objectives[0] - 1e-7 <= lower <= best + 1e-7 <= upper + 2e-7
+    assert best <= idle + 1e-7  # idle batteries are a per-site plan too
+    assert upper - lower > 1e-4  # the classes do give something away here
+    assert classes.attrs["class_plans_bounded"] == classes.attrs["solves"]

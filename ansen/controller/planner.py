@@ -68,13 +68,19 @@ state of charge allows and the rest goes to the class's others
   its own household's surplus while another covers its own household's
   evening. Grid terms (transformer, MV) see the same sums as before. What
   this costs in grid effect and household cost is measured in
-  ``benchmarks/classes.py`` (figures in benchmarks/RESULTS.md).
+  ``benchmarks/classes.py`` (figures in benchmarks/RESULTS.md). For M4, M5,
+  M6 and M4+M5 every class plan solved is bounded against the per-site LP's
+  optimum for the same decision (:mod:`ansen.controller.certificate`,
+  ``class_bounds``): a lower bound from the class LP's dual prices and the
+  per-site objective of the plan the sites get.
 
 The LP then has a few class batteries instead of one per site, so 140
 battery sites plan about as fast as ten.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -253,16 +259,33 @@ class Planner:
                          + [m.discharge[b, t] for b in range(B) for t in range(N)])
             self.runner = LPRunner(m, variables, solver)
         self.directions = directions
+        #: Bounds of the per-site optimum for each class plan solved (certificate module):
+        #: (lower, upper, idle) [EUR], idle: the per-site objective with the batteries idle
+        #: from the decision on; plans where no bound applies are counted in ``not_bounded``.
+        self.class_bounds: list[tuple[float, float]] = []
+        self.not_bounded = 0
+        self.bound_seconds = 0.0  # time spent on the bounds [s]
+        self._bound = None  # the ClassBound, made at the first class solve
+        self._certify = fleet == "classes" and not exact and self.method == "lp"
+        if self._certify:
+            import copy
+
+            self._site_steer = copy.copy(steer)
+            self._site_steer.ctx = self.site_ctx
+        self._solved = False  # whether the last _plan solved (not a kept plan)
+        self._duals: list = []  # the class LP's (costs, row bounds, duals) of the last plan
         self.direction_binaries = 0  # steps held to one direction
         self._window, self._held = -1, None  # directions held in the current window
         self.direction_gap = 0.0  # objective above the LP bound where steps were held
         self.objectives: list[float] = []
 
-    def inputs(self, ws: int, we: int, now: int, soc_ws: np.ndarray) -> HorizonInputs:
+    def inputs(self, ws: int, we: int, now: int, soc_ws: np.ndarray,
+               sites: bool = False) -> HorizonInputs:
         """The LP's inputs for the window [ws, we) at decision step ``now``.
 
         With LP steps of ``block`` data steps, every series is averaged over
-        each block (the LP's step length is ``ctx.dt_h``).
+        each block (the LP's step length is ``ctx.dt_h``). ``sites``: per site
+        even when the LP plans battery classes (``soc_ws`` then per site).
         """
         N, r = self.ctx.n_steps, self.block
         nv = we - ws
@@ -282,7 +305,7 @@ class Planner:
                 else x
 
         imp, exp = p.import_site[ws:we], p.export_site[ws:we]
-        if self.group is not None:  # the classes: summed meters, the class's prices
+        if self.group is not None and not sites:  # the classes: summed meters, their prices
             net0 = net0 @ self._onehot
             imp, exp = imp[:, self._lead], exp[:, self._lead]
         return HorizonInputs(net0=pad(net0), transformer0=pad(tr0), mv0=pad(mv0),
@@ -328,6 +351,10 @@ class Planner:
         executed = np.asarray(executed, dtype=float).reshape(-1, len(self.group))
         soc_ws = np.asarray(soc_ws, dtype=float)
         plan = self._plan(ws, we, now, soc_ws @ self._onehot, executed @ self._onehot)
+        if self._certify and self._solved:
+            start = time.perf_counter()
+            self._bound_plan(ws, we, now, soc_ws, executed)
+            self.bound_seconds += time.perf_counter() - start
         n = len(plan) if steps is None else min(int(steps), len(plan))
         c = self.site_ctx
         if soc_now is not None:
@@ -341,6 +368,53 @@ class Planner:
         if np.allclose(per_kwh, per_kwh[self._lead][self.group], rtol=0.0, atol=1e-9):
             return plan[:n, self.group] * self._share  # in proportion: feasible for each
         return self._split(plan[:n], soc)
+
+    def _bound_plan(self, ws, we, now, soc_ws, executed) -> None:
+        """Bound the per-site LP's optimum for the class plan just solved (certificate module).
+
+        Only where the sites follow their class in proportion (states of charge per
+        kWh equal at the window's start, every step so far in proportion): then each
+        site's share of the class plan is a feasible per-site plan.
+        """
+        from ansen.controller.certificate import ClassBound, coupling_layout
+
+        c, g, r = self.site_ctx, self.group, self.block
+        per_kwh = soc_ws / c.capacity_kwh
+        ex = executed
+        if r > 1 and len(ex):
+            ex = ex.reshape(-1, r, len(g)).mean(axis=1)
+        in_step = ex.T  # (B, done)
+        share = self._share[:, None]
+        if not (np.allclose(per_kwh, per_kwh[self._lead][g], rtol=0.0, atol=1e-9)
+                and np.allclose(in_step, (ex @ self._onehot).T[g] * share, atol=1e-9)):
+            self.not_bounded += 1
+            return
+        if self._bound is None:
+            layout = coupling_layout(self.model, self.runner.lp)
+            if layout is None:
+                self._certify = False
+                return
+            p = self.steer.params
+            self._bound = ClassBound(layout, self.runner.lp, g, c,
+                                     p["wear_eur_per_kwh"] + p["epsilon_eur_per_kwh"])
+        inputs = self.inputs(ws, we, now, soc_ws, sites=True)
+        values = self._site_steer.parameters(inputs)
+        _, last_inputs, x = self._last
+        done, nv = last_inputs.n_done, last_inputs.n_valid
+        B, N = len(g), self.ctx.n_steps
+        lo, hi = np.zeros((2, B, N)), np.zeros((2, B, N))
+        lo[0, :, :done] = hi[0, :, :done] = np.maximum(in_step, 0.0)
+        lo[1, :, :done] = hi[1, :, :done] = np.maximum(-in_step, 0.0)
+        hi[:, :, done:nv] = c.power_kw[None, :, None]
+        # the best of the bounds at the dual values of the LP before and after holding
+        # directions (any dual values give a bound; the first are usually the better)
+        lower = max(self._bound.lower(values, lo, hi, *d) for d in self._duals)
+        cost, row_lower, row_upper, _ = self._duals[0]
+        charge, discharge = x[0][g] * share, x[1][g] * share
+        upper = self._bound.upper(values, charge, discharge, cost, row_lower, row_upper)
+        # the batteries idle from now on (what they did so far kept): what the plan is worth
+        idle = self._bound.upper(values, lo[0], lo[1], cost, row_lower, row_upper)
+        self.class_bounds.append((lower, upper, idle))
 
     def _split(self, plan: np.ndarray, soc: np.ndarray) -> np.ndarray:
         """Each class's power [kW] (n, G) split among its sites (n, B) whose states of charge
@@ -382,6 +456,7 @@ class Planner:
         inputs = self.inputs(ws, we, now, soc_ws)
         done, nv = inputs.n_done, inputs.n_valid
         kept = self._unchanged_ahead(ws, inputs, executed)
+        self._solved = kept is None
         if kept is not None:
             self.kept += 1
             return kept[: we - now]
@@ -398,6 +473,8 @@ class Planner:
             self._window, self._held = ws, np.zeros((2, B, N), dtype=bool)
         upper[self._held & (np.arange(N) >= done)] = 0.0
         x, obj = self.runner.solve(values, lower.ravel(), upper.ravel(), from_step=done)
+        if self._certify:  # the LP's dual values before any direction is held
+            self._duals = [self.runner.duals()]
         x = x.reshape(2, B, N)
         free = np.zeros((B, N), dtype=bool)
         free[:, done:nv] = True
@@ -409,6 +486,8 @@ class Planner:
             else:
                 x, obj = self._one_direction(x, both, free, inputs)
             self.direction_gap += obj - bound
+            if self._certify and self.directions == "net":  # and those of the held LP
+                self._duals.append(self.runner.duals())
         self.objectives.append(obj)
         self._last = (ws, inputs, x)
         plan = (x[0] - x[1]).T[done:nv]

@@ -356,6 +356,11 @@ class LPRunner:
         return x.copy(), obj
 
 
+    def duals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Costs, row bounds and row dual values of the solver's last LP solve
+        (:meth:`ansen.models.lp.HighsBackend.duals`); rows in the compiled LP's order."""
+        return self._backend.duals()
+
     def solve_directions(self, charge: np.ndarray, discharge: np.ndarray,
                          power: np.ndarray) -> tuple[np.ndarray, float]:
         """Solve again with the last parameters and bounds, one direction per pair.

@@ -375,6 +375,14 @@ class HighsBackend:
         x = np.asarray(h.getSolution().col_value)[columns]
         return x, float(h.getInfo().objective_function_value) + self._const, "optimal"
 
+    def duals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Costs, row lower and upper bounds and row dual values of the last LP solve.
+
+        Dual values :math:`y` as HiGHS gives them for a minimisation: reduced
+        costs :math:`c - A^\\top y`, :math:`y_i \\ge 0` on a row at its lower bound.
+        """
+        return (self._cost, self._lower, self._upper,
+                np.asarray(self._h.getSolution().row_dual, dtype=float))
 
     def solve_directions(self, columns: np.ndarray, p: np.ndarray, charge: np.ndarray,
                          discharge: np.ndarray, power: np.ndarray,
@@ -482,6 +490,7 @@ def libglpk() -> ctypes.CDLL:
             ("glp_init_iocp", None, [ctypes.POINTER(_Iocp)]),
             ("glp_intopt", i, [P, ctypes.POINTER(_Iocp)]), ("glp_mip_status", i, [P]),
             ("glp_mip_obj_val", d, [P]), ("glp_mip_col_val", d, [P, i]),
+            ("glp_get_row_dual", d, [P, i]),
         ]:
             f = getattr(lib, name)
             f.restype, f.argtypes = res, args
@@ -534,6 +543,7 @@ class GlpkBackend:
         self._parm.meth = _GLP["DUALP"]
 
     def _set(self, cols: np.ndarray, rows: np.ndarray, p: np.ndarray | None = None) -> None:
+        self._p = p
         cost, lower, upper, self._const = self.lp.data(p)
         lib, prob = self.lib, self._prob
         for j, c in zip((cols + 1).tolist(), cost[cols].tolist(), strict=True):
@@ -565,6 +575,14 @@ class GlpkBackend:
         x = np.fromiter((lib.glp_get_col_prim(prob, j) for j in (columns + 1).tolist()),
                         dtype=float, count=len(columns))
         return x, lib.glp_get_obj_val(prob) + self._const, "optimal"
+
+    def duals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`HighsBackend.duals` (GLPK's row duals have the same sign convention)."""
+        cost, lower, upper, _ = self.lp.data(self._p)
+        m = self.lp.shape[0]
+        y = np.fromiter((self.lib.glp_get_row_dual(self._prob, i) for i in range(1, m + 1)),
+                        dtype=float, count=m)
+        return cost, lower, upper, y
 
     def solve_directions(self, columns: np.ndarray, p: np.ndarray, charge: np.ndarray,
                          discharge: np.ndarray, power: np.ndarray,

@@ -66,7 +66,7 @@ import time
 
 import numpy as np
 
-__all__ = ["StepCosts", "solve_storage", "step_costs", "SeparableRunner"]
+__all__ = ["StepCosts", "SeparableRunner", "plan_cost", "solve_storage", "step_costs"]
 
 #: Slope of an unused segment slot: sorts after every real one (its width is 0).
 _UNUSED = 1e30
@@ -272,6 +272,35 @@ def solve_storage(costs: StepCosts, soc0, soc_min, soc_max, value=None):
     return y
 
 
+def plan_cost(values: dict, charge, discharge, efficiency, dt_h: float, per_kwh: float,
+              soc=None) -> float:
+    """The cost LP's objective [EUR] of a plan without grid terms (:mod:`ansen.models.cost`).
+
+    Parameters
+    ----------
+    values : dict
+        The LP's parameter values (:meth:`ansen.models.base.LinearModel.parameters`):
+        ``net0``, ``spread``, ``export_price``, ``end_value`` (B, N), ``soc0`` (B,),
+        ``cost_of_forecast``.
+    charge, discharge : (B, N) powers [kW]
+    efficiency : (B,) one-way efficiency
+    dt_h : step [h]
+    per_kwh : wear plus tie-break cost per kWh charged or discharged [EUR/kWh]
+    soc : (B, N), optional
+        The state of charge at the end of each step [kWh] (default: from the powers).
+    """
+    v = values
+    eta = np.asarray(efficiency, dtype=float)[:, None]
+    net = v["net0"] + charge - discharge
+    if soc is None:
+        soc = np.asarray(v["soc0"], dtype=float)[:, None] + np.cumsum(
+            dt_h * (eta * charge - discharge / eta), axis=1)
+    return float(dt_h * (v["spread"] * np.maximum(net, 0.0)
+                         + v["export_price"] * (charge - discharge)
+                         + per_kwh * (charge + discharge)).sum()
+                 + float(v["cost_of_forecast"]) - (v["end_value"] * soc).sum())
+
+
 class SeparableRunner:
     """Solves the fleet LP of a cost model without grid terms by :func:`solve_storage`.
 
@@ -340,12 +369,8 @@ class SeparableRunner:
         y = solve_storage(costs, v["soc0"], ctx.soc_min_kwh, ctx.capacity_kwh, v["end_value"])
         charge, discharge = costs.powers(y)
         x = np.concatenate([charge.ravel(), discharge.ravel()])
-        # the LP's objective of this plan (module docstring of ansen.models.cost)
-        net = v["net0"] + charge - discharge
         soc = np.asarray(v["soc0"], dtype=float)[:, None] + np.cumsum(y, axis=1)
-        obj = float(dt * (v["spread"] * np.maximum(net, 0.0) + export * (charge - discharge)
-                          + per_kwh * (charge + discharge)).sum()
-                    + float(v["cost_of_forecast"]) - (v["end_value"] * soc).sum())
+        obj = plan_cost(v, charge, discharge, ctx.efficiency, dt, per_kwh, soc)
         elapsed = time.perf_counter() - start
         self.solve_seconds += elapsed
         if not self.n_solves:
