@@ -40,6 +40,12 @@ MIN_WEEK_DAYS = 3
 
 
 def _check_pair(run: xr.Dataset, baseline: xr.Dataset) -> None:
+    for name, ds in (("run", run), ("baseline", baseline)):
+        if not isinstance(ds, xr.Dataset) or "model" not in ds.attrs or "battery_charge_kw" \
+                not in ds:
+            what = ("a village (no battery_charge_kw, no attrs['model'])"
+                    if isinstance(ds, xr.Dataset) and "load_kw" in ds else type(ds).__name__)
+            raise ValueError(f"{name} is not a run of ansen.simulate: got {what}")
     if run.sizes["time"] != baseline.sizes["time"] or not (
         run.indexes["time"] == baseline.indexes["time"]
     ).all():
@@ -414,6 +420,10 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
         transformer (text; :func:`grid_load`); ``baseline_*`` columns give the
         baseline's value where a change is read better with it.
     """
+    _check_pair(run, baseline)
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"compare: quantile must lie between 0 and 1 (0.99: the baseline's "
+                         f"top 1 % of steps), got {quantile!r}")
     row: dict = {"model": run.attrs.get("model", "?"), "baseline": baseline.attrs.get("model", "?"),
                  "start": run.attrs.get("start"), "end": run.attrs.get("end")}
     mv = mv_peak_reduction(run, baseline)

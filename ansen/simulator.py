@@ -171,6 +171,33 @@ def _annual_net(net_full: np.ndarray, local_full: pd.DatetimeIndex, dt: float, r
     return annual_net_kwh(merged, local_full, dt, households, years)
 
 
+def _check_names(model, params: dict) -> None:
+    """Refuse a model parameter that is no parameter of the model, suggesting the nearest
+    argument of :func:`simulate` or parameter of the model (a misspelling, say)."""
+    import difflib
+    import inspect
+
+    from ansen.models import MODELS
+
+    cls = MODELS.get(model) if isinstance(model, str) else type(model)
+    if cls is None or not params:
+        return
+    known = sorted(cls.defaults)
+    arguments = [n for n in inspect.signature(simulate).parameters
+                 if n not in ("village", "model", "start", "end", "params")]
+    for name in params:
+        if name in known:
+            continue
+        near = difflib.get_close_matches(name, arguments + known, n=1, cutoff=0.75)
+        hint = ""
+        if near:
+            hint = (f" (did you mean {near[0]}=, an argument of simulate?)"
+                    if near[0] in arguments else f" (did you mean {near[0]!r}?)")
+        who = getattr(cls, "id", model)
+        raise ValueError(f"{who}: unknown parameter(s) [{name!r}]{hint}. Parameters of {who}: "
+                         f"{', '.join(known)}; arguments of simulate: {', '.join(arguments)}")
+
+
 def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                     forecast: str = "persistence", data_lag=None,
                     replan_minutes: int | None = 60, decision_hour: int = 13,
@@ -198,6 +225,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
     ValueError
         Naming the argument and its allowed range.
     """
+    _check_names(model, params)
     steer = get_model(model, **params)
     if solver not in BACKENDS:
         raise ValueError(f"unknown solver {solver!r}; known: {', '.join(BACKENDS)}")
@@ -365,7 +393,14 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         (:mod:`ansen.controller.planner`). Classes make large fleets fast
         (140 sites plan about as fast as ten); M3 reaches the same optimum, the
         cost models approximate the households' own meters by one meter per
-        class (the difference is measured in ``benchmarks/classes.py``).
+        class (the difference is measured in ``benchmarks/classes.py``). Each
+        class plan of M4, M5, M6 and M4+M5 is bounded against the per-site
+        optimum (:mod:`ansen.controller.certificate`): ``attrs``
+        ``class_plan_gap_eur`` (the gaps summed over the plans [EUR]),
+        ``class_plan_gap_max_eur``, ``class_plan_worth_eur`` (what the batteries
+        are worth to the plans' objective, at most, for reading the gap),
+        ``class_plans_bounded``, ``class_plans_not_bounded`` (plans whose sites
+        had left their class's proportion), ``class_bound_seconds``.
     plan_method : {"auto", "lp", "dp"}
         How a plan is solved. ``"lp"``: the steering model's LP by ``solver``.
         ``"dp"``: for a model whose LP separates per battery (M0, and M2 with
@@ -438,8 +473,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     replan_lookahead_hours = a["replan_lookahead_hours"]
 
     times_all = village.indexes["time"]
-    i0 = 0 if start is None else int(times_all.searchsorted(_as_utc(start, village)))
-    i1 = len(times_all) if end is None else int(times_all.searchsorted(_as_utc(end, village)))
+    i0 = 0 if start is None else int(times_all.searchsorted(_as_utc(start, village,
+                                                                     "start")))
+    i1 = len(times_all) if end is None else int(times_all.searchsorted(_as_utc(end, village,
+                                                                                "end")))
     if (start is not None and end is not None
             and _as_utc(end, village) <= _as_utc(start, village)):
         raise ValueError(f"empty period: start {start} is not before end {end}")
@@ -713,6 +750,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "clipped_steps": clipped,
             "clipped_kwh": round(clipped_kwh, 6),
             "warmup_decisions": len(warmup_at),
+            # 1: the weather forecast's PV shares were fitted on days after the run's start
+            "forecast_fit_warmup": int(fit_warmup),
             "forecast_model": json.dumps(forecasts.describe() if hasattr(forecasts, "describe")
                                          else {}),
             "fallbacks": json.dumps(fallbacks),
@@ -720,10 +759,27 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "planned_positions": f"365 days before the run: {netting_note}",
         },
     )
+    if (planner is not None and planner.fleet == "classes"
+            and planner.method_label == "lp on classes"):
+        # the class plans' certificate (ansen.controller.certificate): how far each plan can
+        # be from the per-site optimum, in the per-site LP's own objective [EUR per plan]
+        bounds = np.array(planner.class_bounds, dtype=float).reshape(-1, 3)
+        lower, upper, idle = bounds.T
+        some = len(bounds) > 0
+        out.attrs.update({
+            "class_plans_bounded": len(bounds),
+            "class_plans_not_bounded": planner.not_bounded,
+            "class_plan_gap_eur": round(float((upper - lower).sum()), 6) if some else np.nan,
+            "class_plan_gap_max_eur": round(float((upper - lower).max()), 6) if some else np.nan,
+            "class_plan_worth_eur": round(float((idle - lower).sum()), 6) if some else np.nan,
+            "class_plan_objective_eur": round(float(upper.sum()), 6) if some else np.nan,
+            "class_bound_seconds": round(planner.bound_seconds, 3),
+        })
     units = {"battery_charge_kw": "kW", "soc_kwh": "kWh", "load_kw": "kW", "pv_kw": "kW",
              "net_kw": "kW", "transformer_kw": "kW", "transformer_base_kw": "kW",
              "mv_kw": "kW", "mv_base_kw": "kW", "price_eur_per_kwh": "EUR/kWh",
-             "annual_net_kwh": "kWh", "last_year_net_kwh": "kWh"}
+             "annual_net_kwh": "kWh", "last_year_net_kwh": "kWh", "battery_kwh": "kWh",
+             "battery_kw": "kW", "battery_eff": "1", "transformer_kva": "kVA"}
     for name, unit in units.items():
         out[name].attrs["units"] = unit
     out["last_year_net_kwh"].attrs["description"] = (

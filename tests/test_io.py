@@ -282,6 +282,26 @@ BAD_EXPORTS = {
                       r"mv.csv: timestamp '2025-13-29T01:00\+01:00' in line 6 is not ISO 8601"),
     "resample-not-bool": (_edit_text("village.toml", lambda t: t + 'resample = "yes"\n'),
                           r"village.toml: resample = 'yes' must be a bool"),
+    # a transformer table in W is named as such, not blamed on mv.csv (which it dwarfs)
+    "transformer-in-w": (
+        _edit_frame("transformer.csv", lambda df: df.assign(
+            T1=df["T1"].astype(float) * 1000)),
+        r"transformer.csv: column 'T1' peaks at .* on a rating of .* kVA .* look like W"),
+    "duplicate-row": (
+        _edit_text("load.csv", lambda t: "\n".join(
+            (ln + "\n" + ln) if i == 40 else ln for i, ln in enumerate(t.split("\n")))),
+        r"load.csv: duplicate timestamps, first .* local \(.*Z\) twice \(line 41 and line 42\)"),
+    "battery-faster-than-4c": (
+        _edit_frame("sites.csv", lambda df: _set(df, 0, "battery_kw", "99")),
+        r"battery_kw: household H1 has battery_kw = 99 kW for battery_kwh = 10 kWh, more than 4"
+        r".*\(read from sites.csv\)$"),
+    "negative-capacity": (
+        _edit_frame("sites.csv", lambda df: _set(df, 0, "battery_kwh", "-10")),
+        r"sites.csv: household H1: battery_kwh = -10, negative"),
+    "pv-above-its-kwp": (
+        _edit_frame("sites.csv", lambda df: _set(df, 0, "pv_kwp", "0.1")),
+        r"pv_kw: household H1 generates up to .* kW with pv_kwp = 0.1 kWp, more than 1.5 kW "
+        r"per kWp"),
 }
 
 
@@ -438,3 +458,15 @@ def test_files_the_reader_does_not_read_are_named(tmp_path):
     (d / "Load_2025.CSV").write_text("x\n")  # not Load.CSV: case-insensitive file systems
     with pytest.warns(UserWarning, match=r"file\(s\) not read: \[.Load_2025.CSV., .heat_pump.csv.\]"):
         load(d)
+
+
+def test_prices_beyond_the_load_are_left_out_and_recorded(tmp_path):
+    """Prices may reach past the measurements (published a day ahead); what is left out is
+    recorded in attrs['resampled'], not dropped in silence."""
+    d = _copy(tmp_path)
+    df = pd.read_csv(d / "prices.csv", dtype=str)
+    extra = pd.DataFrame({"time": ["2025-03-31T00:00:00+02:00", "2025-03-31T01:00:00+02:00"],
+                          "price_eur_per_mwh": ["50.0", "40.0"]})
+    pd.concat([df, extra]).to_csv(d / "prices.csv", index=False)
+    ds = load(d)
+    assert "prices.csv: 8 steps outside load.csv's period left out" in ds.attrs["resampled"]

@@ -185,3 +185,12 @@ def test_a_transformer_that_never_exports_has_an_export_peak_of_zero():
     assert peaks["transformer_export_peak_kw"] == 0.0
     assert peaks["transformer_import_peak_kw"] == float(run["transformer_kw"].max())
     assert (details(v)["export peak [kW]"] == 0.0).all()
+
+
+def test_compare_names_what_is_not_a_run_and_a_bad_quantile():
+    v = tiny(days=2)
+    run = ansen.simulate(v, "M1", progress=False)
+    with pytest.raises(ValueError, match=r"run is not a run of ansen.simulate: got a village"):
+        compare(v, run)
+    with pytest.raises(ValueError, match=r"quantile must lie between 0 and 1 .* got 99"):
+        compare(run, run, quantile=99)

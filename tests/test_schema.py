@@ -298,3 +298,44 @@ def test_the_synthetic_villages_calibration_target_is_not_judged_on_another(vill
         made = summary(village.assign_attrs(generator="ansen.data.synthesize"))
     assert all(own.loc[k, "ok"] is None for k in CALIBRATED)
     assert all(made.loc[k, "ok"] is not None for k in CALIBRATED)
+
+
+def test_from_arrays_refuses_misspelt_keywords_and_transposed_arrays():
+    from ansen.data import from_arrays
+
+    t = pd.date_range("2025-06-01", periods=8, freq="15min")
+    kw = {"household_transformer": ["T1", "T1"], "transformer_kva": [100.0]}
+    with pytest.raises(TypeError, match=r"unknown keyword 'prices_eur_per_kwh' \(did you mean "
+                                        r"'price_eur_per_kwh'\?\)"):
+        from_arrays(t, np.ones((8, 2)), np.zeros((8, 2)), prices_eur_per_kwh=np.ones(8), **kw)
+    with pytest.raises(TypeError, match=r"unknown keyword 'timezon' \(did you mean 'timezone'"):
+        from_arrays(t, np.ones((8, 2)), np.zeros((8, 2)), timezon="UTC", **kw)
+    with pytest.raises(TypeError, match=r"keyword 'extra' is not a parameter, and its ndarray"):
+        from_arrays(t, np.ones((8, 2)), np.zeros((8, 2)), extra=np.ones(3), **kw)
+    with pytest.raises(DataError, match=r"load_kw has shape \(2, 8\), expected \(time=8, "
+                                        r"household=2\) \(transposed\?\)"):
+        from_arrays(t, np.ones((2, 8)), np.zeros((2, 8)), **kw)
+    assert from_arrays(t, np.ones((8, 2)), np.zeros((8, 2)), name="mine", **kw).attrs[
+        "name"] == "mine"
+
+
+def test_a_dataset_gets_the_checks_of_an_export_folder(village):
+    """MV in MW, no time zone, an implausible battery or PV, an empty period: refused on the
+    Dataset route too, each by name."""
+    with pytest.raises(DataError, match=r"mv_kw: peaks at .* kW, but the village's transformers "
+                                        r"alone carry up to .* look like MW"):
+        validate(village.assign(mv_kw=village["mv_kw"] / 1000))
+    no_zone = village.copy()
+    del no_zone.attrs["timezone"]
+    with pytest.raises(DataError, match=r"attrs\['timezone'\]: missing"):
+        validate(no_zone)
+    fast = village.copy(deep=True)
+    fast["battery_kw"][0] = 99.0
+    with pytest.raises(DataError, match=r"battery_kw: household .* more than 4 times"):
+        validate(fast)
+    with pytest.raises(DataError, match=r"price_eur_per_kwh: .* look like EUR/MWh instead of "
+                                        r"EUR/kWh"):
+        validate(village.assign(price_eur_per_kwh=village["price_eur_per_kwh"] * 1000 + 10))
+    with pytest.raises(DataError, match=r"empty period: the requested end .* is not after the "
+                                        r"start"):
+        validate(village, start="2025-06-03", end="2025-06-02")

@@ -208,6 +208,10 @@ def test_failed_solve_with_fallback_is_recorded(village):
     ({"model": "M2", "wear_eur_per_kwh": None}, "wear_eur_per_kwh must be a number"),
     ({"model": "M2", "meter": "shared"}, "meter must be one of"),
     ({"model": "M4", "threshold": 1}, "unknown parameter"),
+    ({"model": "M4", "forcast": "perfect"},
+     r"unknown parameter\(s\) \['forcast'\] \(did you mean forecast=, an argument of simulate"),
+    ({"model": "M4", "shadow_eur_per_kw": 0.2},
+     r"\['shadow_eur_per_kw'\] \(did you mean 'shadow_eur_per_kwh'\?\)"),
     ({"model": "M2", "start": "2025-06-04", "end": "2025-06-01"}, "empty period"),
 ])
 def test_bad_arguments_raise_clear_errors(village, kwargs, message):
@@ -305,3 +309,14 @@ def test_a_period_wholly_before_or_after_the_data_names_the_data_s_range():
         ansen.simulate(v, "M1", "2024-02-27", "2024-03-01", progress=False)
     with pytest.raises(ansen.data.DataError, match="data end at .* before the requested end"):
         ansen.simulate(v, "M1", "2026-02-27", "2026-03-01", progress=False)
+
+
+def test_a_local_bound_the_clock_shows_twice_or_skips_is_refused_by_name():
+    v = tiny(days=3, start="2025-10-25")
+    with pytest.raises(ValueError, match=r"start 2025-10-26 02:30:00 is ambiguous in "
+                                         r"Europe/Amsterdam: .*2025-10-26T02:30\+02:00 for the "
+                                         r"first, 2025-10-26T02:30\+01:00 for the second"):
+        ansen.simulate(v, "M1", "2025-10-26 02:30", "2025-10-27", progress=False)
+    r = ansen.simulate(v, "M1", "2025-10-26T02:30+01:00", "2025-10-27", progress=False)
+    assert str(r.indexes["time"][0]) == "2025-10-26 01:30:00"  # UTC
+    assert r["battery_kwh"].attrs["units"] == "kWh" and r.attrs["forecast_fit_warmup"] == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import VARIABLES, validate
+from ansen.data.schema import VARIABLES, DataError, validate
 
 __all__ = ["from_arrays"]
 
@@ -61,21 +61,44 @@ def from_arrays(
     timezone : str
         IANA time zone name of the village (local time for tariffs and plots).
     **attrs
-        Extra Dataset attributes (name, source, ...).
+        Extra Dataset attributes (name, source, ...): text or numbers. A name
+        close to one of the parameters above or to a variable of the schema
+        is refused as a likely misspelling (``prices_eur_per_kwh``).
 
     Raises
     ------
     ansen.data.DataError
         When the result breaks the schema.
     """
+    _check_attrs_kwargs(attrs)
     t = pd.DatetimeIndex(time)
     if t.tz is not None:
         t = t.tz_convert("UTC").tz_localize(None)
     load_kw = np.asarray(load_kw, dtype=float)
     pv_kw = np.asarray(pv_kw, dtype=float)
-    n_t, n_h = load_kw.shape
-    kva = np.asarray(transformer_kva, dtype=float)
+    if load_kw.ndim != 2:
+        raise DataError(f"from_arrays: load_kw must be 2-D (time, household), got shape "
+                        f"{load_kw.shape}")
+    n_t, n_h = len(t), len(np.atleast_1d(np.asarray(household_transformer)))
+    kva = np.asarray(transformer_kva, dtype=float).reshape(-1)
     n_tr = len(kva)
+    _shape("load_kw", load_kw, (n_t, n_h), ("time", "household"))
+    _shape("pv_kw", pv_kw, (n_t, n_h), ("time", "household"))
+    _shape("household_transformer", np.asarray(household_transformer), (n_h,), ("household",))
+    for name, value, shape, dims in (
+            ("transformer_rest_kw", transformer_rest_kw, (n_t, n_tr), ("time", "transformer")),
+            ("mv_kw", mv_kw, (n_t,), ("time",)),
+            ("price_eur_per_kwh", price_eur_per_kwh, (n_t,), ("time",)),
+            ("battery_kwh", battery_kwh, (n_h,), ("household",)),
+            ("battery_kw", battery_kw, (n_h,), ("household",)),
+            ("battery_eff", battery_eff, (n_h,), ("household",)),
+            ("household", household, (n_h,), ("household",)),
+            ("transformer", transformer, (n_tr,), ("transformer",)),
+            ("pv_kwp", pv_kwp, (n_h,), ("household",))):
+        if value is not None:
+            if name == "transformer_rest_kw" and np.ndim(value) == 1 and n_tr == 1:
+                value = np.asarray(value).reshape(-1, 1)  # one transformer: a column will do
+            _shape(name, np.asarray(value), shape, dims)
     household = list(household) if household is not None else [
         f"H{i + 1:03d}" for i in range(n_h)
     ]
@@ -112,3 +135,29 @@ def from_arrays(
     for name, da in ds.data_vars.items():
         da.attrs["units"] = VARIABLES[name].unit
     return validate(ds)
+
+
+def _check_attrs_kwargs(attrs: dict) -> None:
+    """Refuse extra attributes that are misspelt parameters or not text and numbers."""
+    import difflib
+    import inspect
+
+    known = [n for n in inspect.signature(from_arrays).parameters if n != "attrs"]
+    for key, value in attrs.items():
+        close = difflib.get_close_matches(key, known + list(VARIABLES), n=1, cutoff=0.8)
+        if close:
+            raise TypeError(f"from_arrays: unknown keyword {key!r} (did you mean {close[0]!r}?); "
+                            "extra keywords become the village's attrs")
+        if not isinstance(value, (str, int, float, bool, np.integer, np.floating)):
+            raise TypeError(f"from_arrays: keyword {key!r} is not a parameter, and its "
+                            f"{type(value).__name__} value cannot be a village attribute (text "
+                            f"or numbers); parameters: {', '.join(known)}")
+
+
+def _shape(name: str, value: np.ndarray, shape: tuple, dims: tuple) -> None:
+    """Refuse an argument of another shape than its dimensions need, naming both."""
+    if value.shape == shape:
+        return
+    want = ", ".join(f"{d}={n}" for d, n in zip(dims, shape, strict=True))
+    hint = " (transposed?)" if value.shape == shape[::-1] and len(shape) == 2 else ""
+    raise DataError(f"from_arrays: {name} has shape {value.shape}, expected ({want}){hint}")

@@ -147,6 +147,8 @@ def _read_from(folder: Path, message: str) -> str:
              if f.suffix in (".csv", ".parquet")] if name else []
     if not files:
         return ""
+    if name in ("sites", "transformers"):  # tables of one row per connection or transformer
+        return f" (read from {files[0]})"
     derived = (" (the transformer's measurement less its connections)"
                if name == "transformer" else "")
     return (f" (read from {files[0]}{derived}: find the row by its time, local unless "
@@ -513,9 +515,19 @@ def _time_index(df: pd.DataFrame, what: str, meta: dict) -> pd.DatetimeIndex:
     try:
         loc = idx.tz_localize(tz, ambiguous="raise", nonexistent="raise")
     except Exception as exc:
+        bad = None
+        for t in idx:  # the first time the clock shows twice or skips
+            try:
+                t.tz_localize(tz, ambiguous="raise", nonexistent="raise")
+            except Exception:
+                bad = t
+                break
         raise DataError(
-            f"{what}: local timestamps cannot be mapped to UTC around a DST change ({exc}); "
-            "export with UTC offsets"
+            f"{what}: local timestamps without UTC offset cannot be placed around a change of "
+            f"daylight saving time in {tz}"
+            + (f" (first {bad}: the clock shows it twice or skips it)" if bad is not None
+               else "") + "; export with UTC offsets (or in UTC and declare "
+            "timestamps = \"utc\")"
         ) from exc
     return loc.tz_convert("UTC").tz_localize(None)
 
@@ -595,6 +607,10 @@ def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: 
     if cover and df.index[0] <= index[0] and df.index[-1] >= index[-1]:
         sel = df.index.isin(index)
         if sel.sum() == len(index):
+            left = df.index[~sel]
+            if len(left):  # said, not dropped in silence
+                notes.append(f"{file}: {len(left)} steps outside load.csv's period left out "
+                             f"({left[0]} to {left[-1]} UTC)")
             return df.loc[sel]
     raise DataError(
         f"{file}: timestamps do not match load.csv (from {df.index[0]} to {df.index[-1]} "
@@ -683,6 +699,11 @@ def _sites(folder: Path) -> pd.DataFrame:
                    decimal)
     out.insert(0, "household", _ids(df, file, "household", unique=True))
     out.insert(1, "transformer", _ids(df, file, "transformer"))
+    for col in ("battery_kwh", "battery_kw", "pv_kwp"):
+        if col in out and (out[col] < 0).any():
+            r = out[out[col] < 0].iloc[0]
+            raise DataError(f"{file}: household {r['household']}: {col} = {r[col]:g}, negative "
+                            "(0: none)")
     one = (out["battery_kwh"] > 0) != (out["battery_kw"] > 0)
     if one.any():
         r = out[one].iloc[0]
@@ -724,18 +745,26 @@ def _check_battery(battery: pd.DataFrame, sites: pd.DataFrame) -> None:
 
 
 def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataFrame,
-                 on: pd.Series) -> None:
-    """Refuse a transformer or MV table that is orders of magnitude below what it carries
-    (households beyond the schema's plausible maximum are left to :func:`validate`, which
-    names them)."""
-    from ansen.data.schema import HOUSEHOLD_MAX_KW
-
-    if not (net.abs().to_numpy() <= 2 * HOUSEHOLD_MAX_KW).all():
-        return
+                 on: pd.Series, kva: pd.Series) -> None:
+    """Refuse a transformer table far above its rating (W as kW), and a transformer or MV
+    table that is orders of magnitude below what it carries (households beyond the
+    schema's plausible maximum are left to :func:`validate`, which names them)."""
+    from ansen.data.schema import HOUSEHOLD_MAX_KW, TRANSFORMER_MAX_LOADING
 
     def name(table):
         return next((f.name for f in (folder / f"{table}.csv", folder / f"{table}.parquet")
                      if f.exists()), f"{table}.csv")
+
+    for t in trafo.columns:  # first: a transformer in W would make mv.csv look like MW
+        peak = trafo[t].abs().max()
+        if peak > TRANSFORMER_MAX_LOADING * kva[t]:
+            raise DataError(
+                f"{name('transformer')}: column {t!r} peaks at {peak:.4g} kW on a rating of "
+                f"{kva[t]:g} kVA ({name('transformers')}), more than "
+                f"{TRANSFORMER_MAX_LOADING:g} x the rating; values look like W instead of kW, "
+                "or the rating is not in kVA (MVA?)")
+    if not (net.abs().to_numpy() <= 2 * HOUSEHOLD_MAX_KW).all():
+        return
 
     for t in trafo.columns:
         homes = net.loc[:, on.index[on == t]].sum(axis=1).abs().max()
@@ -841,7 +870,8 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
         _check_battery(battery, sites)
         net = net + battery
     on = sites.set_index("household")["transformer"]
-    _check_scale(folder, trafo, mv, net, on)  # the tables as measured, batteries included
+    _check_scale(folder, trafo, mv, net, on,  # the tables as measured, batteries included
+                 trafos.set_index("transformer")["kva"])
     if battery is not None:
         mv = mv - battery.sum(axis=1)
     rest = pd.DataFrame(

@@ -238,12 +238,24 @@ def _check_structure(ds: xr.Dataset) -> None:
 #: Step lengths the package works with [min]: 5 to 60 minutes, dividing an hour
 #: (so that hours and days hold whole steps and hourly prices fit).
 STEP_MINUTES = (5, 6, 10, 12, 15, 20, 30, 60)
+#: A battery's power above this many times its capacity per hour is refused [1/h] (home
+#: batteries 0.5-1; a few kW on a fraction of a kWh, or power and capacity swapped, above).
+BATTERY_MAX_C_RATE = 4.0
+#: PV output above this per kWp installed is refused [kW/kWp] (modules rarely exceed their
+#: rating: cloud-edge irradiance of about 1.3 kW/m2 at best, and inverters clip below it).
+PV_MAX_PER_KWP = 1.5
+#: An MV load whose peak is below this share of what the transformers carry is in MW.
+MV_SCALE_FLOOR = 0.01
 
 
 def _check_attrs(ds: xr.Dataset) -> None:
     import zoneinfo
 
-    tz = ds.attrs.get("timezone", "Europe/Amsterdam")
+    if "timezone" not in ds.attrs:  # local dates, tariffs and seasons would be guessed
+        raise DataError("attrs['timezone']: missing; set the village's IANA time zone "
+                        "(ds.attrs['timezone'] = 'Europe/Amsterdam', say): periods, tariffs "
+                        "and seasons are read in local time")
+    tz = ds.attrs["timezone"]
     if not isinstance(tz, str):
         raise DataError(f"attrs['timezone']: must be an IANA time zone name such as "
                         f"'Europe/Amsterdam', got {tz!r} ({type(tz).__name__})")
@@ -280,13 +292,23 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam",
     if len(t) < 2:
         raise DataError(f"{what}: at least two time steps needed, got {len(t)}")
     if t.has_duplicates:
-        dup = t[t.duplicated(keep=False)]
-        msg = f"{what}: duplicate timestamps, first {list(map(str, dup[:4]))}"
+        twice = np.flatnonzero(t.duplicated(keep=False))
+        dup = t[twice]
+        first = np.flatnonzero(t == dup[0])[:2]
+        msg = (f"{what}: duplicate timestamps, first {when(dup[0], tz)} twice"
+               + (f" ({where(int(first[0]))} and {where(int(first[1]))})" if where else "")
+               + f"; {len(twice)} rows share a time with another")
         if _looks_like_dst_fallback(dup, tz):
             msg += (
                 " - they fall in the hour repeated when daylight saving time ends: the "
                 "timestamps look like local clock time stored without UTC offset (DST-doubled); "
                 "give UTC or offset-aware timestamps"
+            )
+        elif _near_dst_change(dup[0], tz):
+            msg += (
+                " - near a change of daylight saving time: timestamps with one fixed UTC offset "
+                "on both sides of the change repeat (or skip) an hour; give UTC, or each time's "
+                "own offset (+01:00 in winter, +02:00 in summer in the Netherlands)"
             )
         raise DataError(msg)
     d = t[1:] - t[:-1]  # TimedeltaIndex, whatever the datetime resolution
@@ -308,6 +330,16 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam",
             + f" (expected a regular step of {step}); {int(bad.sum())} irregular step(s) in "
             f"all. Fill or cut explicitly, nothing is repaired"
         )
+
+
+def _near_dst_change(t: pd.Timestamp, tz: str) -> bool:
+    """True if the UTC offset of ``tz`` changes within a day of the naive UTC time ``t``."""
+    try:
+        around = pd.DatetimeIndex([t - pd.Timedelta(days=1), t + pd.Timedelta(days=1)])
+        offsets = around.tz_localize("UTC").tz_convert(tz).map(lambda x: x.utcoffset())
+    except Exception:
+        return False
+    return offsets[0] != offsets[1]
 
 
 def _looks_like_dst_fallback(dups: pd.DatetimeIndex, tz: str) -> bool:
@@ -341,11 +373,14 @@ def _check_values(ds: xr.Dataset) -> None:
         if var.plausible_max is not None:
             big = np.abs(vals) > var.plausible_max
             if big.any():
+                guess = {"EUR/kWh": "EUR/MWh instead of EUR/kWh", "kWh": "Wh instead of kWh",
+                         "kVA": "VA instead of kVA", "kWp": "Wp instead of kWp"}.get(
+                             var.unit, "W instead of kW")
                 raise DataError(
                     f"{name}: {int(big.sum())} value(s) above the plausible maximum of "
                     f"{var.plausible_max:g} {var.unit}, first at {_first_times(da, big, tz=tz)} "
-                    f"(max {np.abs(vals).max():.4g}) - values look like W instead of kW, or "
-                    "wrong units"
+                    f"(max {np.abs(vals).max():.4g}) - values look like {guess}, or wrong "
+                    "units"
                 )
     for name in ("load_kw", "pv_kw", "battery_kwh", "battery_kw", "heat_pump_kw", "ev_kw",
                  "pv_kwp"):
@@ -366,6 +401,12 @@ def _check_values(ds: xr.Dataset) -> None:
             "or discharge; home batteries 0.9-0.98) and in [0, 1] without one, bad for "
             f"household {_labels(ds.indexes['household'], bad | low)}"
         )
+    for name, values in (("battery_kwh", kwh), ("battery_kw", kw)):
+        if (values < 0).any():  # before the pairing rule, which would blur it
+            i = int(np.flatnonzero(values < 0)[0])
+            raise DataError(f"{name}: household {ds.indexes['household'][i]} has {name} = "
+                            f"{values[i]:g}, negative ({int((values < 0).sum())} household(s)); "
+                            "0 = no battery")
     one = (kwh > 0) != (kw > 0)
     if one.any():
         i = int(np.flatnonzero(one)[0])
@@ -374,6 +415,25 @@ def _check_values(ds: xr.Dataset) -> None:
             f"battery_kwh = {kwh[i]:g} kWh but battery_kw = {kw[i]:g} kW; a battery needs a "
             "capacity and a power limit (both 0: no battery)"
         )
+    fast = (kwh > 0) & (kw > BATTERY_MAX_C_RATE * kwh)
+    if fast.any():
+        i = int(np.flatnonzero(fast)[0])
+        raise DataError(
+            f"battery_kw: household {ds.indexes['household'][i]} has battery_kw = {kw[i]:g} kW "
+            f"for battery_kwh = {kwh[i]:g} kWh, more than {BATTERY_MAX_C_RATE:g} times its "
+            "capacity per hour (home batteries: 0.5-1); power and capacity swapped, or "
+            f"capacity in MWh? ({int(fast.sum())} household(s))")
+    if "pv_kwp" in ds:
+        kwp = ds["pv_kwp"].values
+        above = ds["pv_kw"].values > PV_MAX_PER_KWP * kwp[np.newaxis, :] + 1e-9
+        if above.any():
+            col = int(np.flatnonzero(above.any(axis=0))[0])
+            raise DataError(
+                f"pv_kw: household {ds.indexes['household'][col]} generates up to "
+                f"{ds['pv_kw'].values[:, col].max():.4g} kW with pv_kwp = {kwp[col]:g} kWp, "
+                f"more than {PV_MAX_PER_KWP:g} kW per kWp, first at "
+                f"{_first_times(ds['pv_kw'], above, tz=tz)}; pv_kwp too low or missing, or "
+                f"pv_kw in W? ({int(above.any(axis=0).sum())} household(s))")
     kva = ds["transformer_kva"].values
     if (kva <= 0).any():
         raise DataError(
@@ -388,6 +448,7 @@ def _check_values(ds: xr.Dataset) -> None:
             f"first at {_first_times(rest, big, tz=tz)} - values look like W instead of kW, "
             "or the rating is not in kVA (MVA?)"
         )
+    _check_mv_scale(ds)
     for comp in ("heat_pump_kw", "ev_kw"):
         if comp in ds:
             over = ds[comp].values > ds["load_kw"].values + 1e-6
@@ -396,6 +457,21 @@ def _check_values(ds: xr.Dataset) -> None:
                     f"{comp}: exceeds load_kw (a component must be part of the load), first at "
                     f"{_first_times(ds[comp], over, tz=tz)}"
                 )
+
+
+def _check_mv_scale(ds: xr.Dataset) -> None:
+    """Refuse an MV load orders of magnitude below what the village's transformers carry
+    (MW written as kW; the same rule as for an export folder's mv.csv)."""
+    homes = (ds["load_kw"] - ds["pv_kw"]).groupby(ds["household_transformer"]).sum("household")
+    carried = ds["transformer_rest_kw"].sum("transformer") + homes.sum(
+        "household_transformer")
+    peak, mv = float(np.abs(carried.values).max()), float(np.abs(ds["mv_kw"].values).max())
+    if peak > 0 and mv == 0:
+        raise DataError(f"mv_kw: zero throughout, but the village's transformers carry up to "
+                        f"{peak:.4g} kW: no measurement? Give the MV feeder's measured load")
+    if peak > 0 and mv < MV_SCALE_FLOOR * peak:
+        raise DataError(f"mv_kw: peaks at {mv:.4g} kW, but the village's transformers alone "
+                        f"carry up to {peak:.4g} kW; values look like MW instead of kW")
 
 
 def _check_cumulative(ds: xr.Dataset) -> None:
@@ -442,15 +518,18 @@ def check_coverage(ds: xr.Dataset, start=None, end=None) -> None:
     step = t[1] - t[0]
     tz = ds.attrs.get("timezone", "Europe/Amsterdam")
     if start is not None:
-        start = _as_utc(start, ds)
+        start = _as_utc(start, ds, "start")
         if start < t[0]:
             raise DataError(f"time: data start at {when(t[0], tz)}, after the requested start "
                             f"{when(start, tz)}")
     if end is not None:
-        end = _as_utc(end, ds)
+        end = _as_utc(end, ds, "end")
         if end > t[-1] + step:
             raise DataError(f"time: data end at {when(t[-1] + step, tz)}, before the requested "
                             f"end {when(end, tz)}")
+    if start is not None and end is not None and end <= start:
+        raise DataError(f"time: empty period: the requested end {when(end, tz)} is not after "
+                        f"the start {when(start, tz)}")
     for name, bound in (("start", start), ("end", end)):  # nothing rounded in silence
         if bound is not None and (bound - t[0]) % step:
             from ansen.controller.information import duration_text
@@ -521,9 +600,30 @@ def bounds_in_order(start, end, tz: str = "Europe/Amsterdam") -> bool:
     bounds in local time ``tz``, bounds with an offset as given)."""
     def utc(x, what):
         t = parse_time(x, what)
-        return (t.tz_localize(tz) if t.tz is None else t).tz_convert("UTC")
+        return (localize(t, tz, what) if t.tz is None else t).tz_convert("UTC")
 
     return utc(end, "end") > utc(start, "start")
+
+
+def localize(t: pd.Timestamp, tz: str, what: str = "period bound") -> pd.Timestamp:
+    """A naive local time as a tz-aware one; a time the clock shows twice (the end of
+    daylight saving time) or skips (its start) is refused, naming ``what``."""
+    try:
+        return t.tz_localize(tz, ambiguous="raise", nonexistent="raise")
+    except Exception as exc:  # pytz and zoneinfo raise different types
+        text = str(exc).lower()
+        if "ambiguous" in text or "infer dst" in text or "Ambiguous" in type(exc).__name__:
+            first, second = (t.tz_localize(tz, ambiguous=dst).isoformat(timespec="minutes")
+                             for dst in (True, False))
+            raise ValueError(
+                f"{what} {t} is ambiguous in {tz}: the clock shows it twice when daylight "
+                f"saving time ends; give its UTC offset ({first} for the first, {second} for "
+                "the second) or another time") from exc
+        if "nonexistent" in text or "NonExistent" in type(exc).__name__:
+            raise ValueError(
+                f"{what} {t} does not exist in {tz}: the clock skips it when daylight saving "
+                "time starts; give another time or its UTC offset") from exc
+        raise
 
 
 def check_bounds(start, end, names=("--start", "--end")) -> None:
@@ -537,11 +637,11 @@ def check_bounds(start, end, names=("--start", "--end")) -> None:
         raise ValueError(f"{names[1]} {end} is not after {names[0]} {start}")
 
 
-def _as_utc(ts, ds: xr.Dataset) -> pd.Timestamp:
+def _as_utc(ts, ds: xr.Dataset, what: str = "period bound") -> pd.Timestamp:
     """A period bound as naive UTC; naive input is read as local time of the village."""
-    ts = parse_time(ts)
+    ts = parse_time(ts, what)
     if ts.tz is None:
-        ts = ts.tz_localize(ds.attrs.get("timezone", "Europe/Amsterdam"))
+        ts = localize(ts, ds.attrs.get("timezone", "Europe/Amsterdam"), what)
     return ts.tz_convert("UTC").tz_localize(None)
 
 
