@@ -114,8 +114,8 @@ def cmd_summary(args) -> int:
         print(shown.to_string())
         if (s["ok"].isna()).any():
             print("n/a: not judged (a year's figure from less than a year of data, a price "
-                  "figure of a village without prices, or the synthetic village's calibration "
-                  "target on another village)")
+                  "figure of a village without prices, a winter peak from data without winter, "
+                  "or a calibration target of the synthetic village on another village)")
         print("\nSources of the ranges:")
         for k, row in s.iterrows():
             print(f"  {k}: {row['source']}")
@@ -267,7 +267,7 @@ def cmd_compare(args) -> int:
     import pandas as pd
 
     import ansen
-    from ansen.data.schema import check_bounds, validate
+    from ansen.data.schema import DataError, check_bounds, validate
     from ansen.metrics import compare
     from ansen.models import get_model
     from ansen.tariffs import Tariff
@@ -285,7 +285,17 @@ def cmd_compare(args) -> int:
                  for m in models}
     unused = sorted(set(params) - {k for p in per_model.values() for k in p})
     if unused:
-        raise ValueError(f"-p {unused}: no parameter of {', '.join(models)}; see "
+        import inspect
+
+        own = {"plan_fleet": "--plan-fleet", "plan_minutes": "--plan-minutes",
+               "forecast": "--forecast", "data_lag": "--data-lag", "solver": "--solver",
+               "replan_minutes": "--replan-minutes", "tariff": "--no-net-metering"}
+        of_simulate = [n for n in unused if n in inspect.signature(ansen.simulate).parameters]
+        hint = "".join(
+            f"; {n} is an argument of ansen.simulate, not a model parameter: "
+            + (f"use {own[n]}" if n in own else "set it in a sweep spec's [[parameters]] "
+               "(ansen sweep) or in Python") for n in of_simulate)
+        raise ValueError(f"-p {unused}: no parameter of {', '.join(models)}{hint}; see "
                          "docs/models.md for each model's parameters")
     if args.replan_minutes < 0:
         raise ValueError(f"--replan-minutes must be >= 0, got {args.replan_minutes}")
@@ -296,14 +306,18 @@ def cmd_compare(args) -> int:
     tariff = Tariff() if args.net_metering is not False else Tariff.after_net_metering()
     sim = {"solver": args.solver, "tariff": tariff, "forecast": args.forecast,
            "data_lag": args.data_lag,
-           "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes}
+           "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes,
+           "plan_fleet": args.plan_fleet, "plan_minutes": args.plan_minutes}
     for m in models:  # names, types and ranges now, before the data are read
         check_arguments(m, step=None, **sim, **per_model[m])
     check_bounds(args.start, args.end)
     if args.output:  # where the table goes, before the runs
         _check_output_file(args.output, "--output")
     village = _village(args.data)
-    validate(village, start=args.start, end=args.end)  # the period within the data
+    try:
+        validate(village, start=args.start, end=args.end)  # the period within the data
+    except DataError as exc:  # name the village whose data the period is not in
+        raise DataError(f"{args.data or 'the shipped village'}: {exc}") from exc
     if "recipe" in village.attrs:  # a derived village states its tariff
         from ansen.scenarios import stated_tariff, tariff_of
 
@@ -325,10 +339,27 @@ def cmd_compare(args) -> int:
         runs[m] = ansen.simulate(village, m, **kw, **per_model[m])
     base = runs[args.baseline]
     table = pd.concat([compare(runs[m], base, tariff=tariff) for m in args.models])
+    # how each plan was made, and for battery classes their certificate (docs/models.md)
+    table["plan_method"] = [runs[m].attrs.get("plan_method", "none") for m in args.models]
+    for col in ("class_plan_gap_eur", "class_plan_worth_eur"):
+        table[col] = [float(runs[m].attrs.get(col, float("nan"))) for m in args.models]
     if args.output:
-        from ansen.io import write_table
+        import json
 
-        write_table(table, args.output)
+        from ansen.io import write_table
+        from ansen.provenance import code_fingerprint, data_fingerprint
+
+        # what the table came from, in every row: the village, its data, the code, the runs
+        source = args.data or "shipped synthetic village"
+        provenance = {
+            "village": village.attrs.get("name", "?"), "data": str(source),
+            "data_sha256": data_fingerprint(args.data), "code_sha256": code_fingerprint(),
+            "version": ansen.__version__, "solver": args.solver, "forecast": args.forecast,
+            "data_lag": args.data_lag or "real time", "tariff": tariff.label,
+            "replan_minutes": args.replan_minutes, "plan_fleet": args.plan_fleet,
+            "plan_minutes": args.plan_minutes or "the data's step",
+            "params": json.dumps(params, sort_keys=True)}
+        write_table(table.assign(**provenance), args.output)
     cols = ["mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
             "transformer_variance_reduction_pct", "transformer_export_peak_reduction_pct",
             "transformer_import_peak_reduction_pct", "lv_feed_in_kwh", "transformer_extreme_steps",
@@ -345,6 +376,18 @@ def cmd_compare(args) -> int:
               + f"tariff: {tariff.label}"
               + (f", parameters {params}" if params else ""))
         print(table[cols].T.round(2).to_string())
+    if table["mv_peak_reduction_mean_pct"].isna().any():
+        from ansen.metrics import MIN_WEEK_DAYS
+
+        print(f"NaN in mv_peak_reduction_*: no week (Monday to Sunday) of the period holds "
+              f"{MIN_WEEK_DAYS} days or more (docs/models.md, metrics)")
+    for m in args.models:
+        a = runs[m].attrs
+        if "class_plan_gap_eur" in a:
+            print(f"{m}: {a['class_plans_bounded']} plans on battery classes, together at most "
+                  f"EUR {a['class_plan_gap_eur']:.2f} above the per-site optima (the batteries "
+                  f"are worth at most EUR {a['class_plan_worth_eur']:.2f} to these plans; "
+                  "docs/models.md)")
     return 0
 
 
@@ -547,6 +590,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                    help="a model parameter, repeatable, e.g. -p shadow_eur_per_kwh=0.5 "
                         "(given to every model that has it; see docs/models.md)")
+    s.add_argument("--plan-fleet", default="sites", choices=["sites", "classes"],
+                   help="one LP battery per site (default) or per class of sites: fast for "
+                        "large fleets, an approximation with a certificate (docs/models.md)")
+    s.add_argument("--plan-minutes", type=int, default=None, metavar="MIN",
+                   help="plan in steps of so many minutes, e.g. 60 (default: the data's step)")
     s.add_argument("--no-net-metering", dest="net_metering", action="store_false",
                    default=None,
                    help="tariff after 2027: feed-in at the day-ahead price (default: the "
@@ -675,6 +723,9 @@ def _message(exc: BaseException) -> str:
     name = type(exc).__name__
     text = str(exc).strip() or name
     if name == "DataError":
+        if any(k in text for k in ("time: data start at", "time: data end at",
+                                    "time: empty period", "is not on a step of the data")):
+            return f"period not in the data: {text.replace('time: ', '', 1)}"
         return f"invalid data: {text}"
     if name == "PapermillExecutionError":
         return f"notebook failed: {getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}"

@@ -139,9 +139,15 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("no penetration rows in the store (scenarios named penetration_NNN)")
     key = ["season", "battery_sites", "variant"]
     if t.duplicated(key).any():
-        dup = t[t.duplicated(key, keep=False)][key + ["scenario", "params"]]
-        raise ValueError("several runs for one season, level and variant (rows of different "
-                         f"grids?):\n{dup.to_string()}")
+        dup = t[t.duplicated(key, keep=False)][key + ["scenario", "params", "period", "start",
+                                                       "end"]]
+        several = dup.groupby(key)["period"].nunique().max() > 1
+        raise ValueError(
+            "several runs for one season, level and variant: "
+            + ("the store holds two periods of one season (the table is by season: give each "
+               "period its own season in the sweep spec, e.g. season = \"late_spring\", or "
+               "select one period)" if several else "rows of different grids? (select one)")
+            + f":\n{dup.to_string()}")
     runs = pd.concat([t[["season", "start", "end", "battery_sites", "variant"]], _measures(t),
                       _where(t)], axis=1)
     runs["village_saving_eur_per_month"] = (t["baseline_village_energy_cost_eur_per_month"]

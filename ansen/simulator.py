@@ -269,11 +269,19 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
         data_lag = None if forecast_lag_days == 1 else f"{forecast_lag_days - 1}D"
     # without a village (a schedule, a spec): the finest supported step, so that every
     # value some village allows passes here; simulate checks again against the data's step
+    known_step = step is not None
     step = pd.Timedelta("5min" if step is None else step)
     if data_lag is None:  # real time: the step that just ended
         data_lag = duration_text(step)
     info = Information(data_lag=data_lag)
-    info.bind(pd.DatetimeIndex([pd.Timestamp(0), pd.Timestamp(0) + step]))  # lag >= step
+    try:
+        info.bind(pd.DatetimeIndex([pd.Timestamp(0), pd.Timestamp(0) + step]))  # lag >= step
+    except ValueError as exc:
+        if known_step:
+            raise
+        raise ValueError(f"data_lag {data_lag!r} is shorter than the finest step a village "
+                         "may have (5 min); real time is the data's own step (leave data_lag "
+                         "out)") from exc
     dt = step / pd.Timedelta(hours=1)
     step_min = round(dt * 60)
     if replan_minutes is not None:
@@ -599,8 +607,11 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         warnings.warn(
             f"{steer.id} with plan_fleet='classes' and a tariff without net metering: the "
             "class meter nets the households' import and export, which this tariff prices "
-            "far apart; on the shipped village with 140 batteries M0's MV peak change and "
-            "saving then differ widely from per-site plans (benchmarks/RESULTS.md)",
+            "far apart, so class plans can differ widely from per-site plans ("
+            + ("this run's attrs class_plan_gap_eur and class_plan_worth_eur bound what its "
+               "plans give away; " if not steer.separable else "")
+            + "on the shipped village with 140 batteries M0's MV peak change and saving "
+            "differ widely; benchmarks/RESULTS.md)",
             UserWarning, stacklevel=2)
     fallback_model = get_model(fallback) if fallback else None
     rule_model = steer if not steer.uses_lp else get_model("none")

@@ -96,7 +96,8 @@ DEFINITION_COLUMNS = ["run_id", "village", "scenario", "tariff", "model", "param
                       "params_json"]
 VILLAGE_COLUMNS = ["battery_sites", "battery_kwh_total", "battery_kw_total"]
 PROVENANCE_COLUMNS = ["solves", "solve_seconds", "clipped_steps", "fallbacks",
-                      "warmup_decisions", "seconds",
+                      "warmup_decisions", "plan_method", "class_plan_gap_eur",
+                      "class_plan_worth_eur", "seconds",
                       "task_key", "data_sha256", "code_sha256", "version", "finished_utc"]
 #: Every column of the store, in order; the measures of compare() stand between
 #: the definition (and village) columns and the provenance columns.
@@ -810,7 +811,13 @@ def _run(village, definition: dict, m1, none) -> dict:
              "clipped_steps": int(attrs.get("clipped_steps", 0)),
              "fallbacks": len(json.loads(attrs.get("fallbacks", "[]") or "[]")),
              # decisions whose forecasts read past their cut-off (a run at the data's start)
-             "warmup_decisions": int(attrs.get("warmup_decisions", 0))}
+             "warmup_decisions": int(attrs.get("warmup_decisions", 0)),
+             # how the plans were solved, and for battery classes their certificate:
+             # the gaps to the per-site optimum summed over the plans, and what the
+             # batteries are worth to the plans (ansen.controller.certificate) [EUR]
+             "plan_method": str(attrs.get("plan_method", "none")),
+             "class_plan_gap_eur": float(attrs.get("class_plan_gap_eur", np.nan)),
+             "class_plan_worth_eur": float(attrs.get("class_plan_worth_eur", np.nan))}
     return {"rows": rows, "extra": extra, "seconds": time.perf_counter() - wall,
             "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "code_sha256": code_sha256, "version": ansen.__version__,

@@ -149,7 +149,7 @@ CASES = {
     "freshness-reversed": (lambda t: ["freshness", "--periods", "2025-05-05:2025-04-07",
                                       "--output", str(t / "r")], 2, "end 2025-04-07 is not after start"),
     "freshness-outside-data": (lambda t: ["freshness", "--periods", "2030-01-01:2030-01-08",
-                                          "--output", str(t / "r")], 2, "invalid data: time:"),
+                                          "--output", str(t / "r")], 2, "period not in the data: data end at"),
     "compare-output-under-a-file": (
         lambda t: (t / "f").write_text("x") and ["compare", "--output", str(t / "f" / "x.csv")], 2,
         "is a file, not a folder"),
@@ -208,7 +208,12 @@ def test_compare_validates_before_it_simulates(capsys):
         (["compare", "--start", "2025-13-01"], "is not a date"),
         (["compare", "--start", "5/4/2025", "--end", "7/4/2025"],  # read as 4 May-4 July
          "--start '5/4/2025' is not an ISO date"),
-        (["compare", "--start", "2030-01-01", "--end", "2030-01-08"], "invalid data"),
+        (["compare", "--start", "2030-01-01", "--end", "2030-01-08"],
+         "period not in the data: the shipped village: data end at"),
+        (["compare", "--data-lag", "7"], "data_lag '7' has no unit"),
+        (["compare", "-p", "plan_fleet=classes"],
+         "plan_fleet is an argument of ansen.simulate, not a model parameter: use "
+         "--plan-fleet"),
         (["compare", "--data-lag", "soon"], "data_lag must be a duration"),
         (["compare", "--data-lag", "5min"], "shorter than the data's step (15min)"),
         (["compare", "--replan-minutes", "7"], "replan_minutes must be a multiple of the step"),
@@ -230,6 +235,21 @@ def test_compare_runs_variants_with_parameters(tmp_path, capsys):
     assert "data age 1D" in text.out and "'shadow_eur_per_kwh': 0.5" in text.out
     table = __import__("pandas").read_csv(out, index_col="run")
     assert list(table.index) == ["M4 (1D, shadow_eur_per_kwh=0.5)"]
+    # every row carries what it came from
+    row = table.iloc[0]
+    assert row["data"] == "shipped synthetic village" and len(row["data_sha256"]) == 64
+    assert len(row["code_sha256"]) == 64 and row["tariff"] and row["data_lag"] == "1D"
+    assert row["plan_fleet"] == "sites" and row["plan_method"] == "lp"
+
+
+def test_compare_plans_battery_classes_with_their_certificate(tmp_path, capsys):
+    out = tmp_path / "c.csv"
+    assert main(["compare", "--models", "M5", "--start", "2025-06-02", "--end", "2025-06-03",
+                 "--plan-fleet", "classes", "--output", str(out)]) == 0
+    assert "M5: 2 plans on battery classes, together at most EUR" in capsys.readouterr().out
+    row = __import__("pandas").read_csv(out, index_col="run").iloc[0]
+    assert row["plan_method"] == "lp on classes" and row["plan_fleet"] == "classes"
+    assert 0 <= row["class_plan_gap_eur"] < row["class_plan_worth_eur"]
 
 
 # --------------------------------------------------------------------------- scenarios

@@ -79,6 +79,15 @@ def test_rows_without_levels_are_refused(rows):
         penetration.table(rows[~rows["scenario"].str.startswith("penetration")])
 
 
+def test_two_periods_of_one_season_are_refused_with_the_way_out(rows):
+    """The tables are by season: a store with two periods of one season says so."""
+    other = rows.assign(period="summer2", start="2025-06-10", end="2025-06-12")
+    both = __import__("pandas").concat([rows, other], ignore_index=True)
+    with pytest.raises(ValueError, match=r"the store holds two periods of one season .* give "
+                                         r"each period its own season"):
+        penetration.table(both)
+
+
 def test_the_report_says_what_the_store_holds_and_what_it_leaves_out(rows, tmp_path):
     """A neighbourhood scenario not named neighbourhood_<layout>_NNN was dropped in silence;
     the text described the shipped study (two weeks, 10 kWh / 5 kW) whatever the store."""

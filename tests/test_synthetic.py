@@ -7,6 +7,7 @@ import pytest
 import ansen.data as d
 from ansen.data.sources import dutch_holidays
 from ansen.data.summary import peak_timing, summary
+from tests.conftest import tiny
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +123,14 @@ def test_synthetic_heat_pumps_use_the_stated_energy_in_every_year():
                           & (local < pd.Timestamp(start, tz=local.tz) + pd.DateOffset(years=1)))
         assert hp[year].sum(axis=0).mean() * 0.25 == pytest.approx(spec.hp_kwh_per_year,
                                                                    rel=0.03)
+
+
+def test_the_summary_judges_neither_a_winter_peak_without_winter_nor_the_pilot_targets():
+    """A June week of another village: its winter import peak and the export peak and MV
+    peak calibrated to the pilot are n/a, not faults."""
+    from ansen.data.summary import summary
+
+    s = summary(tiny(days=7))
+    for figure in ("transformer import peak [kW/kVA]", "transformer export peak [kW/kVA]",
+                   "MV weekly |peak| median [kW]"):
+        assert s.loc[figure, "ok"] is None, figure

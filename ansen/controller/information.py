@@ -43,6 +43,10 @@ __all__ = ["Information", "KnownData", "duration_text"]
 def _timedelta(value, name: str) -> pd.Timedelta:
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a duration such as '15min', '1h', '1D', got {value!r}")
+    if isinstance(value, (int, float)) or (
+            isinstance(value, str) and value.strip().replace(".", "", 1).isdigit()):
+        raise ValueError(f"{name} {value!r} has no unit (pandas would read nanoseconds): write "
+                         f"a duration such as '{str(value).strip()}D' (days), '1h' or '15min'")
     try:
         td = pd.Timedelta(value)
     except (ValueError, TypeError) as exc:

@@ -114,7 +114,9 @@ def transformer_kw(ds: xr.Dataset, net: xr.DataArray | None = None) -> xr.DataAr
 
 #: Figures whose range is a calibration target of the synthetic village, not a plausibility
 #: range for villages in general: judged only on a village the generator made.
-CALIBRATED = ("MV weekly |peak| median [kW]",)
+CALIBRATED = ("MV weekly |peak| median [kW]", "transformer export peak [kW/kVA]")
+#: Figures of winter: judged only on data that hold a winter month (December to February).
+WINTER = ("transformer import peak [kW/kVA]",)
 #: The figures of :func:`summary` that are per year (judged only on a year of data or more).
 PER_YEAR = ("household use [kWh/yr]", "PV yield [kWh/kWp/yr]", "negative price hours [h/yr]")
 
@@ -180,6 +182,8 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
         not_judged += [k for k in out.index if "price" in k]
     if ds.attrs.get("generator") != "ansen.data.synthesize":  # the synthetic village's target
         not_judged += [k for k in CALIBRATED if k in out.index]
+    if not local.month.isin([12, 1, 2]).any():  # a winter peak from data without winter
+        not_judged += [k for k in WINTER if k in out.index]
     out.loc[not_judged, "ok"] = None
     out["source"] = [PLAUSIBLE[k][2] for k in out.index]
     return out
