@@ -310,11 +310,19 @@ def describe(rows: pd.DataFrame) -> list[str]:
     if skipped := left_out(rows):
         out.append("left out (names neither penetration_NNN nor neighbourhood_<layout>_NNN): "
                    + ", ".join(skipped))
+    if {"code_sha256", "data_sha256", "version"} <= set(rows.columns):
+        def short(col):
+            return ", ".join(sorted(str(x)[:12] for x in rows[col].dropna().unique()))
+
+        out.append(f"provenance: {len(rows)} rows of ansen {short('version')}, code SHA-256 "
+                   f"{short('code_sha256')}..., village data SHA-256 {short('data_sha256')}... "
+                   "(each row's task_key in the store)")
     return out
 
 
 def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
-             title: str = "Battery penetration", rows: pd.DataFrame | None = None) -> str:
+             title: str = "Battery penetration", rows: pd.DataFrame | None = None,
+             store=None) -> str:
     """The tables as Markdown: what the store holds (:func:`describe`, with ``rows``),
     findings, then per measure one table (variant x level) per season, then the
     neighbourhood comparison."""
@@ -326,7 +334,9 @@ def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
              "Largest loads are the largest of the transformers' (which one: in the findings "
              "and in penetration.csv, `transformer_import_peak_at` and `_export_peak_at`).", ""]
     if rows is not None:
-        lines += ["## What the store holds", ""] + [f"- {x}" for x in describe(rows)] + [""]
+        lines += ["## What the store holds", ""] + (
+            [f"- store: `{Path(store).name}`"] if store is not None else []) + [
+            f"- {x}" for x in describe(rows)] + [""]
     lines += ["## Findings (computed from the table)", ""]
     lines += [f"- {s}" for s in findings(tab)]
     headings = {**{k: h for k, (h, _) in MEASURES.items()}, **BATTERY_MEASURES}
@@ -437,8 +447,12 @@ def plot_neighbourhood(nb: pd.DataFrame, batteries: int):
     return axes
 
 
-def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration") -> list[Path]:
+def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration",
+                 store=None) -> list[Path]:
     """Write penetration.csv, neighbourhood.csv, penetration.md and the figures.
+
+    ``store``: the sweep store the rows were read from, named in penetration.md (with the
+    rows' code and data SHA-256).
 
     Figures: ``penetration_grid`` (transformer loads against the rating, hours over it,
     MV peaks), ``penetration_money`` (bills, savings, cycles) and
@@ -471,7 +485,7 @@ def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration")
     if nb is not None:
         files.append(write_table(nb.set_index("season"), folder / "neighbourhood.csv"))
     with atomic_path(folder / "penetration.md") as tmp:
-        tmp.write_text(markdown(tab, nb, title, rows))
+        tmp.write_text(markdown(tab, nb, title, rows, store=store))
     files.append(folder / "penetration.md")
     plots.set_theme()
     figures = {

@@ -16,6 +16,8 @@ checks ``lower <= per-site optimum <= upper``::
 
     .venv/bin/python benchmarks/class_bound.py            # about 2 minutes
     .venv/bin/python benchmarks/class_bound.py --check    # + one per-site day per run, ~6 min
+    .venv/bin/python benchmarks/class_bound.py --data my_export --sites 60 \
+        --start 2025-04-07 --end 2025-04-14
 
 Figures: benchmarks/RESULTS.md.
 """
@@ -61,16 +63,34 @@ def main() -> None:
     p.add_argument("--sites", type=int, default=140, help="battery sites (default 140)")
     p.add_argument("--check", action="store_true",
                    help="solve each run's first plan per site and check it lies in the bounds")
+    p.add_argument("--data", default=None,
+                   help="another village (NetCDF file or export folder; default: the shipped one)")
+    p.add_argument("--start", default=None, help="first day, local ISO date (with --end: one "
+                   "period instead of the four shipped weeks)")
+    p.add_argument("--end", default=None, help="day after the last, local ISO date")
     args = p.parse_args()
-    village = derive(ansen.data.load_default(), Scenario(
+    from ansen.data.schema import check_bounds
+
+    check_bounds(args.start, args.end)
+    if (args.start is None) != (args.end is None):
+        p.error("give --start and --end together")
+    if args.data is None and args.start is None:
+        weeks = WEEKS
+    elif args.start is None:
+        p.error("--data needs --start and --end (the shipped weeks may not be in its data)")
+    else:
+        weeks = [("period", args.start, args.end)]
+    base = ansen.data.load(args.data) if args.data else ansen.data.load_default()
+    village = derive(base, Scenario(
         name=f"sites_{args.sites}", batteries=BatterySites(
             count=args.sites, rule="largest_pv", eligible="all", existing="keep")))
-    print(f"shipped village, {args.sites} battery sites, class plans (plan_fleet='classes'); "
-          "EUR: the per-site LP's objective, summed over the run's plans")
+    print(f"{args.data or 'shipped village'}, {args.sites} battery sites, class plans "
+          "(plan_fleet='classes'); EUR: the per-site LP's objective, summed over the run's "
+          "plans")
     print(f"{'week':31} {'model':6} {'plans':>5} {'mean gap EUR':>12} {'per battery ct':>14} "
           f"{'max gap EUR':>11} {'% of worth':>10} {'ms/day':>7} {'bounds':>7}"
           + ("   first plan: lower <= per-site <= upper" if args.check else ""))
-    for season, start, end in WEEKS:
+    for season, start, end in weeks:
         for model in args.models:
             first = []
             init = planner_module.Planner.__init__

@@ -246,7 +246,8 @@ a model (in the shipped study M0 under the 2027 tariff, no net metering, and M4 
 forecasts: is an exceedance the price's fault or the forecast's?). Lines that lie on each other
 are schedules that coincide: with household meters M2's community cost is the sum of the
 households' costs, so M2 plans as M0, and M4 as well until its threshold binds."""),
-    code('''files = penetration.write_report(rows, output_dir)
+    code('''files = penetration.write_report(rows, output_dir,
+                                   store=store or penetration.RESULTS_STORE)
 display(Image(filename=str(next(f for f in files if f.name == "penetration_grid.png"))))'''),
     md("## Money and wear: the village's saving, the battery households' saving, cycles"),
     code('''display(Image(filename=str(next(f for f in files if f.name == "penetration_money.png"))))'''),
