@@ -359,7 +359,8 @@ def cmd_compare(args) -> int:
             "replan_minutes": args.replan_minutes, "plan_fleet": args.plan_fleet,
             "plan_minutes": args.plan_minutes or "the data's step",
             "params": json.dumps(params, sort_keys=True)}
-        write_table(table.assign(**provenance), args.output)
+        written = write_table(table.assign(**provenance), args.output)
+        print(f"wrote {written}", file=sys.stderr)
     cols = ["mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
             "transformer_variance_reduction_pct", "transformer_export_peak_reduction_pct",
             "transformer_import_peak_reduction_pct", "lv_feed_in_kwh", "transformer_extreme_steps",
