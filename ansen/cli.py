@@ -341,7 +341,8 @@ def cmd_compare(args) -> int:
     table = pd.concat([compare(runs[m], base, tariff=tariff) for m in args.models])
     # how each plan was made, and for battery classes their certificate (docs/models.md)
     table["plan_method"] = [runs[m].attrs.get("plan_method", "none") for m in args.models]
-    for col in ("class_plan_gap_eur", "class_plan_worth_eur"):
+    for col in ("class_plans_bounded", "class_plans_not_bounded", "class_plan_gap_mean_eur",
+                "class_plan_gap_max_eur", "class_plan_gap_share_pct"):
         table[col] = [float(runs[m].attrs.get(col, float("nan"))) for m in args.models]
     if args.output:
         import json
@@ -384,11 +385,15 @@ def cmd_compare(args) -> int:
               f"{MIN_WEEK_DAYS} days or more (docs/models.md, metrics)")
     for m in args.models:
         a = runs[m].attrs
-        if "class_plan_gap_eur" in a:
-            print(f"{m}: {a['class_plans_bounded']} plans on battery classes, together at most "
-                  f"EUR {a['class_plan_gap_eur']:.2f} above the per-site optima (the batteries "
-                  f"are worth at most EUR {a['class_plan_worth_eur']:.2f} to these plans; "
-                  "docs/models.md)")
+        if "class_plans_bounded" in a:
+            print(f"{m}: {a['class_plans_bounded']} plans on battery classes, each at most "
+                  f"EUR {a['class_plan_gap_mean_eur']:.2f} on average (the largest "
+                  f"{a['class_plan_gap_max_eur']:.2f}) above the per-site optimum of its "
+                  f"decision, {a['class_plan_gap_share_pct']:.1f} % of what the batteries are "
+                  "worth to these plans"
+                  + (f"; {a['class_plans_not_bounded']} plans not bounded (sites out of "
+                     "proportion)" if a["class_plans_not_bounded"] else "")
+                  + " (docs/models.md)")
     return 0
 
 
@@ -725,7 +730,7 @@ def _message(exc: BaseException) -> str:
     text = str(exc).strip() or name
     if name == "DataError":
         if any(k in text for k in ("time: data start at", "time: data end at",
-                                    "time: empty period", "is not on a step of the data")):
+                                    "time: empty period")):
             return f"period not in the data: {text.replace('time: ', '', 1)}"
         return f"invalid data: {text}"
     if name == "PapermillExecutionError":

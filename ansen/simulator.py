@@ -206,7 +206,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                     fallback: str | None = None, forecast_lag_days: int | None = None,
                     seed: int = 0, directions: str = "net", plan_minutes: int | None = None,
                     replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
-                    plan_method: str = "auto", **params) -> dict:
+                    plan_method: str = "auto", plan_bounds: bool = True, **params) -> dict:
     """Check every argument of :func:`simulate` but the village and period, by name and range.
 
     What a schedule, a sweep spec or the command line call before anything runs, so a
@@ -254,6 +254,8 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
         raise ValueError(f"simulate: directions must be 'net' or 'exact', got {directions!r}")
     if plan_fleet not in FLEETS:
         raise ValueError(f"simulate: plan_fleet must be 'sites' or 'classes', got {plan_fleet!r}")
+    if not isinstance(plan_bounds, bool):
+        raise ValueError(f"simulate: plan_bounds must be True or False, got {plan_bounds!r}")
     if plan_method not in METHODS:
         raise ValueError(f"simulate: plan_method must be one of {', '.join(METHODS)}, got "
                          f"{plan_method!r}")
@@ -316,7 +318,8 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
             "tariff": tariff, "fallback": fallback, "forecast_lag_days": forecast_lag_days,
             "seed": seed, "directions": directions, "plan_minutes": plan_minutes,
             "replan_lookahead_hours": replan_lookahead_hours, "block": block, "dt": dt,
-            "step_min": step_min, "plan_fleet": plan_fleet, "plan_method": plan_method}
+            "step_min": step_min, "plan_fleet": plan_fleet, "plan_method": plan_method,
+            "plan_bounds": plan_bounds}
 
 
 def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: str = "highs",
@@ -326,7 +329,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
              fallback: str | None = None, forecast_lag_days: int | None = None, seed: int = 0,
              directions: str = "net", plan_minutes: int | None = None,
              replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
-             plan_method: str = "auto", progress=None, **params) -> xr.Dataset:
+             plan_method: str = "auto", plan_bounds: bool = True, progress=None,
+             **params) -> xr.Dataset:
     """Run a steering model over a village with the controller of :mod:`ansen.controller`.
 
     Parameters
@@ -403,12 +407,16 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         cost models approximate the households' own meters by one meter per
         class (the difference is measured in ``benchmarks/classes.py``). Each
         class plan of M4, M5, M6 and M4+M5 is bounded against the per-site
-        optimum (:mod:`ansen.controller.certificate`): ``attrs``
-        ``class_plan_gap_eur`` (the gaps summed over the plans [EUR]),
-        ``class_plan_gap_max_eur``, ``class_plan_worth_eur`` (what the batteries
-        are worth to the plans' objective, at most, for reading the gap),
-        ``class_plans_bounded``, ``class_plans_not_bounded`` (plans whose sites
-        had left their class's proportion), ``class_bound_seconds``.
+        optimum of its decision (:mod:`ansen.controller.certificate`; EUR over
+        the plan's window): ``attrs`` ``class_plan_gap_mean_eur`` and
+        ``class_plan_gap_max_eur`` (upper minus lower bound, mean and largest
+        over the plans), ``class_plan_gap_share_pct`` (the gaps against what
+        the batteries are worth to the same plans), ``class_plans_bounded``,
+        ``class_plans_not_bounded`` (plans whose sites had left their class's
+        proportion), ``class_bound_seconds``.
+    plan_bounds : bool
+        Whether class plans are bounded (default True; the bounds take one or two
+        dynamic programmes per plan, about as long as the class LP or longer).
     plan_method : {"auto", "lp", "dp"}
         How a plan is solved. ``"lp"``: the steering model's LP by ``solver``.
         ``"dp"``: for a model whose LP separates per battery (M0, and M2 with
@@ -467,7 +475,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                         tariff=tariff, fallback=fallback, forecast_lag_days=forecast_lag_days,
                         seed=seed, directions=directions, plan_minutes=plan_minutes,
                         replan_lookahead_hours=replan_lookahead_hours,
-                        plan_fleet=plan_fleet, plan_method=plan_method, **params)
+                        plan_fleet=plan_fleet, plan_method=plan_method,
+                        plan_bounds=plan_bounds, **params)
     if tariff is None and "recipe" in village.attrs:  # a derived village states its tariff
         from ansen.scenarios import tariff_of
 
@@ -597,7 +606,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                           sites=sites, site_transformer=tr_of[sites], directions=directions,
                           block=block, lookahead=None if replan_lookahead_hours is None else
                           max(1, round(replan_lookahead_hours / (dt * block))),
-                          fleet=plan_fleet, method=plan_method)
+                          fleet=plan_fleet, method=plan_method, bounds=plan_bounds)
     build_seconds = time.perf_counter() - build_start
     # what solves the plans: the LP solver, or none where a dynamic programme does
     solved_by = ("none (dynamic programme)" if planner is not None and planner.method == "dp"
@@ -608,8 +617,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             f"{steer.id} with plan_fleet='classes' and a tariff without net metering: the "
             "class meter nets the households' import and export, which this tariff prices "
             "far apart, so class plans can differ widely from per-site plans ("
-            + ("this run's attrs class_plan_gap_eur and class_plan_worth_eur bound what its "
-               "plans give away; " if not steer.separable else "")
+            + ("this run's attrs class_plan_gap_mean_eur and class_plan_gap_share_pct bound "
+               "what its plans give away; " if not steer.separable else "")
             + "on the shipped village with 140 batteries M0's MV peak change and saving "
             "differ widely; benchmarks/RESULTS.md)",
             UserWarning, stacklevel=2)
@@ -706,6 +715,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     }
     if forecast_lag_days is not None:
         run_params["forecast_lag_days"] = forecast_lag_days
+    if plan_fleet == "classes":  # the class plans' bounds on or off
+        run_params["plan_bounds"] = plan_bounds
     hh = ("time", "household")
     out = xr.Dataset(
         {
@@ -771,19 +782,24 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         },
     )
     if (planner is not None and planner.fleet == "classes"
-            and planner.method_label == "lp on classes"):
+            and planner.method_label == "lp on classes" and plan_bounds):
         # the class plans' certificate (ansen.controller.certificate): how far each plan can
-        # be from the per-site optimum, in the per-site LP's own objective [EUR per plan]
+        # be from the per-site optimum of its decision, in the per-site LP's own objective
+        # [EUR over the plan's window]; windows overlap and re-plans cover one again, so the
+        # gaps are given per plan (mean, largest) and as a share of what the batteries are
+        # worth to the same plans, never as a sum over the run
         bounds = np.array(planner.class_bounds, dtype=float).reshape(-1, 3)
         lower, upper, idle = bounds.T
         some = len(bounds) > 0
+        worth = float((idle - lower).sum())
         out.attrs.update({
             "class_plans_bounded": len(bounds),
             "class_plans_not_bounded": planner.not_bounded,
-            "class_plan_gap_eur": round(float((upper - lower).sum()), 6) if some else np.nan,
+            "class_plan_gap_mean_eur": round(float((upper - lower).mean()), 6) if some
+            else np.nan,
             "class_plan_gap_max_eur": round(float((upper - lower).max()), 6) if some else np.nan,
-            "class_plan_worth_eur": round(float((idle - lower).sum()), 6) if some else np.nan,
-            "class_plan_objective_eur": round(float(upper.sum()), 6) if some else np.nan,
+            "class_plan_gap_share_pct": (round(100.0 * float((upper - lower).sum()) / worth, 6)
+                                         if some and worth > 0 else np.nan),
             "class_bound_seconds": round(planner.bound_seconds, 3),
         })
     units = {"battery_charge_kw": "kW", "soc_kwh": "kWh", "load_kw": "kW", "pv_kw": "kW",

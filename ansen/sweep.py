@@ -96,8 +96,9 @@ DEFINITION_COLUMNS = ["run_id", "village", "scenario", "tariff", "model", "param
                       "params_json"]
 VILLAGE_COLUMNS = ["battery_sites", "battery_kwh_total", "battery_kw_total"]
 PROVENANCE_COLUMNS = ["solves", "solve_seconds", "clipped_steps", "fallbacks",
-                      "warmup_decisions", "plan_method", "class_plan_gap_eur",
-                      "class_plan_worth_eur", "seconds",
+                      "warmup_decisions", "plan_method", "class_plans_bounded",
+                      "class_plans_not_bounded", "class_plan_gap_mean_eur",
+                      "class_plan_gap_share_pct", "seconds",
                       "task_key", "data_sha256", "code_sha256", "version", "finished_utc"]
 #: Every column of the store, in order; the measures of compare() stand between
 #: the definition (and village) columns and the provenance columns.
@@ -812,12 +813,14 @@ def _run(village, definition: dict, m1, none) -> dict:
              "fallbacks": len(json.loads(attrs.get("fallbacks", "[]") or "[]")),
              # decisions whose forecasts read past their cut-off (a run at the data's start)
              "warmup_decisions": int(attrs.get("warmup_decisions", 0)),
-             # how the plans were solved, and for battery classes their certificate:
-             # the gaps to the per-site optimum summed over the plans, and what the
-             # batteries are worth to the plans (ansen.controller.certificate) [EUR]
+             # how the plans were solved, and for battery classes their certificate: the
+             # mean gap of a plan to the per-site optimum [EUR] and the gaps' share of what
+             # the batteries are worth to the plans [%] (ansen.controller.certificate)
              "plan_method": str(attrs.get("plan_method", "none")),
-             "class_plan_gap_eur": float(attrs.get("class_plan_gap_eur", np.nan)),
-             "class_plan_worth_eur": float(attrs.get("class_plan_worth_eur", np.nan))}
+             "class_plans_bounded": int(attrs.get("class_plans_bounded", 0)),
+             "class_plans_not_bounded": int(attrs.get("class_plans_not_bounded", 0)),
+             "class_plan_gap_mean_eur": float(attrs.get("class_plan_gap_mean_eur", np.nan)),
+             "class_plan_gap_share_pct": float(attrs.get("class_plan_gap_share_pct", np.nan))}
     return {"rows": rows, "extra": extra, "seconds": time.perf_counter() - wall,
             "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "code_sha256": code_sha256, "version": ansen.__version__,

@@ -246,10 +246,11 @@ def test_compare_plans_battery_classes_with_their_certificate(tmp_path, capsys):
     out = tmp_path / "c.csv"
     assert main(["compare", "--models", "M5", "--start", "2025-06-02", "--end", "2025-06-03",
                  "--plan-fleet", "classes", "--output", str(out)]) == 0
-    assert "M5: 2 plans on battery classes, together at most EUR" in capsys.readouterr().out
+    assert "M5: 2 plans on battery classes, each at most EUR" in capsys.readouterr().out
     row = __import__("pandas").read_csv(out, index_col="run").iloc[0]
     assert row["plan_method"] == "lp on classes" and row["plan_fleet"] == "classes"
-    assert 0 <= row["class_plan_gap_eur"] < row["class_plan_worth_eur"]
+    assert row["class_plans_bounded"] == 2 and 0 <= row["class_plan_gap_mean_eur"]
+    assert 0 <= row["class_plan_gap_share_pct"] < 100
 
 
 # --------------------------------------------------------------------------- scenarios

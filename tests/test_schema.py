@@ -315,8 +315,9 @@ def test_from_arrays_refuses_misspelt_keywords_and_transposed_arrays():
     with pytest.raises(DataError, match=r"load_kw has shape \(2, 8\), expected \(time=8, "
                                         r"household=2\) \(transposed\?\)"):
         from_arrays(t, np.ones((2, 8)), np.zeros((2, 8)), **kw)
-    assert from_arrays(t, np.ones((8, 2)), np.zeros((8, 2)), name="mine", **kw).attrs[
-        "name"] == "mine"
+    v = from_arrays(t, np.ones((8, 2)), np.zeros((8, 2)), name="mine", battery="none",
+                    owners=["a", "b"], **kw)
+    assert v.attrs["name"] == "mine" and v.attrs["owners"] == ["a", "b"]
 
 
 def test_a_dataset_gets_the_checks_of_an_export_folder(village):
@@ -327,8 +328,14 @@ def test_a_dataset_gets_the_checks_of_an_export_folder(village):
         validate(village.assign(mv_kw=village["mv_kw"] / 1000))
     no_zone = village.copy()
     del no_zone.attrs["timezone"]
-    with pytest.raises(DataError, match=r"attrs\['timezone'\]: missing"):
+    with pytest.warns(UserWarning, match=r"attrs\['timezone'\] missing: the village is read in "
+                                         r"Europe/Amsterdam time"):
         validate(no_zone)
+    noise = village.assign(pv_kwp=("household", np.zeros(village.sizes["household"])),
+                           pv_kw=village["pv_kw"] * 0 + 0.003)  # 3 W of meter noise, no PV
+    validate(noise)
+    with pytest.raises(DataError, match=r"pv_kw: household .* with pv_kwp = 0 kWp"):
+        validate(noise.assign(pv_kw=noise["pv_kw"] + 0.1))
     fast = village.copy(deep=True)
     fast["battery_kw"][0] = 99.0
     with pytest.raises(DataError, match=r"battery_kw: household .* more than 4 times"):

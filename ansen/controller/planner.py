@@ -194,6 +194,9 @@ class Planner:
         changed (or the batteries did other than planned); None: any change.
     fleet : {"sites", "classes"}
         One LP battery per site (default) or per class of sites (module docstring).
+    bounds : bool
+        Bound each approximate class plan against the per-site optimum
+        (:mod:`ansen.controller.certificate`; default True).
     method : {"auto", "lp", "dp"}
         How the plan's LP is solved: ``"lp"`` by ``solver``; ``"dp"`` battery by
         battery by dynamic programming (:mod:`ansen.models.storage_dp`: the same
@@ -206,7 +209,7 @@ class Planner:
     def __init__(self, steer, ctx, solver: str, forecasts, prices: Prices,
                  behaviour=None, sites=None, site_transformer=None, directions: str = "net",
                  block: int = 1, lookahead: int | None = None, fleet: str = "sites",
-                 method: str = "auto"):
+                 method: str = "auto", bounds: bool = True):
         if fleet not in FLEETS:
             raise ValueError(f"fleet must be one of {FLEETS}, got {fleet!r}")
         if method not in METHODS:
@@ -266,7 +269,7 @@ class Planner:
         self.not_bounded = 0
         self.bound_seconds = 0.0  # time spent on the bounds [s]
         self._bound = None  # the ClassBound, made at the first class solve
-        self._certify = fleet == "classes" and not exact and self.method == "lp"
+        self._certify = bool(bounds) and fleet == "classes" and not exact and self.method == "lp"
         if self._certify:
             import copy
 

@@ -144,10 +144,14 @@ def _check_attrs_kwargs(attrs: dict) -> None:
 
     known = [n for n in inspect.signature(from_arrays).parameters if n != "attrs"]
     for key, value in attrs.items():
-        close = difflib.get_close_matches(key, known + list(VARIABLES), n=1, cutoff=0.8)
+        close = difflib.get_close_matches(key, known + list(VARIABLES), n=1, cutoff=0.85)
         if close:
             raise TypeError(f"from_arrays: unknown keyword {key!r} (did you mean {close[0]!r}?); "
-                            "extra keywords become the village's attrs")
+                            "extra keywords become the village's attrs (for an attribute of "
+                            "that name, set ds.attrs after)")
+        if isinstance(value, (list, tuple)) and all(
+                isinstance(v, (str, int, float, bool)) for v in value):
+            continue  # a list of text or numbers is a valid NetCDF attribute
         if not isinstance(value, (str, int, float, bool, np.integer, np.floating)):
             raise TypeError(f"from_arrays: keyword {key!r} is not a parameter, and its "
                             f"{type(value).__name__} value cannot be a village attribute (text "

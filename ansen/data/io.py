@@ -429,6 +429,7 @@ def _ids(df: pd.DataFrame, file: str, column: str, unique: bool = False) -> list
 def _read_meta(folder: Path) -> dict:
     """``village.toml``: the ``[village]`` table, every key checked."""
     import difflib
+    import warnings
     import zoneinfo
 
     toml = folder / "village.toml"
@@ -459,6 +460,10 @@ def _read_meta(folder: Path) -> dict:
     for key, bound in (("latitude", 90), ("longitude", 180)):
         if key in meta and not -bound <= meta[key] <= bound:
             raise DataError(f"village.toml: {key} = {meta[key]} outside -{bound}..{bound} degrees")
+    if "timezone" not in meta:  # said, not assumed in silence
+        warnings.warn(f"{folder.name}: village.toml gives no timezone; the export is read in "
+                      "Europe/Amsterdam time (local timestamps, periods, tariffs, seasons); "
+                      "add timezone = \"...\" (an IANA name)", UserWarning, stacklevel=4)
     tz = meta.setdefault("timezone", "Europe/Amsterdam")
     try:
         zoneinfo.ZoneInfo(tz)

@@ -244,6 +244,8 @@ BATTERY_MAX_C_RATE = 4.0
 #: PV output above this per kWp installed is refused [kW/kWp] (modules rarely exceed their
 #: rating: cloud-edge irradiance of about 1.3 kW/m2 at best, and inverters clip below it).
 PV_MAX_PER_KWP = 1.5
+#: PV readings up to this beyond that are meter noise (a home with pv_kwp 0 reading a few W).
+PV_NOISE_KW = 0.05
 #: An MV load whose peak is below this share of what the transformers carry is in MW.
 MV_SCALE_FLOOR = 0.01
 
@@ -251,11 +253,13 @@ MV_SCALE_FLOOR = 0.01
 def _check_attrs(ds: xr.Dataset) -> None:
     import zoneinfo
 
-    if "timezone" not in ds.attrs:  # local dates, tariffs and seasons would be guessed
-        raise DataError("attrs['timezone']: missing; set the village's IANA time zone "
-                        "(ds.attrs['timezone'] = 'Europe/Amsterdam', say): periods, tariffs "
-                        "and seasons are read in local time")
-    tz = ds.attrs["timezone"]
+    if "timezone" not in ds.attrs:  # said, not assumed in silence (older files lack it)
+        import warnings
+
+        warnings.warn("attrs['timezone'] missing: the village is read in Europe/Amsterdam time "
+                      "(periods, tariffs, seasons); set ds.attrs['timezone'] to its IANA time "
+                      "zone", UserWarning, stacklevel=3)
+    tz = ds.attrs.get("timezone", "Europe/Amsterdam")
     if not isinstance(tz, str):
         raise DataError(f"attrs['timezone']: must be an IANA time zone name such as "
                         f"'Europe/Amsterdam', got {tz!r} ({type(tz).__name__})")
@@ -425,7 +429,7 @@ def _check_values(ds: xr.Dataset) -> None:
             f"capacity in MWh? ({int(fast.sum())} household(s))")
     if "pv_kwp" in ds:
         kwp = ds["pv_kwp"].values
-        above = ds["pv_kw"].values > PV_MAX_PER_KWP * kwp[np.newaxis, :] + 1e-9
+        above = ds["pv_kw"].values > PV_MAX_PER_KWP * kwp[np.newaxis, :] + PV_NOISE_KW
         if above.any():
             col = int(np.flatnonzero(above.any(axis=0))[0])
             raise DataError(
