@@ -256,12 +256,15 @@ def check_schedule_fits(experiments_plan, data, solver: str = "highs") -> None:
         except ValueError as exc:
             misfits[e.id] = str(exc)
     if misfits:
+        fit = [e.id for e in experiments_plan if e.id not in misfits]
         raise ValueError(
             f"{len(misfits)} experiment(s) of the schedule do not fit {data}: "
             + "; ".join(f"{', '.join(ids)}: {m}" for m, ids in _by_problem(misfits).items())
             + ". The shipped schedule (data/experiments.toml) is written for the shipped "
-            "village: choose the experiments that fit (--experiments) or write a schedule "
-            "for this village (--schedule my.toml, in the format of data/experiments.toml)")
+            "village: choose the experiments that fit ("
+            + (f"--experiments {' '.join(fit)}" if fit else "none does")
+            + ") or write a schedule for this village (--schedule my.toml, in the format of "
+            "data/experiments.toml)")
 
 
 def reproduce(output: str | Path = "results", *, experiments=None, data=None,

@@ -321,3 +321,14 @@ def test_a_schedule_that_does_not_fit_the_data_is_refused_before_any_kernel(tmp_
                                          r"schedule for this village"):
         reproduce(tmp_path / "res", data=EXAMPLE_EXPORT, progress=False)
     assert not (tmp_path / "res").exists()
+
+
+def test_a_schedule_that_partly_fits_names_the_experiments_that_do(tmp_path):
+    import ansen.data
+
+    june = ansen.data.load_default().sel(time=slice("2025-05-31 22:00", "2025-06-30 21:45"))
+    path = ansen.data.save(june, tmp_path / "june.nc")
+    with pytest.raises(ValueError, match=r"11 experiment\(s\) of the schedule do not fit .*"
+                                         r"choose the experiments that fit \(--experiments "
+                                         r"E09_M4_summer2025\)"):
+        reproduce(tmp_path / "res", data=path, progress=False)
