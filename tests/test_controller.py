@@ -336,6 +336,8 @@ def test_classes_follow_their_plan_after_a_fallback_set_their_batteries_apart(mo
     soc = r["soc_kwh"].values
     assert np.abs(soc[:, 1] / 20 - soc[:, 0] / 10).max() > 0.01  # they did part
     assert r.attrs["clipped_steps"] == 0
+    # plans made while the sites are out of proportion are counted, not bounded
+    assert r.attrs["class_plans_not_bounded"] > 0 and r.attrs["class_plans_bounded"] > 0
 
 
 def test_classes_warn_under_a_tariff_without_net_metering():
@@ -403,20 +405,3 @@ def test_class_plan_bounds_hold_through_replans_blocks_and_a_free_grid_price():
         assert -1e-7 <= a["class_plan_gap_mean_eur"] <= a["class_plan_gap_max_eur"], (model, extra)
     off = ansen.simulate(_four_homes(), "M4", **kw, plan_bounds=False)
     assert "class_plans_bounded" not in off.attrs
-
-
-def test_class_plans_after_a_fallback_are_counted_as_not_bounded(monkeypatch):
-    from ansen.models import LPRunner, SolveError
-
-    solve, calls = LPRunner.solve, []
-
-    def failing(self, *args, **kwargs):
-        calls.append(1)
-        if 3 <= len(calls) <= 12:
-            raise SolveError("forced")
-        return solve(self, *args, **kwargs)
-
-    monkeypatch.setattr(LPRunner, "solve", failing)
-    r = ansen.simulate(_four_homes(days=4), "M4+M5", "2025-06-03", "2025-06-06", fallback="M1",
-                       plan_fleet="classes", progress=False)
-    assert r.attrs["class_plans_not_bounded"] > 0 and r.attrs["class_plans_bounded"] > 0

@@ -75,7 +75,8 @@ def coupling_layout(model, lp):
     Returns
     -------
     dict or None
-        ``rows`` (coupling rows), ``grid`` (columns outside every battery),
+        ``rows`` (coupling rows), ``A`` (their matrix), ``grid`` (columns outside every
+        battery) and ``A_grid`` (the coupling rows on them),
         ``charge``/``discharge`` ((G, N) columns of the class batteries); None
         when the LP has a coupling row on another battery column than charge
         and discharge (then no bound: :class:`ClassBound` needs the coupling
@@ -111,7 +112,8 @@ def coupling_layout(model, lp):
     touched = np.unique(A.indices)
     if (battery[touched] & ~power[touched]).any():
         return None
-    return {"rows": rows, "A": A, "grid": np.flatnonzero(~battery),
+    grid = np.flatnonzero(~battery)
+    return {"rows": rows, "A": A, "grid": grid, "A_grid": A[:, grid].tocsr(),
             "charge": cols["charge"], "discharge": cols["discharge"]}
 
 
@@ -204,8 +206,7 @@ class ClassBound:
             x[lay[name]] = per_class
         A = lay["A"]
         s = A @ x  # the batteries' part of each coupling row
-        grid = lay["grid"]
-        Ag = A[:, grid].tocsr()
+        grid, Ag = lay["grid"], lay["A_grid"]
         per_row = np.diff(Ag.indptr)
         if (per_row != 1).any() or (cost[grid] < 0).any():
             return np.nan

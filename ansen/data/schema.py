@@ -405,12 +405,6 @@ def _check_values(ds: xr.Dataset) -> None:
             "or discharge; home batteries 0.9-0.98) and in [0, 1] without one, bad for "
             f"household {_labels(ds.indexes['household'], bad | low)}"
         )
-    for name, values in (("battery_kwh", kwh), ("battery_kw", kw)):
-        if (values < 0).any():  # before the pairing rule, which would blur it
-            i = int(np.flatnonzero(values < 0)[0])
-            raise DataError(f"{name}: household {ds.indexes['household'][i]} has {name} = "
-                            f"{values[i]:g}, negative ({int((values < 0).sum())} household(s)); "
-                            "0 = no battery")
     one = (kwh > 0) != (kw > 0)
     if one.any():
         i = int(np.flatnonzero(one)[0])
