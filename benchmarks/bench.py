@@ -214,8 +214,8 @@ def main(argv=None) -> int:
                        if (limit := target(n_sites, solver, sites["step_min"])) is not None)
     if verdicts["met"] or verdicts["not met"]:
         print(f"target with the default controller (ms per simulated day at {n_sites} sites: "
-              f"{limits}): met by {', '.join(verdicts['met']) or 'none'}; not met by "
-              f"{', '.join(verdicts['not met']) or 'none'}")
+              f"{limits}): met by {', '.join(verdicts['met']) or 'no model'}; not met by "
+              f"{', '.join(verdicts['not met']) or 'no model'}")  # 'none' is a model's name
     elif not limits:
         print(f"no target judged: the issues set none for {n_sites} battery sites on "
               f"{sites['step_min']:g}-minute data")
