@@ -80,8 +80,27 @@ _COMMON.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
 
 
 def _parser(sub, name: str, help: str, description: str | None = None):
-    return sub.add_parser(name, help=help, description=_wrap(description or help),
-                          formatter_class=_Help, parents=[_COMMON])
+    parser = sub.add_parser(name, help=help, description=_wrap(description or help),
+                            formatter_class=_Help, parents=[_COMMON])
+    parser.set_defaults(_command_parser=parser)  # the innermost command's wins
+    return parser
+
+
+def _unrecognized(parser: argparse.ArgumentParser, extra: list[str]) -> str:
+    """The error for arguments ``extra`` that ``parser`` does not know, with near misses."""
+    import difflib
+
+    options = [o for a in parser._actions for o in a.option_strings]
+    hints = []
+    for arg in extra:
+        if arg.startswith("-"):
+            name = arg.split("=", 1)[0]
+            close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{close[0]} for {name}")
+    return (f"unrecognized arguments: {' '.join(extra)}"
+            + (f" (did you mean {'; '.join(hints)}?)" if hints else "")
+            + f"; '{parser.prog} -h' lists its options")
 
 
 def _village(path: str | None):
@@ -770,7 +789,11 @@ class _WarningsOnce:
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the command they were given to, not by the top level
+        command = getattr(args, "_command_parser", parser)
+        command.error(_unrecognized(command, extra))
     shown = warnings.showwarning
     warnings.showwarning = once = _WarningsOnce()
     try:

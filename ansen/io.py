@@ -11,7 +11,21 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["atomic_path", "read_toml", "write_table"]
+__all__ = ["atomic_path", "read_toml", "toml_error", "write_table"]
+
+
+def toml_error(exc: Exception, text: str) -> str:
+    """What is wrong in the TOML ``text`` that failed to parse with ``exc``, for a message.
+
+    Python's parser reports an error at the end of the document without a line
+    number; it is almost always a bracket, brace or quote opened further up.
+    """
+    message = str(exc)
+    if "end of document" in message:
+        lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+        message += (f" after line {lines}, the last: a [, {{ or quote opened further up "
+                    "is not closed")
+    return message
 
 
 def read_toml(path: str | os.PathLike, what: str) -> dict:
@@ -29,10 +43,11 @@ def read_toml(path: str | os.PathLike, what: str) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no {what} at {path}")
+    text = path.read_text()
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+        raise ValueError(f"{path}: not valid TOML ({toml_error(exc, text)})") from exc
 
 
 @contextmanager

@@ -178,6 +178,19 @@ def test_usage_errors_exit_2(argv):
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize("argv, usage, hint", [
+    (["compare", "--modle", "M4"], "ansen compare: error", "did you mean --models for --modle"),
+    (["data", "summary", "--villlage", "x"], "ansen data summary: error", "--villlage"),
+    (["sweep", "example", "--schedular=tcp://h:1"], "ansen sweep: error",
+     "did you mean --scheduler for --schedular")])
+def test_a_misspelt_option_is_named_by_its_command(argv, usage, hint, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and usage in err and hint in err, err
+    assert "usage: ansen " in err and "command ..." not in err  # the command's own usage
+
+
 def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(FileNotFoundError):
         main(["data", "validate", "--data", str(tmp_path / "nothing"), "--debug"])

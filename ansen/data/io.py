@@ -62,7 +62,7 @@ import pandas as pd
 import xarray as xr
 
 from ansen.data.schema import DataError, check_time_index, validate
-from ansen.io import atomic_path
+from ansen.io import atomic_path, toml_error
 
 __all__ = ["DEFAULT_PATH", "VILLAGE_KEYS", "load", "load_default", "read_folder", "save"]
 
@@ -436,9 +436,12 @@ def _read_meta(folder: Path) -> dict:
     if not toml.exists():
         raise DataError(f"village.toml: missing in {folder}")
     try:
-        raw = tomllib.loads(toml.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = toml.read_text()
+        raw = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
         raise DataError(f"village.toml: not valid TOML ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"village.toml: not valid TOML ({toml_error(exc, text)})") from exc
     if extra := sorted(set(raw) - {"village"}):
         raise DataError(f"village.toml: unknown table or key {extra}; only [village] is read")
     if "village" not in raw or not isinstance(raw["village"], dict):
