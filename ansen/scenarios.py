@@ -175,8 +175,15 @@ class BatterySites:
     ----------
     count : int or None
         Number of battery sites among the eligible connections after this part
-        (0 up to their number). Required except with ``rule="explicit"``,
-        where it defaults to the number of sites the list gives.
+        (0 up to their number). ``count`` or ``share`` is required except with
+        ``rule="explicit"``, where it defaults to the number of sites the list gives.
+    share : float or None
+        Instead of ``count``: the share of the eligible connections with a
+        battery after this part, in [0, 1] (rounded to the nearest whole
+        number of sites, halves up; the recipe records the number in
+        ``applied["batteries"]["count"]``). For levels that fit any village: ``share=0.5``
+        is 70 sites in the shipped village's 140 connections and 15 in a
+        village of 30. Refused with ``rule="explicit"``.
     rule : {"largest_pv", "random", "net_exporters", "explicit"}
         How new sites are chosen among the eligible connections without a
         kept battery:
@@ -222,6 +229,7 @@ class BatterySites:
     """
 
     count: int | None = None
+    share: float | None = None
     rule: str = "largest_pv"
     households: tuple[str, ...] = ()
     eligible: str = "homes"
@@ -235,7 +243,15 @@ class BatterySites:
     def __post_init__(self):
         o = "BatterySites"
         _choice(o, "rule", self.rule, RULES)
-        _integer(o, "count", self.count, optional=self.rule == "explicit")
+        _integer(o, "count", self.count, optional=True)
+        object.__setattr__(self, "share", _number(o, "share", self.share, lo=0.0, hi=1.0,
+                                                  optional=True))
+        if self.share is not None and (self.count is not None or self.rule == "explicit"):
+            raise ValueError(f"{o}.share: give count or share, not both, and no share with "
+                             "rule 'explicit' (its list gives the sites)")
+        if self.count is None and self.share is None and self.rule != "explicit":
+            raise ValueError(f"{o}.count: rule {self.rule!r} needs count (a number of sites) "
+                             "or share (a share of the eligible connections)")
         object.__setattr__(self, "households", _ids(o, "households", self.households))
         object.__setattr__(self, "transformers", _ids(o, "transformers", self.transformers))
         if self.rule == "explicit" and not self.households:
@@ -801,14 +817,18 @@ def _apply_batteries(ds: xr.Dataset, b: BatterySites, applied: dict) -> xr.Datas
             raise ValueError(f"{o}.count: {b.count} differs from the {total} sites that the "
                              f"list gives (with existing={b.existing!r})")
     else:
-        if b.count < kept.sum():
-            raise ValueError(f"{o}.count: {b.count} is fewer than the {int(kept.sum())} "
+        count = b.count if b.share is None else _count(b.share, int(eligible.sum()))
+        asked = (f"{o}.count: {count}" if b.share is None else
+                 f"{o}.share: {b.share:g} of the {int(eligible.sum())} eligible connections "
+                 f"({where}) is {count}, which")
+        if count < kept.sum():
+            raise ValueError(f"{asked} is fewer than the {int(kept.sum())} "
                              f"existing battery sites that existing='keep' keeps ({where}); "
                              "use existing='replace'")
         candidates = np.flatnonzero(eligible & ~kept)
-        need = b.count - int(kept.sum())
+        need = count - int(kept.sum())
         if need > len(candidates):
-            raise ValueError(f"{o}.count: {b.count} battery sites asked but only "
+            raise ValueError(f"{o}.count: {count} battery sites asked but only "
                              f"{int(eligible.sum())} connections are eligible ({where})")
         new = sorted(_rank(ds, candidates, b)[:need].tolist()) if need else []
     kwh[new], kw[new], eff[new] = b.capacity_kwh, b.power_kw, b.efficiency
@@ -836,6 +856,7 @@ def _apply_batteries(ds: xr.Dataset, b: BatterySites, applied: dict) -> xr.Datas
                       "power_kw": float(old["kw"][i]), "efficiency": float(old["eff"][i])}
                      for i in new if before[i] and not same(i)],
         "eligible": int(eligible.sum()),
+        "count": int((after & eligible).sum()),  # what count or share came to
     }
     return ds
 

@@ -1,6 +1,7 @@
 """Scenarios: derived villages, their recipes, battery rules, neighbourhood batteries, growth."""
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -149,6 +150,34 @@ def test_largest_pv_picks_most_kwp_first(six, count, expected):
     d = derive(six, Scenario("p", batteries=BatterySites(count=count, rule="largest_pv")))
     # eligible homes only: the village hall keeps its battery, the homes are replaced
     assert sites(d) == expected + ["DORPSHUIS"]
+
+
+@pytest.mark.parametrize("share, count", [(0.0, 0), (0.4, 2), (0.5, 3), (1.0, 5)])
+def test_a_share_of_the_eligible_connections_is_a_count_of_them(six, share, count):
+    by_share = derive(six, Scenario("s", batteries=BatterySites(share=share)))
+    by_count = derive(six, Scenario("c", batteries=BatterySites(count=count)))
+    assert sites(by_share) == sites(by_count)  # 5 eligible homes; 2.5 rounds up
+    assert recipe(by_share)["applied"]["batteries"]["count"] == count
+    assert recipe(by_share)["scenario"]["batteries"]["share"] == share
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"share": 1.5}, "BatterySites.share must be"),
+    ({"share": 0.5, "count": 3}, "give count or share, not both"),
+    ({"share": 0.5, "rule": "explicit", "households": ("H1",)}, "no share with rule"),
+    ({}, "rule 'largest_pv' needs count (a number of sites) or share"),
+])
+def test_a_share_is_refused_by_name_where_it_cannot_apply(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        BatterySites(**kwargs)
+
+
+def test_a_share_below_the_kept_sites_names_what_it_came_to(six):
+    with pytest.raises(ValueError, match=re.escape(
+            "BatterySites.share: 0.2 of the 6 eligible connections (eligible='all') is 1, "
+            "which is fewer than the 2 existing")):
+        derive(six, Scenario("s", batteries=BatterySites(share=0.2, eligible="all",
+                                                         existing="keep")))
 
 
 def test_largest_pv_with_the_hall_eligible(six):
