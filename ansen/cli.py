@@ -86,6 +86,12 @@ def _parser(sub, name: str, help: str, description: str | None = None):
     return parser
 
 
+#: Options one command names otherwise (``sweep --workers``, ``reproduce --jobs``).
+_SAME_MEANING = {"--workers": ("--jobs",), "--jobs": ("--workers",),
+                 "--village": ("--data",), "--model": ("--models",),
+                 "--period": ("--periods",), "--out": ("--output",)}
+
+
 def _unrecognized(parser: argparse.ArgumentParser, extra: list[str]) -> str:
     """The error for arguments ``extra`` that ``parser`` does not know, with near misses."""
     import difflib
@@ -95,7 +101,8 @@ def _unrecognized(parser: argparse.ArgumentParser, extra: list[str]) -> str:
     for arg in extra:
         if arg.startswith("-"):
             name = arg.split("=", 1)[0]
-            close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+            same = [o for o in _SAME_MEANING.get(name, ()) if o in options]
+            close = same or difflib.get_close_matches(name, options, n=1, cutoff=0.7)
             if close:
                 hints.append(f"{close[0]} for {name}")
     return (f"unrecognized arguments: {' '.join(extra)}"

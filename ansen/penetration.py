@@ -179,22 +179,25 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
 def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Home batteries against neighbourhood batteries of the same total kWh and kW.
 
-    For every season, battery total N and model of the neighbourhood runs
-    (scenarios ``neighbourhood_<layout>_NNN``), the runs of the same model with
-    N home batteries (``penetration_NNN``, net metering) beside them.
+    For every season, battery total N and steering variant of the neighbourhood
+    runs (scenarios ``neighbourhood_<layout>_NNN``), the runs of the same
+    variant (model, tariff and parameter set) with N home batteries
+    (``penetration_NNN``) beside them.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``season``, ``batteries`` (N: the home-battery total it stands
-        for), ``model``, ``layout`` (``homes`` or the neighbourhood layout),
+        for), ``model`` (the variant: the model, with its tariff and parameter
+        set where they are not the defaults, as in :func:`table`), ``layout``
+        (``homes`` or the neighbourhood layout),
         ``battery_kwh_total``, the :data:`MEASURES`, ``mv_peak_reduction_pct``
         (mean of weeks, against no battery), ``village_saving_eur_per_month``
         and ``cycles_per_battery_year`` (per kWh of 10 kWh: the same for one large
         battery as for homes).
     """
     t = _rows(rows)
-    t = t[t["params"].fillna("").isin(DEFAULT_SETS)]  # the models as they are
+    t["model"] = t["variant"]  # homes and neighbourhood compared under the same variant
     name = t["scenario"].astype(str)
     nb = t[name.str.fullmatch(NEIGHBOURHOOD.pattern)].copy()
     if nb.empty:
@@ -202,7 +205,7 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
                          "neighbourhood_<layout>_NNN)")
     parts = nb["scenario"].str.extract(NEIGHBOURHOOD)
     nb["layout"], nb["batteries"] = parts[0], parts[1].astype(int)
-    homes = t[name.str.fullmatch(LEVEL.pattern) & (t["tariff"] == "net_metering")].copy()
+    homes = t[name.str.fullmatch(LEVEL.pattern)].copy()
     homes["layout"] = "homes"
     homes["batteries"] = homes["scenario"].str.extract(LEVEL)[0].astype(int)
     homes = homes.merge(nb[["season", "batteries", "model"]].drop_duplicates(),

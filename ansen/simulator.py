@@ -286,13 +286,16 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                          "out)") from exc
     dt = step / pd.Timedelta(hours=1)
     step_min = round(dt * 60)
+    step_text = (f"the data's step ({step_min} min)" if known_step else
+                 f"{step_min} min (the finest step a village may have; the data's own step "
+                 "is checked when its village is read)")
     if replan_minutes is not None:
         replan_minutes = arg("replan_minutes", replan_minutes,
                              Param(kind="whole", low=0, open_low=True, high=1440, unit="min"))
         if replan_minutes % step_min or (60 % replan_minutes and replan_minutes % 60) or (
                 replan_minutes > 60 and 1440 % replan_minutes):
-            raise ValueError(f"replan_minutes must be a multiple of the step ({step_min} min) "
-                             f"that divides the hour or the day, got {replan_minutes}")
+            raise ValueError(f"replan_minutes must be a multiple of {step_text} that divides "
+                             f"the hour or the day, got {replan_minutes}")
     if plan_minutes is None:
         block = 1
     else:
@@ -300,7 +303,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                                                                unit="min"))
         if plan_minutes % step_min or 60 % plan_minutes:
             raise ValueError(f"simulate: plan_minutes must divide the hour and be a multiple of "
-                             f"the data's step ({step_min} min), got {plan_minutes}")
+                             f"{step_text}, got {plan_minutes}")
         if replan_minutes is not None and replan_minutes % plan_minutes:
             raise ValueError(f"simulate: replan_minutes ({replan_minutes}) must be a multiple "
                              f"of plan_minutes ({plan_minutes})")
@@ -538,7 +541,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     local_full = local_time(village)
     position, netting_note = last_year_net_kwh(net_full, local_full, dt, local[i0])
     if (isinstance(steer, CommunityCost) and len(sites) and tariff.net_metering
-            and "scaled from" in netting_note):  # the cost models' prices depend on it
+            and "in no year of the data" in netting_note):  # their prices depend on it
         warnings.warn(
             f"simulate {steer.id}: the village has less than a year of data, so each "
             f"household's net consumption over the 365 days before the run ({netting_note}) "

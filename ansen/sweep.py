@@ -1281,7 +1281,7 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     skipped = [t.label() for t in g.tasks if t not in todo_set]
     if skipped and progress:
         log(f"{len(skipped)} run(s) of {g.name} already in {store} with the same definition, "
-            "data and code (force reruns them)")
+            "data and code (--force, or force=True, reruns them)")
     new: list[pd.DataFrame] = []
     done: dict[str, float] = {}
     failed: dict[str, str] = {}

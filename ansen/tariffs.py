@@ -299,15 +299,17 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
     want = missing.strftime("%m-%d").str.replace("02-29", "02-28")
     found = want.isin(by_day.index)
     total = total + by_day.loc[want[found]].to_numpy().sum(axis=0)
-    note = f"{len(missing) - int((~found).sum())} days from other years"
     unknown = int((~found).sum())
+    note = (f"{len(have)} days in the data, {len(missing) - unknown} from the same calendar "
+            "days of other years")
     if unknown:
         known = len(days) - unknown
         if known == 0:
             raise ValueError(f"no data to estimate the net consumption of {start:%Y-%m-%d} to "
                              f"{end:%Y-%m-%d}")
         total = total * len(days) / known
-        note += f", {unknown} days scaled from the other {known}"
+        note += (f", {unknown} in no year of the data: the sum of the {known} known days "
+                 f"scaled up to {len(days)}")
     return total, note
 
 

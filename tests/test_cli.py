@@ -182,7 +182,8 @@ def test_usage_errors_exit_2(argv):
     (["compare", "--modle", "M4"], "ansen compare: error", "did you mean --models for --modle"),
     (["data", "summary", "--villlage", "x"], "ansen data summary: error", "--villlage"),
     (["sweep", "example", "--schedular=tcp://h:1"], "ansen sweep: error",
-     "did you mean --scheduler for --schedular")])
+     "did you mean --scheduler for --schedular"),
+    (["reproduce", "--workers", "2"], "ansen reproduce: error", "did you mean --jobs for --workers")])
 def test_a_misspelt_option_is_named_by_its_command(argv, usage, hint, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
@@ -229,7 +230,10 @@ def test_compare_validates_before_it_simulates(capsys):
          "--plan-fleet"),
         (["compare", "--data-lag", "soon"], "data_lag must be a duration"),
         (["compare", "--data-lag", "5min"], "shorter than the data's step (15min)"),
-        (["compare", "--replan-minutes", "7"], "replan_minutes must be a multiple of the step"),
+        (["compare", "--replan-minutes", "7"],  # checked before the village is read
+         "replan_minutes must be a multiple of 5 min (the finest step a village may have"),
+        (["compare", "--plan-minutes", "7"], "multiple of 5 min (the finest step a village"),
+        (["compare", "--plan-minutes", "10"], "multiple of the data's step (15 min)"),
         (["compare", "--start", "2025-06-05", "--end", "2025-06-03"],
          "--end 2025-06-03 is not after --start 2025-06-05"),
     ]

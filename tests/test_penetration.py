@@ -66,6 +66,16 @@ def test_neighbourhood_rows_stand_beside_homes_with_the_same_kwh(rows):
     assert kwh["homes"] == kwh["T1"] == 30.0
 
 
+def test_neighbourhood_rows_under_a_parameter_set_of_ones_own_are_kept(rows):
+    """They were dropped unless the set was named like the shipped spec's (hourly_plans)."""
+    own = rows.assign(params="hourly")
+    nb = penetration.neighbourhood_table(own)
+    assert set(nb["model"]) == {"M1 (hourly)", "M4 (hourly)"}
+    assert set(nb["layout"]) == {"homes", "T1"}
+    # the variants compare like with like: homes under the 2027 tariff stay out
+    assert len(nb) == len(penetration.neighbourhood_table(rows))
+
+
 def test_report_files(rows, tmp_path):
     files = penetration.write_report(rows, tmp_path)
     names = {f.name for f in files}

@@ -114,7 +114,7 @@ def test_missing_days_are_filled_from_other_years_and_said():
     # Jul-Dec 2024 (27 October has 25 hours) + Jan-Jun 2024's 182 days from 2025 (30 March
     # has 23 hours; 29 February takes 28 February)
     assert n.loc[2024, "H"] == pytest.approx(184 * 24 + 1 + 182 * 48 - 2)
-    assert "182 days from other years" in n.attrs["estimated"][2024]
+    assert "182 from the same calendar days of other years" in n.attrs["estimated"][2024]
     last, note = last_year_net_kwh(net, t, 1.0, pd.Timestamp("2025-07-01"))
     assert last[0] == pytest.approx(184 * 24 + 1 + 181 * 48 - 2) and note == "data"
 
@@ -143,7 +143,8 @@ def test_positions_scaled_from_short_data_are_announced():
 
     v = tiny(days=3)
     with pytest.warns(UserWarning,
-                      match=r"less than a year of data.*days scaled from the other \d+\)"):
+                      match=r"less than a year of data.*in no year of the data: the sum of "
+                            r"the \d+ known days scaled up to 365\)"):
         ansen.simulate(v, "M0", progress=False, forecast="perfect")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
