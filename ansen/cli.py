@@ -178,7 +178,11 @@ def cmd_validate(args) -> int:
     print(f"{args.data}: valid ({ds.sizes['time']} steps in the file, "
           f"{ds.sizes['household']} households{period})")
     if ds.attrs.get("resampled"):
-        print(f"converted: {ds.attrs['resampled']}")
+        from pathlib import Path
+
+        read_now = Path(args.data).is_dir()  # a NetCDF file carries the notes of its export
+        print(f"converted{'' if read_now else ' when it was read from its export'}: "
+              f"{ds.attrs['resampled']}")
     return 0
 
 

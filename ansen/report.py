@@ -51,7 +51,7 @@ FIGURES: tuple[Figure, ...] = (
            "saving_collective_pct",
            note="our % is of the retail value of the battery households' consumption, the "
                 "saving against M1 on their own bills (energy tax netted over the year: a site "
-                "that exports more than it imports, as 7 of the shipped village's 10 do from "
+                "that exports more than it imports, as 8 of the shipped village's 10 do from "
                 "July 2024 to June 2025, earns only the day-ahead spread for its stored PV, "
                 "while M2 trades the spread every day); the report's base is not stated"),
     Figure("M2 LV feed-in change", np.nan, "%", ("E02_M2_summer2024", "E07_M2_spring2025"),

@@ -49,6 +49,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -1074,12 +1075,19 @@ def client(scheduler=None, workers: int | None = None) -> Iterator:
         # closes the cluster, which ends them. A run's failure is reported once, by run()
         # (its label and the error's last line): the workers' own error logs (a traceback
         # per failed task) are silenced.
-        with _sigint_ignored():
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", silence_logs=logging.CRITICAL,
-                                   preload=["ansen.sweep"])  # runs dask_setup in each worker
-        with cluster, Client(cluster) as local:
-            yield local
+        # the workers' scratch space in a folder of the run's own, removed afterwards (dask's
+        # default is a shared dask-scratch-space in the system's temporary folder)
+        import dask
+
+        with (tempfile.TemporaryDirectory(prefix="ansen-dask-") as scratch,
+              dask.config.set({"temporary-directory": scratch})):
+            with _sigint_ignored():
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", silence_logs=logging.CRITICAL,
+                                       local_directory=scratch,
+                                       preload=["ansen.sweep"])  # runs dask_setup in each worker
+            with cluster, Client(cluster) as local:
+                yield local
         return
     if not isinstance(scheduler, str) or not scheduler:
         raise ValueError(f"scheduler {scheduler!r}: give an address such as tcp://host:8786, "

@@ -67,6 +67,20 @@ def test_dst_doubled_local_timestamps():
         validate(_with_time(ds, local))
 
 
+def test_local_timestamps_skipping_the_spring_hour_are_named():
+    """Local clock times read as UTC skip 02:00-02:45 on the last Sunday of March: a gap of
+    1 h 15 min that the message explains (it said only 'gap')."""
+    ds = tiny(days=2, start="2025-03-29 22:00")
+    local = ds.indexes["time"].tz_localize("UTC").tz_convert("Europe/Amsterdam").tz_localize(None)
+    with pytest.raises(DataError, match=r"gap of 0 days 01:15:00 .* one hour missing where "
+                                        r"daylight saving time begins: .* local clock time"):
+        validate(_with_time(ds, local))
+    gap = tiny(days=2).isel(time=np.r_[0:20, 25:192])  # the same gap in June: no such hint
+    with pytest.raises(DataError, match="gap") as exc:
+        validate(gap)
+    assert "daylight saving" not in str(exc.value)
+
+
 def test_nan(village):
     ds = village.copy(deep=True)
     ds["pv_kw"][40, 2] = np.nan
@@ -346,3 +360,48 @@ def test_a_dataset_gets_the_checks_of_an_export_folder(village):
     with pytest.raises(DataError, match=r"empty period: the requested end .* is not after the "
                                         r"start"):
         validate(village, start="2025-06-03", end="2025-06-02")
+
+
+def test_sun_elevation_matches_a_reference_position():
+    """Amsterdam (52.37 N, 4.90 E): pvlib's NREL algorithm gives 61.06 deg at 11:40 UTC on 21
+    June 2025 and -6.31 deg at 18:30 UTC on 20 March 2025; solar noon on 21 June at 11:42."""
+    from ansen.data.schema import sun_elevation
+
+    t = pd.DatetimeIndex(["2025-06-21 11:40", "2025-03-20 18:30"])
+    np.testing.assert_allclose(sun_elevation(t, 52.37, 4.90), [61.06, -6.31], atol=0.05)
+    noon = sun_elevation(pd.DatetimeIndex(["2025-06-21 11:42"]), 52.37, 4.90, hour_angle=True)
+    assert abs(noon[0]) < 0.01  # [h]
+
+
+def _sunny(shift_h: float):
+    """Two homes' PV from the sun over Ansen, its time stamps shifted by ``shift_h``."""
+    from ansen.data.schema import sun_elevation
+
+    t = pd.date_range("2025-06-02", periods=96 * 4, freq="15min")
+    el = sun_elevation(t + pd.Timedelta(minutes=7.5) - pd.Timedelta(hours=shift_h), 52.79, 6.38)
+    pv = 4.0 * np.clip(np.sin(np.radians(el)), 0, None)[:, None] * np.array([[1.0, 0.5]])
+    return dict(time=t, load_kw=np.full((len(t), 2), 0.4), pv_kw=pv,
+                household_transformer=["T1", "T1"], transformer_kva=[100.0],
+                latitude=52.79, longitude=6.38)
+
+
+def test_pv_on_time_passes_shifted_pv_is_said_and_pv_at_night_refused():
+    import warnings
+
+    from ansen.data import from_arrays
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_arrays(**_sunny(0.0))  # the sun's own timing: silent
+    # late, but not into the night: said (two hours late in June reaches the night: refused)
+    with pytest.warns(UserWarning, match=r"pv_kw: the village's PV comes 1\.[23] h after solar "
+                                         r"noon on average .* time stamps may be shifted"):
+        from_arrays(**_sunny(1.25))
+    with pytest.raises(DataError, match="generated at night"):
+        from_arrays(**_sunny(2.0))
+    with pytest.raises(DataError, match=r"pv_kw: \d+\.\d % of the village's PV energy is "
+                                        r"generated at night .* time stamps look shifted"):
+        from_arrays(**_sunny(9.0))
+    without = _sunny(9.0)  # without a position nothing is judged
+    del without["latitude"], without["longitude"]
+    from_arrays(**without)

@@ -48,6 +48,12 @@ def _measures(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.drop(columns=VOLATILE).sort_values(["run_id", "baseline"]).reset_index(drop=True)
 
 
+def test_the_local_cluster_keeps_its_scratch_space_in_a_folder_of_its_own(cluster):
+    """Not in dask's shared dask-scratch-space of the system's temporary folder."""
+    folders = cluster.run(lambda dask_worker: dask_worker.local_directory)
+    assert len(folders) == 2 and all("ansen-dask-" in f for f in folders.values()), folders
+
+
 def test_cluster_gives_the_rows_of_a_serial_run(cluster, villages, tmp_path):
     g = _grid(villages)
     assert len(g) == 2 * 2 * 2

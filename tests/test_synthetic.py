@@ -96,14 +96,15 @@ def test_price_pv_correlation_sees_a_price_made_of_the_village_pv():
     np.testing.assert_allclose(c.to_numpy(), -1.0, atol=1e-9)
 
 
-def test_seven_of_ten_battery_sites_export_more_than_they_import(shipped):
+def test_eight_of_ten_battery_sites_export_more_than_they_import(shipped):
     """What the summary's note on the M2 saving (ansen.report.FIGURES) says of the shipped
-    village: over July 2024-June 2025, 7 of the 10 battery sites are net exporters."""
+    village: over July 2024-June 2025, 8 of the 10 battery sites are net exporters (7 before
+    the PV's timing was corrected on 2026-12-04: one home's yearly balance, -117 kWh, turned)."""
     t = d.local_time(shipped)
     year = np.asarray(t < pd.Timestamp("2025-07-01", tz=t.tz))
     sites = shipped["battery_kwh"].values > 0
     net = (shipped["load_kw"] - shipped["pv_kw"]).values[year][:, sites].sum(axis=0)
-    assert (net < 0).sum() == 7 and sites.sum() == 10
+    assert (net < 0).sum() == 8 and sites.sum() == 10
 
 
 def test_synthetic_heat_pumps_use_the_stated_energy_in_every_year():

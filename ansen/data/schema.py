@@ -246,6 +246,18 @@ BATTERY_MAX_C_RATE = 4.0
 PV_MAX_PER_KWP = 1.5
 #: PV readings up to this beyond that are meter noise (a home with pv_kwp 0 reading a few W).
 PV_NOISE_KW = 0.05
+#: PV at night: the village's PV counts as generated at night on steps when the sun is below
+#: this elevation [deg] from one step before to two steps after the time stamp (whichever end
+#: of its step a time stamp labels) and the village's PV is above NIGHT_PV_SHARE of its peak
+#: (plus PV_NOISE_KW per household); the data are refused when such steps hold more than
+#: NIGHT_PV_SHARE of the PV energy (time stamps shifted: local clock time read as UTC, say).
+NIGHT_SUN_DEG = -1.0
+NIGHT_PV_SHARE = 0.01
+#: A warning when the village's PV-weighted mean time lies further than this from solar noon
+#: [h] (plus half a step, for time stamps that label a step's end). East and west roofs
+#: come about half an hour before and after it, a mix of roofs within minutes of it (the
+#: shipped village: 0.00 h; its east-facing homes -0.48 h, its west-facing +0.49 h).
+PV_NOON_TOLERANCE_H = 0.75
 #: An MV load whose peak is below this share of what the transformers carry is in MW.
 MV_SCALE_FLOOR = 0.01
 
@@ -328,12 +340,84 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam",
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         kind = "gap" if d[i] > step and d[i] % step == pd.Timedelta(0) else "irregular step"
+        skipped = d[i] == step + pd.Timedelta(hours=1) and _near_dst_change(t[i], tz)
         raise DataError(
             f"{what}: {kind} of {d[i]} after {when(t[i], tz)}"
             + (f", {where(i)}" if where else "")
             + f" (expected a regular step of {step}); {int(bad.sum())} irregular step(s) in "
             f"all. Fill or cut explicitly, nothing is repaired"
+            + (" - one hour missing where daylight saving time begins: the timestamps look "
+               "like local clock time read as UTC; give UTC or offset-aware timestamps, or "
+               "declare them local (village.toml: timestamps = \"local\")" if skipped else "")
         )
+
+
+def sun_elevation(times_utc, latitude: float, longitude: float,
+                  hour_angle: bool = False) -> np.ndarray:
+    """The sun's elevation [deg] at naive UTC times, at ``latitude``, ``longitude`` [deg].
+
+    The U.S. Naval Observatory's approximate solar coordinates (Astronomical
+    Applications Department, "Approximate Solar Coordinates": about 1 arc minute
+    for 1800-2200), without refraction: enough to tell night from day. With
+    ``hour_angle`` the sun's hour angle [h] instead: 0 at solar noon, negative
+    before it, in [-12, 12).
+    """
+    t = (pd.DatetimeIndex(times_utc).to_numpy().astype("datetime64[ns]")
+         - np.datetime64("2000-01-01T12:00:00", "ns")) / np.timedelta64(1, "D")
+    g = np.radians((357.529 + 0.98560028 * t) % 360.0)  # mean anomaly
+    q = (280.459 + 0.98564736 * t) % 360.0  # mean longitude [deg]
+    ecl = np.radians(q + 1.915 * np.sin(g) + 0.020 * np.sin(2 * g))  # ecliptic longitude
+    eps = np.radians(23.439 - 0.00000036 * t)  # obliquity of the ecliptic
+    ra = np.arctan2(np.cos(eps) * np.sin(ecl), np.cos(ecl))
+    dec = np.arcsin(np.sin(eps) * np.sin(ecl))
+    gmst = (18.697374558 + 24.06570982441908 * t) % 24.0  # [h]
+    angle = np.radians(gmst * 15.0 + longitude) - ra
+    if hour_angle:
+        return (np.degrees(angle) / 15.0 + 12.0) % 24.0 - 12.0
+    lat = np.radians(latitude)
+    return np.degrees(np.arcsin(np.sin(lat) * np.sin(dec)
+                                + np.cos(lat) * np.cos(dec) * np.cos(angle)))
+
+
+def _check_pv_timing(ds: xr.Dataset, tz: str) -> None:
+    """Refuse PV generated at night, warn of PV far from solar noon (constants above); needs
+    attrs latitude and longitude."""
+    try:
+        lat, lon = float(ds.attrs["latitude"]), float(ds.attrs["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return
+    if not (np.isfinite(lat) and np.isfinite(lon)) or ds.sizes["time"] < 2:
+        return
+    pv = ds["pv_kw"].values.sum(axis=1)
+    total = float(pv.sum())
+    if total <= 0:
+        return
+    t = pd.DatetimeIndex(ds["time"].values)
+    step = t[1] - t[0]
+    sun = np.max([sun_elevation(t + k * step, lat, lon) for k in (-1, 0, 1, 2)], axis=0)
+    floor = NIGHT_PV_SHARE * float(pv.max()) + PV_NOISE_KW * ds.sizes["household"]
+    night = (sun < NIGHT_SUN_DEG) & (pv > floor)
+    share = float(pv[night].sum()) / total
+    if share > NIGHT_PV_SHARE:
+        i = int(np.argmax(np.where(night, pv, -np.inf)))
+        raise DataError(
+            f"pv_kw: {100 * share:.1f} % of the village's PV energy is generated at night "
+            f"({int(night.sum())} steps with the sun below the horizon at latitude {lat:g}, "
+            f"longitude {lon:g}), most at {when(t[i], tz)}: {pv[i]:.3g} kW from all "
+            "households; the time stamps look shifted - local clock time read as UTC "
+            "(village.toml timestamps), another time zone, or the wrong latitude/longitude")
+    # the PV-weighted mean time from solar noon (steps labelled by their start: their middle)
+    offset = float(pv @ sun_elevation(t + step / 2, lat, lon, hour_angle=True)) / total
+    if abs(offset) > PV_NOON_TOLERANCE_H + step / pd.Timedelta(hours=2):
+        import warnings
+
+        side = "after" if offset > 0 else "before"
+        warnings.warn(
+            f"pv_kw: the village's PV comes {abs(offset):.1f} h {side} solar noon on average "
+            f"(weighted by the PV power, at latitude {lat:g}, "
+            f"longitude {lon:g}), where a village's roofs together come within half an hour "
+            "of it: the time stamps may be shifted (local clock time read as UTC, another "
+            "time zone) or latitude/longitude wrong", UserWarning, stacklevel=4)
 
 
 def _near_dst_change(t: pd.Timestamp, tz: str) -> bool:
@@ -432,6 +516,7 @@ def _check_values(ds: xr.Dataset) -> None:
                 f"more than {PV_MAX_PER_KWP:g} kW per kWp, first at "
                 f"{_first_times(ds['pv_kw'], above, tz=tz)}; pv_kwp too low or missing, or "
                 f"pv_kw in W? ({int(above.any(axis=0).sum())} household(s))")
+    _check_pv_timing(ds, tz)
     kva = ds["transformer_kva"].values
     if (kva <= 0).any():
         raise DataError(

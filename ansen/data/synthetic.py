@@ -134,6 +134,18 @@ def time_index(spec: VillageSpec) -> pd.DatetimeIndex:
 # --------------------------------------------------------------------------- weather
 
 
+#: Where the value of a TRY hour HH (1..24, CET, "HH Stunde (MEZ)" in the file's header) sits
+#: on the CET clock [h]: HH + TRY_CENTRE_H - 1, i.e. on HH:00 itself. Measured on the TRY of
+#: region 1 against the sun at its station (Bremerhaven, 53.53 N, 8.58 E): the correlation of
+#: the hourly global irradiance with the clear-sky shape (the hour's mean of sin(elevation))
+#: is highest with the values centred on HH:00 (0.903; 0.896 as the mean of the hour ending
+#: at HH, 0.893 of the hour beginning at it), and the year's irradiance-weighted mean time
+#: then falls 2 minutes after solar noon (28 minutes before it for the hour ending at HH).
+#: Read as the hour ending at HH, as this generator did until 2026-12-04, the village's PV
+#: came about 30 minutes early.
+TRY_CENTRE_H = 1.0
+
+
 def _sun(times_utc: pd.DatetimeIndex, lat: float, lon: float) -> pd.DataFrame:
     import pvlib
 
@@ -161,10 +173,11 @@ def weather(spec: VillageSpec, rng: np.random.Generator,
     """
     t = time_index(spec)
     try_ = read_try(spec.try_region)
-    # TRY hours are hour-ending CET; evaluate the sun at each hour's middle.
+    # TRY values of hour HH (1..24, CET) are taken as centred on HH:00 CET (TRY_CENTRE_H);
+    # evaluate the TRY's clear sky there.
     ref = pd.Timestamp("2019-01-01")  # a non-leap reference year for the TRY sun
     try_mid = (
-        ref + pd.to_timedelta(np.arange(8760), "h") + pd.Timedelta(minutes=30)
+        ref + pd.to_timedelta(np.arange(8760), "h") + pd.Timedelta(hours=TRY_CENTRE_H)
         - pd.Timedelta(hours=1)  # CET -> UTC
     ).tz_localize("UTC")
     sun_try = _sun(try_mid, 53.53, 8.58)
@@ -200,8 +213,9 @@ def weather(spec: VillageSpec, rng: np.random.Generator,
     day_idx = (cet.normalize() - dates[0].tz_localize(None)).days.to_numpy()
     day_idx = np.clip(day_idx, 0, len(dates) - 1)
     frac_h = (cet.hour + cet.minute / 60.0 + 7.5 / 60.0).to_numpy()  # mid-interval
-    # TRY hour h (1..24) covers [h-1, h): centre h-0.5 -> position x = frac_h - 0.5
-    x = frac_h - 0.5
+    # row j (hour HH = j + 1) is centred on j + TRY_CENTRE_H CET: position x = frac_h - that
+    # (before the first centre of a day the first row holds: night, for the irradiance)
+    x = frac_h - TRY_CENTRE_H
     lo = np.clip(np.floor(x).astype(int), 0, 23)
     hi = np.clip(lo + 1, 0, 23)
     wgt = np.clip(x - np.floor(x), 0.0, 1.0)
