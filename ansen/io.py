@@ -23,8 +23,10 @@ def toml_error(exc: Exception, text: str) -> str:
     message = str(exc)
     if "end of document" in message:
         lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-        message += (f" after line {lines}, the last: a [, {{ or quote opened further up "
-                    "is not closed")
+        message += f" after line {lines}, the last"
+        if message.startswith(("Unclosed", "Unterminated")) or any(
+                text.count(a) > text.count(b) for a, b in ("[]", "{}")):
+            message += ": a [, { or quote opened further up is not closed"
     return message
 
 

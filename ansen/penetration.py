@@ -208,9 +208,17 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
     homes = t[name.str.fullmatch(LEVEL.pattern)].copy()
     homes["layout"] = "homes"
     homes["batteries"] = homes["scenario"].str.extract(LEVEL)[0].astype(int)
-    homes = homes.merge(nb[["season", "batteries", "model"]].drop_duplicates(),
-                        on=["season", "batteries", "model"])
+    # the same runs beside each other: the period too, so that a store with two periods of a
+    # season or several grids cannot pair rows of different runs
+    same = ["season", "start", "end", "batteries", "model"]
+    homes = homes.merge(nb[same].drop_duplicates(), on=same)
     both = pd.concat([homes, nb], ignore_index=True)
+    key = same + ["layout"]
+    if both.duplicated(key).any():
+        dup = both[both.duplicated(key, keep=False)][key + ["scenario", "params", "period"]]
+        raise ValueError("several runs for one season, period, battery total, variant and "
+                         "layout (rows of different grids, or two periods of one season? "
+                         f"select one):\n{dup.to_string()}")
     out = pd.concat([both[["season", "batteries", "model", "layout", "battery_kwh_total"]],
                      _measures(both)], axis=1)
     out["mv_peak_reduction_pct"] = both["mv_peak_reduction_mean_pct"].astype(float)

@@ -775,7 +775,11 @@ def _annual_kwh(kw: np.ndarray, ds: xr.Dataset) -> np.ndarray:
 
 
 def _count(share: float, n: int) -> int:
-    return int(math.floor(share * n + 0.5))
+    """``share`` of ``n`` rounded to a whole number, halves up, as the share is written
+    (0.29 of 50 is 14.5, so 15, though 0.29 * 50 is 14.499999999999998 in floating point)."""
+    from fractions import Fraction
+
+    return int(math.floor(Fraction(repr(float(share))) * n + Fraction(1, 2)))
 
 
 def _apply_batteries(ds: xr.Dataset, b: BatterySites, applied: dict) -> xr.Dataset:

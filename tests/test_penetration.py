@@ -76,6 +76,16 @@ def test_neighbourhood_rows_under_a_parameter_set_of_ones_own_are_kept(rows):
     assert len(nb) == len(penetration.neighbourhood_table(rows))
 
 
+def test_neighbourhood_rows_pair_with_one_home_run_each(rows):
+    """Two home runs for one level and variant (another rule, say) were both set beside one
+    neighbourhood run; now refused, as the level table refuses them."""
+    import pandas as pd
+
+    twin = rows[rows["scenario"] == "penetration_003"].assign(scenario="penetration_003")
+    with pytest.raises(ValueError, match="several runs for one season, period, battery total"):
+        penetration.neighbourhood_table(pd.concat([rows, twin], ignore_index=True))
+
+
 def test_report_files(rows, tmp_path):
     files = penetration.write_report(rows, tmp_path)
     names = {f.name for f in files}

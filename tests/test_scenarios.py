@@ -161,6 +161,12 @@ def test_a_share_of_the_eligible_connections_is_a_count_of_them(six, share, coun
     assert recipe(by_share)["scenario"]["batteries"]["share"] == share
 
 
+def test_a_share_rounds_halves_up_as_written():
+    from ansen.scenarios import _count
+
+    assert [_count(0.29, 50), _count(0.57, 50), _count(0.5, 5), _count(0.49, 5)] == [15, 29, 3, 2]
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"share": 1.5}, "BatterySites.share must be"),
     ({"share": 0.5, "count": 3}, "give count or share, not both"),

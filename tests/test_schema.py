@@ -75,10 +75,12 @@ def test_local_timestamps_skipping_the_spring_hour_are_named():
     with pytest.raises(DataError, match=r"gap of 0 days 01:15:00 .* one hour missing where "
                                         r"daylight saving time begins: .* local clock time"):
         validate(_with_time(ds, local))
-    gap = tiny(days=2).isel(time=np.r_[0:20, 25:192])  # the same gap in June: no such hint
-    with pytest.raises(DataError, match="gap") as exc:
-        validate(gap)
-    assert "daylight saving" not in str(exc.value)
+    for start in ("2025-06-02", "2025-10-25 12:00"):  # June; the end of summer time
+        gap = tiny(days=2, start=start)
+        gap = gap.isel(time=np.r_[0:60, 64:192])  # a gap of 1 h 15 min: no such hint
+        with pytest.raises(DataError, match="gap of 0 days 01:15:00") as exc:
+            validate(gap)
+        assert "daylight saving" not in str(exc.value), start
 
 
 def test_nan(village):
@@ -394,8 +396,8 @@ def test_pv_on_time_passes_shifted_pv_is_said_and_pv_at_night_refused():
         warnings.simplefilter("error")
         from_arrays(**_sunny(0.0))  # the sun's own timing: silent
     # late, but not into the night: said (two hours late in June reaches the night: refused)
-    with pytest.warns(UserWarning, match=r"pv_kw: the village's PV comes 1\.[23] h after solar "
-                                         r"noon on average .* time stamps may be shifted"):
+    with pytest.warns(UserWarning, match=r"pv_kw: the village's PV days are centred 1\.[123] h "
+                                         r"after solar noon .* time stamps may be shifted"):
         from_arrays(**_sunny(1.25))
     with pytest.raises(DataError, match="generated at night"):
         from_arrays(**_sunny(2.0))
@@ -405,3 +407,25 @@ def test_pv_on_time_passes_shifted_pv_is_said_and_pv_at_night_refused():
     without = _sunny(9.0)  # without a position nothing is judged
     del without["latitude"], without["longitude"]
     from_arrays(**without)
+
+
+def test_west_roofs_in_hourly_data_labelled_by_the_hours_end_are_not_said():
+    """A PV-weighted mean time puts west roofs 1.7 h after solar noon in clear June days: the
+    check uses the middle of each day's PV, which the roofs' direction does not move."""
+    import warnings
+
+    import pvlib
+
+    from ansen.data import from_arrays
+
+    t = pd.date_range("2025-06-16", periods=24 * 7, freq="1h")  # UTC, labels: the hour's end
+    mid = (t - pd.Timedelta(minutes=30)).tz_localize("UTC")
+    sun = pvlib.solarposition.get_solarposition(mid, 52.79, 6.38)
+    cs = pvlib.clearsky.haurwitz(sun["apparent_zenith"])["ghi"]
+    poa = pvlib.irradiance.get_total_irradiance(35, 270, sun["zenith"], sun["azimuth"],
+                                                dni=cs * 0.8, ghi=cs, dhi=cs * 0.2)
+    pv = (poa["poa_global"].fillna(0).to_numpy() / 1000.0 * 4.0)[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_arrays(t, np.full((len(t), 1), 0.4), pv, household_transformer=["T1"],
+                    transformer_kva=[100.0], latitude=52.79, longitude=6.38)

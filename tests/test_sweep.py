@@ -330,6 +330,7 @@ GOOD = 'models = ["M4"]\nperiods = [["2025-06-03", "2025-06-04"]]\n'
     ('models = [', "not valid TOML"),
     ('periods = [["2025-06-03", "2025-06-04"]]\nmodels = ["M4"\n',
      "after line 2, the last: a [, { or quote opened further up is not closed"),
+    ('models = ["M4"]\nsolver =', "Invalid value (at end of document) after line 2, the last)"),
     (GOOD + '[[parameters]]\nname = "old"\nforecast_lag_days = 400\n',
      "parameter set 'old' for M4: simulate: forecast_lag_days"),
     ('name = "../escaped"\n' + GOOD, "name '../escaped' is not a safe name"),

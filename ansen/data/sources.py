@@ -137,7 +137,8 @@ def read_try(region: int = 1) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns month, day, hour (1..24, hour ending, CET), ghi and dhi
+        Columns month, day, hour (1..24, CET; the values centred on that hour,
+        :data:`ansen.data.synthetic.TRY_CENTRE_H`), ghi and dhi
         [W/m^2] (global and diffuse horizontal), temp_air [degC],
         wind_speed [m/s].
     """

@@ -213,16 +213,19 @@ def weather(spec: VillageSpec, rng: np.random.Generator,
     day_idx = (cet.normalize() - dates[0].tz_localize(None)).days.to_numpy()
     day_idx = np.clip(day_idx, 0, len(dates) - 1)
     frac_h = (cet.hour + cet.minute / 60.0 + 7.5 / 60.0).to_numpy()  # mid-interval
-    # row j (hour HH = j + 1) is centred on j + TRY_CENTRE_H CET: position x = frac_h - that
-    # (before the first centre of a day the first row holds: night, for the irradiance)
+    # row j (hour HH = j + 1) is centred on j + TRY_CENTRE_H CET: position x = frac_h - that;
+    # before a day's first centre, between the previous day's last row and its first
     x = frac_h - TRY_CENTRE_H
-    lo = np.clip(np.floor(x).astype(int), 0, 23)
-    hi = np.clip(lo + 1, 0, 23)
+    before = x < 0
+    lo = np.where(before, 23, np.clip(np.floor(x).astype(int), 0, 23))
+    hi = np.where(before, 0, np.clip(lo + 1, 0, 23))
     wgt = np.clip(x - np.floor(x), 0.0, 1.0)
     don = donors[day_idx]
+    previous = np.maximum(day_idx - 1, 0)  # the period's first hour: its own day
+    don_lo = np.where(before, donors[previous], don)
 
     def interp(table: np.ndarray) -> np.ndarray:
-        return (1 - wgt) * table[don, lo] + wgt * table[don, hi]
+        return (1 - wgt) * table[don_lo, lo] + wgt * table[don, hi]
 
     sun = _sun(t + pd.Timedelta(minutes=7.5), spec.latitude, spec.longitude)
     zen = sun["apparent_zenith"].to_numpy()
@@ -242,7 +245,8 @@ def weather(spec: VillageSpec, rng: np.random.Generator,
                 same = national_rng.random(len(dates)) < spec.national_same_weather
                 own = (doy + national_rng.integers(-w, w + 1, len(dates))) % 365
                 region = np.where(same, donors, own)
-            national += (1 - wgt) * k[region[day_idx], lo] + wgt * k[region[day_idx], hi]
+            region_lo = np.where(before, region[previous], region[day_idx])
+            national += (1 - wgt) * k[region_lo, lo] + wgt * k[region[day_idx], hi]
         national = national / n_reg * clear
     return pd.DataFrame(
         {
