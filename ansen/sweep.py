@@ -84,8 +84,8 @@ TARIFFS = {
 }
 
 #: Keys of a spec file; each but name, description and schedule may also be set per [[grid]].
-SPEC_KEYS = ("name", "description", "schedule", "villages", "scenarios", "models", "periods",
-             "parameters", "solver", "grid")
+SPEC_KEYS = ("name", "description", "schedule", "scenario_files", "villages", "scenarios",
+             "models", "periods", "parameters", "solver", "grid")
 GRID_KEYS = ("villages", "scenarios", "models", "periods", "parameters", "solver")
 
 #: Version of the store's layout (in the Parquet schema's metadata).
@@ -631,9 +631,14 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
     ``parameters`` and ``solver`` define one crossed grid (:func:`grid`); with
     ``[[grid]]`` tables, each table is crossed on its own (its keys override
     the top-level ones) and the spec is the union of them. ``name``,
-    ``description`` and ``schedule`` (the experiments TOML of ``"schedule"``)
-    are top-level only. Relative paths are read from the spec's folder. Any
-    other key is refused by name.
+    ``description``, ``schedule`` (the experiments TOML of ``"schedule"``) and
+    ``scenario_files`` are top-level only. ``scenario_files``: scenario files of
+    one's own (the format of data/scenarios.toml) whose scenarios the spec may
+    name like the shipped ones; each such scenario runs as the table of its
+    parts (so its definition is part of the runs' provenance), and may end a
+    chain (``{ name = "x", scenario = ["penetration_040", "mine"] }``).
+    Relative paths are read from the spec's folder. Any other key is refused by
+    name.
 
     Parameters
     ----------
@@ -670,10 +675,13 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
     base = path.resolve().parent
     sched = Path(schedule) if schedule else (base / doc["schedule"] if "schedule" in doc
                                              else None)
+    own = _own_scenarios(doc.get("scenario_files", []), base, path)
     tasks: list[Task] = []
     for i, block in enumerate(blocks):
         where = f"{path}" + (f" [[grid]] #{i + 1}" if "grid" in doc else "")
         spec = {k: doc[k] for k in GRID_KEYS if k in doc} | block
+        if own and isinstance(spec.get("scenarios"), list):
+            spec["scenarios"] = [_inline_own(sc, own, where) for sc in spec["scenarios"]]
         for key, value in (("villages", villages), ("models", models), ("solver", solver)):
             if value is not None:
                 spec[key] = list(value) if key != "solver" else value
@@ -697,6 +705,51 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
     _one_name_per_recipe([(t.scenario_name, t.scenario_json) for t in tasks], str(path))
     return Grid(name=name, tasks=_unique(tasks),
                 description=str(doc.get("description", "")))
+
+
+def _own_scenarios(files, base: Path, path: Path) -> dict:
+    """The scenarios of a spec's ``scenario_files`` by name (read from the spec's folder)."""
+    from ansen.scenarios import load_scenarios
+
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise ValueError(f"{path}: scenario_files must be a list of paths, got {files!r}")
+    shipped = load_scenarios()
+    own: dict = {}
+    for f in files:
+        for name, sc in load_scenarios(base / f).items():
+            if name in shipped or name in own or name in ("none", *TARIFFS):
+                raise ValueError(f"{path}: scenario_files: {f} names {name!r}, a name the "
+                                 "shipped scenarios, the tariffs or another file of the spec "
+                                 "already use; rename it")
+            own[name] = sc
+    return own
+
+
+def _inline_own(value, own: dict, where: str):
+    """A spec's scenario with the scenarios of its own files replaced by their parts."""
+    def parts(name):
+        d = own[name].to_dict()
+        return {k: v for k, v in d.items() if k not in ("name", "description")
+                and v not in (None, [], {})}
+
+    if isinstance(value, str) and value in own:
+        return {"name": value, **parts(value)}
+    if isinstance(value, dict):
+        names = value.get("scenario", [])
+        names = [names] if isinstance(names, str) else names
+        if isinstance(names, list) and any(n in own for n in names):
+            if [n for n in names if n in own] != names[-1:] or set(value) - {"name",
+                                                                             "scenario",
+                                                                             "tariff"}:
+                raise ValueError(
+                    f"{where}: scenario {value.get('name', '')!r}: a scenario of the spec's "
+                    "scenario_files may only end a chain (scenario = [\"shipped\", ..., "
+                    "\"yours\"]) of a table without parts of its own")
+            out = {k: v for k, v in value.items() if k != "scenario"} | parts(names[-1])
+            if names[:-1]:
+                out["scenario"] = names[:-1]
+            return out
+    return value
 
 
 # --------------------------------------------------------------------------- worker side

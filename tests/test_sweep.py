@@ -1,6 +1,8 @@
 """Sweeps: specs, the store, reruns, and a tiny grid on a LocalCluster against a serial run."""
 
+import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -512,3 +514,34 @@ def test_warnings_of_a_derived_village_reach_the_end_of_the_sweep(villages, tmp_
     rating = [str(w.message) for w in caught if "beyond its rating" in str(w.message)
               or "can load the transformer beyond" in str(w.message)]
     assert len(rating) == 1 and "(2 runs, e.g. " in rating[0]
+
+
+OWN = ('[[scenario]]\nname = "half_homes"\n[scenario.batteries]\nshare = 0.5\n'
+       'rule = "net_exporters"\n')
+
+
+def test_a_spec_names_the_scenarios_of_its_own_scenario_files(tmp_path):
+    """They were refused as unknown named scenarios; they run as the table of their parts,
+    alone or at the end of a chain of shipped ones."""
+    (tmp_path / "mine.toml").write_text(OWN)
+    g = sweep.load_spec(_spec(tmp_path, GOOD + 'scenario_files = ["mine.toml"]\nscenarios = '
+                                            '["half_homes", { name = "h27", scenario = '
+                                            '["tariff_2027", "half_homes"] }]\n'))
+    recipes = {t.scenario_name: json.loads(t.scenario_json) for t in g.tasks}
+    assert recipes["half_homes"]["batteries"]["share"] == 0.5
+    assert recipes["h27"]["scenario"] == ["tariff_2027"] and recipes["h27"]["tariff"] == "2027"
+    assert recipes["h27"]["batteries"] == recipes["half_homes"]["batteries"]
+
+
+@pytest.mark.parametrize(("files", "scenario", "message"), [
+    ('["mine.toml"]', '{ name = "x", scenario = ["half_homes", "tariff_2027"] }',
+     "may only end a chain"),
+    ('["mine.toml", "mine.toml"]', '"half_homes"', "names 'half_homes', a name the shipped"),
+    ('"mine.toml"', '"half_homes"', "scenario_files must be a list of paths"),
+    ('["nowhere.toml"]', '"half_homes"', "no scenario file at"),
+])
+def test_scenario_files_of_a_spec_are_refused_by_name(tmp_path, files, scenario, message):
+    (tmp_path / "mine.toml").write_text(OWN)
+    text = GOOD + f"scenario_files = {files}\nscenarios = [{scenario}]\n"
+    with pytest.raises((ValueError, FileNotFoundError), match=re.escape(message)):
+        sweep.load_spec(_spec(tmp_path, text))
