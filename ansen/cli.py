@@ -168,6 +168,8 @@ def cmd_synthesize(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    import numpy as np
+
     import ansen.data as d
     from ansen.data.schema import check_bounds
 
@@ -177,6 +179,9 @@ def cmd_validate(args) -> int:
               if args.start or args.end else "")
     print(f"{args.data}: valid ({ds.sizes['time']} steps in the file, "
           f"{ds.sizes['household']} households{period})")
+    if not all(np.isfinite(float(ds.attrs.get(k, np.nan))) for k in ("latitude", "longitude")):
+        print("not checked: the PV's timing against the sun (the village gives no latitude "
+              "and longitude)")
     if ds.attrs.get("resampled"):
         from pathlib import Path
 

@@ -822,6 +822,12 @@ def _apply_batteries(ds: xr.Dataset, b: BatterySites, applied: dict) -> xr.Datas
                              f"list gives (with existing={b.existing!r})")
     else:
         count = b.count if b.share is None else _count(b.share, int(eligible.sum()))
+        if b.share and count == kept.sum() and count < eligible.sum():
+            import warnings
+
+            warnings.warn(f"{o}.share: {b.share:g} of the {int(eligible.sum())} eligible "
+                          f"connections ({where}) rounds to {count}: no new battery site",
+                          UserWarning, stacklevel=3)
         asked = (f"{o}.count: {count}" if b.share is None else
                  f"{o}.share: {b.share:g} of the {int(eligible.sum())} eligible connections "
                  f"({where}) is {count}, which")

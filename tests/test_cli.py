@@ -192,6 +192,16 @@ def test_a_misspelt_option_is_named_by_its_command(argv, usage, hint, capsys):
     assert "usage: ansen " in err and "command ..." not in err  # the command's own usage
 
 
+def test_validate_says_when_the_pv_timing_is_not_checked(tmp_path, capsys):
+    from tests.conftest import tiny
+
+    path = save(tiny(days=2), tmp_path / "v.nc")  # no latitude and longitude
+    assert main(["data", "validate", "--data", str(path)]) == 0
+    assert "not checked: the PV's timing against the sun" in capsys.readouterr().out
+    assert main(["data", "validate", "--data", str(DEFAULT_PATH)]) == 0
+    assert "not checked" not in capsys.readouterr().out
+
+
 def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(FileNotFoundError):
         main(["data", "validate", "--data", str(tmp_path / "nothing"), "--debug"])

@@ -707,3 +707,10 @@ def test_a_site_chosen_again_with_its_own_battery_is_unchanged_not_added():
     applied = json.loads(d.attrs["recipe"])["applied"]["batteries"]
     assert applied["added"] == ["H002"] and applied["unchanged"] == ["H001"]
     assert applied["removed"] == ["H003"] and applied["replaced"] == []
+
+
+def test_a_share_that_rounds_to_no_new_site_is_said(six):
+    with pytest.warns(UserWarning, match=r"BatterySites.share: 0.05 of the 5 eligible "
+                                         r"connections .* rounds to 0: no new battery site"):
+        d = derive(six, Scenario("s", batteries=BatterySites(share=0.05)))
+    assert sites(d) == ["DORPSHUIS"]

@@ -409,23 +409,38 @@ def test_pv_on_time_passes_shifted_pv_is_said_and_pv_at_night_refused():
     from_arrays(**without)
 
 
-def test_west_roofs_in_hourly_data_labelled_by_the_hours_end_are_not_said():
+def test_west_roofs_are_not_said_hourly_stamps_of_the_hours_end_are():
     """A PV-weighted mean time puts west roofs 1.7 h after solar noon in clear June days: the
-    check uses the middle of each day's PV, which the roofs' direction does not move."""
+    check uses the middle of each day's PV, which the roofs' direction does not move. Hourly
+    time stamps that label the hour's end are read an hour late (ansen reads a step's start):
+    said."""
     import warnings
 
     import pvlib
 
     from ansen.data import from_arrays
 
-    t = pd.date_range("2025-06-16", periods=24 * 7, freq="1h")  # UTC, labels: the hour's end
-    mid = (t - pd.Timedelta(minutes=30)).tz_localize("UTC")
-    sun = pvlib.solarposition.get_solarposition(mid, 52.79, 6.38)
-    cs = pvlib.clearsky.haurwitz(sun["apparent_zenith"])["ghi"]
-    poa = pvlib.irradiance.get_total_irradiance(35, 270, sun["zenith"], sun["azimuth"],
-                                                dni=cs * 0.8, ghi=cs, dhi=cs * 0.2)
-    pv = (poa["poa_global"].fillna(0).to_numpy() / 1000.0 * 4.0)[:, None]
+    def west(label_end: bool):
+        t = pd.date_range("2025-06-16", periods=24 * 7, freq="1h")  # UTC
+        mid = (t + pd.Timedelta(minutes=-30 if label_end else 30)).tz_localize("UTC")
+        sun = pvlib.solarposition.get_solarposition(mid, 52.79, 6.38)
+        cs = pvlib.clearsky.haurwitz(sun["apparent_zenith"])["ghi"]
+        poa = pvlib.irradiance.get_total_irradiance(35, 270, sun["zenith"], sun["azimuth"],
+                                                    dni=cs * 0.8, ghi=cs, dhi=cs * 0.2)
+        pv = (poa["poa_global"].fillna(0).to_numpy() / 1000.0 * 4.0)[:, None]
+        return from_arrays(t, np.full((len(t), 1), 0.4), pv, household_transformer=["T1"],
+                           transformer_kva=[100.0], latitude=52.79, longitude=6.38)
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        from_arrays(t, np.full((len(t), 1), 0.4), pv, household_transformer=["T1"],
-                    transformer_kva=[100.0], latitude=52.79, longitude=6.38)
+        west(label_end=False)
+    with pytest.warns(UserWarning, match=r"centred 0\.\d h after solar noon .* label the end"):
+        west(label_end=True)
+
+
+def test_a_misspelt_time_zone_gets_a_suggestion(village):
+    ds = village.copy()
+    ds.attrs["timezone"] = "Europe/Amsterdan"
+    with pytest.raises(DataError, match=r"'Europe/Amsterdan' is not an IANA time zone name "
+                                        r"\(did you mean 'Europe/Amsterdam'\?\)"):
+        validate(ds)

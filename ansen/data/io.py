@@ -471,8 +471,10 @@ def _read_meta(folder: Path) -> dict:
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        from ansen.data.schema import timezone_hint
+
         raise DataError(f"village.toml: timezone = {tz!r} is not an IANA time zone name "
-                        "(e.g. 'Europe/Amsterdam')") from exc
+                        f"({timezone_hint(tz)})") from exc
     return meta
 
 
