@@ -737,10 +737,9 @@ def _inline_own(value, own: dict, where: str):
     if isinstance(value, dict):
         names = value.get("scenario", [])
         names = [names] if isinstance(names, str) else names
-        if isinstance(names, list) and any(n in own for n in names):
-            if [n for n in names if n in own] != names[-1:] or set(value) - {"name",
-                                                                             "scenario",
-                                                                             "tariff"}:
+        ours = [n for n in names if n in own] if isinstance(names, list) else []
+        if ours:
+            if ours != names[-1:] or set(value) - {"name", "scenario", "tariff"}:
                 raise ValueError(
                     f"{where}: scenario {value.get('name', '')!r}: a scenario of the spec's "
                     "scenario_files may only end a chain (scenario = [\"shipped\", ..., "
@@ -1128,8 +1127,9 @@ def client(scheduler=None, workers: int | None = None) -> Iterator:
         # closes the cluster, which ends them. A run's failure is reported once, by run()
         # (its label and the error's last line): the workers' own error logs (a traceback
         # per failed task) are silenced.
-        # the workers' scratch space in a folder of the run's own, removed afterwards (dask's
-        # default is a shared dask-scratch-space in the system's temporary folder)
+        # the cluster's scratch space (the workers' folders and the client's lock files) in a
+        # folder of the run's own, removed afterwards (dask's default is a shared
+        # dask-scratch-space in the system's temporary folder)
         import dask
 
         with (tempfile.TemporaryDirectory(prefix="ansen-dask-") as scratch,
@@ -1137,7 +1137,6 @@ def client(scheduler=None, workers: int | None = None) -> Iterator:
             with _sigint_ignored():
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                        dashboard_address=":0", silence_logs=logging.CRITICAL,
-                                       local_directory=scratch,
                                        preload=["ansen.sweep"])  # runs dask_setup in each worker
             with cluster, Client(cluster) as local:
                 yield local

@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ansen.data.schema import DataError, check_time_index, validate
+from ansen.data.schema import DataError, check_time_index, timezone_hint, validate
 from ansen.io import atomic_path, toml_error
 
 __all__ = ["DEFAULT_PATH", "VILLAGE_KEYS", "load", "load_default", "read_folder", "save"]
@@ -471,8 +471,6 @@ def _read_meta(folder: Path) -> dict:
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        from ansen.data.schema import timezone_hint
-
         raise DataError(f"village.toml: timezone = {tz!r} is not an IANA time zone name "
                         f"({timezone_hint(tz)})") from exc
     return meta

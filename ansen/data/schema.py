@@ -412,7 +412,8 @@ def _check_pv_timing(ds: xr.Dataset, tz: str) -> None:
     step = t[1] - t[0]
     sun = np.max([sun_elevation(t + k * step, lat, lon) for k in (-1, 0, 1, 2)], axis=0)
     floor = NIGHT_PV_SHARE * float(pv.max()) + PV_NOISE_KW * ds.sizes["household"]
-    night = (sun < NIGHT_SUN_DEG) & (pv > floor)
+    on = pv > floor  # steps with PV beyond noise
+    night = (sun < NIGHT_SUN_DEG) & on
     share = float(pv[night].sum()) / total
     if share > NIGHT_PV_SHARE:
         i = int(np.argmax(np.where(night, pv, -np.inf)))
@@ -428,9 +429,6 @@ def _check_pv_timing(ds: xr.Dataset, tz: str) -> None:
     hour = sun_elevation(t + step / 2, lat, lon, hour_angle=True)
     solar_noon = (t - t[0]) / pd.Timedelta(days=1) - hour / 24.0  # constant over a solar day
     day = np.round(solar_noon - solar_noon[0]).astype(int)  # days run midnight to midnight
-    on = pv > floor
-    if on.sum() < 2:
-        return
     first = pd.Series(hour[on]).groupby(day[on]).min()
     last = pd.Series(hour[on]).groupby(day[on]).max()
     days = (last - first) > 1.0  # days with PV over more than an hour
