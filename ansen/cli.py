@@ -324,7 +324,8 @@ def cmd_compare(args) -> int:
 
         own = {"plan_fleet": "--plan-fleet", "plan_minutes": "--plan-minutes",
                "forecast": "--forecast", "data_lag": "--data-lag", "solver": "--solver",
-               "replan_minutes": "--replan-minutes", "tariff": "--no-net-metering"}
+               "replan_minutes": "--replan-minutes", "tariff": "--no-net-metering",
+               "realtime": "--realtime"}
         of_simulate = [n for n in unused if n in inspect.signature(ansen.simulate).parameters]
         hint = "".join(
             f"; {n} is an argument of ansen.simulate, not a model parameter: "
@@ -342,7 +343,8 @@ def cmd_compare(args) -> int:
     sim = {"solver": args.solver, "tariff": tariff, "forecast": args.forecast,
            "data_lag": args.data_lag,
            "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes,
-           "plan_fleet": args.plan_fleet, "plan_minutes": args.plan_minutes}
+           "plan_fleet": args.plan_fleet, "plan_minutes": args.plan_minutes,
+           "realtime": args.realtime}
     for m in models:  # names, types and ranges now, before the data are read
         check_arguments(m, step=None, **sim, **per_model[m])
     check_bounds(args.start, args.end)
@@ -394,7 +396,7 @@ def cmd_compare(args) -> int:
             "data_lag": args.data_lag or "real time", "tariff": tariff.label,
             "replan_minutes": args.replan_minutes, "plan_fleet": args.plan_fleet,
             "plan_minutes": args.plan_minutes or "the data's step",
-            "params": json.dumps(params, sort_keys=True)}
+            "realtime": args.realtime, "params": json.dumps(params, sort_keys=True)}
         written = write_table(table.assign(**provenance), args.output)
         print(f"wrote {written}", file=sys.stderr)
     cols = ["mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
@@ -411,6 +413,8 @@ def cmd_compare(args) -> int:
               + (f"re-plans every {args.replan_minutes} min, " if args.replan_minutes
                  else "day-ahead plans only, ")
               + f"tariff: {tariff.label}"
+              + (", meters held to their plans (--realtime meter)" if args.realtime == "meter"
+                 else "")
               + (f", parameters {params}" if params else ""))
         print(table[cols].T.round(2).to_string())
     if table["mv_peak_reduction_mean_pct"].isna().any():
@@ -636,6 +640,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "large fleets, an approximation with a certificate (docs/models.md)")
     s.add_argument("--plan-minutes", type=int, default=None, metavar="MIN",
                    help="plan in steps of so many minutes, e.g. 60 (default: the data's step)")
+    s.add_argument("--realtime", default="setpoint", choices=["setpoint", "meter"],
+                   help="apply the plans' set points as they are (default), or hold each "
+                        "household's meter to what its plan expected: surplus the forecast "
+                        "missed is stored, load it missed is not imported (docs/models.md)")
     s.add_argument("--no-net-metering", dest="net_metering", action="store_false",
                    default=None,
                    help="tariff after 2027: feed-in at the day-ahead price (default: the "

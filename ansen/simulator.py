@@ -19,7 +19,8 @@ The controller has three pieces (:mod:`ansen.controller`):
    points of the latest plan to the *actual* data, within each battery's
    power limit and state-of-charge bounds, so forecast error shows in the
    results. Rule models (``none``, ``M1``) act here on each step's actual
-   exchange.
+   exchange. With ``realtime="meter"`` it first holds each household's meter
+   to what the plan expected of it (:func:`ansen.controller.meter_rule`).
 
 M6's behavioural shift is decided per local day from the forecast at the
 day-ahead decision before the day and applied to the actual load.
@@ -52,9 +53,11 @@ from ansen.controller import (
     Prices,
     apply_rule,
     apply_setpoints,
+    meter_rule,
 )
 from ansen.controller.information import duration_text
 from ansen.controller.planner import FLEETS, METHODS, dp_refusal
+from ansen.controller.realtime import REALTIME
 from ansen.data.schema import _as_utc, check_time_index, local_time, validate
 from ansen.forecast import FORECASTS, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
@@ -206,7 +209,8 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                     fallback: str | None = None, forecast_lag_days: int | None = None,
                     seed: int = 0, directions: str = "net", plan_minutes: int | None = None,
                     replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
-                    plan_method: str = "auto", plan_bounds: bool = True, **params) -> dict:
+                    plan_method: str = "auto", plan_bounds: bool = True,
+                    realtime: str = "setpoint", **params) -> dict:
     """Check every argument of :func:`simulate` but the village and period, by name and range.
 
     What a schedule, a sweep spec or the command line call before anything runs, so a
@@ -259,6 +263,9 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
     if plan_method not in METHODS:
         raise ValueError(f"simulate: plan_method must be one of {', '.join(METHODS)}, got "
                          f"{plan_method!r}")
+    if realtime not in REALTIME:
+        raise ValueError(f"simulate: realtime must be one of {', '.join(REALTIME)}, got "
+                         f"{realtime!r}")
     if plan_method == "dp" and (refusal := dp_refusal(steer, directions)):
         raise ValueError(f"simulate: {refusal}")
     if tariff is not None and not isinstance(tariff, Tariff):
@@ -322,7 +329,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
             "seed": seed, "directions": directions, "plan_minutes": plan_minutes,
             "replan_lookahead_hours": replan_lookahead_hours, "block": block, "dt": dt,
             "step_min": step_min, "plan_fleet": plan_fleet, "plan_method": plan_method,
-            "plan_bounds": plan_bounds}
+            "plan_bounds": plan_bounds, "realtime": realtime}
 
 
 def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: str = "highs",
@@ -332,8 +339,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
              fallback: str | None = None, forecast_lag_days: int | None = None, seed: int = 0,
              directions: str = "net", plan_minutes: int | None = None,
              replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
-             plan_method: str = "auto", plan_bounds: bool = True, progress=None,
-             **params) -> xr.Dataset:
+             plan_method: str = "auto", plan_bounds: bool = True, realtime: str = "setpoint",
+             progress=None, **params) -> xr.Dataset:
     """Run a steering model over a village with the controller of :mod:`ansen.controller`.
 
     Parameters
@@ -437,6 +444,18 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         from per-site plans (either way). The method used is
         ``attrs["plan_method"]`` (``"dp"``, ``"lp"``, ``"lp on classes (exact LP)"``;
         ``"lp on classes"`` or ``"dp on classes"`` with ``plan_fleet="classes"``).
+    realtime : {"setpoint", "meter"}
+        What the real-time layer does with a plan (:mod:`ansen.controller.realtime`):
+        apply its set points within the batteries' limits (``"setpoint"``,
+        default: what the pilot's platform sent), or first move each set point so
+        that the household's meter imports and exports no more than the plan
+        expected (``"meter"``, :func:`ansen.controller.meter_rule`: surplus the
+        forecast missed is stored, load it missed is not imported; a home
+        energy-management system that sees its own meter can do this). Identical
+        with perfect forecasts. ``attrs`` ``meter_rule_steps`` and
+        ``meter_rule_kwh``: battery steps moved and the energy moved [kWh].
+        Rule models (``none``, ``M1``) and fallback steps act on the actual
+        exchange either way.
     progress : bool or tqdm, optional
         Show a progress bar (default: for runs longer than 31 days), or an
         existing tqdm bar to advance by simulated days.
@@ -479,7 +498,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                         seed=seed, directions=directions, plan_minutes=plan_minutes,
                         replan_lookahead_hours=replan_lookahead_hours,
                         plan_fleet=plan_fleet, plan_method=plan_method,
-                        plan_bounds=plan_bounds, **params)
+                        plan_bounds=plan_bounds, realtime=realtime, **params)
     if tariff is None and "recipe" in village.attrs:  # a derived village states its tariff
         from ansen.scenarios import tariff_of
 
@@ -635,6 +654,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     soc_ws = soc.copy()
     fallbacks = []
     clipped, clipped_kwh = 0, 0.0
+    moved, moved_kwh = 0, 0.0  # set points moved by the meter rule
     own_bar = progress is None or progress is True
     bar = progress if not isinstance(progress, bool) and progress is not None else None
     if own_bar:
@@ -668,6 +688,13 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             actual_net = load_run[t:t_next, sites] - pv[t:t_next, sites]
             power, socs = apply_rule(rule.rule, actual_net, soc, fleet, dt)
         else:
+            if realtime == "meter":
+                planned = setpoint
+                setpoint = meter_rule(planned, planner.forecast_net[t - ws:t_next - ws],
+                                      load_run[t:t_next, sites] - pv[t:t_next, sites])
+                change = np.abs(setpoint - planned)
+                moved += int((change > 1e-6).sum())
+                moved_kwh += float(change.sum() * dt)
             power, socs = apply_setpoints(setpoint, soc, fleet.capacity, fleet.power,
                                           fleet.efficiency, fleet.soc_min, dt)
             off = np.abs(power - setpoint)
@@ -716,6 +743,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         "replan_lookahead_hours": replan_lookahead_hours, "plan_fleet": plan_fleet,
         "plan_method": plan_method, "directions": directions, "tariff": dict(tariff.__dict__),
     }
+    if realtime != "setpoint":  # the default left out: the runs before it keep their keys
+        run_params["realtime"] = realtime
     if forecast_lag_days is not None:
         run_params["forecast_lag_days"] = forecast_lag_days
     if plan_fleet == "classes":  # the class plans' bounds on or off
@@ -774,6 +803,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "direction_gap": round(planner.direction_gap, 6) if planner else 0.0,
             "clipped_steps": clipped,
             "clipped_kwh": round(clipped_kwh, 6),
+            "realtime": realtime if planner is not None else "none (rule)",
+            "meter_rule_steps": moved,
+            "meter_rule_kwh": round(moved_kwh, 6),
             "warmup_decisions": len(warmup_at),
             # 1: the weather forecast's PV shares were fitted on days after the run's start
             "forecast_fit_warmup": int(fit_warmup),

@@ -12,6 +12,7 @@ from ansen.data import from_arrays, local_time
 from ansen.metrics import run_label, transformer_peaks
 from ansen.models import Context, get_model
 from ansen.simulator import _schedule
+from ansen.tariffs import Tariff
 from tests.conftest import tiny
 
 
@@ -405,3 +406,59 @@ def test_class_plan_bounds_hold_through_replans_blocks_and_a_free_grid_price():
         assert -1e-7 <= a["class_plan_gap_mean_eur"] <= a["class_plan_gap_max_eur"], (model, extra)
     off = ansen.simulate(_four_homes(), "M4", **kw, plan_bounds=False)
     assert "class_plans_bounded" not in off.attrs
+
+
+def test_the_meter_rule_moves_a_set_point_only_to_hold_the_meter_within_its_plan():
+    from ansen.controller import meter_rule
+
+    # (set point, forecast net, actual net) [kW] -> set point; charge and import positive
+    cases = [(2.0, -3.0, -5.0, 4.0),   # more surplus than forecast: charged, not exported
+             (2.0, -3.0, -1.0, 1.0),   # less surplus: charge only it, import nothing for it
+             (3.0, 1.0, 2.0, 2.0),     # a planned grid charge: the planned import, no more
+             (3.0, 1.0, 0.5, 3.0),     # ... less load: import less, charge as planned
+             (-3.0, 0.5, 1.5, -3.0),   # a planned sale at a high price: sold a bit less
+             (-1.0, 2.0, 3.5, -2.5),   # more load than forecast: served from the battery
+             (0.0, -2.0, -2.0, 0.0)]   # the forecast was right: nothing moves
+    setpoint, forecast, actual, expected = np.array(cases).T[:, :, None]
+    moved = meter_rule(setpoint, forecast, actual)
+    assert moved == pytest.approx(expected)
+    meter, planned = actual + moved, forecast + setpoint
+    assert (np.abs(meter) <= np.abs(actual + setpoint) + 1e-12).all()  # towards zero
+    assert ((meter >= np.minimum(planned, 0) - 1e-12)
+            & (meter <= np.maximum(planned, 0) + 1e-12)).all()
+
+
+def test_the_meter_rule_changes_nothing_with_a_perfect_forecast():
+    v = _cloudy_then_sunny(days=6)
+    kw = {"start": "2025-05-03", "end": "2025-05-06", "forecast": "perfect", "progress": False,
+          "tariff": Tariff.after_net_metering(feed_in_share=0.5)}
+    plain = ansen.simulate(v, "M0", **kw)
+    held = ansen.simulate(v, "M0", realtime="meter", **kw)
+    assert held.attrs["realtime"] == "meter" and plain.attrs["realtime"] == "setpoint"
+    assert held.attrs["meter_rule_kwh"] < 1e-6
+    np.testing.assert_allclose(held["battery_charge_kw"], plain["battery_charge_kw"], atol=1e-9)
+
+
+@pytest.mark.parametrize("model", ["M0", "M3", "M4"])
+def test_held_meters_import_and_export_less_when_persistence_misses_the_weather(model):
+    """Days of changing cloud: persistence expects yesterday's sun. Set points that follow
+    the plan charge from the grid when the sun stays away and export surplus the plan did
+    not see; held meters do neither. M3 plans its two batteries as one class, which the
+    rule then sets apart (their PV differs)."""
+    v = _cloudy_then_sunny(days=8)
+    kw = {"start": "2025-05-05", "end": "2025-05-09", "progress": False,
+          "tariff": Tariff.after_net_metering(feed_in_share=0.5)}
+    runs = {rt: ansen.simulate(v, model, realtime=rt, **kw) for rt in ("setpoint", "meter")}
+    held = runs["meter"]
+    assert held.attrs["meter_rule_steps"] > 0
+    soc, cap = held["soc_kwh"].values, held["battery_kwh"].values
+    assert (soc >= -1e-9).all() and (soc <= cap + 1e-9).all()
+    sites = held["battery_kwh"].values > 0
+    net = {rt: r["net_kw"].values[:, sites] for rt, r in runs.items()}
+    assert np.clip(net["meter"], 0, None).sum() < np.clip(net["setpoint"], 0, None).sum()
+    assert np.clip(net["meter"], None, 0).sum() > np.clip(net["setpoint"], None, 0).sum()
+
+
+def test_realtime_must_be_known():
+    with pytest.raises(ValueError, match="realtime must be one of setpoint, meter, got 'grid'"):
+        ansen.simulate(tiny(), "M0", realtime="grid")

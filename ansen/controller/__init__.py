@@ -5,14 +5,14 @@
 - :mod:`ansen.controller.planner`: forecasts and the steering LP, day-ahead
   plans and intraday re-plans over a window;
 - :mod:`ansen.controller.realtime`: set points applied within the batteries'
-  limits, rule models step by step.
+  limits (optionally held to the plan's meter exchange), rule models step by step.
 
 :func:`ansen.simulate` puts them together over a run.
 """
 
 from ansen.controller.information import Information, KnownData
 from ansen.controller.planner import Planner, Prices
-from ansen.controller.realtime import Fleet, apply_rule, apply_setpoints
+from ansen.controller.realtime import REALTIME, Fleet, apply_rule, apply_setpoints, meter_rule
 
-__all__ = ["Fleet", "Information", "KnownData", "Planner", "Prices", "apply_rule",
-           "apply_setpoints"]
+__all__ = ["REALTIME", "Fleet", "Information", "KnownData", "Planner", "Prices", "apply_rule",
+           "apply_setpoints", "meter_rule"]

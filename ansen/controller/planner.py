@@ -281,6 +281,7 @@ class Planner:
         self._window, self._held = -1, None  # directions held in the current window
         self.direction_gap = 0.0  # objective above the LP bound where steps were held
         self.objectives: list[float] = []
+        self.forecast_net = None  # set by inputs()
 
     def inputs(self, ws: int, we: int, now: int, soc_ws: np.ndarray,
                sites: bool = False) -> HorizonInputs:
@@ -295,6 +296,9 @@ class Planner:
         net0, tr0, mv0 = self.forecasts.horizon(ws, nv, now)
         if self.behaviour is not None:
             net0, tr0, mv0 = self._shifted(ws, nv, now, net0, tr0, mv0)
+        #: Each site's forecast net exchange without battery [kW] (we - ws, B), data steps,
+        #: of the last inputs made: what the real-time layer's meter rule compares with.
+        self.forecast_net = net0
         p = self.prices
         n_plan = -(-nv // r)
 
@@ -353,7 +357,12 @@ class Planner:
             return self._plan(ws, we, now, soc_ws, executed)
         executed = np.asarray(executed, dtype=float).reshape(-1, len(self.group))
         soc_ws = np.asarray(soc_ws, dtype=float)
-        plan = self._plan(ws, we, now, soc_ws @ self._onehot, executed @ self._onehot)
+        # each class's charge and discharge summed apart: sites of a class that went opposite
+        # ways (the real-time layer's meter rule) then still add up to the class's state of
+        # charge (its efficiency is theirs)
+        plan = self._plan(ws, we, now, soc_ws @ self._onehot, executed @ self._onehot,
+                          parts=(np.maximum(executed, 0.0) @ self._onehot,
+                                 np.maximum(-executed, 0.0) @ self._onehot))
         if self._certify and self._solved:
             start = time.perf_counter()
             self._bound_plan(ws, we, now, soc_ws, executed)
@@ -450,8 +459,12 @@ class Planner:
             soc += np.where(charge, eta * x * dt, -x * dt / eta)
         return out
 
-    def _plan(self, ws, we, now, soc_ws, executed):
-        """:meth:`plan` for the LP's batteries (sites or classes)."""
+    def _plan(self, ws, we, now, soc_ws, executed, parts=None):
+        """:meth:`plan` for the LP's batteries (sites or classes).
+
+        ``parts``: the executed charge and discharge [kW] apart (each like ``executed``),
+        default from the sign of ``executed``.
+        """
         B, N, r = self.ctx.n_sites, self.ctx.n_steps, self.block
         if (now - ws) % r:
             raise ValueError(f"a re-plan {now - ws} steps into a window is not on an LP step of "
@@ -466,11 +479,13 @@ class Planner:
         values = self.steer.parameters(inputs)
         lower, upper = np.zeros((2, B, N)), np.zeros((2, B, N))
         executed = np.asarray(executed, dtype=float)
-        if r > 1 and len(executed):  # block means of what the batteries did
-            executed = executed.reshape(done, r, B).mean(axis=1)
-        past = executed.T  # (B, done)
-        lower[0, :, :done] = upper[0, :, :done] = np.maximum(past, 0.0)
-        lower[1, :, :done] = upper[1, :, :done] = np.maximum(-past, 0.0)
+        if parts is None:
+            parts = (np.maximum(executed, 0.0), np.maximum(-executed, 0.0))
+        for d, part in enumerate(parts):
+            part = np.asarray(part, dtype=float)
+            if r > 1 and len(part):  # block means of what the batteries did, each direction
+                part = part.reshape(done, r, B).mean(axis=1)  # apart (a block may hold both)
+            lower[d, :, :done] = upper[d, :, :done] = part.T
         upper[:, :, done:nv] = self.ctx.power_kw[None, :, None]
         if ws != self._window:  # a new window: no direction held yet
             self._window, self._held = ws, np.zeros((2, B, N), dtype=bool)

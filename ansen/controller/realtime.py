@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Fleet", "apply_setpoints", "apply_rule"]
+__all__ = ["Fleet", "REALTIME", "apply_setpoints", "apply_rule", "meter_rule"]
+
+#: How the real-time layer treats a plan's set points (``simulate(realtime=...)``):
+#: ``"setpoint"`` applies them as they are (within the battery's limits); ``"meter"``
+#: also holds each household's meter to what the plan expected of it
+#: (:func:`meter_rule`).
+REALTIME = ("setpoint", "meter")
 
 
 class Fleet:
@@ -89,3 +95,41 @@ def apply_rule(rule, actual_net: np.ndarray, soc0: np.ndarray, fleet: Fleet,
         power[i], socs[i] = p[0], s[0]
         soc = s[0]
     return power, socs
+
+
+def meter_rule(setpoint: np.ndarray, forecast_net: np.ndarray,
+               actual_net: np.ndarray) -> np.ndarray:
+    """Set points moved so that no meter imports or exports more than its plan expected.
+
+    The plan expected meter exchange :math:`m_t = \\hat n_t + P^{set}_t` (forecast net
+    exchange without battery plus the set point, import positive). With the actual net
+    exchange :math:`n_t` the set point would give :math:`n_t + P^{set}_t`; the rule keeps
+    that within :math:`[\\min(m_t, 0), \\max(m_t, 0)]`:
+
+    .. math::
+
+        P_t = \\min(\\max(P^{set}_t,\\ \\min(m_t, 0) - n_t),\\ \\max(m_t, 0) - n_t)
+
+    So surplus the forecast missed is charged instead of exported, load it missed is
+    served from the battery (or by charging less) instead of imported, and a meter the
+    plan meant to import (charging from the grid at a cheap hour, say) or export
+    (selling at a high price) keeps doing so up to the planned amount. Each change moves
+    a meter towards zero, never away; with a perfect forecast nothing changes. The
+    battery's limits are applied after (:func:`apply_setpoints`), and the next re-plan
+    starts from the state of charge that results.
+
+    Parameters
+    ----------
+    setpoint, forecast_net, actual_net : (n, B) [kW]
+        The plan's battery power (charge positive), the forecast and the actual net
+        exchange without battery (import positive) of each battery's household.
+
+    Returns
+    -------
+    (n, B) set points [kW]
+    """
+    setpoint = np.asarray(setpoint, dtype=float)
+    actual_net = np.asarray(actual_net, dtype=float)
+    meter = np.asarray(forecast_net, dtype=float) + setpoint
+    return np.clip(setpoint, np.minimum(meter, 0.0) - actual_net,
+                   np.maximum(meter, 0.0) - actual_net)
