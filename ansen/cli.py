@@ -781,6 +781,11 @@ def _message(exc: BaseException) -> str:
     return text.splitlines()[0] if len(text.splitlines()) == 1 else " ".join(text.split())
 
 
+#: Warnings about the data that the checks of a run's window repeat with their own figures
+#: (the whole village is checked when it is read): the command line prints the first only.
+_SAME_FINDING = ("pv_kw: the village's PV days are centred",)
+
+
 class _WarningsOnce:
     """A ``warnings.showwarning`` for the command line: one line per warning, without the
     source line; a warning that differs only in the model it names (``simulate M4: ...``
@@ -795,6 +800,8 @@ class _WarningsOnce:
         text = str(message)
         found = re.match(r"simulate (\S+): ", text)
         key = text[found.end():] if found else text
+        # one finding about the data, measured again on a run's window: printed once
+        key = next((p for p in _SAME_FINDING if key.startswith(p)), key)
         models = self.models.setdefault(key, [])
         if not models:
             print(f"ansen: warning: {text}", file=file or sys.stderr)

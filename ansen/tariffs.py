@@ -301,7 +301,7 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
     total = total + by_day.loc[want[found]].to_numpy().sum(axis=0)
     unknown = int((~found).sum())
     note = (f"{len(have)} days in the data, {len(missing) - unknown} from the same calendar "
-            "days of other years")
+            "days in another year of the data")
     if unknown:
         known = len(days) - unknown
         if known == 0:

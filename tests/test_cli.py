@@ -381,3 +381,16 @@ def test_validate_checks_the_period_it_is_given(capsys):
     assert main(["data", "validate", "--data", str(DEFAULT_PATH), "--start",
                  "5/4/2025"]) == 2
     assert "--start '5/4/2025' is not an ISO date" in capsys.readouterr().err
+
+
+def test_a_data_warning_repeated_on_a_run_window_is_printed_once(capsys):
+    from ansen.cli import _WarningsOnce
+
+    once = _WarningsOnce()
+    for days, hours in ((518, "1.0"), (5, "0.9")):
+        once(f"pv_kw: the village's PV days are centred {hours} h after solar noon (median of "
+             f"{days} days)", UserWarning, "x.py", 1)
+    once("pv_kw: household H001 generates up to 9 kW", UserWarning, "x.py", 1)
+    once("pv_kw: household H002 generates up to 9 kW", UserWarning, "x.py", 1)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and "518 days" in lines[0]

@@ -81,7 +81,10 @@ def test_folder_dst_doubled_local_timestamps(tmp_path):
         df = pd.read_csv(d / f"{name}.csv").iloc[:192]
         df["time"] = local[: len(df)]
         df.to_csv(d / f"{name}.csv", index=False)
-    with pytest.raises(DataError, match="load.csv: duplicate timestamps.*DST-doubled"):
+    # the time as the file gives it (local clock time, not read as UTC), and its lines
+    with pytest.raises(DataError, match=r"load.csv: duplicate timestamps, first 2025-10-26 "
+                       r"02:00 local time \(Europe/Amsterdam\) twice \(line 10 and line 14\).*"
+                       "repeated when daylight saving time ends"):
         read_folder(d)
 
 

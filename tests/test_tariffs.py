@@ -114,7 +114,7 @@ def test_missing_days_are_filled_from_other_years_and_said():
     # Jul-Dec 2024 (27 October has 25 hours) + Jan-Jun 2024's 182 days from 2025 (30 March
     # has 23 hours; 29 February takes 28 February)
     assert n.loc[2024, "H"] == pytest.approx(184 * 24 + 1 + 182 * 48 - 2)
-    assert "182 from the same calendar days of other years" in n.attrs["estimated"][2024]
+    assert "182 from the same calendar days in another year of the data" in n.attrs["estimated"][2024]
     last, note = last_year_net_kwh(net, t, 1.0, pd.Timestamp("2025-07-01"))
     assert last[0] == pytest.approx(184 * 24 + 1 + 181 * 48 - 2) and note == "data"
 

@@ -519,7 +519,7 @@ def _time_index(df: pd.DataFrame, what: str, meta: dict) -> pd.DatetimeIndex:
             "\"local\" in village.toml"
         )
     # Local clock time: the repeated hour at the end of DST cannot be placed.
-    check_time_index_local(idx, what, tz)
+    check_time_index_local(idx, what, tz, where=lambda i: _line(what, i))
     try:
         loc = idx.tz_localize(tz, ambiguous="raise", nonexistent="raise")
     except Exception as exc:
@@ -540,10 +540,23 @@ def _time_index(df: pd.DataFrame, what: str, meta: dict) -> pd.DatetimeIndex:
     return loc.tz_convert("UTC").tz_localize(None)
 
 
-def check_time_index_local(idx: pd.DatetimeIndex, what: str, tz: str) -> None:
-    """Duplicates in naive local time are DST doubles when they fall in the repeated hour."""
-    if idx.has_duplicates:
-        check_time_index(idx, what, tz)  # raises, with the DST diagnosis
+def check_time_index_local(idx: pd.DatetimeIndex, what: str, tz: str, where=None) -> None:
+    """Refuse duplicates in naive local clock time, shown as the file gives them (``where(i)``:
+    where the ``i``-th time is in the file); DST doubles when they fall in the repeated hour."""
+    if not idx.has_duplicates:
+        return
+    from ansen.data.schema import _looks_like_dst_fallback
+
+    dup = idx[idx.duplicated(keep=False)]
+    first = np.flatnonzero(idx == dup[0])[:2]
+    msg = (f"{what}: duplicate timestamps, first {dup[0]:%Y-%m-%d %H:%M} local time ({tz}) "
+           "twice" + (f" ({where(int(first[0]))} and {where(int(first[1]))})" if where else "")
+           + f"; {len(dup)} rows share a time with another")
+    if _looks_like_dst_fallback(dup, tz):
+        msg += (" - they fall in the hour repeated when daylight saving time ends, which local "
+                "clock time without UTC offset cannot tell apart; export with UTC offsets "
+                "(or in UTC and declare timestamps = \"utc\")")
+    raise DataError(msg)
 
 
 def _wide(folder: Path, name: str, meta: dict, columns, required=True) -> pd.DataFrame | None:
