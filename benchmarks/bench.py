@@ -11,6 +11,7 @@ own), on the shipped village unless ``--data`` names another:
     .venv/bin/python benchmarks/bench.py --sites 140 --fleet classes   # one LP battery per class
     .venv/bin/python benchmarks/bench.py --solvers highs glpk --models M2 M5
     .venv/bin/python benchmarks/bench.py --data my_village.nc --start 2025-06-02 --end 2025-06-09
+    .venv/bin/python benchmarks/bench.py --realtime meter     # meters held to their plans
 
 ``--data`` takes what :func:`ansen.data.load` reads (a NetCDF village or a
 folder of exports); ``--start`` and ``--end`` (local dates, both or neither)
@@ -84,7 +85,8 @@ t = time.perf_counter()
 r = ansen.simulate(v, model, case["start"], case["end"], solver=case["solver"], tariff=tariff,
                    replan_minutes=case["replan"], plan_minutes=case.get("plan"),
                    plan_fleet=case.get("fleet", "sites"),
-                   plan_method=case.get("method", "auto"), progress=False)
+                   plan_method=case.get("method", "auto"),
+                   realtime=case.get("realtime", "setpoint"), progress=False)
 wall = time.perf_counter() - t
 days = r.sizes["time"] * (r.indexes["time"][1] - r.indexes["time"][0]).total_seconds() / 86400
 print(json.dumps({"model": case["model"], "solver": r.attrs["solver"], "days": days,
@@ -127,6 +129,9 @@ def main(argv=None) -> int:
                    help="LP batteries per site or per class of sites (default: sites)")
     p.add_argument("--method", nargs="+", default=["auto"], choices=["auto", "lp", "dp"],
                    help="how plans are solved (plan_method of ansen.simulate; default: auto)")
+    p.add_argument("--realtime", default="setpoint", choices=["setpoint", "meter"],
+                   help="the real-time layer (ansen.simulate's realtime): set points as planned "
+                        "(default, the one the targets judge) or meters held to their plans")
     p.add_argument("--data", type=Path, default=None,
                    help="a village to run instead of the shipped one (NetCDF or export folder)")
     p.add_argument("--start", default=None,
@@ -167,7 +172,9 @@ def main(argv=None) -> int:
     plans = [None if x == "data" else int(x) for x in args.plan_minutes]
     period = "given" if args.start else args.period
     print(f"period: {period} ({start or 'start of data'} to {end or 'end of data'}), "
-          f"{village}, {n_sites} battery sites, {sites['step_min']:g}-minute data")
+          f"{village}, {n_sites} battery sites, {sites['step_min']:g}-minute data"
+          + (", meters held to their plans (--realtime meter; no target judged)"
+             if args.realtime == "meter" else ""))
     print(f"{'model':8} {'solver':11} {'replan':>6} {'plan':>4} {'fleet':>7} {'method':>25} "
           f"{'lp':>4} "
           f"{'days':>5} {'s':>7} {'ms/day':>7} "
@@ -184,7 +191,7 @@ def main(argv=None) -> int:
                 case = {"model": model, "solver": solver, "start": start, "end": end,
                         "data": None if args.data is None else str(args.data.resolve()),
                         "replan": replan, "sites": args.sites, "plan": plan, "fleet": fleet,
-                        "method": method}
+                        "method": method, "realtime": args.realtime}
                 r = run_case(case)
                 if "error" in r:
                     failed += 1
@@ -198,7 +205,7 @@ def main(argv=None) -> int:
                       f"{r['steady_ms_per_day']:13.1f} {r['solve_ms_per_day']:12.1f} "
                       f"{r['solves']:6d} {r['peak_mb']:7.0f} {r['import_s']:8.2f}", flush=True)
                 default = (replan == 60 and plan is None and fleet == "sites"
-                           and method == "auto")
+                           and method == "auto" and args.realtime == "setpoint")
                 # a plan without an LP solver (the dynamic programme) is judged once, by the
                 # limit of the default solver: the other solvers' rows repeat it
                 solverless = r["solver"].startswith("none")
