@@ -800,8 +800,12 @@ class _WarningsOnce:
         text = str(message)
         found = re.match(r"simulate (\S+): ", text)
         key = text[found.end():] if found else text
-        # one finding about the data, measured again on a run's window: printed once
-        key = next((p for p in _SAME_FINDING if key.startswith(p)), key)
+        # one finding about the data, measured again on a run's window: printed once for
+        # each place (another village elsewhere is another finding)
+        same = next((p for p in _SAME_FINDING if key.startswith(p)), None)
+        if same is not None:
+            place = re.search(r"at latitude [^,]+, longitude [^,)]+", key)
+            key = same + (place.group(0) if place else "")
         models = self.models.setdefault(key, [])
         if not models:
             print(f"ansen: warning: {text}", file=file or sys.stderr)

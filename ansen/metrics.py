@@ -356,7 +356,8 @@ def run_label(run: xr.Dataset) -> str:
     E.g. ``"M5"``, ``"M5 (weather, 7D)"``, ``"M4 (shadow_eur_per_kwh=1.0)"``: the model
     parameters that differ from the model's defaults are named too, ``classes`` when
     the LP planned battery classes (``plan_fleet="classes"``), and ``lp`` or ``dp`` when
-    ``plan_method`` was chosen instead of ``"auto"``. Set ``attrs["label"]`` on a run to
+    ``plan_method`` was chosen instead of ``"auto"``, ``held meters`` with
+    ``realtime="meter"``. Set ``attrs["label"]`` on a run to
     name it yourself.
     """
     if run.attrs.get("label"):
@@ -375,6 +376,8 @@ def run_label(run: xr.Dataset) -> str:
     if (isinstance(run_params, dict) and run_params.get("plan_method") not in (None, "auto")
             and run.attrs.get("lp_batteries", 0)):
         extra.append(str(run_params["plan_method"]))  # "lp" or "dp", chosen by hand
+    if isinstance(run_params, dict) and run_params.get("realtime") == "meter":
+        extra.append("held meters")  # realtime="meter"
     try:
         from ansen.models import MODELS
 

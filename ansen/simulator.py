@@ -453,7 +453,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         forecast missed is stored, load it missed is not imported; a home
         energy-management system that sees its own meter can do this). Identical
         with perfect forecasts. ``attrs`` ``meter_rule_steps`` and
-        ``meter_rule_kwh``: battery steps moved and the energy moved [kWh].
+        ``meter_rule_kwh``: battery steps whose set point the rule moved, and the
+        set-point energy moved [kWh] (before the battery's limits, which
+        ``clipped_steps`` and ``clipped_kwh`` count after). Nearly every re-plan
+        then solves (the batteries did other than planned): several times the time.
         Rule models (``none``, ``M1``) and fallback steps act on the actual
         exchange either way.
     progress : bool or tqdm, optional

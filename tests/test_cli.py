@@ -387,10 +387,10 @@ def test_a_data_warning_repeated_on_a_run_window_is_printed_once(capsys):
     from ansen.cli import _WarningsOnce
 
     once = _WarningsOnce()
-    for days, hours in ((518, "1.0"), (5, "0.9")):
+    for days, hours, lat in ((518, "1.0", 52.8), (5, "0.9", 52.8), (30, "1.0", 51.4)):
         once(f"pv_kw: the village's PV days are centred {hours} h after solar noon (median of "
-             f"{days} days)", UserWarning, "x.py", 1)
+             f"{days} days, at latitude {lat}, longitude 6.38), where ...", UserWarning, "x.py", 1)
     once("pv_kw: household H001 generates up to 9 kW", UserWarning, "x.py", 1)
     once("pv_kw: household H002 generates up to 9 kW", UserWarning, "x.py", 1)
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 3 and "518 days" in lines[0]
+    assert len(lines) == 4 and "518 days" in lines[0] and "latitude 51.4" in lines[1]

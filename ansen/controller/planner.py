@@ -322,13 +322,23 @@ class Planner:
                              community_export_price=pad(p.export_community[ws:we]))
 
     def _shifted(self, ws, nv, now, net0, tr0, mv0):
-        """M6: the forecasts with the behavioural shift of the scope households."""
+        """M6: the forecasts with the behavioural shift of the scope households.
+
+        The shift moves load within each local day (red to green slots), so it is taken
+        over the whole days the window touches, as the actual load's is, and then cut to
+        the window (a window opened at 13:00 holds only the afternoon of its first day).
+        """
         b = self.behaviour
         cutoff = (self.forecasts.known.own_cutoff(now) if b.scope_is_fleet
                   else self.forecasts.known.grid_cutoff(now))
-        fc_load = self.forecasts.series(b.load, ws, nv, cutoff)
-        fc_flex = self.forecasts.series(b.flexible, ws, nv, cutoff)
-        shift = b.apply(fc_load, fc_flex, ws) - fc_load
+        a, e = ws, ws + nv
+        if b.day[a] >= 0:
+            a = int(np.flatnonzero(b.day == b.day[a])[0])
+        if b.day[e - 1] >= 0:
+            e = int(np.flatnonzero(b.day == b.day[e - 1])[-1]) + 1
+        fc_load = self.forecasts.series(b.load, a, e - a, cutoff)
+        fc_flex = self.forecasts.series(b.flexible, a, e - a, cutoff)
+        shift = (b.apply(fc_load, fc_flex, a) - fc_load)[ws - a:ws - a + nv]
         net0, tr0 = net0.copy(), tr0.copy()
         pos = {h: j for j, h in enumerate(self.sites)}
         for j, h in enumerate(b.scope):
@@ -471,20 +481,22 @@ class Planner:
                              f"{r} data steps")
         inputs = self.inputs(ws, we, now, soc_ws)
         done, nv = inputs.n_done, inputs.n_valid
-        kept = self._unchanged_ahead(ws, inputs, executed)
+        executed = np.asarray(executed, dtype=float)
+        if parts is None:
+            parts = (np.maximum(executed, 0.0), np.maximum(-executed, 0.0))
+        # block means of what the batteries did, each direction apart (a block, or a class
+        # whose sites went opposite ways, may hold both)
+        parts = [np.asarray(part, dtype=float) for part in parts]
+        if r > 1 and done:
+            parts = [part.reshape(done, r, B).mean(axis=1) for part in parts]
+        kept = self._unchanged_ahead(ws, inputs, executed, parts)
         self._solved = kept is None
         if kept is not None:
             self.kept += 1
             return kept[: we - now]
         values = self.steer.parameters(inputs)
         lower, upper = np.zeros((2, B, N)), np.zeros((2, B, N))
-        executed = np.asarray(executed, dtype=float)
-        if parts is None:
-            parts = (np.maximum(executed, 0.0), np.maximum(-executed, 0.0))
         for d, part in enumerate(parts):
-            part = np.asarray(part, dtype=float)
-            if r > 1 and len(part):  # block means of what the batteries did, each direction
-                part = part.reshape(done, r, B).mean(axis=1)  # apart (a block may hold both)
             lower[d, :, :done] = upper[d, :, :done] = part.T
         upper[:, :, done:nv] = self.ctx.power_kw[None, :, None]
         if ws != self._window:  # a new window: no direction held yet
@@ -511,18 +523,24 @@ class Planner:
         plan = (x[0] - x[1]).T[done:nv]
         return np.repeat(plan, r, axis=0)[: we - now] if r > 1 else plan
 
-    def _unchanged_ahead(self, ws, inputs, executed):
+    def _unchanged_ahead(self, ws, inputs, executed, parts):
         """The last plan's rest, when nothing the next ``lookahead`` steps depend on changed.
 
         Nothing changed: the same window, the batteries did what the last
         plan said, and every input (forecasts, prices) of the steps from now
         to ``lookahead`` LP steps ahead is what that plan used (changes further
-        ahead are taken up at the next solve). None otherwise.
+        ahead are taken up at the next solve). None otherwise. ``parts``: the
+        executed charge and discharge per LP step; a step that holds both (sites of a
+        class, or steps of a block, that went opposite ways) lost energy the net power
+        does not show, so the plan is solved again.
         """
         if self.lookahead is None or self._last is None or self._last[0] != ws:
             return None
         _, last, x = self._last
         done, r = inputs.n_done, self.block
+        since = slice(last.n_done, done)
+        if ((parts[0][since] > 1e-9) & (parts[1][since] > 1e-9)).any():
+            return None
         planned = (x[0] - x[1]).T[last.n_done:done]  # what the batteries were to do since
         executed = np.asarray(executed, dtype=float)[last.n_done * r:]
         if r > 1 and len(executed):
