@@ -376,8 +376,8 @@ def run_label(run: xr.Dataset) -> str:
     if (isinstance(run_params, dict) and run_params.get("plan_method") not in (None, "auto")
             and run.attrs.get("lp_batteries", 0)):
         extra.append(str(run_params["plan_method"]))  # "lp" or "dp", chosen by hand
-    if isinstance(run_params, dict) and run_params.get("realtime") == "meter":
-        extra.append("held meters")  # realtime="meter"
+    if run.attrs.get("realtime") == "meter":  # realtime="meter" on a run with plans (a rule
+        extra.append("held meters")  # model's attrs say "none (rule)")
     try:
         from ansen.models import MODELS
 

@@ -480,6 +480,11 @@ def test_replans_start_from_what_held_meters_did(model, plan):
     assert ((charge[:-1] > 1e-6) & (charge[1:] < -1e-6)).any()  # both ways, step to step
 
 
+def test_a_rule_model_is_not_labelled_with_held_meters():
+    run = ansen.simulate(tiny(), "M1", realtime="meter", progress=False)
+    assert run.attrs["realtime"] == "none (rule)" and run_label(run) == "M1"
+
+
 def test_realtime_must_be_known():
     with pytest.raises(ValueError, match="realtime must be one of setpoint, meter, got 'grid'"):
         ansen.simulate(tiny(), "M0", realtime="grid")
