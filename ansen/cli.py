@@ -325,7 +325,7 @@ def cmd_compare(args) -> int:
         own = {"plan_fleet": "--plan-fleet", "plan_minutes": "--plan-minutes",
                "forecast": "--forecast", "data_lag": "--data-lag", "solver": "--solver",
                "replan_minutes": "--replan-minutes", "tariff": "--no-net-metering",
-               "realtime": "--realtime"}
+               "realtime": "--realtime", "transformer_guard": "--transformer-guard"}
         of_simulate = [n for n in unused if n in inspect.signature(ansen.simulate).parameters]
         hint = "".join(
             f"; {n} is an argument of ansen.simulate, not a model parameter: "
@@ -344,7 +344,7 @@ def cmd_compare(args) -> int:
            "data_lag": args.data_lag,
            "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes,
            "plan_fleet": args.plan_fleet, "plan_minutes": args.plan_minutes,
-           "realtime": args.realtime}
+           "realtime": args.realtime, "transformer_guard": args.transformer_guard}
     for m in models:  # names, types and ranges now, before the data are read
         check_arguments(m, step=None, **sim, **per_model[m])
     check_bounds(args.start, args.end)
@@ -381,6 +381,9 @@ def cmd_compare(args) -> int:
     for col in ("class_plans_bounded", "class_plans_not_bounded", "class_plan_gap_mean_eur",
                 "class_plan_gap_max_eur", "class_plan_gap_share_pct"):
         table[col] = [float(runs[m].attrs.get(col, float("nan"))) for m in args.models]
+    if args.transformer_guard is not None:  # what the guard did (battery steps, kWh)
+        for col in ("guard_steps", "guard_kwh"):
+            table[col] = [float(runs[m].attrs.get(col, 0.0)) for m in args.models]
     if args.output:
         import json
 
@@ -396,7 +399,10 @@ def cmd_compare(args) -> int:
             "data_lag": args.data_lag or "real time", "tariff": tariff.label,
             "replan_minutes": args.replan_minutes, "plan_fleet": args.plan_fleet,
             "plan_minutes": args.plan_minutes or "the data's step",
-            "realtime": args.realtime, "params": json.dumps(params, sort_keys=True)}
+            "realtime": args.realtime,
+            "transformer_guard": ("none" if args.transformer_guard is None
+                                  else args.transformer_guard),
+            "params": json.dumps(params, sort_keys=True)}
         written = write_table(table.assign(**provenance), args.output)
         print(f"wrote {written}", file=sys.stderr)
     cols = ["mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
@@ -406,6 +412,8 @@ def cmd_compare(args) -> int:
             "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
             "extra_wear_eur_per_household_month", "self_consumption_pct",
             "equivalent_full_cycles", "mv_deferral_years"]
+    if args.transformer_guard is not None:
+        cols += ["guard_steps", "guard_kwh"]
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(f"all models vs {args.baseline}, {table['start'].iloc[0]} to {table['end'].iloc[0]}, "
               f"solver {args.solver}, forecast {args.forecast}, "
@@ -415,6 +423,8 @@ def cmd_compare(args) -> int:
               + f"tariff: {tariff.label}"
               + (", meters held to their plans (--realtime meter)" if args.realtime == "meter"
                  else "")
+              + (f", transformer guard at {args.transformer_guard:g} x rating "
+                 "(--transformer-guard)" if args.transformer_guard is not None else "")
               + (f", parameters {params}" if params else ""))
         print(table[cols].T.round(2).to_string())
     if table["mv_peak_reduction_mean_pct"].isna().any():
@@ -644,6 +654,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="apply the plans' set points as they are (default), or hold each "
                         "household's meter to what its plan expected: surplus the forecast "
                         "missed is stored, load it missed is not imported (docs/models.md)")
+    s.add_argument("--transformer-guard", type=float, default=None, metavar="SHARE",
+                   help="a real-time guard: where the plans would load a transformer beyond "
+                        "SHARE x its rating (e.g. 1.0), its batteries move towards the limit "
+                        "as far as they can; assumes a live transformer measurement "
+                        "(docs/models.md; default: no guard)")
     s.add_argument("--no-net-metering", dest="net_metering", action="store_false",
                    default=None,
                    help="tariff after 2027: feed-in at the day-ahead price (default: the "

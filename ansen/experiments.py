@@ -43,7 +43,7 @@ FRESHNESS_KEYS = {"models", "data_lags", "forecasts", "periods", "seed"}
 SIMULATOR_KEYS = {"solver", "forecast", "data_lag", "forecast_lag_days", "replan_minutes",
                   "decision_hour", "horizon_hours", "soc_initial", "soc_min", "fallback", "seed",
                   "directions", "plan_minutes", "replan_lookahead_hours", "plan_fleet",
-                  "plan_method", "realtime"}
+                  "plan_method", "realtime", "transformer_guard"}
 
 __all__ = ["DEFAULT_SCHEDULE", "Experiment", "check_period", "get_experiment", "load_schedule", "output_folder",
            "run_experiment", "run_freshness", "season_sweep", "write_experiment"]

@@ -43,7 +43,7 @@ LAG_NAMES = {"15min": "15 minutes", "1h": "1 hour", "1D": "1 day", "2D": "2 days
 
 def check_data_lags(data_lags, village) -> pd.Timedelta:
     """The village's step, refusing data ages shorter than it (ValueError naming them)."""
-    from ansen.controller.information import duration_text
+    from ansen.data.schema import duration_text
 
     step = village.indexes["time"][1] - village.indexes["time"][0]
     short = [lag for lag in data_lags if pd.Timedelta(lag) < step]
@@ -96,7 +96,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     if unknown:
         raise ValueError(f"data ages {unknown}: use any of {', '.join(LAG_NAMES)} "
                          "(the table names them)")
-    from ansen.controller.information import duration_text
+    from ansen.data.schema import duration_text
 
     step = check_data_lags(data_lags, village)
     # the perfect-forecast bound needs no grid data: its data age is real time, the step

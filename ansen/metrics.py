@@ -227,7 +227,9 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
         ``grid_transformer_import_peak_at`` / ``_export_peak_at`` that
         transformer's id (text; "" where no transformer flows that way);
         ``grid_transformer_over_rating_h``: hours in which a transformer's
-        load exceeds its rating, summed over the transformers [h];
+        load exceeds its rating (by more than :data:`OVER_RATING_TOLERANCE_KW`,
+        so that a load held at the rating, as ``simulate(transformer_guard=1.0)``
+        holds it, is not counted for its rounding), summed over the transformers [h];
         ``grid_transformer_variance_kw2``: variance of each transformer's
         load, summed [kW^2]; ``grid_mv_import_peak_kw`` / ``_export_peak_kw``:
         the MV feeder's largest import and export [kW] (0 where it never
@@ -259,12 +261,17 @@ def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
             "grid_transformer_import_peak_at": at(imp),
             "grid_transformer_export_peak_pu": max(0.0, float(exp.max())),
             "grid_transformer_export_peak_at": at(exp),
-            "grid_transformer_over_rating_h": float((np.abs(tr) > kva).sum() * h),
+            "grid_transformer_over_rating_h": float(
+                (np.abs(tr) > kva + OVER_RATING_TOLERANCE_KW).sum() * h),
             "grid_transformer_variance_kw2": float(tr.var(axis=0).sum()),
             "grid_mv_import_peak_kw": max(0.0, float(mv.max())),
             "grid_mv_export_peak_kw": max(0.0, float(-mv.min())),
             "village_energy_cost_eur_per_month": float(bills / months)}
 
+
+#: How far beyond its rating a transformer's load must be to count as over it [kW]: a
+#: milliwatt, far below any measurement's resolution, above the sums' rounding.
+OVER_RATING_TOLERANCE_KW = 1e-6
 
 #: The figures of :func:`cost_saving`.
 COST_SAVING_KEYS = (
@@ -357,14 +364,21 @@ def run_label(run: xr.Dataset) -> str:
     parameters that differ from the model's defaults are named too, ``classes`` when
     the LP planned battery classes (``plan_fleet="classes"``), and ``lp`` or ``dp`` when
     ``plan_method`` was chosen instead of ``"auto"``, ``held meters`` with
-    ``realtime="meter"``. Set ``attrs["label"]`` on a run to
+    ``realtime="meter"``, ``guard 1 x rating`` with ``transformer_guard=1.0``. The
+    data age is named when it is not real time (the run's own step: ``15min`` on the
+    shipped village, ``1h`` on hourly data). Set ``attrs["label"]`` on a run to
     name it yourself.
     """
     if run.attrs.get("label"):
         return str(run.attrs["label"])
     model = str(run.attrs.get("model", "?"))
+    real_time = "15min"  # the data age of real time is the data's own step
+    if "time" in run.indexes and len(run.indexes["time"]) > 1:
+        from ansen.data.schema import duration_text
+
+        real_time = duration_text(run.indexes["time"][1] - run.indexes["time"][0])
     extra = [str(x) for x, default in ((run.attrs.get("forecast"), "persistence"),
-                                       (run.attrs.get("data_lag"), "15min"))
+                                       (run.attrs.get("data_lag"), real_time))
              if x and x != default and not str(x).startswith("none")]
     try:
         run_params = json.loads(run.attrs.get("params", "{}"))
@@ -378,6 +392,9 @@ def run_label(run: xr.Dataset) -> str:
         extra.append(str(run_params["plan_method"]))  # "lp" or "dp", chosen by hand
     if run.attrs.get("realtime") == "meter":  # realtime="meter" on a run with plans (a rule
         extra.append("held meters")  # model's attrs say "none (rule)")
+    guard = run.attrs.get("transformer_guard", "none")
+    if not str(guard).startswith("none"):  # a share of the rating
+        extra.append(f"guard {float(guard):g} x rating")
     try:
         from ansen.models import MODELS
 

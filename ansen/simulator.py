@@ -53,6 +53,7 @@ from ansen.controller import (
     Prices,
     apply_rule,
     apply_setpoints,
+    guard_setpoints,
     meter_rule,
 )
 from ansen.controller.information import duration_text
@@ -210,7 +211,8 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                     seed: int = 0, directions: str = "net", plan_minutes: int | None = None,
                     replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
                     plan_method: str = "auto", plan_bounds: bool = True,
-                    realtime: str = "setpoint", **params) -> dict:
+                    realtime: str = "setpoint", transformer_guard: float | None = None,
+                    **params) -> dict:
     """Check every argument of :func:`simulate` but the village and period, by name and range.
 
     What a schedule, a sweep spec or the command line call before anything runs, so a
@@ -266,6 +268,9 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
     if realtime not in REALTIME:
         raise ValueError(f"simulate: realtime must be one of {', '.join(REALTIME)}, got "
                          f"{realtime!r}")
+    if transformer_guard is not None:
+        transformer_guard = arg("transformer_guard", transformer_guard,
+                                Param(low=0.0, high=10.0, unit="share of the rating"))
     if plan_method == "dp" and (refusal := dp_refusal(steer, directions)):
         raise ValueError(f"simulate: {refusal}")
     if tariff is not None and not isinstance(tariff, Tariff):
@@ -329,7 +334,8 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
             "seed": seed, "directions": directions, "plan_minutes": plan_minutes,
             "replan_lookahead_hours": replan_lookahead_hours, "block": block, "dt": dt,
             "step_min": step_min, "plan_fleet": plan_fleet, "plan_method": plan_method,
-            "plan_bounds": plan_bounds, "realtime": realtime}
+            "plan_bounds": plan_bounds, "realtime": realtime,
+            "transformer_guard": transformer_guard}
 
 
 def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: str = "highs",
@@ -340,7 +346,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
              directions: str = "net", plan_minutes: int | None = None,
              replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
              plan_method: str = "auto", plan_bounds: bool = True, realtime: str = "setpoint",
-             progress=None, **params) -> xr.Dataset:
+             transformer_guard: float | None = None, progress=None,
+             **params) -> xr.Dataset:
     """Run a steering model over a village with the controller of :mod:`ansen.controller`.
 
     Parameters
@@ -459,6 +466,16 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         then solves (the batteries did other than planned): several times the time.
         Rule models (``none``, ``M1``) and fallback steps act on the actual
         exchange either way.
+    transformer_guard : float, optional
+        A real-time guard on each transformer (:func:`ansen.controller.guard_setpoints`):
+        where a plan's set points would leave a transformer's load beyond this share of
+        its rating (kVA, read as kW: unity power factor, as the metrics read it), its
+        batteries move towards the limit as far as they can (after ``realtime="meter"``,
+        which it overrides). It reads each step's measured transformer load, so it
+        assumes a live measurement that the pilot did not have. Default None: no guard.
+        ``attrs`` ``guard_steps`` and ``guard_kwh``: battery steps the guard moved and
+        the energy it moved [kWh]. Like the meter rule, it makes most re-plans solve.
+        Rule models and fallback steps are not guarded.
     progress : bool or tqdm, optional
         Show a progress bar (default: for runs longer than 31 days), or an
         existing tqdm bar to advance by simulated days.
@@ -501,7 +518,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                         seed=seed, directions=directions, plan_minutes=plan_minutes,
                         replan_lookahead_hours=replan_lookahead_hours,
                         plan_fleet=plan_fleet, plan_method=plan_method,
-                        plan_bounds=plan_bounds, realtime=realtime, **params)
+                        plan_bounds=plan_bounds, realtime=realtime,
+                        transformer_guard=transformer_guard, **params)
     if tariff is None and "recipe" in village.attrs:  # a derived village states its tariff
         from ansen.scenarios import tariff_of
 
@@ -513,6 +531,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     tariff, seed, plan_minutes = a["tariff"], a["seed"], a["plan_minutes"]
     forecast_lag_days = a["forecast_lag_days"]
     replan_lookahead_hours = a["replan_lookahead_hours"]
+    transformer_guard = a["transformer_guard"]
 
     times_all = village.indexes["time"]
     i0 = 0 if start is None else int(times_all.searchsorted(_as_utc(start, village,
@@ -658,6 +677,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     fallbacks = []
     clipped, clipped_kwh = 0, 0.0
     moved, moved_kwh = 0, 0.0  # set points moved by the meter rule
+    guarded, guarded_kwh = 0, 0.0  # and by the transformer guard
+    if transformer_guard is not None:  # each transformer's measured load without batteries
+        guard_base = (load_run - pv) @ onehot + rest
+        guard_limit = transformer_guard * run_village["transformer_kva"].values.astype(float)
     own_bar = progress is None or progress is True
     bar = progress if not isinstance(progress, bool) and progress is not None else None
     if own_bar:
@@ -698,9 +721,17 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                 change = np.abs(setpoint - planned)
                 moved += int((change > 1e-6).sum())
                 moved_kwh += float(change.sum() * dt)
-            power, socs = apply_setpoints(setpoint, soc, fleet.capacity, fleet.power,
-                                          fleet.efficiency, fleet.soc_min, dt)
-            off = np.abs(power - setpoint)
+            if transformer_guard is None:
+                power, socs = apply_setpoints(setpoint, soc, fleet.capacity, fleet.power,
+                                              fleet.efficiency, fleet.soc_min, dt)
+                off = np.abs(power - setpoint)
+            else:
+                power, socs, change = guard_setpoints(setpoint, soc, fleet, dt,
+                                                      guard_base[t:t_next], tr_of[sites],
+                                                      guard_limit)
+                guarded += int((np.abs(change) > 1e-6).sum())
+                guarded_kwh += float(np.abs(change).sum() * dt)
+                off = np.abs(power - change - setpoint)
             clipped += int((off > 1e-6).sum())
             clipped_kwh += float(off.sum() * dt)
         if len(socs):
@@ -748,6 +779,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     }
     if realtime != "setpoint":  # the default left out: the runs before it keep their keys
         run_params["realtime"] = realtime
+    if transformer_guard is not None:  # likewise
+        run_params["transformer_guard"] = transformer_guard
     if forecast_lag_days is not None:
         run_params["forecast_lag_days"] = forecast_lag_days
     if plan_fleet == "classes":  # the class plans' bounds on or off
@@ -809,6 +842,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "realtime": realtime if planner is not None else "none (rule)",
             "meter_rule_steps": moved,
             "meter_rule_kwh": round(moved_kwh, 6),
+            "transformer_guard": (transformer_guard if planner is not None
+                                  and transformer_guard is not None else "none"),
+            "guard_steps": guarded,
+            "guard_kwh": round(guarded_kwh, 6),
             "warmup_decisions": len(warmup_at),
             # 1: the weather forecast's PV shares were fitted on days after the run's start
             "forecast_fit_warmup": int(fit_warmup),

@@ -12,6 +12,7 @@ own), on the shipped village unless ``--data`` names another:
     .venv/bin/python benchmarks/bench.py --solvers highs glpk --models M2 M5
     .venv/bin/python benchmarks/bench.py --data my_village.nc --start 2025-06-02 --end 2025-06-09
     .venv/bin/python benchmarks/bench.py --realtime meter     # meters held to their plans
+    .venv/bin/python benchmarks/bench.py --transformer-guard 1.0  # a live transformer guard
 
 ``--data`` takes what :func:`ansen.data.load` reads (a NetCDF village or a
 folder of exports); ``--start`` and ``--end`` (local dates, both or neither)
@@ -86,7 +87,8 @@ r = ansen.simulate(v, model, case["start"], case["end"], solver=case["solver"], 
                    replan_minutes=case["replan"], plan_minutes=case.get("plan"),
                    plan_fleet=case.get("fleet", "sites"),
                    plan_method=case.get("method", "auto"),
-                   realtime=case.get("realtime", "setpoint"), progress=False)
+                   realtime=case.get("realtime", "setpoint"),
+                   transformer_guard=case.get("guard"), progress=False)
 wall = time.perf_counter() - t
 days = r.sizes["time"] * (r.indexes["time"][1] - r.indexes["time"][0]).total_seconds() / 86400
 print(json.dumps({"model": case["model"], "solver": r.attrs["solver"], "days": days,
@@ -132,6 +134,9 @@ def main(argv=None) -> int:
     p.add_argument("--realtime", default="setpoint", choices=["setpoint", "meter"],
                    help="the real-time layer (ansen.simulate's realtime): set points as planned "
                         "(default, the one the targets judge) or meters held to their plans")
+    p.add_argument("--transformer-guard", type=float, default=None, metavar="SHARE",
+                   help="a real-time guard on each transformer at SHARE x its rating "
+                        "(ansen.simulate's transformer_guard; no target judged)")
     p.add_argument("--data", type=Path, default=None,
                    help="a village to run instead of the shipped one (NetCDF or export folder)")
     p.add_argument("--start", default=None,
@@ -174,7 +179,9 @@ def main(argv=None) -> int:
     print(f"period: {period} ({start or 'start of data'} to {end or 'end of data'}), "
           f"{village}, {n_sites} battery sites, {sites['step_min']:g}-minute data"
           + (", meters held to their plans (--realtime meter; no target judged)"
-             if args.realtime == "meter" else ""))
+             if args.realtime == "meter" else "")
+          + (f", transformer guard at {args.transformer_guard:g} x rating (no target judged)"
+             if args.transformer_guard is not None else ""))
     print(f"{'model':8} {'solver':11} {'replan':>6} {'plan':>4} {'fleet':>7} {'method':>25} "
           f"{'lp':>4} "
           f"{'days':>5} {'s':>7} {'ms/day':>7} "
@@ -191,7 +198,8 @@ def main(argv=None) -> int:
                 case = {"model": model, "solver": solver, "start": start, "end": end,
                         "data": None if args.data is None else str(args.data.resolve()),
                         "replan": replan, "sites": args.sites, "plan": plan, "fleet": fleet,
-                        "method": method, "realtime": args.realtime}
+                        "method": method, "realtime": args.realtime,
+                        "guard": args.transformer_guard}
                 r = run_case(case)
                 if "error" in r:
                     failed += 1
@@ -205,7 +213,8 @@ def main(argv=None) -> int:
                       f"{r['steady_ms_per_day']:13.1f} {r['solve_ms_per_day']:12.1f} "
                       f"{r['solves']:6d} {r['peak_mb']:7.0f} {r['import_s']:8.2f}", flush=True)
                 default = (replan == 60 and plan is None and fleet == "sites"
-                           and method == "auto" and args.realtime == "setpoint")
+                           and method == "auto" and args.realtime == "setpoint"
+                           and args.transformer_guard is None)
                 # a plan without an LP solver (the dynamic programme) is judged once, by the
                 # limit of the default solver: the other solvers' rows repeat it
                 solverless = r["solver"].startswith("none")

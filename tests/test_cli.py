@@ -269,6 +269,20 @@ def test_compare_runs_variants_with_parameters(tmp_path, capsys):
     assert row["plan_fleet"] == "sites" and row["plan_method"] == "lp"
 
 
+def test_compare_runs_a_transformer_guard(tmp_path, capsys):
+    out = tmp_path / "c.csv"
+    assert main(["compare", "--models", "M0", "--start", "2025-06-02", "--end", "2025-06-03",
+                 "--transformer-guard", "0.2", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "transformer guard at 0.2 x rating (--transformer-guard)" in text
+    assert "guard_kwh" in text
+    row = __import__("pandas").read_csv(out, index_col="run").iloc[0]
+    assert row.name == "M0 (guard 0.2 x rating)" and row["transformer_guard"] == 0.2
+    assert row["guard_steps"] > 0 and row["guard_kwh"] > 0
+    assert main(["compare", "--transformer-guard", "-1"]) == 2
+    assert "transformer_guard must be" in capsys.readouterr().err
+
+
 def test_compare_plans_battery_classes_with_their_certificate(tmp_path, capsys):
     out = tmp_path / "c.csv"
     assert main(["compare", "--models", "M5", "--start", "2025-06-02", "--end", "2025-06-03",

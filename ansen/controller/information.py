@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ansen.data.schema import duration_text
+
 __all__ = ["Information", "KnownData", "duration_text"]
 
 
@@ -160,7 +162,3 @@ class KnownData:
         return day - pd.Timedelta(days=1) + pd.Timedelta(hours=runs[-1])
 
 
-def duration_text(td: pd.Timedelta) -> str:
-    """A duration as the text ``data_lag`` takes: "15min", "1h", "90min"."""
-    minutes = int(td / pd.Timedelta(minutes=1))
-    return f"{minutes}min" if minutes < 60 or minutes % 60 else f"{minutes // 60}h"

@@ -4,14 +4,17 @@ It applies set points to the actual data, step by step, within each
 battery's power limit and state-of-charge bounds; forecast error therefore
 shows in the results (a battery full earlier than planned clips its set
 point). Rule models (``none``, ``M1``) act here on each step's actual net
-exchange.
+exchange. Two optional real-time rules move a plan's set points first: each
+household's meter held to its plan (:func:`meter_rule`), and each transformer's
+load held within a share of its rating (:func:`guard_setpoints`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Fleet", "REALTIME", "apply_setpoints", "apply_rule", "meter_rule"]
+__all__ = ["Fleet", "REALTIME", "apply_setpoints", "apply_rule", "guard_setpoints",
+           "meter_rule"]
 
 #: How the real-time layer treats a plan's set points (``simulate(realtime=...)``):
 #: ``"setpoint"`` applies them as they are (within the battery's limits); ``"meter"``
@@ -133,3 +136,85 @@ def meter_rule(setpoint: np.ndarray, forecast_net: np.ndarray,
     meter = np.asarray(forecast_net, dtype=float) + setpoint
     return np.clip(setpoint, np.minimum(meter, 0.0) - actual_net,
                    np.maximum(meter, 0.0) - actual_net)
+
+
+def guard_setpoints(setpoint: np.ndarray, soc0: np.ndarray, fleet: Fleet, dt: float,
+                    base_kw: np.ndarray, site_transformer: np.ndarray,
+                    limit_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Set points applied with a real-time guard on each transformer's load.
+
+    Step by step, each set point is first held within its battery's limits
+    (:func:`apply_setpoints`). Where a transformer's load with the batteries,
+    :math:`L_{k,t} = B_{k,t} + \\sum_{b \\in k} P_{b,t}`, would then exceed its limit
+    :math:`G_k`, its batteries together move their power towards it as far as their
+    power and state of charge allow: down by :math:`\\min(L_{k,t} - G_k, R^-_{k,t})`
+    when it imports more than :math:`G_k`, up by :math:`\\min(-G_k - L_{k,t}, R^+_{k,t})`
+    when it exports more, each battery its share of the room
+    :math:`R^\\pm_{k,t} = \\sum_{b \\in k} r^\\pm_{b,t}` (its own room to discharge more,
+    or to charge more, in this step). A transformer within its limit is left as planned;
+    the guard never moves a load away from the limit, and it cannot bring one within it
+    that the batteries are too small for (midday feed-in of a village full of PV).
+
+    The guard reads the transformer's load of the step it acts in, as a battery's own
+    inverter reads its meter: it assumes a live measurement on the transformer (the
+    pilot's grid data were a week old; seed 001 calls real-time insight into the local
+    grid load "still a challenge").
+
+    Parameters
+    ----------
+    setpoint : (n, B) [kW]
+        The plan's battery power (charge positive).
+    soc0 : (B,) [kWh]
+        State of charge before the first step.
+    fleet : Fleet
+    dt : float [h]
+    base_kw : (n, K) [kW]
+        Each transformer's load without the batteries (import positive; with the
+        behaviour of M6).
+    site_transformer : (B,) int
+        Each battery's transformer (an index into K).
+    limit_kw : (K,) [kW]
+        The guard's limit per transformer, >= 0.
+
+    Returns
+    -------
+    power : (n, B) applied battery power [kW], charge positive
+    soc : (n, B) state of charge at the end of each step [kWh]
+    moved : (n, B) [kW]
+        What the guard added to each battery's power, after the battery's limits
+        (so ``power - moved`` is the set point within them).
+    """
+    setpoint = np.asarray(setpoint, dtype=float)
+    base_kw = np.asarray(base_kw, dtype=float)
+    limit_kw = np.asarray(limit_kw, dtype=float)
+    n, b = setpoint.shape
+    k = len(limit_kw)
+    tr = np.asarray(site_transformer, dtype=int)
+    power, socs, moved = np.empty((n, b)), np.empty((n, b)), np.zeros((n, b))
+    soc = np.asarray(soc0, dtype=float).copy()
+    for i in range(n):
+        # within the battery's limits first, as apply_setpoints would
+        high = np.minimum(fleet.power, np.maximum(fleet.capacity - soc, 0.0)
+                          / (fleet.efficiency * dt))
+        low = -np.minimum(fleet.power, np.maximum(soc - fleet.soc_min, 0.0)
+                          * fleet.efficiency / dt)
+        p = planned = np.clip(setpoint[i], low, high)
+        load = base_kw[i] + np.bincount(tr, weights=p, minlength=k)
+        over = np.maximum(load - limit_kw, 0.0)   # import beyond the limit
+        under = np.maximum(-limit_kw - load, 0.0)  # export beyond it
+        if over.any() or under.any():
+            down, up = p - low, high - p            # each battery's room
+            room_down = np.bincount(tr, weights=down, minlength=k)
+            room_up = np.bincount(tr, weights=up, minlength=k)
+            share_down = np.divide(np.minimum(over, room_down), room_down,
+                                   out=np.zeros(k), where=room_down > 0)
+            share_up = np.divide(np.minimum(under, room_up), room_up,
+                                 out=np.zeros(k), where=room_up > 0)
+            change = up * share_up[tr] - down * share_down[tr]
+            p = np.clip(p + change, low, high)
+            moved[i] = p - planned
+        step, s = apply_setpoints(p[None, :], soc, fleet.capacity, fleet.power,
+                                  fleet.efficiency, fleet.soc_min, dt)
+        power[i], socs[i] = step[0], s[0]
+        soc = s[0]
+    return power, socs, moved

@@ -545,13 +545,10 @@ def check_time_index_local(idx: pd.DatetimeIndex, what: str, tz: str, where=None
     where the ``i``-th time is in the file); DST doubles when they fall in the repeated hour."""
     if not idx.has_duplicates:
         return
-    from ansen.data.schema import _looks_like_dst_fallback
+    from ansen.data.schema import _looks_like_dst_fallback, duplicate_times
 
-    dup = idx[idx.duplicated(keep=False)]
-    first = np.flatnonzero(idx == dup[0])[:2]
-    msg = (f"{what}: duplicate timestamps, first {dup[0]:%Y-%m-%d %H:%M} local time ({tz}) "
-           "twice" + (f" ({where(int(first[0]))} and {where(int(first[1]))})" if where else "")
-           + f"; {len(dup)} rows share a time with another")
+    msg, dup = duplicate_times(idx, what, lambda x: f"{x:%Y-%m-%d %H:%M} local time ({tz})",
+                               where)
     if _looks_like_dst_fallback(dup, tz):
         msg += (" - they fall in the hour repeated when daylight saving time ends, which local "
                 "clock time without UTC offset cannot tell apart; export with UTC offsets "

@@ -165,6 +165,12 @@ def holds_a_year(local: pd.DatetimeIndex) -> bool:
     return bool(local[-1] + (local[1] - local[0]) >= local[0] + pd.DateOffset(years=1))
 
 
+def duration_text(td: pd.Timedelta) -> str:
+    """A duration as the text ``data_lag`` takes: "15min", "1h", "90min"."""
+    minutes = int(td / pd.Timedelta(minutes=1))
+    return f"{minutes}min" if minutes < 60 or minutes % 60 else f"{minutes // 60}h"
+
+
 def step_hours(ds: xr.Dataset) -> float:
     """Length of one time step [h]."""
     t = ds.indexes["time"]
@@ -308,6 +314,22 @@ def _check_time(ds: xr.Dataset) -> None:
         )
 
 
+def duplicate_times(t: pd.DatetimeIndex, what: str, show, where=None
+                    ) -> tuple[str, pd.DatetimeIndex]:
+    """The message on a time index with duplicates, and the duplicated times.
+
+    The message names the first time that repeats (as ``show(time)`` writes it), where
+    its first two rows are (``where(i)``: the ``i``-th time's place in a file, if given)
+    and how many rows share a time; the caller adds its diagnosis.
+    """
+    dup = t[t.duplicated(keep=False)]
+    first = np.flatnonzero(t == dup[0])[:2]
+    msg = (f"{what}: duplicate timestamps, first {show(dup[0])} twice"
+           + (f" ({where(int(first[0]))} and {where(int(first[1]))})" if where else "")
+           + f"; {len(dup)} rows share a time with another")
+    return msg, dup
+
+
 def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam",
                      where=None) -> None:
     """Raise :class:`DataError` unless ``t`` is a naive, increasing, regular time index.
@@ -323,12 +345,7 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam",
     if len(t) < 2:
         raise DataError(f"{what}: at least two time steps needed, got {len(t)}")
     if t.has_duplicates:
-        twice = np.flatnonzero(t.duplicated(keep=False))
-        dup = t[twice]
-        first = np.flatnonzero(t == dup[0])[:2]
-        msg = (f"{what}: duplicate timestamps, first {when(dup[0], tz)} twice"
-               + (f" ({where(int(first[0]))} and {where(int(first[1]))})" if where else "")
-               + f"; {len(twice)} rows share a time with another")
+        msg, dup = duplicate_times(t, what, lambda x: when(x, tz), where)
         if _looks_like_dst_fallback(dup, tz):
             msg += (
                 " - they fall in the hour repeated when daylight saving time ends: the "
@@ -644,7 +661,6 @@ def check_coverage(ds: xr.Dataset, start=None, end=None) -> None:
                         f"the start {when(start, tz)}")
     for name, bound in (("start", start), ("end", end)):  # nothing rounded in silence
         if bound is not None and (bound - t[0]) % step:
-            from ansen.controller.information import duration_text
 
             before = bound - (bound - t[0]) % step
 
