@@ -394,7 +394,19 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = ""):
 
     seasons = list(dict.fromkeys(tab["season"]))
     variants = sorted(tab["variant"].unique())
-    colours = dict(zip(variants, plt.get_cmap("tab10").colors, strict=False))
+    # a colour per model, a line style and marker per what follows it ("(2027 tariff)",
+    # "(guard)", ...): any number of variants stays readable
+    models = sorted({v.split(" (")[0] for v in variants})
+    kinds = sorted({v[len(v.split(" (")[0]):] for v in variants})
+    palette = plt.get_cmap("tab10").colors
+    styles = ["-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
+    markers = ["o", "s", "^", "D", "v", "P", "X"]
+
+    def look(v: str) -> dict:
+        model = v.split(" (")[0]
+        kind = kinds.index(v[len(model):])
+        return {"color": palette[models.index(model) % len(palette)],
+                "ls": styles[kind % len(styles)], "marker": markers[kind % len(markers)]}
     headings = {**{k: h for k, (h, _) in MEASURES.items()}, **BATTERY_MEASURES}
     fig, axes = plt.subplots(len(measures), len(seasons), squeeze=False, sharex=True,
                              sharey="row", figsize=(3.6 * len(seasons), 2.9 * len(measures)))
@@ -404,10 +416,9 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = ""):
             s = tab[tab["season"] == season]
             for k, v in enumerate(variants):  # earlier variants wider: overlaps stay visible
                 d = s[s["variant"] == v].sort_values("battery_sites")
-                ax.plot(d["battery_sites"], d[col], marker="o", ms=6 - 0.5 * k,
-                        lw=4.0 - 3.0 * k / max(1, len(variants) - 1), label=v,
-                        color=colours[v], alpha=0.85,
-                        ls="--" if "(" in v else "-")
+                ax.plot(d["battery_sites"], d[col], ms=6 - 3.0 * k / max(1, len(variants) - 1),
+                        lw=3.0 - 2.2 * k / max(1, len(variants) - 1), label=v, alpha=0.85,
+                        **look(v))
             if col.endswith("_pu"):
                 ax.axhline(1.0, color="black", lw=0.8, ls=":")
             if i == 0:
