@@ -381,6 +381,9 @@ def cmd_compare(args) -> int:
     for col in ("class_plans_bounded", "class_plans_not_bounded", "class_plan_gap_mean_eur",
                 "class_plan_gap_max_eur", "class_plan_gap_share_pct"):
         table[col] = [float(runs[m].attrs.get(col, float("nan"))) for m in args.models]
+    # the guard each run had ("none" without one, and for "none", whose batteries stay idle)
+    table["transformer_guard"] = [runs[m].attrs.get("transformer_guard", "none")
+                                  for m in args.models]
     if args.transformer_guard is not None:  # what the guard did (battery steps, kWh)
         for col in ("guard_steps", "guard_kwh"):
             table[col] = [float(runs[m].attrs.get(col, 0.0)) for m in args.models]
@@ -400,8 +403,6 @@ def cmd_compare(args) -> int:
             "replan_minutes": args.replan_minutes, "plan_fleet": args.plan_fleet,
             "plan_minutes": args.plan_minutes or "the data's step",
             "realtime": args.realtime,
-            "transformer_guard": ("none" if args.transformer_guard is None
-                                  else args.transformer_guard),
             "params": json.dumps(params, sort_keys=True)}
         written = write_table(table.assign(**provenance), args.output)
         print(f"wrote {written}", file=sys.stderr)

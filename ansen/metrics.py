@@ -372,14 +372,21 @@ def run_label(run: xr.Dataset) -> str:
     if run.attrs.get("label"):
         return str(run.attrs["label"])
     model = str(run.attrs.get("model", "?"))
-    real_time = "15min"  # the data age of real time is the data's own step
+    real_time = pd.Timedelta("15min")  # the data age of real time is the data's own step
     if "time" in run.indexes and len(run.indexes["time"]) > 1:
-        from ansen.data.schema import duration_text
+        real_time = run.indexes["time"][1] - run.indexes["time"][0]
 
-        real_time = duration_text(run.indexes["time"][1] - run.indexes["time"][0])
-    extra = [str(x) for x, default in ((run.attrs.get("forecast"), "persistence"),
-                                       (run.attrs.get("data_lag"), real_time))
-             if x and x != default and not str(x).startswith("none")]
+    def same(x, default) -> bool:  # "60min", "1h" and "3600s" are one data age
+        try:
+            return pd.Timedelta(x) == pd.Timedelta(default)
+        except (TypeError, ValueError):
+            return str(x) == str(default)
+
+    forecast, lag = run.attrs.get("forecast"), run.attrs.get("data_lag")
+    extra = [str(forecast)] if forecast and forecast != "persistence" and not str(
+        forecast).startswith("none") else []
+    if lag and not str(lag).startswith("none") and not same(lag, real_time):
+        extra.append(str(lag))
     try:
         run_params = json.loads(run.attrs.get("params", "{}"))
     except ValueError:

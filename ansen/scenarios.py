@@ -839,7 +839,11 @@ def _apply_batteries(ds: xr.Dataset, b: BatterySites, applied: dict) -> xr.Datas
         need = count - int(kept.sum())
         if need > len(candidates):
             raise ValueError(f"{o}.count: {count} battery sites asked but only "
-                             f"{int(eligible.sum())} connections are eligible ({where})")
+                             f"{int(eligible.sum())} connections are eligible ({where}); "
+                             "a count fits the village it was written for (the shipped "
+                             "penetration_NNN levels count the shipped village's 140 "
+                             "connections): on another village give the level as a share, "
+                             "share = 1.0 for every eligible connection (docs/scenarios.md)")
         new = sorted(_rank(ds, candidates, b)[:need].tolist()) if need else []
     kwh[new], kw[new], eff[new] = b.capacity_kwh, b.power_kw, b.efficiency
     _set(ds, "battery_kwh", ("household",), kwh)

@@ -52,6 +52,7 @@ from ansen.controller import (
     Planner,
     Prices,
     apply_rule,
+    apply_rule_guarded,
     apply_setpoints,
     guard_setpoints,
     meter_rule,
@@ -270,7 +271,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                          f"{realtime!r}")
     if transformer_guard is not None:
         transformer_guard = arg("transformer_guard", transformer_guard,
-                                Param(low=0.0, high=10.0, unit="share of the rating"))
+                                Param(low=0.0, high=10.0, unit="share of the rating")) + 0.0
     if plan_method == "dp" and (refusal := dp_refusal(steer, directions)):
         raise ValueError(f"simulate: {refusal}")
     if tariff is not None and not isinstance(tariff, Tariff):
@@ -468,14 +469,22 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         exchange either way.
     transformer_guard : float, optional
         A real-time guard on each transformer (:func:`ansen.controller.guard_setpoints`):
-        where a plan's set points would leave a transformer's load beyond this share of
-        its rating (kVA, read as kW: unity power factor, as the metrics read it), its
+        where a plan's set points would leave a transformer's load beyond this share (0
+        to 10) of its rating (kVA, read as kW: unity power factor, as the metrics read it), its
         batteries move towards the limit as far as they can (after ``realtime="meter"``,
         which it overrides). It reads each step's measured transformer load, so it
-        assumes a live measurement that the pilot did not have. Default None: no guard.
-        ``attrs`` ``guard_steps`` and ``guard_kwh``: battery steps the guard moved and
-        the energy it moved [kWh]. Like the meter rule, it makes most re-plans solve.
-        Rule models and fallback steps are not guarded.
+        assumes a live measurement that the pilot did not have. It is greedy: it spends
+        stored energy on the excess at hand, which can leave a later, larger one
+        unguarded (:func:`ansen.controller.guard_setpoints`). 0 holds every transformer
+        at zero exchange as far as its batteries can. Default None: no guard. It guards
+        plans and the M1 rule (also as ``fallback``); ``"none"`` keeps its batteries idle,
+        so a guard given to it is not used (``attrs["transformer_guard"]`` is then
+        ``"none"``). ``attrs`` ``guard_steps``: battery steps whose power the guard
+        changed; ``guard_kwh``: the changes' energy, the sum over battery steps of
+        |ΔP|·Δt [kWh] (set-point energy: a plan that keeps asking for what the guard
+        refuses counts in every step it asks, so it can exceed the batteries' capacity
+        many times over). A
+        battery that did other than planned makes the next re-plan solve.
     progress : bool or tqdm, optional
         Show a progress bar (default: for runs longer than 31 days), or an
         existing tqdm bar to advance by simulated days.
@@ -712,7 +721,14 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         if setpoint is None:
             rule = fallback_model if planner is not None else rule_model
             actual_net = load_run[t:t_next, sites] - pv[t:t_next, sites]
-            power, socs = apply_rule(rule.rule, actual_net, soc, fleet, dt)
+            if transformer_guard is None or rule.id == "none":  # "none": batteries idle
+                power, socs = apply_rule(rule.rule, actual_net, soc, fleet, dt)
+            else:
+                power, socs, change = apply_rule_guarded(
+                    rule.rule, actual_net, soc, fleet, dt, guard_base[t:t_next],
+                    tr_of[sites], guard_limit)
+                guarded += int((np.abs(change) > 1e-6).sum())
+                guarded_kwh += float(np.abs(change).sum() * dt)
         else:
             if realtime == "meter":
                 planned = setpoint
@@ -779,7 +795,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     }
     if realtime != "setpoint":  # the default left out: the runs before it keep their keys
         run_params["realtime"] = realtime
-    if transformer_guard is not None:  # likewise
+    # likewise; and only where batteries act (not under "none", whose batteries stay idle)
+    guard_used = transformer_guard is not None and steer.id != "none" and len(sites) > 0
+    if guard_used:
         run_params["transformer_guard"] = transformer_guard
     if forecast_lag_days is not None:
         run_params["forecast_lag_days"] = forecast_lag_days
@@ -842,8 +860,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "realtime": realtime if planner is not None else "none (rule)",
             "meter_rule_steps": moved,
             "meter_rule_kwh": round(moved_kwh, 6),
-            "transformer_guard": (transformer_guard if planner is not None
-                                  and transformer_guard is not None else "none"),
+            "transformer_guard": transformer_guard if guard_used else "none",
             "guard_steps": guarded,
             "guard_kwh": round(guarded_kwh, 6),
             "warmup_decisions": len(warmup_at),

@@ -96,7 +96,8 @@ DEFINITION_COLUMNS = ["run_id", "village", "scenario", "tariff", "model", "param
                       "season", "start", "end", "solver", "baseline", "scenario_json",
                       "params_json"]
 VILLAGE_COLUMNS = ["battery_sites", "battery_kwh_total", "battery_kw_total"]
-PROVENANCE_COLUMNS = ["solves", "solve_seconds", "clipped_steps", "guard_kwh", "fallbacks",
+PROVENANCE_COLUMNS = ["solves", "solve_seconds", "clipped_steps", "guard_steps", "guard_kwh",
+                      "fallbacks",
                       "warmup_decisions", "plan_method", "class_plans_bounded",
                       "class_plans_not_bounded", "class_plan_gap_mean_eur",
                       "class_plan_gap_share_pct", "seconds",
@@ -863,7 +864,9 @@ def _run(village, definition: dict, m1, none) -> dict:
              "solves": int(attrs.get("solves", 0)),
              "solve_seconds": float(attrs.get("solve_seconds", 0.0)),
              "clipped_steps": int(attrs.get("clipped_steps", 0)),
-             # the energy a transformer guard moved (transformer_guard) [kWh]
+             # what a transformer guard changed (transformer_guard): battery steps, and
+             # the set-point energy [kWh]
+             "guard_steps": int(attrs.get("guard_steps", 0)),
              "guard_kwh": float(attrs.get("guard_kwh", 0.0)),
              "fallbacks": len(json.loads(attrs.get("fallbacks", "[]") or "[]")),
              # decisions whose forecasts read past their cut-off (a run at the data's start)

@@ -35,14 +35,33 @@ def test_the_guard_brings_an_import_peak_to_its_limit_shared_by_room():
 
 
 def test_the_guard_cuts_planned_charging_before_it_discharges():
-    """A plan charging 4 kW at each battery of transformer 0 into an import of 6 kW beyond a
-    limit of 10: the guard takes the 4 kW excess off the charging, shared by room (the room
-    to discharge more is 4 + 5 = 9 kW each)."""
+    """A plan charging 4 kW at one battery of transformer 0 into an import 3 kW beyond its
+    limit: the guard takes the 3 kW off that charging, and the idle battery stays idle (by
+    room alone it would discharge while the other charges, losing both ways)."""
     fleet, soc0 = _fleet(), np.full(3, 5.0)
-    setpoint = np.array([[4.0, 4.0, 0.0]])
-    power, _, _ = guard_setpoints(setpoint, soc0, fleet, 0.25, np.array([[6.0, 0.0]]),
-                                  np.array([0, 0, 1]), np.array([10.0, 10.0]))
-    np.testing.assert_allclose(power, [[2.0, 2.0, 0.0]])
+    power, _, moved = guard_setpoints(np.array([[4.0, 0.0, 0.0]]), soc0, fleet, 0.25,
+                                      np.array([[9.0, 0.0]]), np.array([0, 0, 1]),
+                                      np.array([10.0, 10.0]))
+    np.testing.assert_allclose(power, [[1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(moved, [[-3.0, 0.0, 0.0]])
+    # 7 kW beyond: the charging goes, and the rest (3 kW) is discharged by room (5 and 5)
+    power, _, _ = guard_setpoints(np.array([[4.0, 0.0, 0.0]]), soc0, fleet, 0.25,
+                                  np.array([[13.0, 0.0]]), np.array([0, 0, 1]),
+                                  np.array([10.0, 10.0]))
+    np.testing.assert_allclose(power, [[-1.5, -1.5, 0.0]])
+    # and an export excess cuts planned discharging first
+    power, _, _ = guard_setpoints(np.array([[-4.0, 2.0, 0.0]]), soc0, fleet, 0.25,
+                                  np.array([[-8.0, 0.0]]), np.array([0, 0, 1]),
+                                  np.array([9.0, 10.0]))
+    np.testing.assert_allclose(power, [[-3.0, 2.0, 0.0]])
+
+
+def test_the_guard_refuses_a_limit_it_cannot_hold():
+    fleet, soc0 = _fleet(), np.full(3, 5.0)
+    for limit in ([-1.0, 8.0], [np.nan, 8.0]):
+        with pytest.raises(ValueError, match="limit_kw must be finite and >= 0"):
+            guard_setpoints(np.zeros((1, 3)), soc0, fleet, 0.25, np.zeros((1, 2)),
+                            np.array([0, 0, 1]), np.array(limit))
 
 
 def test_the_guard_does_what_it_can_where_the_batteries_are_too_small():
@@ -88,6 +107,23 @@ def _midday_cheap(days=4):
         battery_eff=[0.95, 0.95, 0.95, 0.9], name="cheap middays")
 
 
+def _check_beyond_the_limit_only_at_the_batteries_limits(run, limit):
+    """Each step of one transformer's ``run`` beyond ``limit`` [kW]: every battery already
+    does all it can against it (discharges at full power or is empty; charges at full power
+    or is full), from soc_initial 0.5 and soc_min 0."""
+    load = run["transformer_kw"].values[:, 0]
+    power, soc = run["battery_charge_kw"].values, run["soc_kwh"].values
+    cap, kwp, eff = (run[x].values for x in ("battery_kwh", "battery_kw", "battery_eff"))
+    soc_before = np.vstack([0.5 * cap[None, :], soc[:-1]])
+    sites = cap > 0
+    for i in np.flatnonzero(np.abs(load) > limit + 1e-6):
+        if load[i] > 0:
+            room = np.minimum(kwp, soc_before[i] * eff / 0.25) + power[i]
+        else:
+            room = np.minimum(kwp, (cap - soc_before[i]) / (eff * 0.25)) - power[i]
+        np.testing.assert_allclose(room[sites], 0.0, atol=1e-6)
+
+
 @pytest.mark.parametrize("forecast, share, over", [("persistence", 0.25, False),
                                                    ("perfect", 0.25, False),
                                                    ("persistence", 0.1, True)])
@@ -106,20 +142,8 @@ def test_a_guarded_transformer_stays_within_its_limit_or_its_batteries_are_at_th
     assert guarded.attrs["guard_steps"] > 0 and guarded.attrs["guard_kwh"] > 0
     load = guarded["transformer_kw"].values[:, 0]
     assert (np.abs(load) > limit + 1e-6).any() == over
-    power = guarded["battery_charge_kw"].values
-    soc = guarded["soc_kwh"].values
-    cap = guarded["battery_kwh"].values
-    kwp = guarded["battery_kw"].values
-    eff = guarded["battery_eff"].values
-    soc_before = np.vstack([soc[:1] * np.nan, soc[:-1]])
-    for i in np.flatnonzero(np.abs(load) > limit + 1e-6)[1:]:  # the first has no soc before
-        if load[i] > 0:  # no more discharge: at full power or empty
-            room = np.minimum(kwp, soc_before[i] * eff / 0.25) + power[i]
-        else:
-            room = np.minimum(kwp, (cap - soc_before[i]) / (eff * 0.25)) - power[i]
-        np.testing.assert_allclose(room, 0.0, atol=1e-6)
-    # the guard never raises a peak, and the books still balance
-    assert np.abs(load).max() <= np.abs(plain["transformer_kw"].values).max() + 1e-9
+    _check_beyond_the_limit_only_at_the_batteries_limits(guarded, limit)
+    # the books still balance (the guard is greedy: it need not lower the run's peak)
     net = guarded["load_kw"] - guarded["pv_kw"] + guarded["battery_charge_kw"]
     np.testing.assert_allclose(guarded["net_kw"], net, atol=1e-9)
     np.testing.assert_allclose(load, net.sum("household").values + 3.0, atol=1e-9)
@@ -130,6 +154,25 @@ def test_a_guarded_transformer_stays_within_its_limit_or_its_batteries_are_at_th
     assert run_label(guarded) == "M0 (" + ("perfect, " if forecast == "perfect" else "") + \
         f"guard {share:g} x rating)"
     assert plain.attrs["guard_steps"] == 0 and plain.attrs["transformer_guard"] == "none"
+
+
+def test_the_guard_acts_on_the_m1_rule_and_not_on_idle_batteries():
+    """M1 never pushes a transformer further, but where the homes alone import beyond the
+    guard's limit its batteries discharge beyond their own load (until empty: the guard is
+    greedy, and here the evening peak comes after the batteries ran empty on the afternoon's
+    excess, so the run's peak is no lower); under "none" the batteries stay idle and the
+    guard is not used (nor recorded)."""
+    v = _midday_cheap()
+    kw = {"start": "2025-06-03", "end": "2025-06-05", "progress": False,
+          "transformer_guard": 0.1}
+    m1 = ansen.simulate(v, "M1", **kw)
+    assert m1.attrs["guard_steps"] > 0 and m1.attrs["transformer_guard"] == 0.1
+    assert run_label(m1) == "M1 (guard 0.1 x rating)"
+    _check_beyond_the_limit_only_at_the_batteries_limits(m1, 4.0)
+    none = ansen.simulate(v, "none", **kw)
+    assert none.attrs["transformer_guard"] == "none" and none.attrs["guard_steps"] == 0
+    assert "transformer_guard" not in json.loads(none.attrs["params"])
+    assert not none["battery_charge_kw"].values.any()
 
 
 def test_a_load_held_at_the_rating_is_not_over_it():
@@ -157,3 +200,5 @@ def test_hourly_data_in_real_time_are_not_labelled_with_their_age():
     lagged = ansen.simulate(tiny(days=3, minutes=60), "M0", "2025-06-03", "2025-06-05",
                             data_lag="1D", progress=False)
     assert run_label(lagged) == "M0 (1D)"
+    same = ansen.simulate(tiny(minutes=60), "M0", data_lag="60min", progress=False)
+    assert run_label(same) == "M0"

@@ -17,10 +17,11 @@ from ansen.controller.realtime import (
     REALTIME,
     Fleet,
     apply_rule,
+    apply_rule_guarded,
     apply_setpoints,
     guard_setpoints,
     meter_rule,
 )
 
 __all__ = ["REALTIME", "Fleet", "Information", "KnownData", "Planner", "Prices", "apply_rule",
-           "apply_setpoints", "guard_setpoints", "meter_rule"]
+           "apply_rule_guarded", "apply_setpoints", "guard_setpoints", "meter_rule"]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Fleet", "REALTIME", "apply_setpoints", "apply_rule", "guard_setpoints",
-           "meter_rule"]
+__all__ = ["Fleet", "REALTIME", "apply_setpoints", "apply_rule", "apply_rule_guarded",
+           "guard_setpoints", "meter_rule"]
 
 #: How the real-time layer treats a plan's set points (``simulate(realtime=...)``):
 #: ``"setpoint"`` applies them as they are (within the battery's limits); ``"meter"``
@@ -100,6 +100,25 @@ def apply_rule(rule, actual_net: np.ndarray, soc0: np.ndarray, fleet: Fleet,
     return power, socs
 
 
+def apply_rule_guarded(rule, actual_net: np.ndarray, soc0: np.ndarray, fleet: Fleet,
+                       dt: float, base_kw: np.ndarray, site_transformer: np.ndarray,
+                       limit_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`apply_rule` with the transformer guard of :func:`guard_setpoints` on each
+    step's set points (M1, and the fallback M1, under ``simulate(transformer_guard=...)``).
+
+    Returns power, state of charge and the guard's change, as :func:`guard_setpoints`.
+    """
+    n, b = actual_net.shape
+    power, socs, moved = np.empty((n, b)), np.empty((n, b)), np.empty((n, b))
+    soc = np.asarray(soc0, dtype=float)
+    for i in range(n):
+        p, s, m = guard_setpoints(rule(actual_net[i])[None, :], soc, fleet, dt,
+                                  base_kw[i:i + 1], site_transformer, limit_kw)
+        power[i], socs[i], moved[i] = p[0], s[0], m[0]
+        soc = s[0]
+    return power, socs, moved
+
+
 def meter_rule(setpoint: np.ndarray, forecast_net: np.ndarray,
                actual_net: np.ndarray) -> np.ndarray:
     """Set points moved so that no meter imports or exports more than its plan expected.
@@ -138,6 +157,14 @@ def meter_rule(setpoint: np.ndarray, forecast_net: np.ndarray,
                    np.maximum(meter, 0.0) - actual_net)
 
 
+def _share(need: np.ndarray, room: np.ndarray, tr: np.ndarray, k: int) -> np.ndarray:
+    """Each battery's part of its transformer's ``need`` (K,), in proportion to its ``room``
+    (B,) and at most all of it [kW]."""
+    total = np.bincount(tr, weights=room, minlength=k)
+    share = np.divide(np.minimum(need, total), total, out=np.zeros(k), where=total > 0)
+    return room * share[tr]
+
+
 def guard_setpoints(setpoint: np.ndarray, soc0: np.ndarray, fleet: Fleet, dt: float,
                     base_kw: np.ndarray, site_transformer: np.ndarray,
                     limit_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -145,15 +172,22 @@ def guard_setpoints(setpoint: np.ndarray, soc0: np.ndarray, fleet: Fleet, dt: fl
 
     Step by step, each set point is first held within its battery's limits
     (:func:`apply_setpoints`). Where a transformer's load with the batteries,
-    :math:`L_{k,t} = B_{k,t} + \\sum_{b \\in k} P_{b,t}`, would then exceed its limit
-    :math:`G_k`, its batteries together move their power towards it as far as their
-    power and state of charge allow: down by :math:`\\min(L_{k,t} - G_k, R^-_{k,t})`
-    when it imports more than :math:`G_k`, up by :math:`\\min(-G_k - L_{k,t}, R^+_{k,t})`
-    when it exports more, each battery its share of the room
-    :math:`R^\\pm_{k,t} = \\sum_{b \\in k} r^\\pm_{b,t}` (its own room to discharge more,
-    or to charge more, in this step). A transformer within its limit is left as planned;
-    the guard never moves a load away from the limit, and it cannot bring one within it
-    that the batteries are too small for (midday feed-in of a village full of PV).
+    :math:`L_{k,t} = B_{k,t} + \\sum_{b \\in k} P_{b,t}`, would then import more than
+    its limit :math:`G_k`, its batteries together lower their power by
+    :math:`\\min(L_{k,t} - G_k, R^-_{k,t})`; where it would export more, they raise it by
+    :math:`\\min(-G_k - L_{k,t}, R^+_{k,t})`. The change goes first to the batteries that
+    work against the limit (charging into an import excess, discharging into an export
+    excess), in proportion to that power, so that none charges while another discharges
+    for it; what remains, to all of the transformer's batteries in proportion to their
+    room (what each can still do that way in this step, by power and state of charge).
+    :math:`R^\\pm_{k,t}` is the transformer's sum of both.
+
+    A transformer within its limit is left as planned, and in the step it acts in the
+    guard moves a load only towards the limit. It cannot hold a load the batteries are
+    too small for (midday feed-in of a village full of PV), and it is greedy: it spends
+    stored energy on the excess of this step, which the plan may have kept for a later,
+    larger one, so over a day a guarded transformer's peak can be higher than without
+    the guard (the planner does not know the limit).
 
     The guard reads the transformer's load of the step it acts in, as a battery's own
     inverter reads its meter: it assumes a live measurement on the transformer (the
@@ -163,7 +197,7 @@ def guard_setpoints(setpoint: np.ndarray, soc0: np.ndarray, fleet: Fleet, dt: fl
     Parameters
     ----------
     setpoint : (n, B) [kW]
-        The plan's battery power (charge positive).
+        The plan's (or a rule's) battery power, charge positive.
     soc0 : (B,) [kWh]
         State of charge before the first step.
     fleet : Fleet
@@ -174,7 +208,8 @@ def guard_setpoints(setpoint: np.ndarray, soc0: np.ndarray, fleet: Fleet, dt: fl
     site_transformer : (B,) int
         Each battery's transformer (an index into K).
     limit_kw : (K,) [kW]
-        The guard's limit per transformer, >= 0.
+        The guard's limit per transformer, finite and >= 0 (0 holds every transformer
+        at zero exchange as far as its batteries can).
 
     Returns
     -------
@@ -183,6 +218,11 @@ def guard_setpoints(setpoint: np.ndarray, soc0: np.ndarray, fleet: Fleet, dt: fl
     moved : (n, B) [kW]
         What the guard added to each battery's power, after the battery's limits
         (so ``power - moved`` is the set point within them).
+
+    Raises
+    ------
+    ValueError
+        A limit that is negative or not finite, or arrays of other shapes.
     """
     setpoint = np.asarray(setpoint, dtype=float)
     base_kw = np.asarray(base_kw, dtype=float)
@@ -190,6 +230,13 @@ def guard_setpoints(setpoint: np.ndarray, soc0: np.ndarray, fleet: Fleet, dt: fl
     n, b = setpoint.shape
     k = len(limit_kw)
     tr = np.asarray(site_transformer, dtype=int)
+    if not np.all(np.isfinite(limit_kw)) or (limit_kw < 0).any():
+        raise ValueError(f"guard_setpoints: limit_kw must be finite and >= 0 [kW], got "
+                         f"{limit_kw.tolist()}")
+    if base_kw.shape != (n, k) or tr.shape != (b,) or (b and (tr.min() < 0 or tr.max() >= k)):
+        raise ValueError(f"guard_setpoints: base_kw must be (steps, transformers) = {(n, k)} "
+                         f"and site_transformer {b} indices below {k}; got {base_kw.shape} "
+                         f"and {tr.shape}")
     power, socs, moved = np.empty((n, b)), np.empty((n, b)), np.zeros((n, b))
     soc = np.asarray(soc0, dtype=float).copy()
     for i in range(n):
@@ -203,15 +250,16 @@ def guard_setpoints(setpoint: np.ndarray, soc0: np.ndarray, fleet: Fleet, dt: fl
         over = np.maximum(load - limit_kw, 0.0)   # import beyond the limit
         under = np.maximum(-limit_kw - load, 0.0)  # export beyond it
         if over.any() or under.any():
-            down, up = p - low, high - p            # each battery's room
-            room_down = np.bincount(tr, weights=down, minlength=k)
-            room_up = np.bincount(tr, weights=up, minlength=k)
-            share_down = np.divide(np.minimum(over, room_down), room_down,
-                                   out=np.zeros(k), where=room_down > 0)
-            share_up = np.divide(np.minimum(under, room_up), room_up,
-                                 out=np.zeros(k), where=room_up > 0)
-            change = up * share_up[tr] - down * share_down[tr]
-            p = np.clip(p + change, low, high)
+            # first less charging into an import excess, less discharging into an export one
+            less_charge = _share(over, np.maximum(p, 0.0), tr, k)
+            less_discharge = _share(under, np.maximum(-p, 0.0), tr, k)
+            p = p - less_charge + less_discharge
+            over = over - np.bincount(tr, weights=less_charge, minlength=k)
+            under = under - np.bincount(tr, weights=less_discharge, minlength=k)
+            # then discharge (charge) more, by each battery's room
+            p = p - _share(np.maximum(over, 0.0), p - low, tr, k) \
+                + _share(np.maximum(under, 0.0), high - p, tr, k)
+            p = np.clip(p, low, high)  # rounding only
             moved[i] = p - planned
         step, s = apply_setpoints(p[None, :], soc, fleet.capacity, fleet.power,
                                   fleet.efficiency, fleet.soc_min, dt)
