@@ -213,9 +213,11 @@ penetration = notebook([
 Reads the store of a penetration sweep: by default the shipped study's
 (`data/sweeps/penetration.toml`, run by `ansen reproduce --penetration`: 10, 20, 40, 70 and 140
 batteries of 10 kWh / 5 kW on the shipped village, the village's own sites kept and the rest by
-largest PV, under M0 (market steering, with net metering and under the 2027 tariff), M1, M2,
-M4, M5 and M4+M5, two weeks in each season, hourly plans; and neighbourhood batteries with the
-same kWh and kW as 10 and 40 home batteries). With a `store` of your own, the cell below says
+largest PV, under M0 (market steering, with net metering and under the 2027 tariff; under the
+2027 tariff also with each home's meter held to its plan), M1, M2, M4, M4 with perfect
+forecasts, M5 and M4+M5, and M0 under both tariffs and M4 with a live guard on each transformer
+at its rating (`transformer_guard = 1.0`, docs/models.md), two weeks in each season, hourly
+plans; and neighbourhood batteries with the same kWh and kW as 10 and 40 home batteries). With a `store` of your own, the cell below says
 what yours holds; the report reads scenarios named `penetration_NNN` (levels) and
 `neighbourhood_<layout>_NNN` and names any it leaves out. Every figure covers the whole
 village: every transformer against its rating, the MV feeder, every connection's bill. Level 0
