@@ -57,10 +57,9 @@ from ansen.controller import (
     guard_setpoints,
     meter_rule,
 )
-from ansen.controller.information import duration_text
 from ansen.controller.planner import FLEETS, METHODS, dp_refusal
 from ansen.controller.realtime import REALTIME
-from ansen.data.schema import _as_utc, check_time_index, local_time, validate
+from ansen.data.schema import _as_utc, check_time_index, duration_text, local_time, validate
 from ansen.forecast import FORECASTS, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
@@ -718,6 +717,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                         f"{exc}"
                     ) from exc
                 fallbacks.append(f"{when}: {exc}")
+        change = None  # what the transformer guard added to the batteries' power [kW]
         if setpoint is None:
             rule = fallback_model if planner is not None else rule_model
             actual_net = load_run[t:t_next, sites] - pv[t:t_next, sites]
@@ -727,16 +727,14 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                 power, socs, change = apply_rule_guarded(
                     rule.rule, actual_net, soc, fleet, dt, guard_base[t:t_next],
                     tr_of[sites], guard_limit)
-                guarded += int((np.abs(change) > 1e-6).sum())
-                guarded_kwh += float(np.abs(change).sum() * dt)
         else:
             if realtime == "meter":
                 planned = setpoint
                 setpoint = meter_rule(planned, planner.forecast_net[t - ws:t_next - ws],
                                       load_run[t:t_next, sites] - pv[t:t_next, sites])
-                change = np.abs(setpoint - planned)
-                moved += int((change > 1e-6).sum())
-                moved_kwh += float(change.sum() * dt)
+                held = np.abs(setpoint - planned)
+                moved += int((held > 1e-6).sum())
+                moved_kwh += float(held.sum() * dt)
             if transformer_guard is None:
                 power, socs = apply_setpoints(setpoint, soc, fleet.capacity, fleet.power,
                                               fleet.efficiency, fleet.soc_min, dt)
@@ -745,11 +743,12 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                 power, socs, change = guard_setpoints(setpoint, soc, fleet, dt,
                                                       guard_base[t:t_next], tr_of[sites],
                                                       guard_limit)
-                guarded += int((np.abs(change) > 1e-6).sum())
-                guarded_kwh += float(np.abs(change).sum() * dt)
                 off = np.abs(power - change - setpoint)
             clipped += int((off > 1e-6).sum())
             clipped_kwh += float(off.sum() * dt)
+        if change is not None:
+            guarded += int((np.abs(change) > 1e-6).sum())
+            guarded_kwh += float(np.abs(change).sum() * dt)
         if len(socs):
             soc = socs[-1]
         battery[t - i0:t_next - i0, sites] = power

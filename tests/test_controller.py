@@ -476,6 +476,7 @@ def test_replans_start_from_what_held_meters_did(model, plan):
     run = ansen.simulate(v, model, "2025-05-05", "2025-05-09", realtime="meter", progress=False,
                          tariff=Tariff.after_net_metering(feed_in_share=0.5), **plan)
     assert run.attrs["meter_rule_steps"] > 0 and run.attrs["fallbacks"] == "[]"
+    assert run.attrs["guard_steps"] == 0  # what the meter rule moved is not the guard's
     charge = run["battery_charge_kw"].values
     assert ((charge[:-1] > 1e-6) & (charge[1:] < -1e-6)).any()  # both ways, step to step
 

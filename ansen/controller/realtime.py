@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["Fleet", "REALTIME", "apply_setpoints", "apply_rule", "apply_rule_guarded",
-           "guard_setpoints", "meter_rule"]
+           "guard_setpoints", "meter_rule", "power_limits"]
 
 #: How the real-time layer treats a plan's set points (``simulate(realtime=...)``):
 #: ``"setpoint"`` applies them as they are (within the battery's limits); ``"meter"``
@@ -36,6 +36,17 @@ class Fleet:
         self.power = np.asarray(power, dtype=float)
         self.efficiency = np.asarray(efficiency, dtype=float)
         self.soc_min = np.asarray(soc_min, dtype=float)
+
+
+def power_limits(soc: np.ndarray, capacity: np.ndarray, power: np.ndarray,
+                 efficiency: np.ndarray, soc_min: np.ndarray, dt: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The battery power each battery can hold for one step from ``soc`` [kWh]: the lowest
+    (discharge, <= 0) and the highest (charge, >= 0) [kW], by its power and by the energy
+    its state of charge leaves between ``soc_min`` and ``capacity``."""
+    high = np.minimum(power, np.maximum(capacity - soc, 0.0) / (efficiency * dt))
+    low = -np.minimum(power, np.maximum(soc - soc_min, 0.0) * efficiency / dt)
+    return low, high
 
 
 def apply_setpoints(setpoint: np.ndarray, soc0: np.ndarray, capacity: np.ndarray,
@@ -71,11 +82,7 @@ def apply_setpoints(setpoint: np.ndarray, soc0: np.ndarray, capacity: np.ndarray
     socs = np.empty_like(setpoint, dtype=float)
     soc = np.asarray(soc0, dtype=float).copy()
     for i in range(n):
-        room_charge = np.maximum(capacity - soc, 0.0) / (efficiency * dt)
-        room_discharge = np.maximum(soc - soc_min, 0.0) * efficiency / dt
-        p = np.clip(setpoint[i], -power, power)
-        p = np.minimum(p, room_charge)
-        p = np.maximum(p, -room_discharge)
+        p = np.clip(setpoint[i], *power_limits(soc, capacity, power, efficiency, soc_min, dt))
         soc = soc + np.where(p > 0, p * efficiency * dt, p / efficiency * dt)
         soc = np.clip(soc, soc_min, capacity)  # remove rounding residue only
         out[i] = p
@@ -240,11 +247,9 @@ def guard_setpoints(setpoint: np.ndarray, soc0: np.ndarray, fleet: Fleet, dt: fl
     power, socs, moved = np.empty((n, b)), np.empty((n, b)), np.zeros((n, b))
     soc = np.asarray(soc0, dtype=float).copy()
     for i in range(n):
-        # within the battery's limits first, as apply_setpoints would
-        high = np.minimum(fleet.power, np.maximum(fleet.capacity - soc, 0.0)
-                          / (fleet.efficiency * dt))
-        low = -np.minimum(fleet.power, np.maximum(soc - fleet.soc_min, 0.0)
-                          * fleet.efficiency / dt)
+        # within the battery's limits first, as apply_setpoints holds them
+        low, high = power_limits(soc, fleet.capacity, fleet.power, fleet.efficiency,
+                                 fleet.soc_min, dt)
         p = planned = np.clip(setpoint[i], low, high)
         load = base_kw[i] + np.bincount(tr, weights=p, minlength=k)
         over = np.maximum(load - limit_kw, 0.0)   # import beyond the limit
