@@ -363,7 +363,9 @@ def run_label(run: xr.Dataset) -> str:
     E.g. ``"M5"``, ``"M5 (weather, 7D)"``, ``"M4 (shadow_eur_per_kwh=1.0)"``: the model
     parameters that differ from the model's defaults are named too, ``classes`` when
     the LP planned battery classes (``plan_fleet="classes"``), and ``lp`` or ``dp`` when
-    ``plan_method`` was chosen instead of ``"auto"``, ``held meters`` with
+    ``plan_method`` was chosen instead of ``"auto"``, ``60-min plans`` with
+    ``plan_minutes=60`` on finer data, ``re-plans every 15 min`` or ``no re-plans`` with
+    ``replan_minutes`` other than 60, ``held meters`` with
     ``realtime="meter"``, ``guard 1 x rating`` with ``transformer_guard=1.0``. The
     data age is named when it is not real time (the run's own step: ``15min`` on the
     shipped village, ``1h`` on hourly data). Set ``attrs["label"]`` on a run to
@@ -397,6 +399,14 @@ def run_label(run: xr.Dataset) -> str:
     if (isinstance(run_params, dict) and run_params.get("plan_method") not in (None, "auto")
             and run.attrs.get("lp_batteries", 0)):
         extra.append(str(run_params["plan_method"]))  # "lp" or "dp", chosen by hand
+    if isinstance(run_params, dict) and run.attrs.get("lp_batteries", 0):
+        # the plan's step and re-planning, where not the defaults (the data's step; hourly)
+        step = run_params.get("plan_minutes")
+        if step is not None and not same(f"{step}min", real_time):
+            extra.append(f"{step}-min plans")
+        if "replan_minutes" in run_params and run_params["replan_minutes"] != 60:
+            every = run_params["replan_minutes"]
+            extra.append("no re-plans" if every is None else f"re-plans every {every} min")
     if run.attrs.get("realtime") == "meter":  # realtime="meter" on a run with plans (a rule
         extra.append("held meters")  # model's attrs say "none (rule)")
     guard = run.attrs.get("transformer_guard", "none")

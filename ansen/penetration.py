@@ -12,6 +12,9 @@ turns the rows of its store into the study's tables and figures:
   no-battery baseline of the same season and tariff, which every run carries.
 - :func:`neighbourhood_table`: per season and battery total, home batteries against one
   neighbourhood battery on T1 and one per transformer, under the same model.
+- :func:`over_rating`: per variant and season, the battery counts at which some transformer
+  goes over its rating, and the largest load; :func:`identical`: variants whose every number
+  is another's (M2 and M0 with household meters), drawn and tabled once.
 - :func:`findings`: sentences computed from the table (where market steering raises local
   peaks; whether M4 holds every transformer within its rating at every level).
 - :func:`write_report`: ``penetration.csv``, ``neighbourhood.csv``, ``penetration.md`` and the
@@ -33,8 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["MEASURES", "RESULTS_STORE", "describe", "findings", "left_out", "markdown",
-           "neighbourhood_table", "plot_levels", "plot_neighbourhood", "table", "write_report"]
+__all__ = ["HEADLINE", "MEASURES", "RESULTS_STORE", "describe", "findings", "identical",
+           "left_out", "markdown", "neighbourhood_table", "over_rating", "plot_headline",
+           "plot_levels", "plot_neighbourhood", "table", "write_report"]
 
 #: The store ``ansen reproduce --penetration --output results/penetration`` writes in the
 #: repository (the notebook's default).
@@ -283,6 +287,105 @@ def findings(tab: pd.DataFrame) -> list[str]:
     return out
 
 
+def identical(tab: pd.DataFrame, rtol: float = 1e-9) -> dict[str, str]:
+    """Variants whose every number equals another variant's, at every level and season.
+
+    With household meters M2's community cost is the sum of the households' costs, so M2
+    plans what M0 plans and its rows are M0's; drawn, one line hides the other.
+
+    Returns
+    -------
+    dict
+        ``{variant: the first variant (in sorted order) it equals}``; a variant equal to
+        none is not a key. Numbers are equal within ``rtol`` (relative), NaN equals NaN.
+    """
+    cols = [*MEASURES, *BATTERY_MEASURES]
+    grids = {}
+    for v, d in tab.groupby("variant", sort=True):
+        grids[v] = d.sort_values(["season", "battery_sites"])[
+            ["season", "battery_sites", *cols]].reset_index(drop=True)
+    out: dict[str, str] = {}
+    names = sorted(grids)
+    for i, v in enumerate(names):
+        for w in names[:i]:
+            if w in out:
+                continue
+            a, b = grids[w], grids[v]
+            if (a.shape == b.shape and a["season"].equals(b["season"])
+                    and a["battery_sites"].equals(b["battery_sites"])
+                    and np.allclose(a[cols].to_numpy(float), b[cols].to_numpy(float),
+                                    rtol=rtol, atol=0.0, equal_nan=True)):
+                out[v] = w
+                break
+    return out
+
+
+def over_rating(tab: pd.DataFrame) -> pd.DataFrame:
+    """Per variant and season: at which battery counts a transformer goes over its rating.
+
+    A level is over where :func:`table`'s ``transformer_over_rating_h`` > 0 (some
+    transformer's load above its kVA rating for some step, ``ansen.metrics.grid_load``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variant and season: ``levels_over`` (the battery counts over the
+        rating, ascending; empty where none), ``largest_load_pu`` (the largest transformer
+        load in either direction over the rating [kW/kVA] at any level with batteries),
+        ``at_level`` (the battery count of that load), ``no_battery_pu`` (the same without
+        batteries).
+    """
+    t = tab.assign(load=tab[["transformer_import_peak_pu",
+                             "transformer_export_peak_pu"]].max(axis=1))
+    out = []
+    for (variant, season), d in t.groupby(["variant", "season"], sort=False):
+        some = d[d["battery_sites"] > 0]
+        zero = d[d["battery_sites"] == 0]
+        worst = some.loc[some["load"].idxmax()] if not some.empty else None
+        out.append({
+            "variant": variant, "season": season,
+            "levels_over": [int(n) for n in sorted(
+                some.loc[some["transformer_over_rating_h"] > 0, "battery_sites"])],
+            "largest_load_pu": float(worst["load"]) if worst is not None else np.nan,
+            "at_level": int(worst["battery_sites"]) if worst is not None else 0,
+            "no_battery_pu": float(zero["load"].iloc[0]) if not zero.empty else np.nan})
+    return pd.DataFrame(out)
+
+
+def over_rating_markdown(tab: pd.DataFrame) -> list[str]:
+    """:func:`over_rating` as a Markdown table (variants x seasons), identical variants
+    joined (:func:`identical`)."""
+    o = over_rating(tab)
+    same = identical(tab)
+    seasons = list(dict.fromkeys(tab["season"]))
+    lines = ["Battery counts at which some transformer goes over its rating (hours over > 0), "
+             "and in brackets the largest transformer load in either direction against the "
+             "rating at any battery count [kW/kVA]. Level 0 (no battery): "
+             + "; ".join(f"{s} {o[o['season'] == s]['no_battery_pu'].max():.2f}"
+                         for s in seasons) + ".", "",
+             "| variant | " + " | ".join(seasons) + " |", "|---" * (len(seasons) + 1) + "|"]
+    for v in sorted(o["variant"].unique()):
+        if v in same:
+            continue
+        twins = [w for w, first in same.items() if first == v]
+        name = " = ".join([v, *twins])
+        cells = []
+        for s in seasons:
+            r = o[(o["variant"] == v) & (o["season"] == s)]
+            if r.empty:
+                cells.append("-")
+                continue
+            r = r.iloc[0]
+            over = ", ".join(map(str, r["levels_over"])) or "none"
+            cells.append(f"{over} ({_fmt(r['largest_load_pu'])} at {r['at_level']})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if same:
+        lines += ["", "Joined by `=`: variants whose every number in the tables below is the "
+                  "same, at every level and season (" + "; ".join(
+                      f"{v} = {w}" for v, w in same.items()) + ")."]
+    return lines
+
+
 def left_out(rows: pd.DataFrame) -> list[str]:
     """The store's scenarios that no table reads: names neither ``penetration_NNN[_...]``
     nor ``neighbourhood_<layout>_NNN`` (the module docstring)."""
@@ -348,6 +451,7 @@ def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
         lines += ["## What the store holds", ""] + (
             [f"- store: `{Path(store).name}`"] if store is not None else []) + [
             f"- {x}" for x in describe(rows)] + [""]
+    lines += ["## Transformers against their rating", ""] + over_rating_markdown(tab) + [""]
     lines += ["## Findings (computed from the table)", ""]
     lines += [f"- {s}" for s in findings(tab)]
     headings = {**{k: h for k, (h, _) in MEASURES.items()}, **BATTERY_MEASURES}
@@ -387,13 +491,32 @@ def _fmt(x) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
 
 
-def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = ""):
+#: The variants of the headline figure (:func:`plot_headline`), those the store has.
+HEADLINE = ("M1", "M0", "M0 (2027 tariff)", "M4", "M4 (guard)")
+#: Measures computed for the figures only: (heading, function of the table).
+DERIVED = {"transformer_peak_pu": (
+    "largest transformer load, either direction / rating [kW/kVA]",
+    lambda t: t[["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(axis=1))}
+
+
+def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
+                variants: list[str] | None = None, widths: tuple[float, float] = (3.0, 0.8)):
     """Line plots: each measure (rows) against the battery count, per season (columns), one
-    line per variant; the rating drawn at 1 for the per-unit measures."""
+    line per variant; the rating drawn at 1 for the per-unit measures.
+
+    ``variants``: those to draw (default all). A variant whose numbers all equal another's
+    (:func:`identical`) is not drawn twice: the other's line is labelled with both names.
+    ``measures`` may name :data:`DERIVED` measures. ``widths``: the line width [pt] of the
+    first and the last variant (earlier variants wider: lines that overlap stay visible).
+    """
     import matplotlib.pyplot as plt
 
     seasons = list(dict.fromkeys(tab["season"]))
-    variants = sorted(tab["variant"].unique())
+    same = identical(tab)
+    tab = tab.assign(**{k: f(tab) for k, (_, f) in DERIVED.items()})
+    chosen = sorted(tab["variant"].unique()) if variants is None else list(variants)
+    variants = [v for v in chosen if v not in same or same[v] not in chosen]
+    names = {v: " = ".join([v, *(w for w in chosen if same.get(w) == v)]) for v in variants}
     # a colour per model, a line style and marker per what follows it ("(2027 tariff)",
     # "(guard)", ...): any number of variants stays readable
     models = sorted({v.split(" (")[0] for v in variants})
@@ -407,7 +530,8 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = ""):
         kind = kinds.index(v[len(model):])
         return {"color": palette[models.index(model) % len(palette)],
                 "ls": styles[kind % len(styles)], "marker": markers[kind % len(markers)]}
-    headings = {**{k: h for k, (h, _) in MEASURES.items()}, **BATTERY_MEASURES}
+    headings = {**{k: h for k, (h, _) in MEASURES.items()}, **BATTERY_MEASURES,
+                **{k: h for k, (h, _) in DERIVED.items()}}
     fig, axes = plt.subplots(len(measures), len(seasons), squeeze=False, sharex=True,
                              sharey="row", figsize=(3.6 * len(seasons), 2.9 * len(measures)))
     for i, col in enumerate(measures):
@@ -416,8 +540,10 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = ""):
             s = tab[tab["season"] == season]
             for k, v in enumerate(variants):  # earlier variants wider: overlaps stay visible
                 d = s[s["variant"] == v].sort_values("battery_sites")
-                ax.plot(d["battery_sites"], d[col], ms=6 - 3.0 * k / max(1, len(variants) - 1),
-                        lw=3.0 - 2.2 * k / max(1, len(variants) - 1), label=v, alpha=0.85,
+                f = k / max(1, len(variants) - 1)
+                ax.plot(d["battery_sites"], d[col], ms=6 - 3.0 * f,
+                        lw=widths[0] + (widths[1] - widths[0]) * f, label=names[v],
+                        alpha=0.85,
                         **look(v))
             if col.endswith("_pu"):
                 ax.axhline(1.0, color="black", lw=0.8, ls=":")
@@ -431,6 +557,22 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = ""):
     if title:
         fig.suptitle(title)
     return axes
+
+
+def plot_headline(tab: pd.DataFrame, title: str = ""):
+    """The study's two questions in one figure: where market steering (M0) takes the
+    transformers over their rating, and whether M4 holds them.
+
+    Per season (columns): the largest transformer load in either direction against the
+    rating, and the hours over it, against the battery count, for the :data:`HEADLINE`
+    variants the table has (all variants if it has fewer than two of them).
+    """
+    present = set(tab["variant"])
+    chosen = [v for v in HEADLINE if v in present]
+    if len(chosen) < 2:
+        chosen = sorted(present)
+    return plot_levels(tab, ["transformer_peak_pu", "transformer_over_rating_h"], title,
+                       variants=chosen, widths=(3.2, 1.8))
 
 
 def _wrap(text: str, width: int = 28) -> list[str]:
@@ -476,8 +618,8 @@ def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration",
     ``store``: the sweep store the rows were read from, named in penetration.md (with the
     rows' code and data SHA-256).
 
-    Figures: ``penetration_grid`` (transformer loads against the rating, hours over it,
-    MV peaks), ``penetration_money`` (bills, savings, cycles) and
+    Figures: ``penetration_headline`` (:func:`plot_headline`), ``penetration_grid``
+    (transformer loads against the rating, hours over it, MV peaks), ``penetration_money`` (bills, savings, cycles) and
     ``neighbourhood_NNN`` per battery total; PNG and SVG, atomically.
 
     Returns
@@ -510,6 +652,10 @@ def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration",
         tmp.write_text(markdown(tab, nb, title, rows, store=store))
     files.append(folder / "penetration.md")
     plots.set_theme()
+    axes = plot_headline(tab, f"{title}: the largest transformer load and the hours over "
+                         "its rating" if title else "")
+    files += plots.write_figure(axes[0, 0].figure, folder / "penetration_headline")
+    plt.close(axes[0, 0].figure)
     figures = {
         "penetration_grid": ["transformer_import_peak_pu", "transformer_export_peak_pu",
                              "transformer_over_rating_h", "mv_import_peak_kw",

@@ -237,20 +237,28 @@ print(f"{rows['run_id'].nunique()} runs, {len(rows)} rows (each run against M1 a
 for line in penetration.describe(rows):
     print("-", line)
 sweep.provenance(rows)'''),
-    md("## What the table says (sentences computed from it)"),
+    md("""## The two questions: where market steering overloads, whether M4 holds
+
+The battery counts at which some transformer goes over its rating, per variant and season, and
+the largest transformer load (either direction) against the rating; then the same as a figure
+for M1, M0 under both tariffs, M4 and M4 with a live guard (those the store has)."""),
     code('''table = penetration.table(rows)
-for line in penetration.findings(table):
+display(Markdown("\\n".join(penetration.over_rating_markdown(table))))
+files = penetration.write_report(rows, output_dir,
+                                 store=store or penetration.RESULTS_STORE)
+display(Image(filename=str(next(f for f in files if f.name == "penetration_headline.png"))))'''),
+    md("## What the table says (sentences computed from it)"),
+    code('''for line in penetration.findings(table):
     print("-", line)'''),
-    md("""## Transformers and MV feeder against the battery count
+    md("""## Transformers and MV feeder against the battery count, every variant
 
 Dotted line: the transformer's rating (kW at power factor 1 over kVA). Dashed lines: variants of
 a model (in the shipped study M0 under the 2027 tariff, no net metering, and M4 with perfect
 forecasts: is an exceedance the price's fault or the forecast's?). Lines that lie on each other
 are schedules that coincide: with household meters M2's community cost is the sum of the
-households' costs, so M2 plans as M0, and M4 as well until its threshold binds."""),
-    code('''files = penetration.write_report(rows, output_dir,
-                                   store=store or penetration.RESULTS_STORE)
-display(Image(filename=str(next(f for f in files if f.name == "penetration_grid.png"))))'''),
+households' costs, so M2 plans as M0 (variants whose every number is the same are drawn once,
+their names joined by `=`), and M4 as M0 until its threshold binds."""),
+    code('''display(Image(filename=str(next(f for f in files if f.name == "penetration_grid.png"))))'''),
     md("## Money and wear: the village's saving, the battery households' saving, cycles"),
     code('''display(Image(filename=str(next(f for f in files if f.name == "penetration_money.png"))))'''),
     md("""## A neighbourhood battery against the same kWh and kW in homes

@@ -486,6 +486,19 @@ def test_a_rule_model_is_not_labelled_with_held_meters():
     assert run.attrs["realtime"] == "none (rule)" and run_label(run) == "M1"
 
 
+def test_the_label_names_plan_steps_and_replans_other_than_the_defaults():
+    """15-minute and hourly plans of one model had one label, so a table of both held two
+    rows of one name."""
+    def label(model="M0", **kw):
+        return run_label(ansen.simulate(tiny(), model, progress=False, **kw))
+
+    assert label() == "M0" and label(plan_minutes=15, replan_minutes=60) == "M0"
+    assert label(plan_minutes=60) == "M0 (60-min plans)"
+    assert label(replan_minutes=None) == "M0 (no re-plans)"
+    assert label(replan_minutes=15, plan_minutes=15) == "M0 (re-plans every 15 min)"
+    assert label("M1", plan_minutes=60) == "M1"  # a rule has no plans
+
+
 def test_realtime_must_be_known():
     with pytest.raises(ValueError, match="realtime must be one of setpoint, meter, got 'grid'"):
         ansen.simulate(tiny(), "M0", realtime="grid")

@@ -139,3 +139,73 @@ def test_findings_say_why_there_are_none(rows):
     t = penetration.table(rows)
     (line,) = penetration.findings(t[t["variant"] == "M1"])
     assert line.startswith("none: the findings read market steering (M0)") and "M1" in line
+
+
+def _with_twin(rows, model="M4", twin="M9"):
+    """The store with a copy of ``model``'s runs under another name: a variant whose every
+    number is another's."""
+    import pandas as pd
+
+    copy = rows[rows["model"] == model].assign(model=twin)
+    return pd.concat([rows, copy], ignore_index=True)
+
+
+def test_identical_variants_are_found_and_drawn_once(rows):
+    """M2 and M0 with household meters plan alike; drawn, one line hid the other."""
+    import matplotlib.pyplot as plt
+
+    t = penetration.table(_with_twin(rows))
+    assert penetration.identical(t) == {"M9": "M4", "M9 (2027 tariff)": "M4 (2027 tariff)"}
+    assert penetration.identical(penetration.table(rows)) == {}
+    # a difference in one number of one row is a different variant
+    nudged = t.copy()
+    i = nudged.index[(nudged["variant"] == "M9") & (nudged["battery_sites"] == 3)][0]
+    nudged.loc[i, "mv_import_peak_kw"] *= 1.001
+    assert "M9" not in penetration.identical(nudged)
+    axes = penetration.plot_levels(t, ["transformer_import_peak_pu"])
+    labels = axes[0, -1].get_legend_handles_labels()[1]
+    assert "M4 = M9" in labels and "M9" not in labels
+    assert len(axes[0, 0].get_lines()) == 4 + 1  # four variants drawn once, and the rating
+    plt.close(axes[0, 0].figure)
+    text = "\n".join(penetration.over_rating_markdown(t))
+    assert "| M4 = M9 | " in text and "| M9 | " not in text and "(M9 = M4;" in text
+
+
+def test_over_rating_reads_the_hours_over_and_the_largest_load(rows):
+    t = penetration.table(rows)
+    o = penetration.over_rating(t).set_index(["variant", "season"])
+    for (v, season), r in o.iterrows():
+        d = t[(t["variant"] == v) & (t["season"] == season) & (t["battery_sites"] > 0)]
+        load = d[["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(axis=1)
+        assert r["largest_load_pu"] == load.max()
+        assert r["at_level"] == d.loc[load.idxmax(), "battery_sites"]
+        assert r["levels_over"] == sorted(d.loc[d["transformer_over_rating_h"] > 0,
+                                                "battery_sites"])
+    # a level over the rating is listed, and only that one
+    over = t.copy()
+    i = over.index[(over["variant"] == "M1") & (over["battery_sites"] == 1)][0]
+    over.loc[i, "transformer_over_rating_h"] = 0.25
+    o = penetration.over_rating(over).set_index(["variant", "season"])
+    assert o.loc[("M1", "summer"), "levels_over"] == [1]
+    assert o.loc[("M4", "summer"), "levels_over"] == \
+        penetration.over_rating(t).set_index(["variant", "season"]).loc[("M4", "summer"),
+                                                                        "levels_over"]
+
+
+def test_the_headline_figure_draws_the_variants_the_store_has(rows, tmp_path):
+    import matplotlib.pyplot as plt
+
+    t = penetration.table(rows)
+    axes = penetration.plot_headline(t)
+    labels = axes[0, -1].get_legend_handles_labels()[1]
+    assert labels == ["M1", "M4"]  # of HEADLINE, those present
+    assert axes.shape == (2, 1)
+    plt.close(axes[0, 0].figure)
+    # fewer than two of them: every variant
+    only = t[t["variant"].isin(["M1", "M4 (2027 tariff)"])]
+    axes = penetration.plot_headline(only.assign(variant=only["variant"].replace("M1", "X")))
+    assert sorted(axes[0, -1].get_legend_handles_labels()[1]) == ["M4 (2027 tariff)", "X"]
+    plt.close(axes[0, 0].figure)
+    files = penetration.write_report(rows, tmp_path)
+    assert "penetration_headline.png" in {f.name for f in files}
+    assert "## Transformers against their rating" in (tmp_path / "penetration.md").read_text()
