@@ -264,6 +264,10 @@ def findings(tab: pd.DataFrame) -> list[str]:
             m = s[(s["variant"] == v) & (s["battery_sites"] > 0)]
             load = m[["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(axis=1)
             over = m[m["transformer_over_rating_h"] > 0]
+            if load.dropna().empty:
+                out.append(f"{season}, {v}: no level with batteries and a known transformer "
+                           "load.")
+                continue
             worst = m.loc[load.idxmax()]
             at = worst["transformer_import_peak_at" if worst["transformer_import_peak_pu"]
                        >= worst["transformer_export_peak_pu"] else "transformer_export_peak_at"]
@@ -288,7 +292,8 @@ def findings(tab: pd.DataFrame) -> list[str]:
 
 
 def identical(tab: pd.DataFrame, rtol: float = 1e-9) -> dict[str, str]:
-    """Variants whose every number equals another variant's, at every level and season.
+    """Variants whose every number in :func:`table` equals another variant's, at every
+    level and season.
 
     With household meters M2's community cost is the sum of the households' costs, so M2
     plans what M0 plans and its rows are M0's; drawn, one line hides the other.
@@ -297,9 +302,15 @@ def identical(tab: pd.DataFrame, rtol: float = 1e-9) -> dict[str, str]:
     -------
     dict
         ``{variant: the first variant (in sorted order) it equals}``; a variant equal to
-        none is not a key. Numbers are equal within ``rtol`` (relative), NaN equals NaN.
+        none is not a key, and none is without a level with batteries (the no-battery
+        rows of one tariff are alike). Numbers (:data:`MEASURES`, :data:`BATTERY_MEASURES`)
+        are equal within ``rtol`` of the column's largest magnitude; NaN equals NaN.
     """
     cols = [*MEASURES, *BATTERY_MEASURES]
+    if not (tab["battery_sites"] > 0).any():
+        return {}
+    values = tab[cols].to_numpy(float)
+    scale = rtol * (1.0 + np.nanmax(np.abs(values), axis=0, initial=0.0))
     grids = {}
     for v, d in tab.groupby("variant", sort=True):
         grids[v] = d.sort_values(["season", "battery_sites"])[
@@ -313,8 +324,8 @@ def identical(tab: pd.DataFrame, rtol: float = 1e-9) -> dict[str, str]:
             a, b = grids[w], grids[v]
             if (a.shape == b.shape and a["season"].equals(b["season"])
                     and a["battery_sites"].equals(b["battery_sites"])
-                    and np.allclose(a[cols].to_numpy(float), b[cols].to_numpy(float),
-                                    rtol=rtol, atol=0.0, equal_nan=True)):
+                    and np.all(np.isclose(a[cols].to_numpy(float), b[cols].to_numpy(float),
+                                          rtol=0.0, atol=scale, equal_nan=True))):
                 out[v] = w
                 break
     return out
@@ -330,10 +341,12 @@ def over_rating(tab: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per variant and season: ``levels_over`` (the battery counts over the
-        rating, ascending; empty where none), ``largest_load_pu`` (the largest transformer
-        load in either direction over the rating [kW/kVA] at any level with batteries),
-        ``at_level`` (the battery count of that load), ``no_battery_pu`` (the same without
-        batteries).
+        rating, ascending; empty where none), ``levels_unknown`` (battery counts whose hours
+        over the rating are not known, NaN), ``largest_load_pu`` (the largest transformer
+        load in either direction over the rating [kW/kVA] at any level with batteries; NaN
+        where none has a load), ``at_level`` (the battery count of that load, 0 where none),
+        ``levels`` (the battery counts with batteries of the variant and season) and
+        ``no_battery_pu`` (the load without batteries).
     """
     t = tab.assign(load=tab[["transformer_import_peak_pu",
                              "transformer_export_peak_pu"]].max(axis=1))
@@ -341,11 +354,14 @@ def over_rating(tab: pd.DataFrame) -> pd.DataFrame:
     for (variant, season), d in t.groupby(["variant", "season"], sort=False):
         some = d[d["battery_sites"] > 0]
         zero = d[d["battery_sites"] == 0]
-        worst = some.loc[some["load"].idxmax()] if not some.empty else None
+        loads = some["load"].dropna()
+        worst = some.loc[loads.idxmax()] if not loads.empty else None
+        hours = some["transformer_over_rating_h"]
         out.append({
             "variant": variant, "season": season,
-            "levels_over": [int(n) for n in sorted(
-                some.loc[some["transformer_over_rating_h"] > 0, "battery_sites"])],
+            "levels_over": [int(n) for n in sorted(some.loc[hours > 0, "battery_sites"])],
+            "levels_unknown": [int(n) for n in sorted(some.loc[hours.isna(), "battery_sites"])],
+            "levels": [int(n) for n in sorted(some["battery_sites"])],
             "largest_load_pu": float(worst["load"]) if worst is not None else np.nan,
             "at_level": int(worst["battery_sites"]) if worst is not None else 0,
             "no_battery_pu": float(zero["load"].iloc[0]) if not zero.empty else np.nan})
@@ -358,11 +374,13 @@ def over_rating_markdown(tab: pd.DataFrame) -> list[str]:
     o = over_rating(tab)
     same = identical(tab)
     seasons = list(dict.fromkeys(tab["season"]))
-    lines = ["Battery counts at which some transformer goes over its rating (hours over > 0), "
-             "and in brackets the largest transformer load in either direction against the "
-             "rating at any battery count [kW/kVA]. Level 0 (no battery): "
-             + "; ".join(f"{s} {o[o['season'] == s]['no_battery_pu'].max():.2f}"
-                         for s in seasons) + ".", "",
+    tested = sorted({n for levels in o["levels"] for n in levels})
+    lines = ["The battery counts, of those run (" + (", ".join(map(str, tested)) or "none")
+             + "), at which some transformer goes over its rating (hours over > 0; `?` where "
+             "they are not known), and in brackets the largest transformer load in either "
+             "direction against the rating at any level with batteries [kW/kVA]. Without "
+             "batteries: " + "; ".join(f"{s} {_fmt(o[o['season'] == s]['no_battery_pu'].max())}"
+                                       for s in seasons) + ".", "",
              "| variant | " + " | ".join(seasons) + " |", "|---" * (len(seasons) + 1) + "|"]
     for v in sorted(o["variant"].unique()):
         if v in same:
@@ -376,13 +394,19 @@ def over_rating_markdown(tab: pd.DataFrame) -> list[str]:
                 cells.append("-")
                 continue
             r = r.iloc[0]
-            over = ", ".join(map(str, r["levels_over"])) or "none"
-            cells.append(f"{over} ({_fmt(r['largest_load_pu'])} at {r['at_level']})")
+            if not r["levels"]:
+                cells.append("no battery level")
+                continue
+            over = ", ".join([*map(str, r["levels_over"]),
+                              *(f"{n}?" for n in r["levels_unknown"])]) or "none"
+            load = (f"{_fmt(r['largest_load_pu'])} at {r['at_level']}"
+                    if not pd.isna(r["largest_load_pu"]) else "-")
+            cells.append(f"{over} ({load})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if same:
-        lines += ["", "Joined by `=`: variants whose every number in the tables below is the "
-                  "same, at every level and season (" + "; ".join(
-                      f"{v} = {w}" for v, w in same.items()) + ")."]
+        lines += ["", "Joined by `=` here and in the figures: variants whose every number in "
+                  "the tables by battery count below is the same, at every level and season ("
+                  + "; ".join(f"{v} = {w}" for v, w in same.items()) + ")."]
     return lines
 
 
@@ -514,13 +538,18 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
     seasons = list(dict.fromkeys(tab["season"]))
     same = identical(tab)
     tab = tab.assign(**{k: f(tab) for k, (_, f) in DERIVED.items()})
-    chosen = sorted(tab["variant"].unique()) if variants is None else list(variants)
-    variants = [v for v in chosen if v not in same or same[v] not in chosen]
-    names = {v: " = ".join([v, *(w for w in chosen if same.get(w) == v)]) for v in variants}
+    every = sorted(tab["variant"].unique())
+    chosen = every if variants is None else list(variants)
+    groups: dict[str, list[str]] = {}  # twins among those chosen: drawn once, named together
+    for v in chosen:
+        groups.setdefault(same.get(v, v), []).append(v)
+    variants = [members[0] for members in groups.values()]
+    names = {members[0]: " = ".join(members) for members in groups.values()}
     # a colour per model, a line style and marker per what follows it ("(2027 tariff)",
     # "(guard)", ...): any number of variants stays readable
-    models = sorted({v.split(" (")[0] for v in variants})
-    kinds = sorted({v[len(v.split(" (")[0]):] for v in variants})
+    # from every variant of the table: a variant looks the same in every figure
+    models = sorted({v.split(" (")[0] for v in every})
+    kinds = sorted({v[len(v.split(" (")[0]):] for v in every})
     palette = plt.get_cmap("tab10").colors
     styles = ["-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
     markers = ["o", "s", "^", "D", "v", "P", "X"]
@@ -547,6 +576,11 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
                         **look(v))
             if col.endswith("_pu"):
                 ax.axhline(1.0, color="black", lw=0.8, ls=":")
+            if col == "transformer_over_rating_h":  # an hour or two beside tens of hours
+                from matplotlib.ticker import FuncFormatter
+
+                ax.set_yscale("symlog", linthresh=1.0)
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
             if i == 0:
                 ax.set_title(season)
             if j == 0:
@@ -619,8 +653,9 @@ def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration",
     rows' code and data SHA-256).
 
     Figures: ``penetration_headline`` (:func:`plot_headline`), ``penetration_grid``
-    (transformer loads against the rating, hours over it, MV peaks), ``penetration_money`` (bills, savings, cycles) and
-    ``neighbourhood_NNN`` per battery total; PNG and SVG, atomically.
+    (transformer loads against the rating, hours over it, MV peaks), ``penetration_money``
+    (bills, savings, cycles) and ``neighbourhood_NNN`` per battery total; PNG and SVG,
+    atomically.
 
     Returns
     -------

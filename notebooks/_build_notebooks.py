@@ -241,7 +241,9 @@ sweep.provenance(rows)'''),
 
 The battery counts at which some transformer goes over its rating, per variant and season, and
 the largest transformer load (either direction) against the rating; then the same as a figure
-for M1, M0 under both tariffs, M4 and M4 with a live guard (those the store has)."""),
+for M1, M0 under both tariffs, M4 and M4 with a live guard (those the store has). Hours over
+the rating are drawn linear up to 1 h and logarithmic above, so that M4's hour or two shows
+beside M0's tens."""),
     code('''table = penetration.table(rows)
 display(Markdown("\\n".join(penetration.over_rating_markdown(table))))
 files = penetration.write_report(rows, output_dir,

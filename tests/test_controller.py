@@ -497,6 +497,8 @@ def test_the_label_names_plan_steps_and_replans_other_than_the_defaults():
     assert label(replan_minutes=None) == "M0 (no re-plans)"
     assert label(replan_minutes=15, plan_minutes=15) == "M0 (re-plans every 15 min)"
     assert label("M1", plan_minutes=60) == "M1"  # a rule has no plans
+    hourly = ansen.simulate(tiny(minutes=60), "M0", plan_minutes=60, progress=False)
+    assert run_label(hourly) == "M0"  # plans in the data's own step
 
 
 def test_realtime_must_be_known():

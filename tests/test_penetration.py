@@ -157,6 +157,11 @@ def test_identical_variants_are_found_and_drawn_once(rows):
     t = penetration.table(_with_twin(rows))
     assert penetration.identical(t) == {"M9": "M4", "M9 (2027 tariff)": "M4 (2027 tariff)"}
     assert penetration.identical(penetration.table(rows)) == {}
+    # a twin without one of the levels, or of the seasons, is a different variant
+    assert "M9" not in penetration.identical(
+        t[~((t["variant"] == "M9") & (t["battery_sites"] == 1))])
+    # so are the variants of a store without a level with batteries (the baselines alike)
+    assert penetration.identical(t[t["battery_sites"] == 0]) == {}
     # a difference in one number of one row is a different variant
     nudged = t.copy()
     i = nudged.index[(nudged["variant"] == "M9") & (nudged["battery_sites"] == 3)][0]
@@ -169,6 +174,11 @@ def test_identical_variants_are_found_and_drawn_once(rows):
     plt.close(axes[0, 0].figure)
     text = "\n".join(penetration.over_rating_markdown(t))
     assert "| M4 = M9 | " in text and "| M9 | " not in text and "(M9 = M4;" in text
+    # twins chosen without the variant they equal are drawn once too
+    axes = penetration.plot_levels(penetration.table(_with_twin(_with_twin(rows), "M4", "M8")),
+                                   ["transformer_import_peak_pu"], variants=["M8", "M9"])
+    assert axes[0, -1].get_legend_handles_labels()[1] == ["M8 = M9"]
+    plt.close(axes[0, 0].figure)
 
 
 def test_over_rating_reads_the_hours_over_and_the_largest_load(rows):
@@ -181,12 +191,17 @@ def test_over_rating_reads_the_hours_over_and_the_largest_load(rows):
         assert r["at_level"] == d.loc[load.idxmax(), "battery_sites"]
         assert r["levels_over"] == sorted(d.loc[d["transformer_over_rating_h"] > 0,
                                                 "battery_sites"])
-    # a level over the rating is listed, and only that one
+    # levels over the rating are listed, ascending, and only those
     over = t.copy()
-    i = over.index[(over["variant"] == "M1") & (over["battery_sites"] == 1)][0]
-    over.loc[i, "transformer_over_rating_h"] = 0.25
+    m1 = over["variant"] == "M1"
+    over.loc[m1 & (over["battery_sites"] == 3), "transformer_over_rating_h"] = 0.5
+    over.loc[m1 & (over["battery_sites"] == 1), "transformer_over_rating_h"] = 0.25
     o = penetration.over_rating(over).set_index(["variant", "season"])
-    assert o.loc[("M1", "summer"), "levels_over"] == [1]
+    assert o.loc[("M1", "summer"), "levels_over"] == [1, 3]
+    assert o.loc[("M1", "summer"), "no_battery_pu"] == t.loc[
+        m1 & (t["battery_sites"] == 0), ["transformer_import_peak_pu",
+                                          "transformer_export_peak_pu"]].max(axis=1).iloc[0]
+    assert "| M1 | 1, 3 (" in "\n".join(penetration.over_rating_markdown(over))
     assert o.loc[("M4", "summer"), "levels_over"] == \
         penetration.over_rating(t).set_index(["variant", "season"]).loc[("M4", "summer"),
                                                                         "levels_over"]
@@ -200,6 +215,11 @@ def test_the_headline_figure_draws_the_variants_the_store_has(rows, tmp_path):
     labels = axes[0, -1].get_legend_handles_labels()[1]
     assert labels == ["M1", "M4"]  # of HEADLINE, those present
     assert axes.shape == (2, 1)
+    # the top row: the larger of import and export, against the rating
+    m4 = t[t["variant"] == "M4"].sort_values("battery_sites")
+    line = axes[0, 0].get_lines()[labels.index("M4")]
+    np.testing.assert_array_equal(line.get_ydata(), m4[["transformer_import_peak_pu",
+                                                        "transformer_export_peak_pu"]].max(axis=1))
     plt.close(axes[0, 0].figure)
     # fewer than two of them: every variant
     only = t[t["variant"].isin(["M1", "M4 (2027 tariff)"])]
@@ -209,3 +229,28 @@ def test_the_headline_figure_draws_the_variants_the_store_has(rows, tmp_path):
     files = penetration.write_report(rows, tmp_path)
     assert "penetration_headline.png" in {f.name for f in files}
     assert "## Transformers against their rating" in (tmp_path / "penetration.md").read_text()
+
+
+def test_the_rating_table_says_what_it_does_not_know(rows):
+    """NaN hours over the rating read as "none"; NaN loads, or a variant without a level
+    with batteries, made the table fail."""
+    t = penetration.table(rows)
+    m4 = (t["variant"] == "M4") & (t["battery_sites"] > 0)
+    unknown = t.copy()
+    unknown.loc[m4 & (t["battery_sites"] == 3), "transformer_over_rating_h"] = np.nan
+    text = "\n".join(penetration.over_rating_markdown(unknown))
+    assert "| M4 | 3? (" in text and "`?` where they are not known" in text
+    no_load = t.copy()
+    no_load.loc[m4, ["transformer_import_peak_pu", "transformer_export_peak_pu"]] = np.nan
+    assert "| M4 | none (-) |" in "\n".join(penetration.over_rating_markdown(no_load))
+    assert "summer, M4: no level with batteries and a known transformer load." in \
+        penetration.findings(no_load)
+    zero = t[~m4]
+    assert "| M4 | no battery level |" in "\n".join(penetration.over_rating_markdown(zero))
+    # a variant missing from a season: "-"
+    two = t.assign(season="summer").copy()
+    other = t[t["variant"] == "M1"].assign(season="autumn")
+    import pandas as pd
+
+    text = "\n".join(penetration.over_rating_markdown(pd.concat([two, other])))
+    assert "| M4 | none (" in text and text.split("| M4 | ")[1].split("\n")[0].endswith("| - |")
