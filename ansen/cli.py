@@ -370,11 +370,24 @@ def cmd_compare(args) -> int:
     for m in models:  # and against the data's step, before any run
         check_arguments(m, step=step, **sim, **per_model[m])
     kw = {"start": args.start, "end": args.end, "progress": False, **sim}
-    runs = {}
-    for i, m in enumerate(models, 1):
-        print(f"simulating {m} ({i}/{len(models)})", file=sys.stderr, flush=True)
-        runs[m] = ansen.simulate(village, m, **kw, **per_model[m])
-    base = runs[args.baseline]
+    # the baseline without the guard, as ansen sweep has it, so that the guard's effect shows;
+    # a baseline also among --models is run both ways
+    unguarded = {**kw, "transformer_guard": None}
+    jobs = [(m, kw) for m in args.models]
+    if args.transformer_guard is not None or args.baseline not in args.models:
+        jobs.insert(0, (None, unguarded if args.transformer_guard is not None else kw))
+    runs, base = {}, None
+    for i, (m, how) in enumerate(jobs, 1):
+        name = m or args.baseline
+        print(f"simulating {name}" + (" (the baseline, without the guard)" if m is None
+                                      and args.transformer_guard is not None else "")
+              + f" ({i}/{len(jobs)})", file=sys.stderr, flush=True)
+        run = ansen.simulate(village, name, **how, **per_model[name])
+        if m is None:
+            base = run
+        else:
+            runs[m] = run
+    base = runs[args.baseline] if base is None else base
     table = pd.concat([compare(runs[m], base, tariff=tariff) for m in args.models])
     # how each plan was made, and for battery classes their certificate (docs/models.md)
     table["plan_method"] = [runs[m].attrs.get("plan_method", "none") for m in args.models]
@@ -384,6 +397,7 @@ def cmd_compare(args) -> int:
     # the guard each run had ("none" without one, and for "none", whose batteries stay idle)
     table["transformer_guard"] = [runs[m].attrs.get("transformer_guard", "none")
                                   for m in args.models]
+    table["baseline_transformer_guard"] = base.attrs.get("transformer_guard", "none")
     if args.transformer_guard is not None:  # what the guard did (battery steps, kWh)
         for col in ("guard_steps", "guard_kwh"):
             table[col] = [float(runs[m].attrs.get(col, 0.0)) for m in args.models]
@@ -416,7 +430,9 @@ def cmd_compare(args) -> int:
     if args.transformer_guard is not None:
         cols += ["guard_steps", "guard_kwh"]
     with pd.option_context("display.width", 250, "display.max_columns", 30):
-        print(f"all models vs {args.baseline}, {table['start'].iloc[0]} to {table['end'].iloc[0]}, "
+        print(f"all models vs {args.baseline}"
+              + (" (without the guard)" if args.transformer_guard is not None else "")
+              + f", {table['start'].iloc[0]} to {table['end'].iloc[0]}, "
               f"solver {args.solver}, forecast {args.forecast}, "
               f"data age {args.data_lag or 'real time'}, "
               + (f"re-plans every {args.replan_minutes} min, " if args.replan_minutes
@@ -659,7 +675,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a real-time guard: where the plans would load a transformer beyond "
                         "SHARE x its rating (e.g. 1.0), its batteries move towards the limit "
                         "as far as they can; assumes a live transformer measurement "
-                        "(docs/models.md; default: no guard)")
+                        "(docs/models.md; default: no guard). The baseline runs without it, "
+                        "as in ansen sweep")
     s.add_argument("--no-net-metering", dest="net_metering", action="store_false",
                    default=None,
                    help="tariff after 2027: feed-in at the day-ahead price (default: the "

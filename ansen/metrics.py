@@ -357,6 +357,11 @@ def deferral_years(peak_reduction_pct: float, growth: float = 0.01) -> float:
     return float(np.log(1.0 / (1.0 - r)) / np.log1p(growth))
 
 
+def _default_tariff_params() -> dict:
+    """The default Tariff as a run's ``params`` record it (JSON: year keys as text)."""
+    return json.loads(json.dumps(dict(Tariff().__dict__), default=str, sort_keys=True))
+
+
 def run_label(run: xr.Dataset) -> str:
     """A run's name in tables: its model, with the forecast and data age when not the defaults.
 
@@ -365,7 +370,9 @@ def run_label(run: xr.Dataset) -> str:
     the LP planned battery classes (``plan_fleet="classes"``), and ``lp`` or ``dp`` when
     ``plan_method`` was chosen instead of ``"auto"``, ``60-min plans`` with
     ``plan_minutes=60`` on finer data, ``re-plans every 15 min`` or ``no re-plans`` with
-    ``replan_minutes`` other than 60, ``held meters`` with
+    ``replan_minutes`` other than 60, the tariff when not the default (``no net
+    metering``, ``no net metering, feed-in 50 % of the day-ahead price``, ``own tariff``
+    where only other terms differ), ``held meters`` with
     ``realtime="meter"``, ``guard 1 x rating`` with ``transformer_guard=1.0``. The
     data age is named when it is not real time (the run's own step: ``15min`` on the
     shipped village, ``1h`` on hourly data). Set ``attrs["label"]`` on a run to
@@ -407,6 +414,16 @@ def run_label(run: xr.Dataset) -> str:
         if "replan_minutes" in run_params and run_params["replan_minutes"] != 60:
             every = run_params["replan_minutes"]
             extra.append("no re-plans" if every is None else f"re-plans every {every} min")
+    stated = run_params.get("tariff") if isinstance(run_params, dict) else None
+    if isinstance(stated, dict) and stated != _default_tariff_params():
+        # another tariff than the default (net metering as in 2024-25): its short name, and
+        # "own tariff" where only other terms differ (margin, VAT, taxes, fixed charges)
+        try:
+            name = Tariff(**{k: stated[k] for k in ("net_metering", "feed_in_share",
+                                                   "feed_in_fee_eur_per_kwh")}).label
+        except (KeyError, TypeError, ValueError):
+            name = "net metering"
+        extra.append("own tariff" if name == "net metering" else name)
     if run.attrs.get("realtime") == "meter":  # realtime="meter" on a run with plans (a rule
         extra.append("held meters")  # model's attrs say "none (rule)")
     guard = run.attrs.get("transformer_guard", "none")

@@ -279,6 +279,33 @@ def test_compare_runs_a_transformer_guard(tmp_path, capsys):
     row = __import__("pandas").read_csv(out, index_col="run").iloc[0]
     assert row.name == "M0 (guard 0.2 x rating)" and row["transformer_guard"] == 0.2
     assert row["guard_steps"] > 0 and row["guard_kwh"] > 0
+    assert row["baseline_transformer_guard"] == "none"  # the baseline as ansen sweep has it
+
+
+def test_compare_with_a_guard_runs_its_baseline_without_it(tmp_path, capsys):
+    """The guard held the baseline M1 too, so the table understated what the guard did
+    against the pilot's baseline; the sweep's baselines never had it."""
+    import pandas as pd
+
+    out = tmp_path / "c.csv"
+    args = ["compare", "--models", "M1", "M0", "--start", "2025-06-02", "--end", "2025-06-03",
+            "--output", str(out)]
+    assert main([*args, "--transformer-guard", "0.2"]) == 0
+    assert "all models vs M1 (without the guard)" in capsys.readouterr().out
+    guarded = pd.read_csv(out, index_col="run")
+    assert main(args) == 0
+    plain = pd.read_csv(out, index_col="run")
+    # the same baseline either way; M1 itself, among the models, is guarded
+    cols = [c for c in plain.columns if c.startswith("baseline_") and "guard" not in c]
+    pd.testing.assert_frame_equal(guarded[cols].reset_index(drop=True),
+                                  plain[cols].reset_index(drop=True))
+    assert (guarded["baseline_transformer_guard"] == "none").all()
+    m1 = guarded.loc["M1 (guard 0.2 x rating)"]
+    assert m1["transformer_guard"] == 0.2 and m1["guard_steps"] > 0
+    # against the unguarded baseline the guarded M1 shows what its guard did (against
+    # itself, as before, every change was 0)
+    assert plain.loc["M1", "transformer_variance_reduction_pct"] == 0.0
+    assert m1["transformer_variance_reduction_pct"] != 0.0
     assert main(["compare", "--transformer-guard", "-1"]) == 2
     assert "transformer_guard must be" in capsys.readouterr().err
 

@@ -501,6 +501,21 @@ def test_the_label_names_plan_steps_and_replans_other_than_the_defaults():
     assert run_label(hourly) == "M0"  # plans in the data's own step
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_the_label_names_a_tariff_other_than_the_default():
+    """M0 under net metering and under the 2027 rules had one label."""
+    from ansen.tariffs import Tariff
+
+    def label(tariff, model="M0"):
+        return run_label(ansen.simulate(tiny(), model, tariff=tariff, progress=False))
+
+    assert label(None) == label(Tariff()) == "M0"
+    assert label(Tariff.after_net_metering()) == "M0 (no net metering)"
+    assert label(Tariff.after_net_metering(feed_in_share=0.5), "M1") == \
+        "M1 (no net metering, feed-in 50% of the day-ahead price)"
+    assert label(Tariff(vat=0.09)) == "M0 (own tariff)"
+
+
 def test_realtime_must_be_known():
     with pytest.raises(ValueError, match="realtime must be one of setpoint, meter, got 'grid'"):
         ansen.simulate(tiny(), "M0", realtime="grid")
