@@ -427,8 +427,9 @@ def cmd_compare(args) -> int:
             "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
             "extra_wear_eur_per_household_month", "self_consumption_pct",
             "equivalent_full_cycles", "mv_deferral_years"]
-    if args.transformer_guard is not None:
-        cols += ["guard_steps", "guard_kwh"]
+    if args.transformer_guard is not None:  # what the guard did, and whether the rating held
+        cols += ["guard_steps", "guard_kwh", "grid_transformer_import_peak_pu",
+                 "grid_transformer_export_peak_pu", "grid_transformer_over_rating_h"]
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(f"all models vs {args.baseline}"
               + (" (without the guard)" if args.transformer_guard is not None else "")
@@ -437,6 +438,7 @@ def cmd_compare(args) -> int:
               f"data age {args.data_lag or 'real time'}, "
               + (f"re-plans every {args.replan_minutes} min, " if args.replan_minutes
                  else "day-ahead plans only, ")
+              + (f"{args.plan_minutes}-min plans, " if args.plan_minutes else "")
               + f"tariff: {tariff.label}"
               + (", meters held to their plans (--realtime meter)" if args.realtime == "meter"
                  else "")

@@ -113,6 +113,13 @@ def _on(name: str) -> str:
     return f"{name}; " if name else ""
 
 
+def _elsewhere(base, row, col: str) -> str:
+    """``" on T2"`` where the no-battery largest load is another transformer's than the
+    run's (the largest of the transformers' may move), else ""."""
+    b, r = str(base[col]), str(row[col])
+    return f" on {b}" if b and b != "?" and b != r else ""
+
+
 def _measures(t: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
     out = pd.DataFrame({k: t[prefix + col].astype(float) for k, (_, col) in MEASURES.items()},
                        index=t.index)
@@ -197,8 +204,8 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
         (``homes`` or the neighbourhood layout),
         ``battery_kwh_total``, the :data:`MEASURES`, ``mv_peak_reduction_pct``
         (mean of weeks, against no battery), ``village_saving_eur_per_month``
-        and ``cycles_per_battery_year`` (per kWh of 10 kWh: the same for one large
-        battery as for homes).
+        and ``cycles_per_battery_year`` (equivalent full cycles of the batteries' total
+        kWh: the same measure for one large battery as for homes).
     """
     t = _rows(rows)
     t["model"] = t["variant"]  # homes and neighbourhood compared under the same variant
@@ -255,9 +262,11 @@ def findings(tab: pd.DataFrame) -> list[str]:
                 f"{season}, {top} batteries, {v}: largest transformer import "
                 f"{r['transformer_import_peak_pu']:.2f} of the rating "
                 f"({_on(r['transformer_import_peak_at'])}no battery "
-                f"{base['transformer_import_peak_pu']:.2f}), export "
+                f"{base['transformer_import_peak_pu']:.2f}"
+                f"{_elsewhere(base, r, 'transformer_import_peak_at')}), export "
                 f"{r['transformer_export_peak_pu']:.2f} ({_on(r['transformer_export_peak_at'])}"
-                f"no battery {base['transformer_export_peak_pu']:.2f}), "
+                f"no battery {base['transformer_export_peak_pu']:.2f}"
+                f"{_elsewhere(base, r, 'transformer_export_peak_at')}), "
                 f"{r['transformer_over_rating_h']:.1f} h over the rating "
                 f"({base['transformer_over_rating_h']:.1f} h).")
         for v in sorted(x for x in s["variant"].unique() if x.startswith("M4")):
@@ -439,9 +448,12 @@ def describe(rows: pd.DataFrame) -> list[str]:
         f"({(pd.Timestamp(r.end) - pd.Timestamp(r.start)).days} days)"
         for r in periods.itertuples()))
     out.append("variants: " + ", ".join(sorted(t["variant"].unique())))
-    steps = sorted({str(json.loads(p).get("plan_minutes", "the data's step"))
-                    for p in t.get("params_json", pd.Series(["{}"])).fillna("{}")})
-    out.append("plan steps [min]: " + ", ".join(steps))
+    params = t["params_json"].fillna("{}") if "params_json" in t else pd.Series("{}", t.index)
+    step = [str(json.loads(p).get("plan_minutes") or "the data's step") for p in params]
+    by_step = pd.Series(t["variant"].to_numpy(), index=step).groupby(level=0).agg(
+        lambda v: ", ".join(sorted(set(v))))
+    out.append("plan steps [min]: " + "; ".join(
+        f"{k} ({v})" if len(by_step) > 1 else k for k, v in by_step.items()))
     nb = sorted(set(n for n in name if NEIGHBOURHOOD.fullmatch(n)))
     if nb:
         out.append("neighbourhood batteries: " + ", ".join(nb))
@@ -586,10 +598,10 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
             if j == 0:
                 ax.set_ylabel("\n".join(_wrap(headings[col])), fontsize=9)
             if i == len(measures) - 1:
-                ax.set_xlabel("batteries (10 kWh)")
+                ax.set_xlabel("battery sites")
     axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    if title:
-        fig.suptitle(title)
+    if title:  # wrapped to the figure's width (one season is a narrow figure)
+        fig.suptitle("\n".join(_wrap(title, max(30, int(9 * fig.get_figwidth())))))
     return axes
 
 
@@ -640,8 +652,10 @@ def plot_neighbourhood(nb: pd.DataFrame, batteries: int):
         if col.startswith("largest"):
             ax.axhline(1.0, color="black", lw=0.8, ls=":")
     axes[-1].legend(fontsize=8, title="layout", loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    fig.suptitle(f"{batteries} x 10 kWh in homes or as neighbourhood batteries: mean of the "
-                 "seasons (bars), range (lines)")
+    kwh = d["battery_kwh_total"].dropna()
+    size = f" ({kwh.iloc[0]:g} kWh)" if not kwh.empty else ""
+    fig.suptitle(f"The kWh and kW of {batteries} home batteries{size} in homes or as "
+                 "neighbourhood batteries: mean of the seasons (bars), range (lines)")
     return axes
 
 

@@ -276,6 +276,7 @@ def test_compare_runs_a_transformer_guard(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "transformer guard at 0.2 x rating (--transformer-guard)" in text
     assert "guard_kwh" in text
+    assert "grid_transformer_over_rating_h" in text  # whether the rating held, on screen
     row = __import__("pandas").read_csv(out, index_col="run").iloc[0]
     assert row.name == "M0 (guard 0.2 x rating)" and row["transformer_guard"] == 0.2
     assert row["guard_steps"] > 0 and row["guard_kwh"] > 0

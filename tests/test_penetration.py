@@ -133,6 +133,35 @@ def test_findings_name_the_transformer_and_level_zero_has_no_battery_saving(rows
     assert zero["saving_eur_per_battery_household_month"].isna().all()  # no battery household
     m4 = [line for line in penetration.findings(t) if line.startswith("summer, M4: ")][0]
     assert " of the rating, T1, at " in m4 or " of the rating, T2, at " in m4
+    # the no-battery load of another transformer than the run's is named as such (it read
+    # as the same transformer's)
+    m0 = t[t["variant"] == "M1"].assign(variant="M0")
+    top = m0["battery_sites"] == m0["battery_sites"].max()
+    m0.loc[top, "transformer_import_peak_at"] = "T1"
+    m0.loc[m0["battery_sites"] == 0, "transformer_import_peak_at"] = "T2"
+    (line,) = [x for x in penetration.findings(m0) if x.startswith("summer, 3 batteries, M0")]
+    assert "import " in line and "(T1; no battery " in line and " on T2), export" in line
+    m0.loc[m0["battery_sites"] == 0, "transformer_import_peak_at"] = "T1"
+    (line,) = [x for x in penetration.findings(m0) if x.startswith("summer, 3 batteries, M0")]
+    assert " on T" not in line.split("export")[0]
+
+
+def test_figures_fit_any_battery_size_and_season_count(rows):
+    """The axis read "batteries (10 kWh)" on a study of 13.5 kWh batteries, and a long
+    title was cut off on a figure of one or two seasons."""
+    import matplotlib.pyplot as plt
+
+    t = penetration.table(rows)
+    title = "Battery penetration: the largest transformer load and the hours over its rating"
+    axes = penetration.plot_headline(t, title)
+    fig = axes[0, 0].figure
+    assert axes[-1, 0].get_xlabel() == "battery sites"
+    assert "\n" in fig._suptitle.get_text()  # wrapped to the one-season figure's width
+    fig.canvas.draw()
+    box = fig._suptitle.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+    plt.close(fig)
+    assert "plan steps [min]: the data's step" in penetration.describe(rows)
 
 
 def test_findings_say_why_there_are_none(rows):
