@@ -654,8 +654,9 @@ def plot_neighbourhood(nb: pd.DataFrame, batteries: int):
     axes[-1].legend(fontsize=8, title="layout", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     kwh = d["battery_kwh_total"].dropna()
     size = f" ({kwh.iloc[0]:g} kWh)" if not kwh.empty else ""
-    fig.suptitle(f"The kWh and kW of {batteries} home batteries{size} in homes or as "
-                 "neighbourhood batteries: mean of the seasons (bars), range (lines)")
+    title = (f"The kWh and kW of {batteries} home batteries{size} in homes or as "
+             "neighbourhood batteries: mean of the seasons (bars), range (lines)")
+    fig.suptitle("\n".join(_wrap(title, int(9 * fig.get_figwidth()))))
     return axes
 
 

@@ -162,6 +162,12 @@ def test_figures_fit_any_battery_size_and_season_count(rows):
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width
     plt.close(fig)
     assert "plan steps [min]: the data's step" in penetration.describe(rows)
+    axes = penetration.plot_neighbourhood(penetration.neighbourhood_table(rows), 3)
+    fig = axes[0].figure
+    fig.canvas.draw()
+    box = fig._suptitle.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and "(30 kWh)" in fig._suptitle.get_text()
+    plt.close(fig)
 
 
 def test_findings_say_why_there_are_none(rows):
