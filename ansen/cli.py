@@ -127,7 +127,8 @@ def cmd_summary(args) -> int:
     tz = ds.attrs.get("timezone", "Europe/Amsterdam")
     print(f"village: {ds.attrs.get('name', '?')} ({ds.attrs.get('source', '?')}), "
           f"{ds.sizes['household']} households, {ds.sizes['transformer']} transformers, "
-          f"{when(t[0], tz)} to {when(t[-1], tz)}, {ds.sizes['time']} steps of "
+          f"{when(t[0], tz)} to {when(t[-1] + (t[1] - t[0]), tz)} (the end of the last step, "
+          f"as periods and their errors count it), {ds.sizes['time']} steps of "
           f"{(t[1] - t[0]) / pd.Timedelta(minutes=1):g} min")
     print(f"battery sites: {int((ds['battery_kwh'] > 0).sum())}, "
           f"{float(ds['battery_kwh'].sum()):.0f} kWh, {float(ds['battery_kw'].sum()):.0f} kW\n")

@@ -14,6 +14,13 @@ def test_data_summary_prints_ranges(capsys):
     for figure in ("household use", "PV yield", "transformer export peak", "MV weekly",
                    "price mean", "negative price hours"):
         assert figure in out
+    # the end as a period's error names it: the end of the last step, not its start
+    import re
+
+    end = re.search(r" to (\S+ \S+ local \([^)]+\)) \(the end of the last step", out).group(1)
+    assert main(["compare", "--models", "M0", "--start", "2025-06-01", "--end",
+                 "2099-01-01"]) == 2
+    assert f"data end at {end}, before" in capsys.readouterr().err
 
 
 def test_validate_reports_bad_data_without_traceback(village, tmp_path, capsys):
