@@ -372,23 +372,18 @@ def cmd_compare(args) -> int:
         check_arguments(m, step=step, **sim, **per_model[m])
     kw = {"start": args.start, "end": args.end, "progress": False, **sim}
     # the baseline without the guard, as ansen sweep has it, so that the guard's effect shows;
-    # a baseline also among --models is run both ways
-    unguarded = {**kw, "transformer_guard": None}
-    jobs = [(m, kw) for m in args.models]
-    if args.transformer_guard is not None or args.baseline not in args.models:
-        jobs.insert(0, (None, unguarded if args.transformer_guard is not None else kw))
-    runs, base = {}, None
-    for i, (m, how) in enumerate(jobs, 1):
+    # a baseline also among --models is then run both ways
+    guarded = args.transformer_guard is not None
+    todo = ([None] if guarded or args.baseline not in args.models else []) + list(args.models)
+    runs = {}
+    for i, m in enumerate(todo, 1):  # None: the baseline
         name = m or args.baseline
-        print(f"simulating {name}" + (" (the baseline, without the guard)" if m is None
-                                      and args.transformer_guard is not None else "")
-              + f" ({i}/{len(jobs)})", file=sys.stderr, flush=True)
-        run = ansen.simulate(village, name, **how, **per_model[name])
-        if m is None:
-            base = run
-        else:
-            runs[m] = run
-    base = runs[args.baseline] if base is None else base
+        print(f"simulating {name}" + (" (the baseline, without the guard)" if m is None and
+                                      guarded else "") + f" ({i}/{len(todo)})",
+              file=sys.stderr, flush=True)
+        runs[m] = ansen.simulate(village, name, **(kw if m else {**kw, "transformer_guard": None}),
+                                 **per_model[name])
+    base = runs.pop(None) if None in runs else runs[args.baseline]
     table = pd.concat([compare(runs[m], base, tariff=tariff) for m in args.models])
     # how each plan was made, and for battery classes their certificate (docs/models.md)
     table["plan_method"] = [runs[m].attrs.get("plan_method", "none") for m in args.models]

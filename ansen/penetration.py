@@ -120,6 +120,12 @@ def _elsewhere(base, row, col: str) -> str:
     return f" on {b}" if b and b != "?" and b != r else ""
 
 
+def _largest_load(t: pd.DataFrame) -> pd.Series:
+    """The largest transformer load in either direction over the rating [kW/kVA], per row
+    (of :func:`table` or :func:`neighbourhood_table`)."""
+    return t[["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(axis=1)
+
+
 def _measures(t: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
     out = pd.DataFrame({k: t[prefix + col].astype(float) for k, (_, col) in MEASURES.items()},
                        index=t.index)
@@ -271,7 +277,7 @@ def findings(tab: pd.DataFrame) -> list[str]:
                 f"({base['transformer_over_rating_h']:.1f} h).")
         for v in sorted(x for x in s["variant"].unique() if x.startswith("M4")):
             m = s[(s["variant"] == v) & (s["battery_sites"] > 0)]
-            load = m[["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(axis=1)
+            load = _largest_load(m)
             over = m[m["transformer_over_rating_h"] > 0]
             if load.dropna().empty:
                 out.append(f"{season}, {v}: no level with batteries and a known transformer "
@@ -357,8 +363,7 @@ def over_rating(tab: pd.DataFrame) -> pd.DataFrame:
         ``levels`` (the battery counts with batteries of the variant and season) and
         ``no_battery_pu`` (the load without batteries).
     """
-    t = tab.assign(load=tab[["transformer_import_peak_pu",
-                             "transformer_export_peak_pu"]].max(axis=1))
+    t = tab.assign(load=_largest_load(tab))
     out = []
     for (variant, season), d in t.groupby(["variant", "season"], sort=False):
         some = d[d["battery_sites"] > 0]
@@ -532,7 +537,7 @@ HEADLINE = ("M1", "M0", "M0 (2027 tariff)", "M4", "M4 (guard)")
 #: Measures computed for the figures only: (heading, function of the table).
 DERIVED = {"transformer_peak_pu": (
     "largest transformer load, either direction / rating [kW/kVA]",
-    lambda t: t[["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(axis=1))}
+    _largest_load)}
 
 
 def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
@@ -635,8 +640,7 @@ def plot_neighbourhood(nb: pd.DataFrame, batteries: int):
     import seaborn as sns
 
     d = nb[nb["batteries"] == batteries].copy()
-    d["largest transformer load / rating"] = d[["transformer_import_peak_pu",
-                                                "transformer_export_peak_pu"]].max(axis=1)
+    d["largest transformer load / rating"] = _largest_load(d)
     d["MV peak reduction [%]"] = d["mv_peak_reduction_pct"]
     d["village saving [EUR/month]"] = d["village_saving_eur_per_month"]
     cols = ["largest transformer load / rating", "MV peak reduction [%]",
