@@ -11,6 +11,7 @@ calendar weeks (Monday to Sunday) with at least three days in the run.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -376,7 +377,9 @@ def run_label(run: xr.Dataset) -> str:
     ``realtime="meter"``, ``guard 1 x rating`` with ``transformer_guard=1.0``. The
     data age is named when it is not real time (the run's own step: ``15min`` on the
     shipped village, ``1h`` on hourly data). Set ``attrs["label"]`` on a run to
-    name it yourself.
+    name it yourself. The controller's other settings are named as ``key=value`` where they
+    differ from :func:`ansen.simulate`'s defaults (:data:`LABELLED_AS_SET`), e.g.
+    ``"M0 (decision_hour=10, soc_initial=0.2)"``.
     """
     if run.attrs.get("label"):
         return str(run.attrs["label"])
@@ -429,6 +432,12 @@ def run_label(run: xr.Dataset) -> str:
     guard = run.attrs.get("transformer_guard", "none")
     if not str(guard).startswith("none"):  # a share of the rating
         extra.append(f"guard {float(guard):g} x rating")
+    if isinstance(run_params, dict):  # the controller's other settings, where not the defaults
+        planned = bool(run.attrs.get("lp_batteries", 0))  # the plans' settings only with plans
+        extra += [f"{k}={run_params[k]:g}" if isinstance(run_params[k], float)
+                  else f"{k}={run_params[k]}" for k, default in _controller_defaults().items()
+                  if k in run_params and run_params[k] != default
+                  and (planned or k in ("soc_initial", "soc_min"))]
     try:
         from ansen.models import MODELS
 
@@ -439,6 +448,24 @@ def run_label(run: xr.Dataset) -> str:
     extra += [f"{k}={v}" for k, v in sorted(params.items())
               if k in defaults and v != defaults[k]]
     return f"{model} ({', '.join(extra)})" if extra else model
+
+
+#: Keywords of :func:`ansen.simulate` that :func:`run_label` names as ``key=value`` when a
+#: run's ``attrs["params"]`` holds another value than the default (the others have words);
+#: all but the state-of-charge shares only for runs with plans.
+LABELLED_AS_SET = ("decision_hour", "horizon_hours", "soc_initial", "soc_min",
+                   "replan_lookahead_hours", "directions", "fallback", "forecast_lag_days",
+                   "seed")
+
+
+@functools.cache
+def _controller_defaults() -> dict:
+    import inspect
+
+    from ansen.simulator import simulate
+
+    signature = inspect.signature(simulate).parameters
+    return {k: signature[k].default for k in LABELLED_AS_SET}
 
 
 def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = None,

@@ -501,6 +501,18 @@ def test_the_label_names_plan_steps_and_replans_other_than_the_defaults():
     assert run_label(hourly) == "M0"  # plans in the data's own step
 
 
+def test_the_label_names_every_other_controller_setting():
+    """Runs that differ only in the decision hour, the reserve or the horizon had one label."""
+    def label(model="M0", **kw):
+        return run_label(ansen.simulate(tiny(), model, progress=False, **kw))
+
+    assert label(decision_hour=13, soc_initial=0.5, soc_min=0.0, directions="net") == "M0"
+    assert label(decision_hour=10, soc_initial=0.2) == "M0 (decision_hour=10, soc_initial=0.2)"
+    assert label(soc_min=0.1, horizon_hours=24) == "M0 (horizon_hours=24, soc_min=0.1)"
+    assert label(replan_lookahead_hours=6) == "M0 (replan_lookahead_hours=6)"
+    assert label("M1", soc_initial=0.2, decision_hour=10) == "M1 (soc_initial=0.2)"
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_the_label_names_a_tariff_other_than_the_default():
     """M0 under net metering and under the 2027 rules had one label."""
