@@ -557,7 +557,12 @@ def cmd_sweep(args) -> int:
         for t in todo:
             print(f"  {t.label()}")
         loaded: dict = {}  # each village read once for both checks
-        failures = sweep.check_scenarios(grid, loaded)
+        batteries: dict = {}
+        failures = sweep.check_scenarios(grid, loaded, batteries)
+        print("battery sites of each derived village:")
+        for where, b in batteries.items():
+            print(f"  {where}: {b['battery_sites']} site(s), {b['battery_kwh_total']:g} kWh, "
+                  f"{b['battery_kw_total']:g} kW in all")
         for where, msg in failures.items():
             print(f"ansen: scenario {where} does not derive: {msg}", file=sys.stderr)
         uncovered = sweep.check_periods(grid, loaded)
@@ -756,7 +761,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "parameter set since edited); by default they stay")
     s.add_argument("--dry-run", action="store_true",
                    help="list the runs to do, derive every scenario's village to check it "
-                        "fits (exit 2 if one does not), and exit without running")
+                        "fits (exit 2 if one does not) and show its battery sites (what a "
+                        "share became), and exit without running")
     s.set_defaults(func=cmd_sweep)
 
     s = _parser(sub, "freshness", "MV peak reduction against the age of the grid data, same "

@@ -1223,12 +1223,16 @@ def pending(sweep: Grid, store, *, force: bool = False,
     return [t for t in sweep.tasks if t.key(code_sha256) not in done]
 
 
-def check_scenarios(sweep: Grid, loaded: dict | None = None) -> dict[str, str]:
+def check_scenarios(sweep: Grid, loaded: dict | None = None,
+                    batteries: dict | None = None) -> dict[str, str]:
     """Derive every village of the grid's scenarios here, in this process, without running.
 
     Returns the failures: ``"<scenario> on <village>"`` -> the error (empty when every
     scenario fits its villages). What ``ansen sweep --dry-run`` prints; a run reports the
     same failures per run. ``loaded``: villages already read, by SHA-256 (filled here).
+    ``batteries``, if given, is filled with ``"<scenario> on <village>"`` -> the derived
+    village's battery sites, kWh and kW in all (:func:`_village_columns`): what a share
+    or a count of a scenario's recipe became.
     """
     failures: dict[str, str] = {}
     loaded = {} if loaded is None else loaded
@@ -1243,6 +1247,8 @@ def check_scenarios(sweep: Grid, loaded: dict | None = None) -> dict[str, str]:
         try:
             village, _ = apply_scenario(loaded[t.village.sha256], t.scenario, t.scenario_name)
             _check_tariff(village, t.scenario, f"scenario {t.scenario_name}")
+            if batteries is not None:
+                batteries[f"{t.scenario_name} on {t.village.label}"] = _village_columns(village)
         except (ValueError, TypeError) as exc:
             failures[f"{t.scenario_name} on {t.village.label}"] = str(exc)
     return failures

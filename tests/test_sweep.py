@@ -249,6 +249,29 @@ def test_scenarios_that_do_not_fit_a_village_are_named_before_anything_runs(vill
         "scenario many: BatterySites.count: 200 battery sites asked")
 
 
+def test_the_dry_run_shows_what_a_share_of_homes_became(villages, tmp_path, capsys):
+    """A spec written in shares (half of the homes) showed only the share, never the count
+    of battery sites it meant on the village (a newcomer's point)."""
+    import xarray as xr
+
+    n = xr.open_dataset(villages[0]).sizes["household"]
+    g = sweep.grid(villages[:1], [{"name": "half", "batteries": {"share": 0.5, "rule": "random",
+                                                                 "eligible": "all"}}],
+                   ["M1"], PERIODS[:1])
+    batteries: dict = {}
+    assert sweep.check_scenarios(g, None, batteries) == {}
+    got = batteries[f"half on {g.tasks[0].village.label}"]
+    assert got["battery_sites"] == round(n / 2) and got["battery_kwh_total"] > 0
+    spec = _spec(tmp_path, f'villages = ["{villages[0]}"]\nmodels = ["M1"]\n'
+                           'periods = [["2025-06-03", "2025-06-04"]]\n'
+                           '[[scenarios]]\nname = "half"\n'
+                           '[scenarios.batteries]\nshare = 0.5\nrule = "random"\n'
+                           'eligible = "all"\n')
+    assert main(["sweep", str(spec), "--dry-run", "--output", str(tmp_path / "s.parquet")]) == 0
+    out = capsys.readouterr().out
+    assert f"half on {g.tasks[0].village.label}: {round(n / 2)} site(s)" in out
+
+
 def test_periods_a_village_does_not_cover_are_named_before_anything_runs(villages, tmp_path,
                                                                           capsys):
     """--dry-run names each period outside a village's data (half of a newcomer's runs
