@@ -559,7 +559,8 @@ def cmd_sweep(args) -> int:
         loaded: dict = {}  # each village read once for both checks
         batteries: dict = {}
         failures = sweep.check_scenarios(grid, loaded, batteries)
-        print("battery sites of each derived village:")
+        if batteries:
+            print("battery sites of each derived village:")
         for where, b in batteries.items():
             print(f"  {where}: {b['battery_sites']} site(s), {b['battery_kwh_total']:g} kWh, "
                   f"{b['battery_kw_total']:g} kW in all")
