@@ -270,46 +270,91 @@ def import_export(net_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _daily_kwh(net_kw: np.ndarray, local: pd.DatetimeIndex, dt_h: float) -> pd.DataFrame:
-    """Net energy per local calendar day [kWh], index: naive dates."""
+    """Net energy per local calendar day [kWh], index: naive dates.
+
+    ``attrs["hours"]``: the hours each day holds in the data (steps x step);
+    ``attrs["tz"]``: the time zone of ``local``, for the days' own lengths.
+    """
     days = local.tz_localize(None).normalize()
     net = np.asarray(net_kw, dtype=float)
     if not len(days):
-        return pd.DataFrame(np.zeros((0, net.shape[1])))
+        out = pd.DataFrame(np.zeros((0, net.shape[1])))
+        out.attrs.update(hours=pd.Series(dtype=float), tz=local.tz)
+        return out
     starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
-    return pd.DataFrame(np.add.reduceat(net, starts, axis=0) * dt_h, index=days[starts])
+    out = pd.DataFrame(np.add.reduceat(net, starts, axis=0) * dt_h, index=days[starts])
+    steps = np.diff(np.r_[starts, len(days)])
+    out.attrs.update(hours=pd.Series(steps * dt_h, index=days[starts]), tz=local.tz)
+    return out
+
+
+def _day_hours(days: pd.DatetimeIndex, tz) -> pd.Series:
+    """Length of each local calendar day [h] (23 or 25 on a change of clock; 24 without tz)."""
+    if tz is None or not len(days):
+        return pd.Series(24.0, index=days)
+    start = days.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    end = (days + pd.Timedelta(days=1)).tz_localize(tz, ambiguous=True,
+                                                    nonexistent="shift_forward")
+    return pd.Series((end - start) / pd.Timedelta(hours=1), index=days)
 
 
 def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> tuple[
         np.ndarray, str]:
     """Net energy over the days [start, end) [kWh] per column, and how it was estimated.
 
-    Days of the window in ``daily`` count as they are. A day outside the data
-    takes the mean of the same calendar day (29 February: 28 February) in the
-    years the data has it. If some calendar days are in no year of the data,
-    the sum over the known days is scaled to the window's length.
+    Days of the window in ``daily`` count as they are, a day the data hold in part
+    (the first or last of an export cut at another hour) with the hours it holds. A day
+    outside the data takes the mean of the same calendar day (29 February: 28 February)
+    over the years the data hold it whole, or, held only in part, their mean power over
+    the hours held times the day's length. If some hours of the window are still
+    unknown (part-days, calendar days in no year of the data), the sum over the known
+    hours is scaled to the window's hours.
     """
     days = pd.date_range(start, end, freq="D", inclusive="left")
+    hours = daily.attrs.get("hours", pd.Series(24.0, index=daily.index))
+    tz = daily.attrs.get("tz")
+    length = _day_hours(days, tz)
     have = daily.index.intersection(days)
     total = daily.loc[have].to_numpy().sum(axis=0)
+    whole = hours.index[hours.to_numpy() >= _day_hours(hours.index, tz).to_numpy() - 1e-9]
+    part = have.difference(whole)
     missing = days.difference(have)
-    if not len(missing):
+    if not len(missing) and not len(part):
         return total, "data"
-    key = daily.index.strftime("%m-%d").str.replace("02-29", "02-28")
-    by_day = daily.groupby(key.to_numpy()).mean()
-    want = missing.strftime("%m-%d").str.replace("02-29", "02-28")
+    def calendar(index):
+        return index.strftime("%m-%d").str.replace("02-29", "02-28").to_numpy()
+
+    by_day = daily.loc[whole].groupby(calendar(whole)).mean()
+    # a calendar day the data hold only in part: its mean power over the hours held
+    only_part = daily.index.difference(whole)
+    by_hour = (daily.loc[only_part].groupby(calendar(only_part)).sum()
+               .div(hours.loc[only_part].groupby(calendar(only_part)).sum(), axis=0))
+    want = pd.Index(calendar(missing))
     found = want.isin(by_day.index)
-    total = total + by_day.loc[want[found]].to_numpy().sum(axis=0)
+    from_part = ~found & want.isin(by_hour.index)
+    total = (total + by_day.loc[want[found]].to_numpy().sum(axis=0)
+             + (by_hour.loc[want[from_part]].to_numpy()
+                * length.loc[missing[from_part]].to_numpy()[:, None]).sum(axis=0))
+    found = found | from_part
     unknown = int((~found).sum())
-    note = (f"{len(have)} days in the data, {len(missing) - unknown} from the same calendar "
-            "days in another year of the data")
-    if unknown:
-        known = len(days) - unknown
-        if known == 0:
+    note = f"{len(have)} days in the data"
+    if len(part):
+        note += (f" ({len(part)} of them in part: {hours.loc[part].sum():g} of "
+                 f"{length.loc[part].sum():g} h)")
+    note += f", {len(missing) - unknown} from the same calendar days in another year of the data"
+    if from_part.any():
+        note += f" ({int(from_part.sum())} of them from part-days, at their mean power)"
+    if unknown or len(part):
+        known_h = float(hours.loc[have].sum() + length.loc[missing[found]].sum())
+        window_h = float(length.sum())
+        if known_h <= 0:
             raise ValueError(f"no data to estimate the net consumption of {start:%Y-%m-%d} to "
                              f"{end:%Y-%m-%d}")
-        total = total * len(days) / known
-        note += (f", {unknown} in no year of the data: the sum of the {known} known days "
-                 f"scaled up to {len(days)}")
+        total = total * window_h / known_h
+        if unknown:
+            note += f", {unknown} in no year of the data"
+        note += (f": the sum over the {known_h:g} known hours scaled up to the window's "
+                 f"{window_h:g} ({len(days)} days)")
     return total, note
 
 

@@ -41,6 +41,19 @@ def test_load_missing_file(tmp_path):
         load(tmp_path / "nothing.nc")
 
 
+def test_a_file_that_is_not_a_village_is_named(capsys):
+    """One file of an export folder, given as the village, gave h5py's "file signature not
+    found" without the path, and exit 1 from the command line."""
+    from ansen.cli import main
+    from ansen.data import DataError
+
+    with pytest.raises(DataError, match=r"load.csv: not a village: give a NetCDF village "
+                                        r"file .* or an export folder"):
+        load(EXAMPLE_EXPORT / "load.csv")
+    assert main(["data", "validate", "--data", str(EXAMPLE_EXPORT / "load.csv")]) == 2
+    assert "load.csv: not a village" in capsys.readouterr().err
+
+
 def test_example_export_folder():
     ds = load(EXAMPLE_EXPORT)
     assert ds.sizes == {"time": 188, "household": 3, "transformer": 2}  # 23-hour DST day

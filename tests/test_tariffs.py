@@ -143,8 +143,8 @@ def test_positions_scaled_from_short_data_are_announced():
 
     v = tiny(days=3)
     with pytest.warns(UserWarning,
-                      match=r"less than a year of data.*in no year of the data: the sum of "
-                            r"the \d+ known days scaled up to 365\)"):
+                      match=r"less than a year of data.*in no year of the data: the sum over "
+                            r"the \d+ known hours scaled up to the window's 8760 \(365 days\)\)"):
         ansen.simulate(v, "M0", progress=False, forecast="perfect")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -192,3 +192,19 @@ def test_net_metering_after_2026_is_announced():
         warnings.filterwarnings("error", message=".*net metering ends")
         ansen.simulate(v, "M0", progress=False, tariff=Tariff.after_net_metering(**taxes))
         ansen.simulate(tiny(days=2, start="2026-06-08"), "M0", progress=False)
+
+
+@pytest.mark.parametrize("first_hour", [0, 2, 23])
+def test_part_days_count_with_the_hours_they_hold(first_hour):
+    """An export cut at another hour than local midnight starts and ends with part-days;
+    they counted as whole days, so a constant 1 kW read as 10 % less over the year
+    (a newcomer's village of 10 days that began at 02:00)."""
+    from ansen.tariffs import last_year_net_kwh
+
+    local = pd.date_range(f"2025-06-02 {first_hour:02d}:00", periods=10 * 96, freq="15min",
+                          tz="Europe/Amsterdam")
+    net = np.ones((len(local), 2))
+    total, note = last_year_net_kwh(net, local, 0.25, pd.Timestamp("2025-06-20"))
+    assert total == pytest.approx([8760.0, 8760.0])  # 1 kW over the 8760 h of the window
+    assert "known hours scaled up" in note
+    assert ("in part" in note) == (first_hour != 0)

@@ -121,8 +121,14 @@ def load(path: str | os.PathLike, start=None, end=None, *, resample: bool | None
         except DataError as exc:  # name the file the variable was read from
             raise DataError(f"{path}: {exc}{_read_from(path, str(exc))}") from exc
     else:
-        with xr.open_dataset(path, engine="h5netcdf") as f:
-            ds = f.load()
+        try:
+            with xr.open_dataset(path, engine="h5netcdf") as f:
+                ds = f.load()
+        except OSError as exc:  # h5py: "file signature not found" for any other file
+            raise DataError(
+                f"{path}: not a village: give a NetCDF village file (ansen.data.save) or an "
+                f"export folder (README, 'Using your own measurement data'), not one of its "
+                f"files ({exc})") from exc
         if "household_transformer" in ds:
             ds["household_transformer"] = ds["household_transformer"].astype(str)
         for coord in ("household", "transformer"):
