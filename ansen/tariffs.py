@@ -305,10 +305,10 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
     Days of the window in ``daily`` count as they are, a day the data hold in part
     (the first or last of an export cut at another hour) with the hours it holds. A day
     outside the data takes the mean of the same calendar day (29 February: 28 February)
-    over the years the data hold it whole, or, held only in part, their mean power over
-    the hours held times the day's length. If some hours of the window are still
+    over the years the data hold it whole. If some hours of the window are still
     unknown (part-days, calendar days in no year of the data), the sum over the known
-    hours is scaled to the window's hours.
+    hours is scaled to the window's hours; with no hour of the window known (data of a
+    few hours outside it), the data's mean power over all their hours is.
     """
     days = pd.date_range(start, end, freq="D", inclusive="left")
     hours = daily.attrs.get("hours", pd.Series(24.0, index=daily.index))
@@ -325,36 +325,32 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
         return index.strftime("%m-%d").str.replace("02-29", "02-28").to_numpy()
 
     by_day = daily.loc[whole].groupby(calendar(whole)).mean()
-    # a calendar day the data hold only in part: its mean power over the hours held
-    only_part = daily.index.difference(whole)
-    by_hour = (daily.loc[only_part].groupby(calendar(only_part)).sum()
-               .div(hours.loc[only_part].groupby(calendar(only_part)).sum(), axis=0))
     want = pd.Index(calendar(missing))
     found = want.isin(by_day.index)
-    from_part = ~found & want.isin(by_hour.index)
-    total = (total + by_day.loc[want[found]].to_numpy().sum(axis=0)
-             + (by_hour.loc[want[from_part]].to_numpy()
-                * length.loc[missing[from_part]].to_numpy()[:, None]).sum(axis=0))
-    found = found | from_part
+    total = total + by_day.loc[want[found]].to_numpy().sum(axis=0)
     unknown = int((~found).sum())
     note = f"{len(have)} days in the data"
     if len(part):
         note += (f" ({len(part)} of them in part: {hours.loc[part].sum():g} of "
                  f"{length.loc[part].sum():g} h)")
     note += f", {len(missing) - unknown} from the same calendar days in another year of the data"
-    if from_part.any():
-        note += f" ({int(from_part.sum())} of them from part-days, at their mean power)"
     if unknown or len(part):
         known_h = float(hours.loc[have].sum() + length.loc[missing[found]].sum())
         window_h = float(length.sum())
-        if known_h <= 0:
-            raise ValueError(f"no data to estimate the net consumption of {start:%Y-%m-%d} to "
-                             f"{end:%Y-%m-%d}")
-        total = total * window_h / known_h
         if unknown:
             note += f", {unknown} in no year of the data"
-        note += (f": the sum over the {known_h:g} known hours scaled up to the window's "
-                 f"{window_h:g} ({len(days)} days)")
+        if known_h > 0:
+            total = total * window_h / known_h
+            note += (f": the sum over the {known_h:g} known hours scaled up to the window's "
+                     f"{window_h:g} ({len(days)} days)")
+        else:  # no hour of the window known and no whole day to stand in: the data's mean
+            data_h = float(hours.sum())
+            if data_h <= 0:
+                raise ValueError(f"no data to estimate the net consumption of "
+                                 f"{start:%Y-%m-%d} to {end:%Y-%m-%d}")
+            total = daily.to_numpy().sum(axis=0) * window_h / data_h
+            note += (f": no known hour in the window, so the data's mean power over its "
+                     f"{data_h:g} h times the window's {window_h:g} ({len(days)} days)")
     return total, note
 
 

@@ -204,7 +204,11 @@ def test_part_days_count_with_the_hours_they_hold(first_hour):
     local = pd.date_range(f"2025-06-02 {first_hour:02d}:00", periods=10 * 96, freq="15min",
                           tz="Europe/Amsterdam")
     net = np.ones((len(local), 2))
-    total, note = last_year_net_kwh(net, local, 0.25, pd.Timestamp("2025-06-20"))
-    assert total == pytest.approx([8760.0, 8760.0])  # 1 kW over the 8760 h of the window
-    assert "known hours scaled up" in note
-    assert ("in part" in note) == (first_hour != 0)
+    for before in ("2025-06-20", "2025-06-04"):  # after the data; in them (other days fill)
+        total, note = last_year_net_kwh(net, local, 0.25, pd.Timestamp(before))
+        assert total == pytest.approx([8760.0, 8760.0])  # 1 kW over the window's 8760 h
+        assert "known hours scaled up" in note
+        assert ("in part" in note) == (first_hour != 0)
+    # two hours of data, outside the window: the data's mean power over the window
+    total, note = last_year_net_kwh(2 * net[:8], local[:8], 0.25, local[0])
+    assert total == pytest.approx([17520.0, 17520.0]) and "no known hour" in note
