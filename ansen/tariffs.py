@@ -273,18 +273,20 @@ def _daily_kwh(net_kw: np.ndarray, local: pd.DatetimeIndex, dt_h: float) -> pd.D
     """Net energy per local calendar day [kWh], index: naive dates.
 
     ``attrs["hours"]``: the hours each day holds in the data (steps x step);
-    ``attrs["tz"]``: the time zone of ``local``, for the days' own lengths.
+    ``attrs["whole"]``: the days held whole (as many hours as the day has, 23 or 25 on a
+    change of clock); ``attrs["tz"]``: the time zone of ``local``.
     """
     days = local.tz_localize(None).normalize()
     net = np.asarray(net_kw, dtype=float)
     if not len(days):
         out = pd.DataFrame(np.zeros((0, net.shape[1])))
-        out.attrs.update(hours=pd.Series(dtype=float), tz=local.tz)
+        out.attrs.update(hours=pd.Series(dtype=float), whole=pd.DatetimeIndex([]), tz=local.tz)
         return out
     starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
     out = pd.DataFrame(np.add.reduceat(net, starts, axis=0) * dt_h, index=days[starts])
-    steps = np.diff(np.r_[starts, len(days)])
-    out.attrs.update(hours=pd.Series(steps * dt_h, index=days[starts]), tz=local.tz)
+    hours = pd.Series(np.diff(np.r_[starts, len(days)]) * dt_h, index=days[starts])
+    whole = hours.index[hours.to_numpy() >= _day_hours(hours.index, local.tz).to_numpy() - 1e-9]
+    out.attrs.update(hours=hours, whole=whole, tz=local.tz)
     return out
 
 
@@ -311,16 +313,15 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
     few hours outside it), the data's mean power over all their hours is.
     """
     days = pd.date_range(start, end, freq="D", inclusive="left")
-    hours = daily.attrs.get("hours", pd.Series(24.0, index=daily.index))
-    tz = daily.attrs.get("tz")
-    length = _day_hours(days, tz)
+    hours, whole = daily.attrs["hours"], daily.attrs["whole"]  # of _daily_kwh
+    length = _day_hours(days, daily.attrs["tz"])
     have = daily.index.intersection(days)
     total = daily.loc[have].to_numpy().sum(axis=0)
-    whole = hours.index[hours.to_numpy() >= _day_hours(hours.index, tz).to_numpy() - 1e-9]
     part = have.difference(whole)
     missing = days.difference(have)
     if not len(missing) and not len(part):
         return total, "data"
+
     def calendar(index):
         return index.strftime("%m-%d").str.replace("02-29", "02-28").to_numpy()
 
