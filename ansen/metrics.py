@@ -139,7 +139,10 @@ def extreme_peaks(run: xr.Dataset, baseline: xr.Dataset, quantile: float = 0.99)
 
     For each transformer with batteries and for the MV feeder, the threshold
     is the ``quantile`` of :math:`|L^{base}|`; counted are the steps of the
-    run above it and the energy above it [kWh].
+    run above it and the energy above it [kWh]. The counts are in the data's
+    steps (an hour above is four steps of 15-minute data, one of hourly data),
+    and the threshold is the quantile of the data's own steps: compare counts
+    between villages of one step length, or their ratio to the baseline's.
     """
     _check_pair(run, baseline)
     h = step_hours(run)

@@ -290,6 +290,10 @@ def _daily_kwh(net_kw: np.ndarray, local: pd.DatetimeIndex, dt_h: float) -> pd.D
     return out
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def _day_hours(days: pd.DatetimeIndex, tz) -> pd.Series:
     """Length of each local calendar day [h] (23 or 25 on a change of clock; 24 without tz)."""
     if tz is None or not len(days):
@@ -330,11 +334,12 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
     found = want.isin(by_day.index)
     total = total + by_day.loc[want[found]].to_numpy().sum(axis=0)
     unknown = int((~found).sum())
-    note = f"{len(have)} days in the data"
+    note = f"{_days(len(have))} in the data"
     if len(part):
         note += (f" ({len(part)} of them in part: {hours.loc[part].sum():g} of "
                  f"{length.loc[part].sum():g} h)")
-    note += f", {len(missing) - unknown} from the same calendar days in another year of the data"
+    note += (f", {_days(len(missing) - unknown)} from the same calendar days elsewhere in "
+             "the data")
     if unknown or len(part):
         known_h = float(hours.loc[have].sum() + length.loc[missing[found]].sum())
         window_h = float(length.sum())
@@ -343,7 +348,7 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
         if known_h > 0:
             total = total * window_h / known_h
             note += (f": the sum over the {known_h:g} known hours scaled up to the window's "
-                     f"{window_h:g} ({len(days)} days)")
+                     f"{window_h:g} ({_days(len(days))})")
         else:  # no hour of the window known and no whole day to stand in: the data's mean
             data_h = float(hours.sum())
             if data_h <= 0:
@@ -351,7 +356,7 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
                                  f"{start:%Y-%m-%d} to {end:%Y-%m-%d}")
             total = daily.to_numpy().sum(axis=0) * window_h / data_h
             note += (f": no known hour in the window, so the data's mean power over its "
-                     f"{data_h:g} h times the window's {window_h:g} ({len(days)} days)")
+                     f"{data_h:g} h times the window's {window_h:g} ({_days(len(days))})")
     return total, note
 
 

@@ -1,6 +1,7 @@
 """NetCDF round trip, atomic writes, and the folder-of-exports reader."""
 
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -138,7 +139,7 @@ def test_folder_gap(tmp_path):
     df = pd.read_csv(d / "pv.csv").drop(index=[50, 51])
     df.to_csv(d / "pv.csv", index=False)
     # the time as the file gives it (local) beside UTC, and the file's line (data row 49)
-    with pytest.raises(DataError, match=r"pv.csv: gap of 0 days 00:45:00 after .* local "
+    with pytest.raises(DataError, match=r"pv.csv: gap of 45 min after .* local "
                                         r"\(.*Z\), line 51 "):
         load(d)
 
@@ -361,7 +362,29 @@ def test_spaces_around_header_cells_are_stripped_like_the_cells(tmp_path):
     f = d / "load.csv"
     lines = f.read_text().splitlines()
     f.write_text("\n".join([lines[0].replace(",", " , ") + " "] + lines[1:]) + "\n")
-    np.testing.assert_array_equal(load(d)["load_kw"].values, load(EXAMPLE_EXPORT)["load_kw"].values)
+    with pytest.warns(UserWarning, match=r"load.csv: spaces around header name\(s\) \['time ', "
+                                         r"' H1 ', ' H2 '\] trimmed; the values read are the "
+                                         r"trimmed ones"):
+        trimmed = load(d)
+    np.testing.assert_array_equal(trimmed["load_kw"].values, load(EXAMPLE_EXPORT)["load_kw"].values)
+
+
+def test_spaces_around_cells_are_said_with_the_first_cell(tmp_path):
+    d = _copy(tmp_path)
+    f = d / "pv.csv"
+    lines = f.read_text().splitlines()
+    lines[3] = lines[3].replace(",", ", ")
+    f.write_text("\n".join(lines) + "\n")
+    header = lines[0].split(",")
+    first = lines[3].split(", ")[1]
+    with pytest.warns(UserWarning, match=rf"pv.csv: spaces around {len(header) - 1} cell\(s\), "
+                                         rf"the first ' {first}' in column '{header[1]}', line 4 "
+                                         r"trimmed"):
+        trimmed = load(d)
+    np.testing.assert_array_equal(trimmed["pv_kw"].values, load(EXAMPLE_EXPORT)["pv_kw"].values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the shipped export has none: no word
+        load(EXAMPLE_EXPORT)
 
 
 def test_parquet_errors_name_the_row_not_a_line(tmp_path):

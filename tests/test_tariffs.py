@@ -114,7 +114,7 @@ def test_missing_days_are_filled_from_other_years_and_said():
     # Jul-Dec 2024 (27 October has 25 hours) + Jan-Jun 2024's 182 days from 2025 (30 March
     # has 23 hours; 29 February takes 28 February)
     assert n.loc[2024, "H"] == pytest.approx(184 * 24 + 1 + 182 * 48 - 2)
-    assert "182 from the same calendar days in another year of the data" in n.attrs["estimated"][2024]
+    assert "182 days from the same calendar days elsewhere in the data" in n.attrs["estimated"][2024]
     last, note = last_year_net_kwh(net, t, 1.0, pd.Timestamp("2025-07-01"))
     assert last[0] == pytest.approx(184 * 24 + 1 + 181 * 48 - 2) and note == "data"
 
@@ -209,6 +209,8 @@ def test_part_days_count_with_the_hours_they_hold(first_hour):
         assert total == pytest.approx([8760.0, 8760.0])  # 1 kW over the window's 8760 h
         assert "known hours scaled up" in note
         assert ("in part" in note) == (first_hour != 0)
+    total, note = last_year_net_kwh(net, local, 0.25, pd.Timestamp("2025-06-03"))
+    assert note.startswith("1 day in the data") and "1 days" not in note
     # two hours of data, outside the window: the data's mean power over the window
     total, note = last_year_net_kwh(2 * net[:8], local[:8], 0.25, local[0])
     assert total == pytest.approx([17520.0, 17520.0]) and "no known hour" in note

@@ -157,8 +157,8 @@ def _read_from(folder: Path, message: str) -> str:
         return f" (read from {files[0]})"
     derived = (" (the transformer's measurement less its connections)"
                if name == "transformer" else "")
-    return (f" (read from {files[0]}{derived}: find the row by its time, local unless "
-            "village.toml declares timestamps = \"utc\")")
+    return (f" (read from {files[0]}{derived}: find the row by its time, given local and "
+            "in UTC after it)")
 
 
 def load_default(start=None, end=None) -> xr.Dataset:
@@ -306,8 +306,11 @@ def _read_table(folder: Path, name: str, required: bool = True):
             except Exception as exc:
                 raise DataError(f"{f.name}: cannot be read as Parquet ({exc})") from exc
             decimal = "."
+            padded = [str(c) for c in df.columns if str(c) != str(c).strip()]
+            trimmed = (f"{f.name}: spaces around header name(s) {padded[:3]} trimmed; the "
+                       "values read are the trimmed ones") if padded else ""
         else:
-            df, decimal = _read_csv(f)
+            df, decimal, trimmed = _read_csv(f)
         if df.empty:
             raise DataError(f"{f.name}: no data rows (only a header line)")
         names = [str(c).strip() for c in df.columns]  # as the cells are
@@ -315,13 +318,19 @@ def _read_table(folder: Path, name: str, required: bool = True):
             raise DataError(f"{f.name}: column(s) {twice} appear more than once in the header "
                             "(after stripping spaces); give each column once")
         df.columns = names
+        if trimmed:
+            import warnings
+
+            warnings.warn(trimmed, UserWarning, stacklevel=3)
         return df, f.name, decimal
     if required:
         raise DataError(f"{name}: file {name}.csv (or .parquet) missing in {folder}")
     return None
 
 
-def _read_csv(f: Path) -> tuple[pd.DataFrame, str]:
+def _read_csv(f: Path) -> tuple[pd.DataFrame, str, str]:
+    """The cells as text (spaces around them trimmed, missing-value words as NaN), the
+    decimal mark, and what was trimmed ("" if nothing, else the warning to give)."""
     import io
 
     try:
@@ -350,7 +359,23 @@ def _read_csv(f: Path) -> tuple[pd.DataFrame, str]:
         n -= 1
     df = df.iloc[:n]
     return df.apply(lambda col: col.str.strip()).mask(lambda d: d.apply(
-        lambda col: col.str.lower().isin(_MISSING))), decimal
+        lambda col: col.str.lower().isin(_MISSING))), decimal, _trimmed(df, f.name)
+
+
+def _trimmed(df: pd.DataFrame, file: str) -> str:
+    """Once per file: that spaces around header names or cells are trimmed (the values
+    read are the trimmed ones), naming the first such cell; "" if there are none."""
+    said = []
+    names = [str(c) for c in df.columns]
+    if padded := [c for c in names if c != c.strip()]:
+        said.append(f"header name(s) {padded[:3]}")
+    cells = df.apply(lambda col: col.str.strip() != col).to_numpy()
+    if cells.any():
+        i, j = (int(k[0]) for k in np.nonzero(cells))
+        said.append(f"{int(cells.sum())} cell(s), the first {df.iat[i, j]!r} in column "
+                    f"{names[j].strip()!r}, {_line(file, i)}")
+    return (f"{file}: spaces around {' and '.join(said)} trimmed; the values read are the "
+            "trimmed ones") if said else ""
 
 
 def _field_count_mismatch(text: str, sep: str) -> tuple[int, int, int] | None:
@@ -501,7 +526,7 @@ def _time_index(df: pd.DataFrame, what: str, meta: dict) -> pd.DatetimeIndex:
         has_offset = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
         if has_offset.any() and not has_offset.all():
             i = int(np.flatnonzero(has_offset != has_offset[0])[0])
-            raise DataError(f"{what}: timestamps mix UTC offsets and none, e.g. "
+            raise DataError(f"{what}: column 'time': timestamps mix UTC offsets and none, e.g. "
                             f"{text.iloc[i]!r} in {_line(what, i)}")
         aware = bool(has_offset[0])
         idx = pd.DatetimeIndex(pd.to_datetime(text, utc=aware, format="ISO8601",

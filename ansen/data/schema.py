@@ -171,6 +171,14 @@ def duration_text(td: pd.Timedelta) -> str:
     return f"{minutes}min" if minutes < 60 or minutes % 60 else f"{minutes // 60}h"
 
 
+def _span(td: pd.Timedelta) -> str:
+    """A time span as a reader says it: "15 min", "1 h 15 min", "2 d 1 h", "7 min 30 s"."""
+    seconds = int(pd.Timedelta(td).total_seconds())
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"),
+             (seconds % 3600 // 60, "min"), (seconds % 60, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"
+
+
 def step_hours(ds: xr.Dataset) -> float:
     """Length of one time step [h]."""
     t = ds.indexes["time"]
@@ -375,9 +383,9 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam",
         skipped = d[i] == step + pd.Timedelta(hours=1) and _near_dst_change(t[i], tz,
                                                                            begins=True)
         raise DataError(
-            f"{what}: {kind} of {d[i]} after {when(t[i], tz)}"
+            f"{what}: {kind} of {_span(d[i])} after {when(t[i], tz)}"
             + (f", {where(i)}" if where else "")
-            + f" (expected a regular step of {step}); {int(bad.sum())} irregular step(s) in "
+            + f" (expected a regular step of {_span(step)}); {int(bad.sum())} irregular step(s) in "
             f"all. Fill or cut explicitly, nothing is repaired"
             + (" - one hour missing where daylight saving time begins: the timestamps look "
                "like local clock time read as UTC; give UTC or offset-aware timestamps, or "
