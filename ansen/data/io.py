@@ -29,7 +29,9 @@ file                   content
 Each table may be ``.csv`` or ``.parquet`` (Parquet needs pyarrow). CSV files
 are comma-separated with decimal points, or semicolon-separated with decimal
 commas or points (the Dutch spreadsheet export). Ids (households,
-transformers) are read as text, so ``001`` stays ``001``. Power is the mean
+transformers) are read as text, so ``001`` stays ``001``; spaces around a
+header name or a cell are trimmed, with one warning per file that names the
+first such cell. Power is the mean
 over the interval that *starts* at the timestamp. Timestamps carry a UTC
 offset, or are naive and then read in the zone ``timestamps`` names. Every
 table must have the time step of ``load.csv`` (5 to 60 minutes); with
