@@ -202,7 +202,7 @@ BAD_EXPORTS = {
         r"mv.csv and mv.parquet: both in .*; keep one"),
     "battery-power-without-battery": (
         _edit_frame("battery.csv", lambda df: _set(df, 40, "H2", "1.5")),
-        r"battery.csv: column 'H2': 1.5 kW at .* but H2 has no battery \(battery_kw = 0"),
+        r"battery.csv: column 'H2': 1.5 kW at 2025-03-29 10:00 local \(09:00Z\) .* but H2 has no battery \(battery_kw = 0"),
     "battery-power-above-rating": (
         _edit_frame("battery.csv", lambda df: _set(df, 40, "H1", "-7.5")),
         r"battery.csv: column 'H1': -7.5 kW at .* but H1 has a battery of 5 kW"),
@@ -228,7 +228,7 @@ BAD_EXPORTS = {
         r"transformer.csv: column 'T1' is zero throughout, .* no measurement\?"),
     "battery-in-w": (
         _edit_frame("battery.csv", lambda df: _set(df, 40, "H1", "4000")),
-        r"battery.csv: column 'H1': 4000 kW at .*Z .* values look like W instead of kW"),
+        r"battery.csv: column 'H1': 4000 kW at 2025-03-29 10:00 local \(09:00Z\) .* values look like W instead of kW"),
     "household-twice": (_edit_text("sites.csv", lambda t: t + "H2,T2,0.0,0.0,1.0,0.0\n"),
                         r"sites.csv: household 'H2' is listed twice \(line 3 and line 5\)"),
     "transformer-twice": (_edit_text("transformers.csv", lambda t: t + "T1,100\n"),

@@ -775,8 +775,11 @@ BATTERY_NOISE_KW = 0.01
 SCALE_FLOOR = 0.01
 
 
-def _check_battery(battery: pd.DataFrame, sites: pd.DataFrame) -> None:
-    """``battery.csv``: power only where a battery is, and within its rating."""
+def _check_battery(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -> None:
+    """``battery.csv``: power only where a battery is, and within its rating (times named
+    in ``tz`` and UTC, as the other tables' errors name them)."""
+    from ansen.data.schema import when
+
     file = battery.attrs.get("file", "battery.csv")
     rating = sites.set_index("household")["battery_kw"]
     for h in battery.columns:
@@ -790,7 +793,8 @@ def _check_battery(battery: pd.DataFrame, sites: pd.DataFrame) -> None:
             unit = (" - values look like W instead of kW"
                     if np.abs(x).max() > 100 * max(float(rating[h]), 1.0) else "")
             raise DataError(
-                f"{file}: column {h!r}: {x[i]:g} kW at {battery.index[i]}Z ({int(over.sum())} "
+                f"{file}: column {h!r}: {x[i]:g} kW at {when(battery.index[i], tz)} "
+                f"({int(over.sum())} "
                 f"value(s) beyond {limit:g} kW), but {h} {where}; battery power is at most the "
                 f"rating plus {BATTERY_OVERSHOOT:.0%}{unit}")
 
@@ -918,7 +922,7 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
     net = load_ - pv
     if battery is not None:
         battery = _align(battery, index, resample=resample, notes=notes)
-        _check_battery(battery, sites)
+        _check_battery(battery, sites, meta.get("timezone", "Europe/Amsterdam"))
         net = net + battery
     on = sites.set_index("household")["transformer"]
     _check_scale(folder, trafo, mv, net, on,  # the tables as measured, batteries included
