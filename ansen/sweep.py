@@ -688,7 +688,12 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
                 spec[key] = list(value) if key != "solver" else value
         for key in ("villages", "scenarios", "models"):
             if key in spec and (not isinstance(spec[key], list) or not spec[key]):
-                raise ValueError(f"{where}: {key} must be a non-empty list")
+                got = (f"a table with key(s) {sorted(spec[key])[:3]}"
+                       if isinstance(spec[key], dict) else repr(spec[key]))
+                hint = (" of scenario names or inline tables, e.g. scenarios = [\"none\", "
+                        "{ name = \"p40\", scenario = \"penetration_040\", tariff = \"2027\" }]"
+                        if key == "scenarios" else "")
+                raise ValueError(f"{where}: {key} must be a non-empty list{hint}; got {got}")
         if "models" not in spec:
             raise ValueError(f"{where}: no models")
         tasks += grid(villages=spec.get("villages", ["default"]),

@@ -351,6 +351,11 @@ GOOD = 'models = ["M4"]\nperiods = [["2025-06-03", "2025-06-04"]]\n'
     (GOOD + '[[parameters]]\nmodels = ["M5"]\ndata_lag = "7D"\n',
      "no parameter set applies to model(s) ['M4']"),
     (GOOD + 'solver = "cplex"\n', "unknown solver 'cplex'"),
+    (GOOD + '[scenarios.all_homes]\ntariff = "2027"\n',
+     "scenarios must be a non-empty list of scenario names or inline tables, e.g. scenarios = "
+     "[\"none\", { name = \"p40\", scenario = \"penetration_040\", tariff = \"2027\" }]; got a "
+     "table with key(s) ['all_homes']"),
+    (GOOD + 'villages = []\n', "villages must be a non-empty list; got []"),
     (GOOD + 'villages = ["nowhere.nc"]\n', "no village at"),
     ('models = [', "not valid TOML"),
     ('periods = [["2025-06-03", "2025-06-04"]]\nmodels = ["M4"\n',
