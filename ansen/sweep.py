@@ -1502,8 +1502,9 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``period`` ("START to END"), ``model`` (the model id, followed
-        by the scenario, parameter set and village where those vary for a
-        model; with the definition's JSON where one name stands for several),
+        by the scenario, village and solver where the rows hold more than one,
+        and the parameter set where a model has more than one; with the
+        definition's JSON where one name stands for several),
         ``run_id`` and the measures; sorted by period and model.
     """
     if baseline not in BASELINES:
@@ -1515,7 +1516,11 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
     label = t["model"].astype(str)
     for name, definition in (("scenario", "scenario_json"), ("params", "params_json"),
                              ("village", "village"), ("solver", "solver")):
-        varies = t.groupby("model")[definition].transform("nunique") > 1
+        # a parameter set is the model's own: named where it varies for that model; the
+        # village a run is on (scenario, village, solver) wherever the table holds more than
+        # one, so that no row reads as the village as it is when it is not
+        varies = (t.groupby("model")[definition].transform("nunique") > 1 if name == "params"
+                  else pd.Series(t[definition].nunique() > 1, index=t.index))
         # one name for several definitions (a parameter set edited since): the JSON too
         ambiguous = t.groupby(["model", name])[definition].transform("nunique") > 1
         part = t[name].astype(str).where(~ambiguous, t[name].astype(str) + " "

@@ -423,6 +423,18 @@ def test_example_store_makes_the_table_and_figure(tmp_path):
     assert sweep.provenance(rows)["runs"].sum() == rows["run_id"].nunique()
 
 
+def test_every_row_names_its_scenario_where_the_table_holds_several():
+    """M4 on a derived village beside M5 on the village as it is: M5's rows say "none" too,
+    or they would read as the same village as M4's (found with a spec of one's own)."""
+    rows = sweep.read_store()
+    m4 = rows[rows["model"] == "M4"].assign(
+        scenario="p40", scenario_json='{"scenario":"penetration_040"}',
+        run_id=lambda d: d["run_id"] + "-p40")
+    table = sweep.cross_model_table(pd.concat([rows, m4], ignore_index=True))
+    assert set(table["model"]) == {"M4 none", "M4 p40", "M5 none defaults", "M5 none weekold"}
+    assert set(sweep.cross_model_table(rows)["model"]) == {"M4", "M5 defaults", "M5 weekold"}
+
+
 # --------------------------------------------------------------------------- the command
 
 
