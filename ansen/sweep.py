@@ -738,11 +738,25 @@ def _inline_own(value, own: dict, where: str):
         return {k: v for k, v in d.items() if k not in ("name", "description")
                 and v not in (None, [], {})}
 
-    if isinstance(value, str) and value in own:
-        return {"name": value, **parts(value)}
+    from ansen.scenarios import load_scenarios
+
+    def refuse_unknown(names):
+        known = {"none": None, **dict.fromkeys(TARIFFS), **load_scenarios(), **own}
+        if unknown := [n for n in names if isinstance(n, str) and n not in known]:
+            label = value.get("name", "") if isinstance(value, dict) else value
+            raise ValueError(f"{where}: scenario {label!r}: unknown named scenario(s) {unknown}; "
+                             f"known: the spec's scenario_files' {', '.join(own)}; the shipped "
+                             f"{', '.join(k for k in known if k not in own)}")
+
+    if isinstance(value, str):
+        refuse_unknown([value])
+        if value in own:
+            return {"name": value, **parts(value)}
     if isinstance(value, dict):
         names = value.get("scenario", [])
         names = [names] if isinstance(names, str) else names
+        if isinstance(names, list):
+            refuse_unknown(names)
         ours = [n for n in names if n in own] if isinstance(names, list) else []
         if ours:
             if ours != names[-1:] or set(value) - {"name", "scenario", "tariff"}:
@@ -1502,7 +1516,8 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``period`` ("START to END"), ``model`` (the model id, followed
-        by the scenario, village and solver where the rows hold more than one,
+        by the scenario ("as-is" for the village as it is, the spec's "none"),
+        village and solver where the rows hold more than one,
         and the parameter set where a model has more than one; with the
         definition's JSON where one name stands for several),
         ``run_id`` and the measures; sorted by period and model.
@@ -1523,8 +1538,10 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
                   else pd.Series(t[definition].nunique() > 1, index=t.index))
         # one name for several definitions (a parameter set edited since): the JSON too
         ambiguous = t.groupby(["model", name])[definition].transform("nunique") > 1
-        part = t[name].astype(str).where(~ambiguous, t[name].astype(str) + " "
-                                         + t[definition].astype(str))
+        shown = t[name].astype(str)
+        if name == "scenario":  # the sweep's "none" is the village as it is, not no battery
+            shown = shown.where(shown != "none", "as-is")
+        part = shown.where(~ambiguous, shown + " " + t[definition].astype(str))
         label = label.where(~varies, label + " " + part)
     out = pd.DataFrame({"period": t["start"] + " to " + t["end"], "model": label,
                         "run_id": t["run_id"]})

@@ -424,14 +424,14 @@ def test_example_store_makes_the_table_and_figure(tmp_path):
 
 
 def test_every_row_names_its_scenario_where_the_table_holds_several():
-    """M4 on a derived village beside M5 on the village as it is: M5's rows say "none" too,
+    """M4 on a derived village beside M5 on the village as it is: M5's rows say "as-is" too,
     or they would read as the same village as M4's (found with a spec of one's own)."""
     rows = sweep.read_store()
     m4 = rows[rows["model"] == "M4"].assign(
         scenario="p40", scenario_json='{"scenario":"penetration_040"}',
         run_id=lambda d: d["run_id"] + "-p40")
     table = sweep.cross_model_table(pd.concat([rows, m4], ignore_index=True))
-    assert set(table["model"]) == {"M4 none", "M4 p40", "M5 none defaults", "M5 none weekold"}
+    assert set(table["model"]) == {"M4 as-is", "M4 p40", "M5 as-is defaults", "M5 as-is weekold"}
     assert set(sweep.cross_model_table(rows)["model"]) == {"M4", "M5 defaults", "M5 weekold"}
 
 
@@ -579,6 +579,11 @@ def test_a_spec_names_the_scenarios_of_its_own_scenario_files(tmp_path):
     ('["mine.toml", "mine.toml"]', '"half_homes"', "names 'half_homes', a name the shipped"),
     ('"mine.toml"', '"half_homes"', "scenario_files must be a list of paths"),
     ('["nowhere.toml"]', '"half_homes"', "no scenario file at"),
+    ('["mine.toml"]', '"half_homez"', "scenario 'half_homez': unknown named scenario(s) "
+     "['half_homez']; known: the spec's scenario_files' half_homes; the shipped none, "
+     "net_metering, 2027"),
+    ('["mine.toml"]', '{ name = "x", scenario = ["penetration_04", "half_homes"] }',
+     "scenario 'x': unknown named scenario(s) ['penetration_04']; known: the spec's"),
 ])
 def test_scenario_files_of_a_spec_are_refused_by_name(tmp_path, files, scenario, message):
     (tmp_path / "mine.toml").write_text(OWN)
