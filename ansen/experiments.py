@@ -232,12 +232,15 @@ def output_folder(output_dir: str | Path, experiment: Experiment) -> Path:
 
     ``output_dir`` empty: a folder named after the experiment in the working
     directory. The folder's provenance is removed (:func:`ansen.provenance.invalidate`),
-    so if the run fails its old tables no longer count.
+    so if the run fails its old tables no longer count. A folder that does not exist
+    is not made here: the first file written makes it, so a run that fails before
+    writing leaves nothing behind.
     """
     from ansen.provenance import check_id, invalidate
 
     folder = Path(output_dir) if output_dir else Path(check_id(experiment.id))
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"output_dir {folder}: a file, not a folder")
     invalidate(folder)
     return folder
 

@@ -57,7 +57,9 @@ def test_reproduce_refuses_unsafe_ids(bad):
 def test_default_output_folder_is_named_after_the_experiment(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exp = Experiment(id="my_run", model="M2", start="2025-03-29", end="2025-03-30")
-    assert output_folder("", exp) == Path("my_run") and (tmp_path / "my_run").is_dir()
+    assert output_folder("", exp) == Path("my_run")
+    assert not (tmp_path / "my_run").exists()  # made by the first file written: a run that
+    # fails before it (a newcomer's -p model M7) leaves no empty folder
     with pytest.raises(ValueError, match="unsafe experiment id"):
         output_folder("", Experiment(id="../up", model="M2", start="2025-03-29",
                                      end="2025-03-30"))
