@@ -315,6 +315,8 @@ def cmd_compare(args) -> int:
             raise ValueError(f"-p {item!r}: write model parameters as name=value, e.g. -p "
                              "shadow_eur_per_kwh=0.5")
         params[name.strip()] = _value(value)
+    if twice := sorted({m for m in args.models if args.models.count(m) > 1}):
+        raise ValueError(f"--models: {twice} given more than once; each model is run once")
     models = list(dict.fromkeys([args.baseline, *args.models]))
     # each model takes the parameters it knows; one no model knows is an error
     per_model = {m: {k: v for k, v in params.items() if k in get_model(m).defaults}

@@ -253,6 +253,8 @@ def test_compare_validates_before_it_simulates(capsys):
         (["compare", "--plan-minutes", "10"], "multiple of the data's step (15 min)"),
         (["compare", "--start", "2025-06-05", "--end", "2025-06-03"],
          "--end 2025-06-03 is not after --start 2025-06-05"),
+        (["compare", "--models", "M4", "M0", "M4"],  # it ran M4 twice
+         "--models: ['M4'] given more than once; each model is run once"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv
