@@ -424,10 +424,14 @@ def cmd_compare(args) -> int:
             "mv_extreme_steps", "saving_collective_pct", "saving_eur_per_household_month",
             "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
             "extra_wear_eur_per_household_month", "self_consumption_pct",
-            "equivalent_full_cycles", "mv_deferral_years"]
-    if args.transformer_guard is not None:  # what the guard did, and whether the rating held
-        cols += ["guard_steps", "guard_kwh", "grid_transformer_import_peak_pu",
-                 "grid_transformer_export_peak_pu", "grid_transformer_over_rating_h"]
+            "equivalent_full_cycles", "mv_deferral_years",
+            # against each transformer's rating, every transformer: a small one overloaded
+            # hides in the kW figures above beside a large one
+            "grid_transformer_import_peak_pu", "baseline_grid_transformer_import_peak_pu",
+            "grid_transformer_export_peak_pu", "baseline_grid_transformer_export_peak_pu",
+            "grid_transformer_over_rating_h", "baseline_grid_transformer_over_rating_h"]
+    if args.transformer_guard is not None:  # what the guard did
+        cols += ["guard_steps", "guard_kwh"]
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(f"all models vs {args.baseline}"
               + (" (without the guard)" if args.transformer_guard is not None else "")

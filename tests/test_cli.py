@@ -270,6 +270,13 @@ def test_compare_runs_variants_with_parameters(tmp_path, capsys):
     assert "simulating M1 (1/2)" in text.err and "simulating M4 (2/2)" in text.err
     assert "data age 1D" in text.out and "'shadow_eur_per_kwh': 0.5" in text.out
     table = __import__("pandas").read_csv(out, index_col="run")
+    # every transformer against its rating, printed also without a guard
+    printed = {line.split()[0]: float(line.split()[1]) for line in text.out.splitlines()
+               if line.startswith(("grid_transformer_", "baseline_grid_transformer_"))}
+    assert printed["grid_transformer_import_peak_pu"] == pytest.approx(
+        table["grid_transformer_import_peak_pu"].iloc[0], abs=0.005)
+    assert set(printed) == {f"{b}grid_transformer_{m}" for b in ("", "baseline_")
+                            for m in ("import_peak_pu", "export_peak_pu", "over_rating_h")}
     assert list(table.index) == ["M4 (1D, shadow_eur_per_kwh=0.5)"]
     # every row carries what it came from
     row = table.iloc[0]
