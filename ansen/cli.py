@@ -163,8 +163,9 @@ def cmd_synthesize(args) -> int:
     import ansen.data as d
 
     ds = d.synthesize(seed=args.seed)
+    was = _replacing(args.output)
     out = d.save(ds, args.output)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, seed {args.seed})")
+    print(f"wrote {out}{was} ({out.stat().st_size / 1e6:.1f} MB, seed {args.seed})")
     return 0
 
 
@@ -287,6 +288,11 @@ def _value(text: str):
         return float(text)
     except ValueError:
         return text
+
+
+def _replacing(path) -> str:
+    """" (replacing the file that was there)" if ``path`` exists, else "": said, not asked."""
+    return " (replacing the file that was there)" if path and Path(path).is_file() else ""
 
 
 def _check_output_file(path, option: str) -> None:
@@ -416,8 +422,9 @@ def cmd_compare(args) -> int:
             "plan_minutes": args.plan_minutes or "the data's step",
             "realtime": args.realtime,
             "params": json.dumps(params, sort_keys=True)}
+        was = _replacing(args.output)
         written = write_table(table.assign(**provenance), args.output)
-        print(f"wrote {written}", file=sys.stderr)
+        print(f"wrote {written}{was}", file=sys.stderr)
     cols = ["mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
             "transformer_variance_reduction_pct", "transformer_export_peak_reduction_pct",
             "transformer_import_peak_reduction_pct", "lv_feed_in_kwh", "transformer_extreme_steps",
@@ -521,12 +528,17 @@ def cmd_derive(args) -> int:
         known.update(own)
     if unknown := [n for n in args.scenario if n not in known]:
         raise ValueError(f"unknown scenario(s) {unknown}; known: {', '.join(known)}")
+    if twice := sorted({n for n in args.scenario if args.scenario.count(n) > 1}):
+        raise ValueError(f"scenario(s) {twice} given more than once; a scenario applied twice "
+                         "is recorded twice in the recipe: give each once")
+    _check_output_file(args.output, "--output")
     ds = _village(args.data)
     for name in args.scenario:
         ds = derive(ds, known[name])
+    was = _replacing(args.output)
     out = d.save(ds, args.output)
     sites = int((ds["battery_kwh"] > 0).sum())
-    print(f"wrote {out}: {ds.attrs['name']} ({ds.sizes['household']} connections, {sites} "
+    print(f"wrote {out}{was}: {ds.attrs['name']} ({ds.sizes['household']} connections, {sites} "
           f"battery sites, {float(ds['battery_kwh'].sum()):.0f} kWh, "
           f"{float(ds['battery_kw'].sum()):.0f} kW)")
     base = recipe_chain(ds)[0]["base"]["name"]

@@ -241,8 +241,31 @@ def output_folder(output_dir: str | Path, experiment: Experiment) -> Path:
     folder = Path(output_dir) if output_dir else Path(check_id(experiment.id))
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"output_dir {folder}: a file, not a folder")
+    _say_what_is_replaced(folder, experiment)
     invalidate(folder)
     return folder
+
+
+def _say_what_is_replaced(folder: Path, experiment: Experiment) -> None:
+    """Warn when ``folder`` holds the results of another experiment (another id, model,
+    period or parameters), which this run replaces."""
+    import json
+    import warnings
+
+    from ansen.provenance import FILENAME
+
+    try:
+        old = json.loads((folder / FILENAME).read_text())["experiment"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    new = {"id": experiment.id, "model": experiment.model, "start": str(experiment.start),
+           "end": str(experiment.end), "params": experiment.params}
+    if not isinstance(old, dict) or all(old.get(k) == v for k, v in new.items()):
+        return
+    warnings.warn(f"output_dir {folder} holds the results of experiment {old.get('id')!r} "
+                  f"({old.get('model')}, {old.get('start')} to {old.get('end')}); this run "
+                  f"of {experiment.id!r} ({experiment.model}, {experiment.start} to "
+                  f"{experiment.end}) replaces them", UserWarning, stacklevel=3)
 
 
 def check_kind(exp: Experiment, kind: str) -> None:

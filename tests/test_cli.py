@@ -402,8 +402,11 @@ def test_data_derive_chains_a_scenario_file_of_ones_own_with_the_shipped(village
     (["nope"], "ansen: unknown scenario(s) ['nope']; known: pilot"),
     (["penetration_020"], "ansen: scenario penetration_020: BatterySites.count: 20 battery "
                           "sites asked but only 3 connections are eligible"),
-    (["neighbourhood_T1", "neighbourhood_T1"], "ansen: scenario neighbourhood_T1: "
-                                               "NeighbourhoodBattery #1.same_as"),
+    (["neighbourhood_T1", "neighbourhood_T1"], "ansen: scenario(s) ['neighbourhood_T1'] "
+                                               "given more than once"),
+    (["tariff_2027", "pilot", "tariff_2027"], "ansen: scenario(s) ['tariff_2027'] given more "
+                                              "than once; a scenario applied twice is recorded "
+                                              "twice in the recipe"),
 ])
 def test_data_derive_refuses_bad_requests_in_one_line(village, tmp_path, capsys, args, message):
     base = save(village, tmp_path / "tiny.nc")
@@ -412,6 +415,15 @@ def test_data_derive_refuses_bad_requests_in_one_line(village, tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_data_derive_says_it_replaces_a_file(village, tmp_path, capsys):
+    base = save(village, tmp_path / "tiny.nc")
+    out = tmp_path / "derived.nc"
+    for said in ("", " (replacing the file that was there)"):
+        assert main(["data", "derive", "tariff_2027", "--data", str(base), "--output",
+                     str(out)]) == 0
+        assert capsys.readouterr().out.startswith(f"wrote {out}{said}: ")
 
 
 def test_warnings_are_one_line_and_not_repeated_per_model(village, tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -197,6 +198,24 @@ def test_schedule_parameters_are_checked_at_load(tmp_path, params, message):
     with pytest.raises(ValueError, match=r"s.toml: experiment E1: ") as exc:
         load_schedule(f)
     assert message in str(exc.value)
+
+
+def test_a_folder_holding_another_experiment_is_named_before_it_is_replaced(tmp_path):
+    """A newcomer's M3 run into the folder of an M5 run replaced it without a word."""
+    old = Experiment(id="mine", model="M5", start="2025-04-07", end="2025-04-14")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "metrics.csv").write_text("x")
+    write_provenance(folder, old, [folder / "metrics.csv"])
+    new = Experiment(id="mine", model="M3", start="2025-04-07", end="2025-04-14")
+    with pytest.warns(UserWarning, match=r"output_dir .*out holds the results of experiment "
+                                         r"'mine' \(M5, 2025-04-07 to 2025-04-14\); this run of "
+                                         r"'mine' \(M3, 2025-04-07 to 2025-04-14\) replaces them"):
+        output_folder(folder, new)
+    write_provenance(folder, old, [folder / "metrics.csv"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same experiment again: a rerun, no word
+        output_folder(folder, old)
 
 
 def test_a_new_result_removes_the_files_an_old_one_listed_and_nothing_else(tmp_path):
