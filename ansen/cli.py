@@ -234,7 +234,8 @@ def cmd_freshness(args) -> int:
     from ansen.experiments import check_period
     from ansen.notebooks import execute
 
-    lags = args.data_lags
+    explicit = args.data_lags is not None
+    lags = args.data_lags if explicit else list(FRESHNESS_LAGS)
     if args.experiment:  # a freshness study of the schedule, nothing else, before a kernel
         from ansen.experiments import check_kind, get_experiment
 
@@ -253,6 +254,16 @@ def cmd_freshness(args) -> int:
         from ansen.data.schema import validate  # before a kernel starts
 
         village = _village(args.data)
+        if not explicit:  # the default ages that the data's step allows, said
+            import pandas as pd
+
+            from ansen.data.schema import duration_text
+
+            step = village.indexes["time"][1] - village.indexes["time"][0]
+            if short := [lag for lag in lags if pd.Timedelta(lag) < step]:
+                lags = [lag for lag in lags if lag not in short]
+                print(f"data ages {short} left out: shorter than the data's step "
+                      f"({duration_text(step)}), the freshest a controller can know", file=sys.stderr)
         freshness.check_data_lags(lags, village)
         if not args.experiment:
             for start, end in periods:
@@ -792,8 +803,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "The schedule's F01_freshness is the study of `ansen reproduce`.")
     s.add_argument("--models", nargs="+", default=["M5", "M4+M5"], choices=MODEL_IDS,
                    metavar="MODEL", help="steering models")
-    s.add_argument("--data-lags", nargs="+", default=list(FRESHNESS_LAGS), metavar="AGE",
-                   help=f"ages of the grid data: any of {', '.join(FRESHNESS_LAGS)}")
+    s.add_argument("--data-lags", nargs="+", default=None, metavar="AGE",
+                   help=f"ages of the grid data: any of {', '.join(FRESHNESS_LAGS)} (default: "
+                   "all that are not shorter than the data's step)")
     s.add_argument("--forecasts", nargs="+", default=["persistence", "weather"],
                    choices=FORECAST_KINDS, metavar="KIND", help="forecast kinds")
     s.add_argument("--periods", nargs="+", default=["2025-04-07:2025-05-05"],

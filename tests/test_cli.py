@@ -464,3 +464,25 @@ def test_a_data_warning_repeated_on_a_run_window_is_printed_once(capsys):
     once("pv_kw: household H002 generates up to 9 kW", UserWarning, "x.py", 1)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 4 and "518 days" in lines[0] and "latitude 51.4" in lines[1]
+
+
+def test_freshness_leaves_out_default_ages_the_data_cannot_have(tmp_path, capsys, monkeypatch):
+    """On hourly data the default ages began with 15 minutes and the study refused itself;
+    now the defaults shorter than the step are left out, said, and given ages still refused."""
+    import json
+
+    import ansen.notebooks
+    from tests.conftest import tiny
+
+    hourly = save(tiny(days=9, start="2025-06-02", minutes=60), tmp_path / "hourly.nc")
+    ran = {}
+    monkeypatch.setattr(ansen.notebooks, "execute",
+                        lambda nb, out, params, **kw: ran.update(params))
+    assert main(["freshness", "--data", str(hourly), "--periods", "2025-06-09:2025-06-11",
+                 "--output", str(tmp_path / "f")]) == 0
+    assert "data ages ['15min'] left out: shorter than the data's step (1h)" in \
+        capsys.readouterr().err
+    assert json.loads(ran["data_lags_json"]) == ["1h", "1D", "2D", "7D"]
+    assert main(["freshness", "--data", str(hourly), "--data-lags", "15min", "1D",
+                 "--output", str(tmp_path / "g")]) == 2
+    assert "data ages ['15min'] are shorter than the data's step (1h)" in capsys.readouterr().err
