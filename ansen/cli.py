@@ -657,8 +657,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = _parser(data_sub, "validate", "check a NetCDF file or export folder; exit status 2 "
                 "and the first broken rule if it is invalid")
     s.add_argument("--data", required=True, help="village: NetCDF file or export folder")
-    s.add_argument("--start", help="start of a period the data must cover (local date)")
-    s.add_argument("--end", help="end of that period (local date, exclusive)")
+    s.add_argument("--start", help="start of a period the data must cover (local date, or date "
+                   "and time such as 2025-04-07T05:00)")
+    s.add_argument("--end", help="end of that period (local date or time, exclusive)")
     s.add_argument("--resample", action="store_true",
                    help="export folders: convert tables whose time step differs from load.csv "
                         "(like resample = true in village.toml)")
@@ -682,8 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"steering models to run, of {', '.join(MODEL_IDS)} (default: all)")
     s.add_argument("--baseline", default="M1", choices=MODEL_IDS, metavar="MODEL",
                    help="model the others are compared with")
-    s.add_argument("--start", help="local date (default: start of the data)")
-    s.add_argument("--end", help="local date, exclusive (default: end of the data)")
+    s.add_argument("--start", help="local date, or date and time such as 2025-04-07T05:00 "
+                   "(default: start of the data)")
+    s.add_argument("--end", help="local date or time, exclusive (default: end of the data)")
     s.add_argument("--solver", default="highs", choices=SOLVERS, help="LP solver")
     s.add_argument("--forecast", default="persistence", choices=FORECAST_KINDS,
                    help="forecast the planners use")
