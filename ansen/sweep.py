@@ -676,13 +676,14 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
     base = path.resolve().parent
     sched = Path(schedule) if schedule else (base / doc["schedule"] if "schedule" in doc
                                              else None)
-    own = _own_scenarios(doc.get("scenario_files", []), base, path)
+    own, shipped = _own_scenarios(doc.get("scenario_files", []), base, path)
     tasks: list[Task] = []
     for i, block in enumerate(blocks):
         where = f"{path}" + (f" [[grid]] #{i + 1}" if "grid" in doc else "")
         spec = {k: doc[k] for k in GRID_KEYS if k in doc} | block
         if own and isinstance(spec.get("scenarios"), list):
-            spec["scenarios"] = [_inline_own(sc, own, where) for sc in spec["scenarios"]]
+            spec["scenarios"] = [_inline_own(sc, own, shipped, where)
+                                 for sc in spec["scenarios"]]
         for key, value in (("villages", villages), ("models", models), ("solver", solver)):
             if value is not None:
                 spec[key] = list(value) if key != "solver" else value
@@ -713,8 +714,9 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
                 description=str(doc.get("description", "")))
 
 
-def _own_scenarios(files, base: Path, path: Path) -> dict:
-    """The scenarios of a spec's ``scenario_files`` by name (read from the spec's folder)."""
+def _own_scenarios(files, base: Path, path: Path) -> tuple[dict, list[str]]:
+    """The scenarios of a spec's ``scenario_files`` by name (read from the spec's folder),
+    and the names of the shipped scenarios (data/scenarios.toml, read once here)."""
     from ansen.scenarios import load_scenarios
 
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
@@ -728,25 +730,26 @@ def _own_scenarios(files, base: Path, path: Path) -> dict:
                                  "shipped scenarios, the tariffs or another file of the spec "
                                  "already use; rename it")
             own[name] = sc
-    return own
+    return own, list(shipped)
 
 
-def _inline_own(value, own: dict, where: str):
-    """A spec's scenario with the scenarios of its own files replaced by their parts."""
+def _inline_own(value, own: dict, shipped: list[str], where: str):
+    """A spec's scenario with the scenarios of its own files replaced by their parts.
+
+    ``shipped``: the names of the shipped scenarios, which a chain may name before its own.
+    """
     def parts(name):
         d = own[name].to_dict()
         return {k: v for k, v in d.items() if k not in ("name", "description")
                 and v not in (None, [], {})}
 
-    from ansen.scenarios import load_scenarios
-
     def refuse_unknown(names):
-        known = {"none": None, **dict.fromkeys(TARIFFS), **load_scenarios(), **own}
+        known = {"none", *TARIFFS, *shipped, *own}
         if unknown := [n for n in names if isinstance(n, str) and n not in known]:
             label = value.get("name", "") if isinstance(value, dict) else value
             raise ValueError(f"{where}: scenario {label!r}: unknown named scenario(s) {unknown}; "
                              f"known: the spec's scenario_files' {', '.join(own)}; the shipped "
-                             f"{', '.join(k for k in known if k not in own)}")
+                             f"{', '.join(['none', *TARIFFS, *shipped])}")
 
     if isinstance(value, str):
         refuse_unknown([value])
