@@ -441,7 +441,8 @@ def cmd_compare(args) -> int:
             "transformer_import_peak_reduction_pct", "lv_feed_in_kwh", "transformer_extreme_steps",
             "mv_extreme_steps", "saving_collective_pct", "saving_eur_per_household_month",
             "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
-            "extra_wear_eur_per_household_month", "self_consumption_pct",
+            "extra_wear_eur_per_household_month", "stored_change_per_household_kwh",
+            "baseline_stored_change_per_household_kwh", "self_consumption_pct",
             "equivalent_full_cycles", "mv_deferral_years",
             # against each transformer's rating, every transformer: a small one overloaded
             # hides in the kW figures above beside a large one

@@ -32,6 +32,7 @@ __all__ = [
     "feed_in_kwh",
     "mv_peak_reduction",
     "self_consumption",
+    "stored_change",
     "transformer_peaks",
     "variance_reduction",
     "weekly_mv_peak_reduction",
@@ -214,6 +215,25 @@ def battery_use(run: xr.Dataset) -> dict:
     return {"throughput_kwh": float(dis),
             "equivalent_full_cycles": float(dis / cap) if cap > 0 else 0.0,
             "wear_eur": float(wear_rate(run) * moved)}
+
+
+def stored_change(run: xr.Dataset) -> float:
+    """Energy stored at the run's end less at its start, mean per battery household [kWh].
+
+    The start is ``soc_initial`` (``attrs["params"]``) times each battery's
+    capacity; the end, ``soc_kwh`` at the last step. The bills of
+    :func:`cost_saving` do not value this energy: a run that ends with more in
+    its batteries than it started with saved less on its bills than it could
+    have, one that ends with less used a start the no-battery baseline did not
+    get (docs/models.md, "What the bills do not count"). NaN without battery
+    households or without ``soc_initial`` in the run's parameters.
+    """
+    s = battery_sites(run)
+    start = json.loads(run.attrs.get("params", "{}")).get("soc_initial")
+    if not len(s) or start is None:
+        return np.nan
+    end = run["soc_kwh"].values[-1, s]
+    return float(np.mean(end - float(start) * run["battery_kwh"].values[s]))
 
 
 def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
@@ -530,6 +550,9 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
     row.update({"throughput_kwh": use["throughput_kwh"],
                 "equivalent_full_cycles": use["equivalent_full_cycles"],
                 "wear_eur": use["wear_eur"]})
+    # what the bills leave out (stored_change): the run's and the baseline's
+    row["stored_change_per_household_kwh"] = stored_change(run)
+    row["baseline_stored_change_per_household_kwh"] = stored_change(baseline)
     row["mv_deferral_years"] = deferral_years(row["mv_peak_reduction_mean_pct"], growth)
     # the transformer is reinforced for its larger peak: feed-in in a PV-dense village
     binding = ("export" if tpb["transformer_export_peak_kw"] > tpb["transformer_import_peak_kw"]

@@ -81,13 +81,20 @@ result = run_experiment(village, experiment, solver=solver, progress=False)
 files = write_experiment(result, out, experiment=experiment, data=data_path or None,
                          solver=solver)
 print(experiment.report)'''),
-    md("## Measures against M1 (the pilot's baseline) and against no battery"),
+    md("## Measures against M1 (the pilot's baseline) and against no battery\n\n"
+       "Each column's definition: `ansen.metrics`. The savings are the households' bills; they "
+       "do not value\nthe energy in the batteries. `stored_change_per_household_kwh` is what "
+       "the run stored at its end\nless at its start, per battery household, `baseline_...` "
+       "the same for the baseline: where the two\ndiffer, the saving is off by that "
+       "difference times what a stored kWh is worth (docs/models.md,\n\"What the bills do "
+       "not count\")."),
     code('''columns = ["baseline", "mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
            "transformer_variance_reduction_pct", "transformer_import_peak_reduction_pct",
            "transformer_export_peak_reduction_pct", "lv_feed_in_kwh", "baseline_lv_feed_in_kwh",
            "transformer_extreme_steps", "baseline_transformer_extreme_steps",
            "saving_collective_pct", "saving_eur_per_household_month",
            "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
+           "stored_change_per_household_kwh", "baseline_stored_change_per_household_kwh",
            "self_consumption_pct", "equivalent_full_cycles", "mv_deferral_years"]
 result["metrics"].set_index("baseline", append=True)[columns[1:]].T.round(2)'''),
     md("## Cost per battery household and month (EUR, incl. fixed costs)"),

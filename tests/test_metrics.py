@@ -219,3 +219,25 @@ def test_compare_names_what_is_not_a_run_and_a_bad_quantile():
         compare(v, run)
     with pytest.raises(ValueError, match=r"quantile must lie between 0 and 1 .* got 99"):
         compare(run, run, quantile=99)
+
+
+def test_stored_change_closes_each_batterys_energy_balance():
+    """What the bills leave out: the energy stored at the end less at the start, equal to what
+    the battery took in less what it gave out, each through its one-way efficiency."""
+    from ansen.metrics import stored_change
+
+    v = tiny(days=3)
+    kw = {"start": "2025-06-02 12:00", "end": "2025-06-04 12:00", "progress": False,
+          "soc_initial": 0.3}
+    m1, idle = ansen.simulate(v, "M1", **kw), ansen.simulate(v, "none", **kw)
+    s = ansen.data.schema.battery_sites(m1)
+    p = m1["battery_charge_kw"].values[:, s]
+    eff = m1["battery_eff"].values[s]
+    h = ansen.data.schema.step_hours(m1)
+    balance = ((np.maximum(p, 0) * eff - np.maximum(-p, 0) / eff).sum(axis=0) * h).mean()
+    assert stored_change(m1) == pytest.approx(balance, abs=1e-9)
+    assert abs(stored_change(m1)) > 0.1  # M1 in June: its PV surplus moves the balance
+    assert stored_change(idle) == 0.0
+    row = compare(m1, idle)
+    assert row["stored_change_per_household_kwh"].iloc[0] == stored_change(m1)
+    assert row["baseline_stored_change_per_household_kwh"].iloc[0] == 0.0
