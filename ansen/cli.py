@@ -391,9 +391,11 @@ def cmd_compare(args) -> int:
         check_arguments(m, step=step, **sim, **per_model[m])
     kw = {"start": args.start, "end": args.end, "progress": False, **sim}
     # the baseline without the guard, as ansen sweep has it, so that the guard's effect shows;
-    # a baseline also among --models is then run both ways
+    # a baseline also among --models is then run both ways, but "none", whose batteries stay
+    # idle, has no guard to leave out: it runs once
     guarded = args.transformer_guard is not None
-    todo = ([None] if guarded or args.baseline not in args.models else []) + list(args.models)
+    own = args.baseline not in args.models or (guarded and args.baseline != "none")
+    todo = ([None] if own else []) + list(args.models)
     runs = {}
     for i, m in enumerate(todo, 1):  # None: the baseline
         name = m or args.baseline

@@ -323,6 +323,15 @@ def test_compare_with_a_guard_runs_its_baseline_without_it(tmp_path, capsys):
     # itself, as before, every change was 0)
     assert plain.loc["M1", "transformer_variance_reduction_pct"] == 0.0
     assert m1["transformer_variance_reduction_pct"] != 0.0
+
+
+def test_compare_with_a_guard_runs_none_once_when_it_is_baseline_and_model(capsys):
+    """"none" was simulated twice, as baseline and as model, though its idle batteries have
+    no guard to leave out."""
+    assert main(["compare", "--models", "none", "M0", "--baseline", "none", "--start",
+                 "2025-06-02", "--end", "2025-06-03", "--transformer-guard", "0.2"]) == 0
+    err = capsys.readouterr().err
+    assert "simulating none (1/2)" in err and "(3/" not in err
     assert main(["compare", "--transformer-guard", "-1"]) == 2
     assert "transformer_guard must be" in capsys.readouterr().err
 
