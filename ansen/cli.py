@@ -531,6 +531,7 @@ def cmd_scenarios(args) -> int:
 
 def cmd_derive(args) -> int:
     import ansen.data as d
+    from ansen.provenance import data_fingerprint
     from ansen.scenarios import derive, load_scenarios, recipe_chain
 
     known = load_scenarios()  # the shipped ones, and a file's own beside them
@@ -547,6 +548,8 @@ def cmd_derive(args) -> int:
                          "is recorded twice in the recipe: give each once")
     _check_output_file(args.output, "--output")
     ds = _village(args.data)
+    # which data the base is, in the recipe's base (ansen.scenarios.derive moves it there)
+    ds.attrs["data_sha256"] = data_fingerprint(args.data)
     for name in args.scenario:
         ds = derive(ds, known[name])
     was = _replacing(args.output)

@@ -591,7 +591,9 @@ def home_ids(village: xr.Dataset) -> list[str]:
 
 #: Attributes that say how a village was made; a derived village keeps its base's in
 #: ``recipe["base"]`` and has ``generator = "ansen.scenarios.derive"``.
-GENERATOR_ATTRS = ("generator", "seed", "spec")
+#: Attributes that describe how a village was made or which data it is: they move into the
+#: recipe's ``base`` of a village derived from it (``data_sha256``: set by ``ansen data derive``).
+GENERATOR_ATTRS = ("generator", "seed", "spec", "data_sha256")
 
 
 def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
@@ -611,10 +613,14 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
         and ``attrs["recipe"]`` JSON with ``scenario`` (:meth:`Scenario.to_dict`),
         ``applied`` (per part: which households changed and how), ``base``
         (``name``, ``source`` and ``recipe`` of the base village, the last
-        None for an original village, and the base's ``generator``, ``seed``
-        and ``spec`` attributes where it has them, which the derived village
-        does not carry: its ``generator`` is ``"ansen.scenarios.derive"``) and
-        ``ansen_version``.
+        None for an original village, and the base's ``generator``, ``seed``,
+        ``spec`` and ``data_sha256`` attributes where it has them, which the
+        derived village does not carry: its ``generator`` is
+        ``"ansen.scenarios.derive"``) and ``ansen_version``. ``ansen data
+        derive`` sets ``data_sha256`` on the village it reads: the SHA-256 of
+        that file or folder (:func:`ansen.provenance.data_fingerprint`, the
+        figure sweeps and experiments record for it); set it yourself on a
+        village you derive from in Python.
 
     Raises
     ------

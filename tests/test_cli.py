@@ -369,6 +369,12 @@ def test_data_derive_writes_a_village_with_its_recipe_chain(village, tmp_path, c
     ds = load(out)
     assert [r["scenario"]["name"] for r in recipe_chain(ds)] == [
         "neighbourhood_per_transformer", "tariff_2027"]
+    # which data the base was: the file's SHA-256, as sweeps and experiments record it (the
+    # recipe named the base by name and source only); the derived village does not carry it
+    from ansen.provenance import data_fingerprint
+
+    assert recipe_chain(ds)[0]["base"]["data_sha256"] == data_fingerprint(base)
+    assert "data_sha256" not in recipe_chain(ds)[1]["base"] and "data_sha256" not in ds.attrs
     assert list(ds["household"].values[ds["battery_kwh"].values > 0]) == [
         "BUURTBATTERIJ_T1", "BUURTBATTERIJ_T2"]
     assert not tariff_of(ds).net_metering
