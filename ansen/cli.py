@@ -444,7 +444,8 @@ def cmd_compare(args) -> int:
             "mv_extreme_steps", "saving_collective_pct", "saving_eur_per_household_month",
             "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
             "extra_wear_eur_per_household_month", "stored_change_per_household_kwh",
-            "baseline_stored_change_per_household_kwh", "self_consumption_pct",
+            "baseline_stored_change_per_household_kwh",
+            "saving_with_stored_eur_per_household_month", "self_consumption_pct",
             "equivalent_full_cycles", "mv_deferral_years",
             # against each transformer's rating, every transformer: a small one overloaded
             # hides in the kW figures above beside a large one

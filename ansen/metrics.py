@@ -229,11 +229,7 @@ def stored_change(run: xr.Dataset) -> float:
     households or without ``soc_initial`` in the run's parameters.
     """
     s = battery_sites(run)
-    start = json.loads(run.attrs.get("params", "{}")).get("soc_initial")
-    if not len(s) or start is None:
-        return np.nan
-    end = run["soc_kwh"].values[-1, s]
-    return float(np.mean(end - float(start) * run["battery_kwh"].values[s]))
+    return float(np.mean(_stored_kwh(run)[s])) if len(s) else np.nan
 
 
 def grid_load(run: xr.Dataset, tariff: Tariff | None = None) -> dict:
@@ -302,7 +298,8 @@ COST_SAVING_KEYS = (
     "energy_cost_eur_per_household_month", "baseline_energy_cost_eur_per_household_month",
     "saving_collective_pct", "saving_eur_per_household_month",
     "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
-    "extra_wear_eur_per_household_month", "saving_after_wear_eur_per_household_month")
+    "extra_wear_eur_per_household_month", "saving_after_wear_eur_per_household_month",
+    "stored_value_eur_per_household_month", "saving_with_stored_eur_per_household_month")
 
 
 def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = None) -> dict:
@@ -331,6 +328,20 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     saving (the bills do not contain wear: the household pays it when the
     battery is replaced).
 
+    ``stored_value_eur_per_household_month``: what the bills leave out, the
+    energy in store at the end less at the start (:func:`stored_change`), the
+    run's less the baseline's, valued as the planners value a kWh left at their
+    window's end (:mod:`ansen.models.cost`): per household
+    :math:`V_h = \max(0,\ \eta_h\,(\overline{c^{imp}_h} - \omega))` with
+    :math:`\overline{c^{imp}_h}` its marginal import price over the run's last
+    24 hours (with net metering: by its annual position before the run, as the
+    planners take it), :math:`\omega` the run's wear rate (:func:`wear_rate`),
+    :math:`\eta_h` its one-way efficiency; mean over the battery households,
+    per month [EUR/month]. ``saving_with_stored_eur_per_household_month`` adds
+    it to the mean saving. A judgement, not a bill: docs/models.md, "What the
+    bills do not count". Both NaN for runs that lack ``soc_initial`` in their
+    parameters or ``last_year_net_kwh`` (runs not made by :func:`ansen.simulate`).
+
     A village without battery sites has no battery household: every figure is NaN.
     """
     _check_pair(run, baseline)
@@ -348,6 +359,8 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     value = float((run["load_kw"].values[:, s] * tariff.prices(run)[0][:, None]).sum()
                   * step_hours(run))
     wear = (battery_use(run)["wear_eur"] - battery_use(baseline)["wear_eur"]) / len(s) / months
+    stored = float(np.mean((_stored_kwh(run)[s] - _stored_kwh(baseline)[s])
+                           * _stored_value(run, tariff)[s])) / months
     return {
         "energy_cost_eur_per_household_month": float(cr.to_numpy().sum()) / len(s) / months,
         "baseline_energy_cost_eur_per_household_month":
@@ -359,7 +372,33 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
         "saving_max_eur_per_household_month": float(per_hh.max()),
         "extra_wear_eur_per_household_month": float(wear),
         "saving_after_wear_eur_per_household_month": float(per_hh.mean()) - float(wear),
+        "stored_value_eur_per_household_month": stored,
+        "saving_with_stored_eur_per_household_month": float(per_hh.mean()) + stored,
     }
+
+
+def _stored_kwh(run: xr.Dataset) -> np.ndarray:
+    """Energy in store at the run's end less at its start per household [kWh] (0 without a
+    battery; NaN without ``soc_initial`` in the run's parameters)."""
+    start = json.loads(run.attrs.get("params", "{}")).get("soc_initial")
+    if start is None:
+        return np.full(run.sizes["household"], np.nan)
+    return run["soc_kwh"].values[-1] - float(start) * run["battery_kwh"].values
+
+
+def _stored_value(run: xr.Dataset, tariff: Tariff) -> np.ndarray:
+    """Worth of a kWh in store at the run's end per household [EUR/kWh], as the planners
+    value a kWh left at their window's end (:func:`cost_saving`); NaN for a run that does
+    not record its households' annual positions (not made by :func:`ansen.simulate`)."""
+    if "last_year_net_kwh" not in run:
+        return np.full(run.sizes["household"], np.nan)
+    h = step_hours(run)
+    last = slice(max(0, run.sizes["time"] - round(24 / h)), run.sizes["time"])
+    years = local_time(run).year.to_numpy()[last]
+    importer = run["last_year_net_kwh"].values >= 0.0  # as the simulator takes it
+    imp, _ = tariff.marginal_prices(run["price_eur_per_kwh"].values[last], years, importer)
+    eff = run["battery_eff"].values
+    return np.maximum(0.0, eff * (imp.mean(axis=0) - wear_rate(run)))
 
 
 def deferral_years(peak_reduction_pct: float, growth: float = 0.01) -> float:

@@ -72,6 +72,9 @@ BATTERY_MEASURES = {
     "stored_change_per_household_kwh": "energy stored at the end less at the start, per "
                                        "battery household [kWh]: not valued in the savings "
                                        "(docs/models.md)",
+    "saving_with_stored_eur_per_battery_household_month":
+        "saving per battery household with that stored energy valued [EUR/month] "
+        "(ansen.metrics.cost_saving)",
 }
 
 
@@ -176,6 +179,8 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
     runs["cycles_per_battery_year"] = t["cycles_per_battery_year"]
     # "-" in stores written before the package measured it (2026-12-05)
     runs["stored_change_per_household_kwh"] = t.get("stored_change_per_household_kwh", np.nan)
+    runs["saving_with_stored_eur_per_battery_household_month"] = t.get(
+        "saving_with_stored_eur_per_household_month", np.nan)
     # level 0: the no-battery baseline of each season and variant (its tariff), taken from
     # its smallest level (every level carries the same baseline; checked below); without
     # batteries there is no battery household to save and no cycle (NaN)
@@ -185,7 +190,8 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
                      axis=1).assign(battery_sites=0, village_saving_eur_per_month=0.0,
                                     saving_eur_per_battery_household_month=np.nan,
                                     cycles_per_battery_year=np.nan,
-                                    stored_change_per_household_kwh=np.nan)
+                                    stored_change_per_household_kwh=np.nan,
+                                    saving_with_stored_eur_per_battery_household_month=np.nan)
     spread = (_measures(t, "baseline_").groupby([t["season"], t["variant"]])
               .agg(lambda s: s.max() - s.min()))
     if (spread.to_numpy() > 1e-6 * (1 + np.abs(_measures(t, "baseline_")).max().max())).any():

@@ -86,8 +86,9 @@ print(experiment.report)'''),
        "do not value\nthe energy in the batteries. `stored_change_per_household_kwh` is what "
        "the run stored at its end\nless at its start, per battery household, `baseline_...` "
        "the same for the baseline: where the two\ndiffer, the saving is off by that "
-       "difference times what a stored kWh is worth (docs/models.md,\n\"What the bills do "
-       "not count\")."),
+       "difference times what a stored kWh is worth. `saving_with_stored_...` values it as "
+       "the\nplanners value a kWh left at the end of their window (docs/models.md, \"What "
+       "the bills do not count\")."),
     code('''columns = ["baseline", "mv_peak_reduction_mean_pct", "mv_peak_reduction_best_week_pct",
            "transformer_variance_reduction_pct", "transformer_import_peak_reduction_pct",
            "transformer_export_peak_reduction_pct", "lv_feed_in_kwh", "baseline_lv_feed_in_kwh",
@@ -95,6 +96,7 @@ print(experiment.report)'''),
            "saving_collective_pct", "saving_eur_per_household_month",
            "saving_min_eur_per_household_month", "saving_max_eur_per_household_month",
            "stored_change_per_household_kwh", "baseline_stored_change_per_household_kwh",
+           "saving_with_stored_eur_per_household_month",
            "self_consumption_pct", "equivalent_full_cycles", "mv_deferral_years"]
 result["metrics"].set_index("baseline", append=True)[columns[1:]].T.round(2)'''),
     md("## Cost per battery household and month (EUR, incl. fixed costs)"),

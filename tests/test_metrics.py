@@ -241,3 +241,21 @@ def test_stored_change_closes_each_batterys_energy_balance():
     row = compare(m1, idle)
     assert row["stored_change_per_household_kwh"].iloc[0] == stored_change(m1)
     assert row["baseline_stored_change_per_household_kwh"].iloc[0] == 0.0
+
+
+def test_valuing_the_stored_energy_takes_most_of_the_start_out_of_the_saving():
+    """The bills' saving against no battery rises with the energy the batteries start with
+    (a gift the baseline does not get); valued as the planners value a kWh left at their
+    window's end, the stored energy's change takes most of that rise out again."""
+    v = tiny(days=6)
+    bills, valued = [], []
+    for soc in (0.0, 1.0):
+        kw = {"start": "2025-06-03", "end": "2025-06-07", "progress": False,
+              "soc_initial": soc}
+        row = compare(ansen.simulate(v, "M0", **kw), ansen.simulate(v, "none", **kw)).iloc[0]
+        assert row["saving_with_stored_eur_per_household_month"] == pytest.approx(
+            row["saving_eur_per_household_month"] + row["stored_value_eur_per_household_month"])
+        bills.append(row["saving_eur_per_household_month"])
+        valued.append(row["saving_with_stored_eur_per_household_month"])
+    assert bills[1] - bills[0] > 5.0  # EUR per household-month from the start alone
+    assert abs(valued[1] - valued[0]) < 0.3 * (bills[1] - bills[0])
