@@ -990,7 +990,12 @@ def _row_frame(task: Task, result: dict, key: str) -> pd.DataFrame:
 
 def _merge(old: pd.DataFrame | None, new: list[pd.DataFrame], grid_: Grid) -> pd.DataFrame:
     """Old rows minus those replaced (same grid point or task), plus the new rows; labels of
-    the grid's points refreshed from the grid."""
+    the grid's points refreshed from the grid.
+
+    The store's columns are the new rows' and those the old rows that stay hold a value in:
+    a column of an older version of the package that no row left carries is dropped, so a
+    store rerun under new code has the columns that code writes (nothing is lost: every
+    value of it was in a replaced row)."""
     frames = [f for f in new if len(f)]
     if not frames:
         rows = old.copy() if old is not None else pd.DataFrame()
@@ -999,8 +1004,9 @@ def _merge(old: pd.DataFrame | None, new: list[pd.DataFrame], grid_: Grid) -> pd
         if old is not None and len(old):
             keep = old[~old["run_id"].isin(fresh["run_id"])
                        & ~old["task_key"].isin(fresh["task_key"])]
-            columns = list(dict.fromkeys([*fresh.columns, *old.columns]))
-            rows = pd.concat([fresh, keep], ignore_index=True)[columns]
+            columns = list(dict.fromkeys([*fresh.columns, *(
+                c for c in old.columns if keep[c].notna().any())]))
+            rows = pd.concat([fresh, keep], ignore_index=True).reindex(columns=columns)
         else:
             rows = fresh
     if len(rows):

@@ -120,6 +120,22 @@ def test_rerun_skips_done_rows_and_reruns_changed_definitions_and_data(cluster, 
     assert len(rows) == 24 and rows["data_sha256"].nunique() == 2
 
 
+def test_a_rerun_drops_the_columns_of_older_code_that_no_row_keeps(villages, tmp_path):
+    """A store rerun under new code has that code's columns: one an older version wrote
+    stays only while some row that was not rerun holds a value in it."""
+    store = tmp_path / "store.parquet"
+    sweep.run(_grid(villages[:1]), store, scheduler="synchronous", progress=False)
+    rows = sweep.read_store(store)
+    rows["old_metric"] = 1.0  # as if an older version had written it
+    sweep._write_store(store, rows)
+    sweep.run(_grid(villages[:1]).select(models=["M4"]), store, scheduler="synchronous",
+              force=True, progress=False)
+    rows = sweep.read_store(store)
+    assert rows["old_metric"].notna().tolist() == (rows["model"] == "M1").tolist()
+    sweep.run(_grid(villages[:1]), store, scheduler="synchronous", force=True, progress=False)
+    assert "old_metric" not in sweep.read_store(store).columns
+
+
 def test_a_row_is_what_an_experiment_computes(villages):
     """The sweep measures a run as the experiment notebook does (run_experiment)."""
     from ansen.experiments import Experiment, run_experiment
