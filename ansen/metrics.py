@@ -339,7 +339,10 @@ def cost_saving(run: xr.Dataset, baseline: xr.Dataset, tariff: Tariff | None = N
     :math:`\eta_h` its one-way efficiency; mean over the battery households,
     per month [EUR/month]. ``saving_with_stored_eur_per_household_month`` adds
     it to the mean saving. A judgement, not a bill: docs/models.md, "What the
-    bills do not count". Both NaN for runs that lack ``soc_initial`` in their
+    bills do not count". Runs planned with one community meter
+    (``meter="community"``, whose planners value the end at the community's
+    prices) are valued the same way, at each household's own prices: their bills
+    are per household too. Both NaN for runs that lack ``soc_initial`` in their
     parameters or ``last_year_net_kwh`` (runs not made by :func:`ansen.simulate`).
 
     A village without battery sites has no battery household: every figure is NaN.

@@ -124,6 +124,14 @@ FIGURES: tuple[Figure, ...] = (
            "saving_eur_per_household_month",
            note="mostly day-ahead arbitrage on the modelled prices, on the households' own "
                 "bills (before wear: see extra_wear_eur_per_household_month in metrics.csv)"),
+    Figure("M5 household benefit, stored energy valued", np.nan, "EUR/month",
+           ("E08_M5_fresh_spring2025", "E11_M5_fresh_autumn2025"),
+           "saving_with_stored_eur_per_household_month",
+           note="the row above plus the energy the batteries hold at the run's end less at its "
+                "start (against M1's), each kWh at what the planners give a kWh left at their "
+                "window's end (docs/models.md, 'What the bills do not count'); a judgement, "
+                "not a bill: the report's EUR 30 is what households pay, so the row above is "
+                "the one to compare with it"),
     Figure("M6 extreme transformer peaks left", np.nan, "% of baseline",
            ("E10_M6_summer2025",), "transformer_extreme_left_pct",
            note="report: extreme peaks almost absent"),
