@@ -59,7 +59,14 @@ from ansen.controller import (
 )
 from ansen.controller.planner import FLEETS, METHODS, dp_refusal
 from ansen.controller.realtime import REALTIME
-from ansen.data.schema import _as_utc, check_time_index, duration_text, local_time, validate
+from ansen.data.schema import (
+    _as_utc,
+    check_finite,
+    check_time_index,
+    duration_text,
+    local_time,
+    validate,
+)
 from ansen.forecast import FORECASTS, history_days, make_forecasts
 from ansen.models import Context, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
@@ -585,7 +592,11 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     onehot[np.arange(len(households)), tr_of] = 1.0
     transformer_base = net_base @ onehot + rest
 
-    # the households' annual positions (net metering) from all of the village's data
+    # the households' annual positions (net metering) from all of the village's data (and
+    # the weather forecast's estimates of the PV): its load and PV must hold no NaN either
+    check_finite(village, ("load_kw", "pv_kw"),
+                 "simulate (the households' annual positions and the weather forecast read "
+                 "all of the data, not only the run): ")
     net_full = village["load_kw"].values.astype(float) - village["pv_kw"].values.astype(float)
     local_full = local_time(village)
     position, netting_note = last_year_net_kwh(net_full, local_full, dt, local[i0])

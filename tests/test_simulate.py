@@ -243,6 +243,20 @@ def test_period_not_in_data_raises_data_error(village):
         ansen.simulate(village, "M1", "2025-06-03", "2025-07-01", progress=False)
 
 
+def test_a_nan_outside_the_run_is_refused_by_name():
+    """The households' annual positions read all of the data: a NaN days before the run
+    (outside what the run validates) is refused, not turned into a NaN position."""
+    from ansen.data import DataError
+
+    v = tiny(days=20, start="2025-05-20")
+    load = v["load_kw"].values.copy()
+    load[10, 1] = np.nan  # 20 May, far before the run's history
+    v["load_kw"] = (v["load_kw"].dims, load)
+    with pytest.raises(DataError, match=r"all of the data, not only the run\): load_kw: 1 NaN "
+                                        r"value\(s\), first at \(time=2025-05-20 04:30 local"):
+        ansen.simulate(v, "M0", "2025-06-07", "2025-06-08", progress=False)
+
+
 def test_village_without_batteries_runs(village):
     v = village.assign(battery_kwh=village["battery_kwh"] * 0, battery_kw=village["battery_kw"] * 0)
     r = ansen.simulate(v, "M4", progress=False)

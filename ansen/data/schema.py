@@ -26,6 +26,7 @@ __all__ = [
     "battery_sites",
     "bounds_in_order",
     "check_bounds",
+    "check_finite",
     "DataError",
     "HOURS_PER_MONTH",
     "annual_kwh",
@@ -491,6 +492,29 @@ def _looks_like_dst_fallback(dups: pd.DatetimeIndex, tz: str) -> bool:
     except Exception as exc:  # pytz/zoneinfo raise different types
         return "ambiguous" in str(exc).lower() or "AmbiguousTimeError" in type(exc).__name__
     return False
+
+
+def check_finite(ds: xr.Dataset, names, where: str = "") -> None:
+    """Refuse NaN or infinite values of the variables ``names`` over all of ``ds``.
+
+    For code that reads more of a village than the period it validated (the
+    households' annual positions, say): the message is :func:`validate`'s, with
+    ``where`` (what reads the data) in front.
+
+    Raises
+    ------
+    DataError
+        Naming the variable, the count and the first times.
+    """
+    tz = ds.attrs.get("timezone", "Europe/Amsterdam")
+    for name in names:
+        if name not in ds:
+            continue
+        vals = np.asarray(ds[name].values, dtype=float)
+        for bad, what in ((np.isnan(vals), "NaN"), (np.isinf(vals), "infinite")):
+            if bad.any():
+                raise DataError(f"{where}{name}: {int(bad.sum())} {what} value(s), first at "
+                                f"{_first_times(ds[name], bad, tz=tz)}")
 
 
 def _check_values(ds: xr.Dataset) -> None:
