@@ -131,7 +131,7 @@ def _unsafe_schedule(tmp_path):
 CASES = {
     "validate-good": (lambda t: ["data", "validate", "--data", _copy_export(t)], 0, ""),
     "validate-bad-toml": (lambda t: ["data", "validate", "--data", _copy_export(t, _typo)], 2,
-                          "ansen: invalid data: village.toml: unknown key 'time_zone'"),
+                          "/export: village.toml: unknown key 'time_zone'"),
     "validate-missing": (lambda t: ["data", "validate", "--data", str(t / "nothing")], 2,
                          "ansen: no village at"),
     "reproduce-unknown-id": (lambda t: ["reproduce", "--experiments", "E99", "--output",

@@ -90,6 +90,31 @@ def test_nan(village):
         validate(ds)
 
 
+@pytest.mark.parametrize(("name", "units", "ok"), [
+    ("load_kw", "kWh", False), ("pv_kw", "W", False), ("price_eur_per_kwh", "EUR/MWh", False),
+    ("battery_kwh", "Wh", False), ("load_kw", "kw", True), ("battery_eff", "", True),
+    ("pv_kwp", "kW", True)])
+def test_a_units_attribute_other_than_the_schema_s_is_refused(village, name, units, ok, tmp_path):
+    """Values whose units attribute says W, Wh or EUR/MWh are not read as kW, kWh, EUR/kWh;
+    other spellings of the same unit pass. Read from a file, the message names the file."""
+    import ansen.data
+
+    ds = village.copy(deep=True)
+    if name not in ds:
+        ds[name] = ("household", np.full(ds.sizes["household"], 4.0))
+    ds[name].attrs["units"] = units
+    if ok:
+        validate(ds)
+        return
+    with pytest.raises(DataError, match=rf"^{name}: its units attribute says '{units}', the "
+                                        r"schema's unit is"):
+        validate(ds)
+    path = tmp_path / "v.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(DataError, match=rf"^{path}: {name}: its units attribute"):
+        ansen.data.load(path)
+
+
 def test_negative_pv(village):
     ds = village.copy(deep=True)
     ds["pv_kw"][50, 0] = -0.2

@@ -117,7 +117,12 @@ def load(path: str | os.PathLike, start=None, end=None, *, resample: bool | None
     if not path.exists():
         raise FileNotFoundError(f"no village at {path}")
     if path.is_dir():
-        ds = read_folder(path, resample=resample)
+        try:
+            ds = read_folder(path, resample=resample)
+        except DataError as exc:  # its messages name the file in the folder; name the folder
+            if str(exc).startswith(str(path)):
+                raise
+            raise DataError(f"{path}: {exc}") from exc
         try:
             return validate(ds, start=start, end=end)
         except DataError as exc:  # name the file the variable was read from
@@ -136,7 +141,10 @@ def load(path: str | os.PathLike, start=None, end=None, *, resample: bool | None
         for coord in ("household", "transformer"):
             if coord in ds.coords:
                 ds = ds.assign_coords({coord: ds.indexes[coord].astype(str)})
-    return validate(ds, start=start, end=end)
+    try:
+        return validate(ds, start=start, end=end)
+    except DataError as exc:  # name the file
+        raise DataError(f"{path}: {exc}") from exc
 
 
 #: The export file each variable of a village read from a folder comes from.

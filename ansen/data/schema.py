@@ -312,6 +312,24 @@ def _check_attrs(ds: xr.Dataset) -> None:
                         f"({timezone_hint(tz)})") from exc
 
 
+#: Other spellings of a schema unit that mean the same (compared in lower case).
+_SAME_UNIT = {"1": {"1", "", "-"}, "kwp": {"kwp", "kw"}}
+
+
+def _check_units(ds: xr.Dataset) -> None:
+    """A variable's ``units`` attribute, where it has one, must be the schema's unit: values
+    in W, Wh or EUR/MWh with their unit said are refused, not read as kW, kWh or EUR/kWh."""
+    for name, var in VARIABLES.items():
+        if name not in ds or name == "household_transformer" or "units" not in ds[name].attrs:
+            continue
+        said = str(ds[name].attrs["units"]).strip()
+        want = var.unit.lower()
+        if said.lower() not in _SAME_UNIT.get(want, {want}):
+            raise DataError(f"{name}: its units attribute says {said!r}, the schema's unit is "
+                            f"{var.unit!r}; convert the values to {var.unit} (and set units "
+                            f"to {var.unit!r}) before reading the data")
+
+
 def _check_time(ds: xr.Dataset) -> None:
     t = ds.indexes["time"]
     check_time_index(t, "time", ds.attrs.get("timezone", "Europe/Amsterdam"))
@@ -826,7 +844,8 @@ def validate(ds: xr.Dataset, start=None, end=None) -> xr.Dataset:
     ------
     DataError
         On the first broken rule: missing variable or coordinate, wrong
-        dimensions, a time zone that is not an IANA name, duplicate,
+        dimensions, a time zone that is not an IANA name, a ``units``
+        attribute other than the schema's unit, duplicate,
         DST-doubled, non-increasing or irregular timestamps (gaps), a step
         outside 5-60 minutes (:data:`STEP_MINUTES`), NaN, a battery with
         capacity but no power limit or the reverse, negative load/PV/capacity, values that look
@@ -838,6 +857,7 @@ def validate(ds: xr.Dataset, start=None, end=None) -> xr.Dataset:
         raise DataError(f"expected an xarray.Dataset, got {type(ds).__name__}")
     _check_structure(ds)
     _check_attrs(ds)
+    _check_units(ds)
     _check_time(ds)
     _check_values(ds)
     _check_cumulative(ds)
