@@ -632,7 +632,8 @@ def cmd_sweep(args) -> int:
     minutes = (time.perf_counter() - start) / 60
     print(f"{len(out['done'])} run(s) in {minutes:.1f} min on {where}, "
           f"{len(out['skipped'])} already in the store, {len(out['failed'])} failed; "
-          f"store: {store}")
+          + (f"store: {store}" if store.exists() else f"no store written ({store}: no run "
+             "finished)"))
     for label, msg in out["failed"].items():
         print(f"ansen: FAILED {label}: {msg}", file=sys.stderr)
     return 1 if out["failed"] else 0

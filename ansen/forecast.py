@@ -25,7 +25,12 @@ start of the data, where no earlier day exists (a run that starts with the
 data), forecasts borrow the same time of the first day of the data: a
 warm-up that reads past the cut-off: the simulator counts the decisions
 that did (``attrs["warmup_decisions"]``, a column of the sweep store) and
-warns.
+warns. A forecast whose history reaches before the data's start (a profile of
+four weeks on a run less than four weeks after the data begin) does not read
+the future, but the data's first day stands in for the days before it: the
+simulator counts those decisions too (``attrs["padded_decisions"]``) and
+warns, naming the first start that avoids both, or saying that the data are
+too short for any.
 """
 
 from __future__ import annotations
@@ -79,6 +84,16 @@ class Forecaster:
         before ``cutoff``; negative indices (before the data) wrap into the
         first day of the data.
         """
+        src = self._sources(t0, n, cutoff)
+        return np.where(src < 0, src % self.steps_per_day, src)
+
+    def reads_before_data(self, t0: int, n: int, cutoff: int) -> bool:
+        """Whether the forecast for these steps needs data from before the data's start,
+        where the first day of the data stands in (:meth:`source_steps`)."""
+        return self.kind != "perfect" and bool((self._sources(t0, n, cutoff) < 0).any())
+
+    def _sources(self, t0: int, n: int, cutoff: int) -> np.ndarray:
+        """:meth:`source_steps` before the wrap (negative: before the data)."""
         d = self.steps_per_day
         target = t0 + np.arange(n)
         if self.kind == "perfect":
@@ -91,7 +106,7 @@ class Forecaster:
             j0 = np.maximum(1, -((cutoff - target - 1) // w))
             src = target[:, None] - (j0[:, None] + np.arange(self.weeks)) * w
             src = np.where((target < cutoff)[:, None], target[:, None], src)
-        return np.where(src < 0, src % d, src)
+        return src
 
     def __call__(self, series: np.ndarray, t0: int, n: int, cutoff: int) -> np.ndarray:
         """Forecast ``series[t0:t0+n]`` (time first, any trailing shape) knowing ``series[:cutoff]``.
@@ -123,12 +138,15 @@ class Forecasts:
         self.forecaster = forecaster
         self.known = known
         self.net, self.transformer, self.mv = net, transformer, mv
-        self.warmup = 0
+        self.warmup = 0  # forecasts that read past their cut-off
+        self.padded = 0  # forecasts that read before the data (the first day stands in)
 
     def series(self, x: np.ndarray, t0: int, n: int, cutoff: int) -> np.ndarray:
         """Forecast of any series (time first) for steps t0..t0+n-1 knowing x[:cutoff]."""
         if self.forecaster.reads_past(t0, n, cutoff):
             self.warmup += 1
+        if self.forecaster.reads_before_data(t0, n, cutoff):
+            self.padded += 1
         return self.forecaster(x, t0, n, cutoff)
 
     def horizon(self, t0: int, n: int, now: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -710,11 +710,13 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                    disable=(progress is None and n_run <= 31 * spd))
     # decisions whose forecasts read past their cut-off (M6's day messages first)
     warmup_at: list[int] = list(behaviour.warmup_days) if behaviour is not None else []
+    padded_at: list[int] = []  # decisions whose forecasts reach before the data's start
     for k, (t, ws, we) in enumerate(points):
         t_next = points[k + 1][0] if k + 1 < len(points) else i1
         if t == ws:
             soc_ws = soc.copy()
         reads_before = forecasts.warmup
+        padded_before = getattr(forecasts, "padded", 0)
         setpoint = None
         if planner is not None:
             try:
@@ -766,12 +768,30 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         soc_out[t - i0:t_next - i0, sites] = socs
         if forecasts.warmup > reads_before:
             warmup_at.append(t)
+        if getattr(forecasts, "padded", 0) > padded_before:
+            padded_at.append(t)
         if bar is not None:
             bar.update(round((t_next - t) / spd, 4))
     if own_bar and bar is not None:
         bar.close()
     n_decisions = len(points) + (behaviour.n_messages if behaviour is not None else 0)
-    fit_warmup = bool(getattr(forecasts, "fit_warmup", False))
+    fit_warmup = bool(getattr(forecasts, "fit_warmup", False)) and planner is not None
+    # the first start whose forecasts read neither past their cut-off nor before the data
+    clean = local_full[0] + pd.Timedelta(days=history_days(forecast)) + pd.Timedelta(
+        info.lag)
+    clean_text = (f"Start the run on or after {clean:%Y-%m-%d %H:%M} "
+                  "for forecasts that never do" if clean <= local_full[-1] else
+                  f"The data ({(local_full[-1] - local_full[0]) / pd.Timedelta(days=1):.1f} "
+                  "days) are shorter "
+                  "than that: no start avoids it; a forecast of a shorter history "
+                  "(persistence: 1 day) does")
+    if padded_at:
+        first = local_full[0].strftime("%Y-%m-%d %H:%M %Z")
+        warnings.warn(
+            f"simulate {steer.id}: {len(padded_at)} of {len(points)} decisions forecast with a "
+            f"history ({history_days(forecast)} day(s) before the cut-off) that reaches "
+            f"before the data's start ({first}), so the data's first day stands in for the "
+            f"days before it (attrs['padded_decisions']). {clean_text}.", stacklevel=2)
     if fit_warmup:
         warnings.warn(
             f"simulate {steer.id}: the weather forecast fits its PV shares on the first "
@@ -786,8 +806,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             f"the forecast's history ({history_days(forecast)} day(s)) plus the data age "
             f"({duration_text(pd.Timedelta(info.data_lag))}) after the data do, so the "
             "forecast borrows the first days of the data (a warm-up that sees the future; "
-            "attrs['warmup_decisions']). Start the run later for forecasts that never do.",
-            stacklevel=2)
+            f"attrs['warmup_decisions']). {clean_text}.", stacklevel=2)
 
     sl = slice(i0, i1)
     net = load_run[sl] - pv[sl] + battery
@@ -874,6 +893,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "guard_steps": guarded,
             "guard_kwh": round(guarded_kwh, 6),
             "warmup_decisions": len(warmup_at),
+            "padded_decisions": len(padded_at),
             # 1: the weather forecast's PV shares were fitted on days after the run's start
             "forecast_fit_warmup": int(fit_warmup),
             "forecast_model": json.dumps(forecasts.describe() if hasattr(forecasts, "describe")

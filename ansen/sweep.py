@@ -98,7 +98,7 @@ DEFINITION_COLUMNS = ["run_id", "village", "scenario", "tariff", "model", "param
 VILLAGE_COLUMNS = ["battery_sites", "battery_kwh_total", "battery_kw_total"]
 PROVENANCE_COLUMNS = ["solves", "solve_seconds", "clipped_steps", "guard_steps", "guard_kwh",
                       "fallbacks",
-                      "warmup_decisions", "plan_method", "class_plans_bounded",
+                      "warmup_decisions", "padded_decisions", "plan_method", "class_plans_bounded",
                       "class_plans_not_bounded", "class_plan_gap_mean_eur",
                       "class_plan_gap_share_pct", "seconds",
                       "task_key", "data_sha256", "code_sha256", "version", "finished_utc"]
@@ -893,6 +893,8 @@ def _run(village, definition: dict, m1, none) -> dict:
              "fallbacks": len(json.loads(attrs.get("fallbacks", "[]") or "[]")),
              # decisions whose forecasts read past their cut-off (a run at the data's start)
              "warmup_decisions": int(attrs.get("warmup_decisions", 0)),
+             # decisions whose forecasts reach before the data (the first day stands in)
+             "padded_decisions": int(attrs.get("padded_decisions", 0)),
              # how the plans were solved, and for battery classes their certificate: the
              # mean gap of a plan to the per-site optimum [EUR] and the gaps' share of what
              # the batteries are worth to the plans [%] (ansen.controller.certificate)

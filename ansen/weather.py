@@ -143,6 +143,7 @@ class WeatherForecasts:
 
         self.known = known
         self.warmup = 0
+        self.padded = 0  # load forecasts that read before the data (the first day stands in)
         self.seed = int(seed)
         dt = step_hours(run)
         self.spd = spd = round(24 / dt)
@@ -270,6 +271,8 @@ class WeatherForecasts:
         def mean_days(targets):
             k = np.maximum(1, -((cutoff - targets - 1) // spd))
             src = targets[:, None] - (k[:, None] + np.arange(LOAD_DAYS)) * spd
+            if (src < 0).any():
+                self.padded += 1
             src = np.where(src < 0, src % spd, src)
             if (src >= cutoff).any():
                 self.warmup += 1

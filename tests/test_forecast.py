@@ -99,6 +99,29 @@ def test_a_run_at_the_start_of_the_data_warns_and_counts_its_warm_up_decisions()
         "warmup_decisions"] == 0
 
 
+def test_a_profile_that_reaches_before_the_data_is_counted_and_said():
+    """A four-week profile on a run a few days after the data's start reads no future but
+    pads its history with the data's first day: counted and warned, with the advice that no
+    start avoids it when the data are shorter than the history; persistence is silent."""
+    import warnings
+
+    import ansen
+    from tests.conftest import tiny
+
+    v = tiny(days=6)
+    with pytest.warns(UserWarning, match=r"simulate M2: (\d+) of \1 decisions forecast with a "
+                                         r"history \(28 day\(s\) before the cut-off\) that "
+                                         r"reaches before the data's start .* no start avoids"):
+        run = ansen.simulate(v, "M2", "2025-06-05", forecast="profile", progress=False)
+    assert run.attrs["padded_decisions"] == run.attrs["decisions"] > 0
+    assert Forecaster("profile", 4).reads_before_data(10, 4, 8)
+    assert not Forecaster("profile", 4).reads_before_data(7 * 4 * 4 + 4, 4, 7 * 4 * 4 + 4)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="simulate .* before the data")
+        later = ansen.simulate(v, "M2", "2025-06-05", progress=False)
+    assert later.attrs["padded_decisions"] == 0
+
+
 def test_m6_messages_and_the_weather_fit_count_as_warm_up_too():
     """M6's code red/green messages are forecasts as well (counted even without batteries);
     the weather forecast's PV fit on the first days of the data is announced."""
