@@ -306,11 +306,16 @@ def _replacing(path) -> str:
     return " (replacing the file that was there)" if path and Path(path).is_file() else ""
 
 
-def _check_output_file(path, option: str) -> None:
-    """Refuse an output file that cannot be written, before any work (ValueError)."""
+def _check_output_file(path, option: str, suffix: str = ".csv") -> None:
+    """Refuse an output file that cannot be written, or whose name says another format
+    than the ``suffix`` written, before any work (ValueError)."""
     out = Path(path)
     if out.is_dir():
         raise ValueError(f"{option} {out}: is a folder; give a file name (e.g. {out / 'x.csv'})")
+    if out.suffix.lower() != suffix:
+        kind = {".csv": "CSV", ".nc": "NetCDF"}.get(suffix, suffix)
+        raise ValueError(f"{option} {out}: this command writes {kind}; give a "
+                         f"name ending in {suffix} (e.g. {out.with_suffix(suffix)})")
     parent = next((q for q in [out.parent, *out.parent.parents] if q.exists()), Path("."))
     if not parent.is_dir():
         raise ValueError(f"{option} {out}: {parent} is a file, not a folder")
@@ -547,7 +552,7 @@ def cmd_derive(args) -> int:
     if twice := sorted({n for n in args.scenario if args.scenario.count(n) > 1}):
         raise ValueError(f"scenario(s) {twice} given more than once; a scenario applied twice "
                          "is recorded twice in the recipe: give each once")
-    _check_output_file(args.output, "--output")
+    _check_output_file(args.output, "--output", ".nc")
     ds = _village(args.data)
     # which data the base is, in the recipe's base (ansen.scenarios.derive moves it there)
     ds.attrs["data_sha256"] = data_fingerprint(args.data)

@@ -160,6 +160,12 @@ CASES = {
     "compare-output-under-a-file": (
         lambda t: (t / "f").write_text("x") and ["compare", "--output", str(t / "f" / "x.csv")], 2,
         "is a file, not a folder"),
+    "compare-output-of-another-format": (
+        lambda t: ["compare", "--output", str(t / "x.parquet")], 2,
+        "x.parquet: this command writes CSV; give a name ending in .csv"),
+    "derive-output-of-another-format": (
+        lambda t: ["data", "derive", "tariff_2027", "--output", str(t / "x.csv")], 2,
+        "x.csv: this command writes NetCDF; give a name ending in .nc"),
     "freshness-of-a-run-experiment": (
         lambda t: ["freshness", "--experiment", "E03_M3_autumn2024", "--output", str(t / "r")], 2,
         "experiment E03_M3_autumn2024 is of kind 'run', not a freshness study"),
