@@ -115,6 +115,21 @@ def test_a_units_attribute_other_than_the_schema_s_is_refused(village, name, uni
         ansen.data.load(path)
 
 
+@pytest.mark.parametrize(("minutes", "shift", "message"), [
+    (15, pd.Timedelta(minutes=7), r"time: the steps start at 02:07:00 local, not on the "
+                                  r"15-minute marks of the clock \(:00, :15, :30, :45\)"),
+    (60, pd.Timedelta(minutes=30), r"time: the steps start at 02:30:00 local, not on the "
+                                   r"60-minute marks of the clock \(:00\)"),
+    (15, pd.Timedelta(seconds=1), r"02:00:01 local")])
+def test_steps_off_the_clock_s_marks_are_refused(minutes, shift, message):
+    """Hourly prices and plan steps count whole steps in each hour: a step that starts
+    at :07 is refused, not run."""
+    v = tiny(days=2, minutes=minutes)
+    validate(v)
+    with pytest.raises(DataError, match=message):
+        validate(v.assign_coords(time=v.indexes["time"] + shift))
+
+
 def test_negative_pv(village):
     ds = village.copy(deep=True)
     ds["pv_kw"][50, 0] = -0.2

@@ -339,6 +339,15 @@ def _check_time(ds: xr.Dataset) -> None:
             f"time: a step of {minutes:g} min is not supported; steps of 5 to 60 minutes that "
             f"divide an hour ({', '.join(map(str, STEP_MINUTES))} min) are"
         )
+    # steps on the clock: hourly prices, plan steps and decision hours count whole steps in
+    # each local hour (the steps are regular, so the first step decides)
+    first = local_time(ds)[0]
+    if (first.minute % minutes) or first.second or first.microsecond or first.nanosecond:
+        marks = ", ".join(f":{m:02d}" for m in range(0, 60, int(minutes)))
+        raise DataError(
+            f"time: the steps start at {first:%H:%M:%S} local, not on the {minutes:g}-minute "
+            f"marks of the clock ({marks}); give each step the time at which it starts on "
+            "those marks")
 
 
 def duplicate_times(t: pd.DatetimeIndex, what: str, show, where=None
