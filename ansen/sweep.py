@@ -1356,7 +1356,9 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     -------
     dict
         ``done`` {label: seconds of the run on its worker}, ``skipped``
-        [labels already in the store], ``failed`` {label: message},
+        [labels already in the store], ``failed`` {label: message} (runs over a
+        period their village's data do not cover are said at the start and fail
+        without running; the others run),
         ``store`` path, ``seconds`` wall time of the sweep [s].
 
     Raises
@@ -1410,6 +1412,16 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt) \
         if threading.current_thread() is threading.main_thread() else None
     bar = None
+    if todo:  # periods a village's data do not cover: said now, failed without running
+        uncovered = check_periods(Grid(g.name, tuple(todo)))
+        for where, msg in uncovered.items():
+            log(f"{where} is not in the data: {msg}; its runs fail, the others run "
+                "(ansen sweep --dry-run checks a spec without running it)")
+        for t in list(todo):
+            msg = uncovered.get(f"period {t.period.start}:{t.period.end} on {t.village.label}")
+            if msg is not None:
+                failed[t.label()] = f"DataError: {msg}"
+                todo.remove(t)
     try:
         if todo:
             from tqdm.auto import tqdm

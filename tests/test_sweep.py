@@ -336,8 +336,13 @@ def test_failures_are_reported_and_the_rest_is_written(tmp_path, villages):
     """A run that fails (a period the data do not cover) does not stop the others."""
     g = sweep.grid(villages[:1], ["none"], ["M1"], [PERIODS[0], ["2026-01-01", "2026-01-02"]],
                    name="gap")
-    out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
+    said: list[str] = []
+    out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False,
+                    log=said.append)
     assert list(out["failed"]) == ["M1 2026-01-01:2026-01-02 " + g.tasks[0].village.label]
+    # said before anything runs, and not run (no baselines computed for it)
+    assert said and said[0].startswith("period 2026-01-01:2026-01-02 on ") and \
+        "is not in the data" in said[0]
     assert "DataError" in next(iter(out["failed"].values()))
     assert len(sweep.read_store(tmp_path / "s.parquet")) == 2
 
