@@ -178,13 +178,26 @@ class ClassBound:
         add_ch = -ay[lay["charge"]][self.group]
         add_dis = -ay[lay["discharge"]][self.group]
         v, c, dt = site_values, self.ctx, self.ctx.dt_h
-        export = v["export_price"]
-        costs = step_costs((lo[0], hi[0]), (lo[1], hi[1]), v["net0"],
-                           dt * (export + self.per_kwh) + add_ch,
-                           dt * (self.per_kwh - export) + add_dis,
-                           dt * v["spread"], c.efficiency, dt)
-        y_soc = solve_storage(costs, v["soc0"], c.soc_min_kwh, c.capacity_kwh, v["end_value"])
-        charge, discharge = costs.powers(y_soc)
+        eta = np.asarray(c.efficiency, dtype=float)
+        # the programme runs over the steps some battery can still change (and those whose
+        # stored energy is valued); the steps done before them and the padding after are
+        # fixed (lo = hi), so they only move the state of charge it starts from
+        free = ~(lo == hi).all(axis=(0, 1))
+        free[np.flatnonzero((np.asarray(v["end_value"]) != 0).any(axis=0))] = True
+        charge, discharge = lo[0].copy(), lo[1].copy()
+        if free.any():
+            a, b = int(np.argmax(free)), len(free) - int(np.argmax(free[::-1]))
+            w = slice(a, b)
+            export = v["export_price"][:, w]
+            soc0 = np.asarray(v["soc0"], dtype=float) + dt * (
+                eta[:, None] * lo[0][:, :a] - lo[1][:, :a] / eta[:, None]).sum(axis=1)
+            costs = step_costs((lo[0][:, w], hi[0][:, w]), (lo[1][:, w], hi[1][:, w]),
+                               v["net0"][:, w], dt * (export + self.per_kwh) + add_ch[:, w],
+                               dt * (self.per_kwh - export) + add_dis[:, w],
+                               dt * v["spread"][:, w], eta, dt)
+            y_soc = solve_storage(costs, soc0, c.soc_min_kwh, c.capacity_kwh,
+                                  np.asarray(v["end_value"])[:, w])
+            charge[:, w], discharge[:, w] = costs.powers(y_soc)
         sites = plan_cost(v, charge, discharge, c.efficiency, dt, self.per_kwh) + float(
             (add_ch * charge + add_dis * discharge).sum())
         return sites + grid + constant
