@@ -856,7 +856,8 @@ def validate(ds: xr.Dataset, start=None, end=None) -> xr.Dataset:
         dimensions, a time zone that is not an IANA name, a ``units``
         attribute other than the schema's unit, duplicate,
         DST-doubled, non-increasing or irregular timestamps (gaps), a step
-        outside 5-60 minutes (:data:`STEP_MINUTES`), NaN, a battery with
+        outside 5-60 minutes (:data:`STEP_MINUTES`), steps off the clock's
+        marks of their length (local time), NaN, a battery with
         capacity but no power limit or the reverse, negative load/PV/capacity, values that look
         like W instead of kW or like cumulative meter readings, a household on
         an unknown transformer, a period not covered or with a bound between
