@@ -311,7 +311,8 @@ def _check_output_file(path, option: str, suffix: str = ".csv") -> None:
     than the ``suffix`` written, before any work (ValueError)."""
     out = Path(path)
     if out.is_dir():
-        raise ValueError(f"{option} {out}: is a folder; give a file name (e.g. {out / 'x.csv'})")
+        raise ValueError(f"{option} {out}: is a folder; give a file name "
+                         f"(e.g. {out / ('x' + suffix)})")
     if out.suffix.lower() != suffix:
         kind = {".csv": "CSV", ".nc": "NetCDF"}.get(suffix, suffix)
         raise ValueError(f"{option} {out}: this command writes {kind}; give a "

@@ -114,7 +114,11 @@ class Forecaster:
         Reads only ``series[:cutoff]`` (except ``perfect`` and the warm-up at
         the start of the data, see the module docstring).
         """
-        src = self.source_steps(t0, n, cutoff)
+        return self.forecast_from(series, self.source_steps(t0, n, cutoff), cutoff)
+
+    def forecast_from(self, series: np.ndarray, src: np.ndarray, cutoff: int) -> np.ndarray:
+        """The forecast read at :meth:`source_steps` ``src`` (the mean over the weeks of a
+        profile)."""
         if self.kind != "perfect":
             series = series[:max(cutoff, min(self.steps_per_day, len(series)))]
         if src.ndim == 1:
@@ -143,11 +147,14 @@ class Forecasts:
 
     def series(self, x: np.ndarray, t0: int, n: int, cutoff: int) -> np.ndarray:
         """Forecast of any series (time first) for steps t0..t0+n-1 knowing x[:cutoff]."""
-        if self.forecaster.reads_past(t0, n, cutoff):
-            self.warmup += 1
-        if self.forecaster.reads_before_data(t0, n, cutoff):
-            self.padded += 1
-        return self.forecaster(x, t0, n, cutoff)
+        f = self.forecaster
+        if f.kind == "perfect":
+            return f(x, t0, n, cutoff)
+        raw = f._sources(t0, n, cutoff)  # once: the counts and the forecast share it
+        src = np.where(raw < 0, raw % f.steps_per_day, raw)  # as source_steps wraps it
+        self.warmup += bool((src >= cutoff).any())
+        self.padded += bool((raw < 0).any())
+        return f.forecast_from(x, src, cutoff)
 
     def horizon(self, t0: int, n: int, now: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(net0, transformer0, mv0) for steps t0..t0+n-1 at decision step ``now``."""

@@ -100,14 +100,17 @@ class _Behaviour:
         total0 = transformer0.sum(axis=1)
         known = forecasts.known
         self.warmup_days: list[int] = []  # day starts whose message read past the cut-off
+        self.padded_days: list[int] = []  # and those whose message read before the data
         self.n_messages = len(starts)
         for d, (a, b) in enumerate(zip(starts, ends, strict=True)):
             made = window_starts[window_starts < a]
             t0 = int(made[-1]) if len(made) else i0  # the message is sent the day before
-            reads = forecasts.warmup
+            reads, padded = forecasts.warmup, getattr(forecasts, "padded", 0)
             fc = forecasts.series(total0, t0, b - t0, known.grid_cutoff(t0))[a - t0:]
             if forecasts.warmup > reads:
                 self.warmup_days.append(int(a))
+            if getattr(forecasts, "padded", 0) > padded:
+                self.padded_days.append(int(a))
             red, green = code_slots(fc, round(p["red_hours"] / dt), round(p["green_hours"] / dt))
             self.red[a:b], self.green[a:b], self.day[a:b] = red, green, d
             if b - a < spd // 2:
@@ -710,7 +713,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                    disable=(progress is None and n_run <= 31 * spd))
     # decisions whose forecasts read past their cut-off (M6's day messages first)
     warmup_at: list[int] = list(behaviour.warmup_days) if behaviour is not None else []
-    padded_at: list[int] = []  # decisions whose forecasts reach before the data's start
+    # decisions whose forecasts reach before the data's start (M6's day messages first)
+    padded_at: list[int] = list(behaviour.padded_days) if behaviour is not None else []
     for k, (t, ws, we) in enumerate(points):
         t_next = points[k + 1][0] if k + 1 < len(points) else i1
         if t == ws:
@@ -779,16 +783,21 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     # the first start whose forecasts read neither past their cut-off nor before the data
     clean = local_full[0] + pd.Timedelta(days=history_days(forecast)) + pd.Timedelta(
         info.lag)
-    clean_text = (f"Start the run on or after {clean:%Y-%m-%d %H:%M} "
-                  "for forecasts that never do" if clean <= local_full[-1] else
-                  f"The data ({(local_full[-1] - local_full[0]) / pd.Timedelta(days=1):.1f} "
-                  "days) are shorter "
-                  "than that: no start avoids it; a forecast of a shorter history "
-                  "(persistence: 1 day) does")
+    span = (local_full[-1] - local_full[0]) / pd.Timedelta(days=1)
+    if clean <= local_full[-1]:
+        clean_text = f"Start the run on or after {clean:%Y-%m-%d %H:%M} for forecasts that never do"
+    elif (forecast != "persistence"
+          and local_full[0] + pd.Timedelta(days=1) + pd.Timedelta(info.lag) <= local_full[-1]):
+        clean_text = (f"The data ({span:.1f} days) are shorter than that: no start avoids it; "
+                      "a forecast of a shorter history (persistence: 1 day) does")
+    else:  # even a day's history is too long with this data age
+        clean_text = (f"The data ({span:.1f} days) are shorter than that: no start avoids it, "
+                      f"not even with the shortest history (persistence: 1 day) at this data "
+                      f"age ({duration_text(pd.Timedelta(info.lag))}); longer data do")
     if padded_at:
         first = local_full[0].strftime("%Y-%m-%d %H:%M %Z")
         warnings.warn(
-            f"simulate {steer.id}: {len(padded_at)} of {len(points)} decisions forecast with a "
+            f"simulate {steer.id}: {len(padded_at)} of {n_decisions} decisions forecast with a "
             f"history ({history_days(forecast)} day(s) before the cut-off) that reaches "
             f"before the data's start ({first}), so the data's first day stands in for the "
             f"days before it (attrs['padded_decisions']). {clean_text}.", stacklevel=2)

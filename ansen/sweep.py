@@ -1003,13 +1003,17 @@ def _merge(old: pd.DataFrame | None, new: list[pd.DataFrame], grid_: Grid) -> pd
         rows = old.copy() if old is not None else pd.DataFrame()
     else:
         fresh = pd.concat(frames, ignore_index=True)
-        if old is not None and len(old):
-            keep = old[~old["run_id"].isin(fresh["run_id"])
-                       & ~old["task_key"].isin(fresh["task_key"])]
+        keep = (old[~old["run_id"].isin(fresh["run_id"]) & ~old["task_key"].isin(fresh["task_key"])]
+                if old is not None and len(old) else None)
+        if keep is not None and len(keep):
             columns = list(dict.fromkeys([*fresh.columns, *(
                 c for c in old.columns if keep[c].notna().any())]))
             rows = pd.concat([fresh, keep], ignore_index=True).reindex(columns=columns)
-        else:
+            for col in fresh.columns:  # a count stays an integer where every row holds it
+                if (pd.api.types.is_integer_dtype(fresh[col]) and rows[col].notna().all()
+                        and not pd.api.types.is_integer_dtype(rows[col])):
+                    rows[col] = rows[col].astype(fresh[col].dtype)
+        else:  # nothing kept: the fresh rows, their dtypes untouched
             rows = fresh
     if len(rows):
         tasks = {t.run_id: t for t in grid_.tasks}
@@ -1316,6 +1320,18 @@ def baseline_groups(tasks: Iterable[Task]) -> dict[tuple, list[Task]]:
     return groups
 
 
+class _Loaded:
+    """A village already loaded (by the sweep's period check), in place of its reference."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+    def load(self):
+        return self.data
+
+
 def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -1412,23 +1428,27 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt) \
         if threading.current_thread() is threading.main_thread() else None
     bar = None
-    if todo:  # periods a village's data do not cover: said now, failed without running
-        uncovered = check_periods(Grid(g.name, tuple(todo)))
-        for where, msg in uncovered.items():
-            log(f"{where} is not in the data: {msg}; its runs fail, the others run "
-                "(ansen sweep --dry-run checks a spec without running it)")
-        for t in list(todo):
-            msg = uncovered.get(f"period {t.period.start}:{t.period.end} on {t.village.label}")
-            if msg is not None:
-                failed[t.label()] = f"DataError: {msg}"
-                todo.remove(t)
     try:
+        villages: dict = {}  # the villages the runs read, each loaded once
+        if todo:  # periods a village's data do not cover: said now, failed without running
+            loaded: dict = {}
+            uncovered = check_periods(Grid(g.name, tuple(todo)), loaded)
+            for where, msg in uncovered.items():
+                log(f"{where} is not in the data: {msg}; its runs fail, the others run "
+                    "(ansen sweep --dry-run checks a spec without running it)")
+            for t in list(todo):
+                msg = uncovered.get(f"period {t.period.start}:{t.period.end} on "
+                                    f"{t.village.label}")
+                if msg is not None:
+                    failed[t.label()] = f"DataError: {msg}"
+                    todo.remove(t)
+            for t in todo:
+                villages[f"village-{t.village.sha256[:16]}"] = _Loaded(loaded[t.village.sha256])
         if todo:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(todo), desc=g.name, unit="run", disable=not progress,
                        file=sys.stderr, dynamic_ncols=True)
-            villages: dict = {}
             nodes = _nodes(todo, code_sha, villages)
             with _execution(nodes, villages, scheduler, workers) as results:
                 for node, value in results:

@@ -268,10 +268,10 @@ class WeatherForecasts:
         intraday correction from the last known step."""
         spd = self.spd
 
-        def mean_days(targets):
+        def mean_days(targets, used):
             k = np.maximum(1, -((cutoff - targets - 1) // spd))
             src = targets[:, None] - (k[:, None] + np.arange(LOAD_DAYS)) * spd
-            if (src < 0).any():
+            if (src[used] < 0).any():  # counted where the mean is used, not for known steps
                 self.padded += 1
             src = np.where(src < 0, src % spd, src)
             if (src >= cutoff).any():
@@ -279,12 +279,12 @@ class WeatherForecasts:
             return x[np.minimum(src, len(x) - 1)].mean(axis=1)
 
         target = np.arange(t0, t0 + n)
-        out = mean_days(target)
         known = target < cutoff
+        out = mean_days(target, ~known)
         out[known] = x[target[known]]
         last = cutoff - 1
         if last >= 0:
-            anomaly = x[last] - mean_days(np.array([last]))[0]
+            anomaly = x[last] - mean_days(np.array([last]), np.array([True]))[0]
             gap = target - last
             weight = np.where(gap > 0, self.psi ** np.maximum(gap, 0), 0.0)
             out = out + (weight[:, None] * anomaly if x.ndim == 2 else weight * anomaly)

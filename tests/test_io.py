@@ -55,6 +55,31 @@ def test_a_file_that_is_not_a_village_is_named(capsys):
     assert "load.csv: not a village" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["village", "load", "exports"])
+def test_every_message_of_a_folder_names_the_folder(tmp_path, monkeypatch, name):
+    """Also a folder whose name begins the file's name in the message (``village`` before
+    ``village.toml: ...``): it was taken for a message that already named it."""
+    d = _copy(tmp_path / "x")
+    folder = tmp_path / name
+    d.rename(folder)
+    (folder / "village.toml").write_text("[village\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match=rf"^{name}: village.toml: not valid TOML"):
+        load(name)
+
+
+def test_a_netcdf_file_that_cannot_be_decoded_is_named(village, tmp_path):
+    """xarray's ValueError on a time it cannot decode came without the file's name."""
+    path = save(village, tmp_path / "v.nc")
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        f["time"].attrs["units"] = np.bytes_("fortnights since yesterday")
+    with pytest.raises(DataError, match=rf"^{path}: cannot be decoded as a village: .*"
+                                        "fortnights since yesterday"):
+        load(path)
+
+
 def test_example_export_folder():
     ds = load(EXAMPLE_EXPORT)
     assert ds.sizes == {"time": 188, "household": 3, "transformer": 2}  # 23-hour DST day

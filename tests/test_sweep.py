@@ -127,13 +127,17 @@ def test_a_rerun_drops_the_columns_of_older_code_that_no_row_keeps(villages, tmp
     sweep.run(_grid(villages[:1]), store, scheduler="synchronous", progress=False)
     rows = sweep.read_store(store)
     rows["old_metric"] = 1.0  # as if an older version had written it
+    rows["warmup_decisions"] = rows["warmup_decisions"].astype(float)  # and stored counts so
     sweep._write_store(store, rows)
     sweep.run(_grid(villages[:1]).select(models=["M4"]), store, scheduler="synchronous",
               force=True, progress=False)
     rows = sweep.read_store(store)
     assert rows["old_metric"].notna().tolist() == (rows["model"] == "M1").tolist()
+    assert rows["warmup_decisions"].dtype == int  # counts stay counts, kept rows or not
     sweep.run(_grid(villages[:1]), store, scheduler="synchronous", force=True, progress=False)
-    assert "old_metric" not in sweep.read_store(store).columns
+    rows = sweep.read_store(store)
+    assert "old_metric" not in rows.columns
+    assert rows["warmup_decisions"].dtype == int and rows["padded_decisions"].dtype == int
 
 
 def test_a_row_is_what_an_experiment_computes(villages):
@@ -330,6 +334,21 @@ def test_unknown_named_scenarios_and_parts_are_refused_by_name(villages):
     with pytest.raises(ValueError, match="scenario .x.: BatterySites.count"):
         sweep.grid(villages[:1], [{"name": "x", "batteries": {"count": -1}}], ["M2"],
                    PERIODS[:1])
+
+
+def test_a_village_that_fails_to_load_leaves_the_sigterm_handler_as_it_was(villages,
+                                                                           tmp_path):
+    """The sweep's own SIGTERM handler (Ctrl-C's cleanup) is put back on every way out,
+    also when a village file turns out unreadable at the start."""
+    import shutil
+
+    path = Path(shutil.copy(villages[0], tmp_path / "a.nc"))
+    g = _grid([path], models=["M1"])
+    path.write_bytes(b"not a village")
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(ansen.data.DataError, match=rf"^{path}: not a village"):
+        sweep.run(g, tmp_path / "store.parquet", scheduler="synchronous", progress=False)
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_failures_are_reported_and_the_rest_is_written(tmp_path, villages):

@@ -107,3 +107,22 @@ def test_weather_forecast_error_statistics_match_the_cited_figures():
         assert 4.0 < pv.loc[lead, "rmse_pct_of_rating_daylight"] < 9.2
     assert pv.loc["0-1", "skill"] > pv.loc["12-24", "skill"] + 0.1  # the intraday correction
     assert (pv.loc[["0-1", "1-6", "6-12", "12-24"], "rmse_kw"].diff().dropna() > 0).all()
+
+
+def test_only_forecasts_that_read_before_the_data_count_as_padded():
+    """The load part reads the last 3 days: a run that starts 22 hours short of 3 days after
+    the data's start pads only its first decisions (3, until the step before the cut-off,
+    whose anomaly the forecast uses, is 3 days into the data); the known steps of a later
+    re-plan (from the window's start, read as measured) do not count (13 before)."""
+    import warnings
+
+    import ansen
+    from tests.conftest import tiny
+
+    v = tiny(days=8)  # starts 2025-06-02 02:00 local
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = ansen.simulate(v, "M2", "2025-06-05", forecast="weather", progress=False)
+        later = ansen.simulate(v, "M2", "2025-06-06", forecast="weather", progress=False)
+    assert run.attrs["padded_decisions"] == 3
+    assert later.attrs["padded_decisions"] == 0

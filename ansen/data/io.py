@@ -120,7 +120,7 @@ def load(path: str | os.PathLike, start=None, end=None, *, resample: bool | None
         try:
             ds = read_folder(path, resample=resample)
         except DataError as exc:  # its messages name the file in the folder; name the folder
-            if str(exc).startswith(str(path)):
+            if str(exc).startswith((f"{path}{os.sep}", f"{path}:")):
                 raise
             raise DataError(f"{path}: {exc}") from exc
         try:
@@ -136,6 +136,8 @@ def load(path: str | os.PathLike, start=None, end=None, *, resample: bool | None
                 f"{path}: not a village: give a NetCDF village file (ansen.data.save) or an "
                 f"export folder (README, 'Using your own measurement data'), not one of its "
                 f"files ({exc})") from exc
+        except ValueError as exc:  # xarray: a variable it cannot decode (time units, ...)
+            raise DataError(f"{path}: cannot be decoded as a village: {exc}") from exc
         if "household_transformer" in ds:
             ds["household_transformer"] = ds["household_transformer"].astype(str)
         for coord in ("household", "transformer"):

@@ -312,8 +312,26 @@ def _check_attrs(ds: xr.Dataset) -> None:
                         f"({timezone_hint(tz)})") from exc
 
 
-#: Other spellings of a schema unit that mean the same (compared in lower case).
-_SAME_UNIT = {"1": {"1", "", "-"}, "kwp": {"kwp", "kw"}}
+#: Other spellings of a schema unit that mean the same (compared in lower case, with spaces,
+#: hyphens and underscores between words read alike): the UDUNITS / CF names other tools
+#: write (``kilowatt``), the euro sign, and "per" for a slash.
+_KW = {"kw", "kilowatt", "kilowatts"}
+_SAME_UNIT = {
+    "1": {"1", "", "-", "dimensionless", "fraction"},
+    "kw": _KW,
+    "kwp": {"kwp", *_KW, "kilowatt peak", "kilowatts peak"},
+    "kwh": {"kwh", "kilowatt hour", "kilowatt hours", "kw h", "kw.h"},
+    "kva": {"kva", "kilovolt ampere", "kilovolt amperes", "kv a", "kv.a"},
+    "eur/kwh": {f"{eur}{per}{kwh}" for eur in ("eur", "€", "euro", "euros")
+                for per in ("/", " per ", " ") for kwh in ("kwh", "kilowatt hour")}
+    | {"eur kwh-1", "eur kwh^-1", "€ kwh-1"},
+}
+
+
+def _unit_text(said: str) -> str:
+    """A units attribute as compared: lower case, word separators as one space."""
+    text = re.sub(r"[\s_]+|-(?=[a-z])", " ", said.strip().lower())
+    return re.sub(r"\s*/\s*", "/", text)
 
 
 def _check_units(ds: xr.Dataset) -> None:
@@ -324,7 +342,7 @@ def _check_units(ds: xr.Dataset) -> None:
             continue
         said = str(ds[name].attrs["units"]).strip()
         want = var.unit.lower()
-        if said.lower() not in _SAME_UNIT.get(want, {want}):
+        if _unit_text(said) not in {_unit_text(u) for u in _SAME_UNIT.get(want, {want})}:
             raise DataError(f"{name}: its units attribute says {said!r}, the schema's unit is "
                             f"{var.unit!r}; convert the values to {var.unit} (and set units "
                             f"to {var.unit!r}) before reading the data")
@@ -340,14 +358,22 @@ def _check_time(ds: xr.Dataset) -> None:
             f"divide an hour ({', '.join(map(str, STEP_MINUTES))} min) are"
         )
     # steps on the clock: hourly prices, plan steps and decision hours count whole steps in
-    # each local hour (the steps are regular, so the first step decides)
-    first = local_time(ds)[0]
-    if (first.minute % minutes) or first.second or first.microsecond or first.nanosecond:
+    # each local hour. Every step is checked: a zone whose offset changes by half an hour
+    # (Australia/Lord_Howe) moves regular UTC steps off the local marks for part of the year.
+    local = local_time(ds)
+    seconds = (np.asarray(local.minute) * 60 + np.asarray(local.second)) % (minutes * 60)
+    off = np.flatnonzero((seconds != 0) | (np.asarray(local.microsecond) != 0)
+                         | (np.asarray(local.nanosecond) != 0))
+    if len(off):
+        first = local[off[0]]
         marks = ", ".join(f":{m:02d}" for m in range(0, 60, int(minutes)))
+        offset = first.strftime("%z")
         raise DataError(
-            f"time: the steps start at {first:%H:%M:%S} local, not on the {minutes:g}-minute "
-            f"marks of the clock ({marks}); give each step the time at which it starts on "
-            "those marks")
+            f"time: {len(off)} of {len(local)} steps start off the {minutes:g}-minute marks of "
+            f"the local clock ({marks}), the first at {first:%Y-%m-%d %H:%M:%S} local "
+            f"({t[off[0]]:%H:%M:%S}Z; {first.tzinfo} is then UTC{offset[:3]}:{offset[3:]}); "
+            "give each step the local time at which it starts on those marks, or a step that "
+            "fits the zone's offset (30 or 15 minutes where it has a half or quarter hour)")
 
 
 def duplicate_times(t: pd.DatetimeIndex, what: str, show, where=None
@@ -552,17 +578,8 @@ def _check_values(ds: xr.Dataset) -> None:
         da = ds[name]
         if not np.issubdtype(da.dtype, np.number):
             raise DataError(f"{name}: values must be numeric, got dtype {da.dtype}")
+        check_finite(ds, [name])
         vals = da.values
-        nan = np.isnan(vals)
-        if nan.any():
-            raise DataError(
-                f"{name}: {int(nan.sum())} NaN value(s), first at {_first_times(da, nan, tz=tz)}"
-            )
-        inf = np.isinf(vals)
-        if inf.any():
-            raise DataError(
-                f"{name}: {int(inf.sum())} infinite value(s), first at {_first_times(da, inf, tz=tz)}"
-            )
         if var.plausible_max is not None:
             big = np.abs(vals) > var.plausible_max
             if big.any():
