@@ -61,6 +61,7 @@ from ansen.controller.planner import FLEETS, METHODS, dp_refusal
 from ansen.controller.realtime import REALTIME
 from ansen.data.schema import (
     _as_utc,
+    _span,
     check_finite,
     check_time_index,
     duration_text,
@@ -790,10 +791,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
           and local_full[0] + pd.Timedelta(days=1) + pd.Timedelta(info.lag) <= local_full[-1]):
         clean_text = (f"The data ({span:.1f} days) are shorter than that: no start avoids it; "
                       "a forecast of a shorter history (persistence: 1 day) does")
-    else:  # even a day's history is too long with this data age
+    else:  # even the shortest history is too long for these data
         clean_text = (f"The data ({span:.1f} days) are shorter than that: no start avoids it, "
-                      f"not even with the shortest history (persistence: 1 day) at this data "
-                      f"age ({duration_text(pd.Timedelta(info.lag))}); longer data do")
+                      f"as they are shorter than even 1 day of history (persistence) plus the "
+                      f"data age ({_span(pd.Timedelta(info.lag))}); longer data do")
     if padded_at:
         first = local_full[0].strftime("%Y-%m-%d %H:%M %Z")
         warnings.warn(
@@ -879,6 +880,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "start": str(local[i0]),
             "end": str(local[i1 - 1] + pd.Timedelta(hours=dt)),
             "decisions": len(points) if steer.uses_lp else 0,
+            # M6's daily code red / green messages, forecast decisions too: the warm-up and
+            # padded counts below are out of decisions plus messages
+            "messages": behaviour.n_messages if behaviour is not None else 0,
             "windows": len(window_starts) if steer.uses_lp else 0,
             "solves": planner.runner.n_solves if planner else 0,
             "lp_batteries": planner.ctx.n_sites if planner else 0,

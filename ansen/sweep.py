@@ -1009,10 +1009,11 @@ def _merge(old: pd.DataFrame | None, new: list[pd.DataFrame], grid_: Grid) -> pd
             columns = list(dict.fromkeys([*fresh.columns, *(
                 c for c in old.columns if keep[c].notna().any())]))
             rows = pd.concat([fresh, keep], ignore_index=True).reindex(columns=columns)
-            for col in fresh.columns:  # a count stays an integer where every row holds it
-                if (pd.api.types.is_integer_dtype(fresh[col]) and rows[col].notna().all()
-                        and not pd.api.types.is_integer_dtype(rows[col])):
-                    rows[col] = rows[col].astype(fresh[col].dtype)
+            for col in fresh.columns:  # a count stays an integer where every row holds one
+                v = rows[col]
+                if (pd.api.types.is_integer_dtype(fresh[col]) and pd.api.types.is_float_dtype(v)
+                        and v.notna().all() and (np.mod(v.to_numpy(), 1.0) == 0).all()):
+                    rows[col] = v.astype(fresh[col].dtype)
         else:  # nothing kept: the fresh rows, their dtypes untouched
             rows = fresh
     if len(rows):
@@ -1329,7 +1330,11 @@ class _Loaded:
         self.data = data
 
     def load(self):
-        return self.data
+        """The village, handed over once (the sweep then holds no copy of its own)."""
+        data, self.data = self.data, None
+        if data is None:
+            raise RuntimeError("a loaded village was asked for twice")
+        return data
 
 
 def _sigterm_as_interrupt(signum, frame):
@@ -1444,6 +1449,7 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                     todo.remove(t)
             for t in todo:
                 villages[f"village-{t.village.sha256[:16]}"] = _Loaded(loaded[t.village.sha256])
+            del loaded
         if todo:
             from tqdm.auto import tqdm
 

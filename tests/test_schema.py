@@ -96,7 +96,8 @@ def test_nan(village):
     ("pv_kwp", "kW", True), ("load_kw", "kilowatt", True), ("battery_kwh", "kilowatt-hour", True),
     ("price_eur_per_kwh", "€/kWh", True), ("price_eur_per_kwh", "EUR per kWh", True),
     ("transformer_kva", "kilovolt-ampere", True), ("price_eur_per_kwh", "€/MWh", False),
-    ("load_kw", "kilowatt hour", False), ("battery_eff", "%", False)])
+    ("load_kw", "kilowatt hour", False), ("battery_eff", "%", False),
+    ("price_eur_per_kwh", "EUR kWh", False), ("price_eur_per_kwh", "EUR-kWh", False)])
 def test_a_units_attribute_other_than_the_schema_s_is_refused(village, name, units, ok, tmp_path):
     """Values whose units attribute says W, Wh or EUR/MWh are not read as kW, kWh, EUR/kWh;
     other spellings of the same unit pass. Read from a file, the message names the file."""
@@ -121,11 +122,12 @@ def test_a_units_attribute_other_than_the_schema_s_is_refused(village, name, uni
 @pytest.mark.parametrize(("minutes", "shift", "message"), [
     (15, pd.Timedelta(minutes=7), r"time: 192 of 192 steps start off the 15-minute marks of the "
                                   r"local clock \(:00, :15, :30, :45\), the first at "
-                                  r"2025-06-02 02:07:00 local \(00:07:00Z; Europe/Amsterdam is "
-                                  r"then UTC\+02:00\)"),
+                                  r"2025-06-02 02:07 local \(00:07Z\), when Europe/Amsterdam is "
+                                  r"UTC\+02:00; give each step the local time at which it "
+                                  r"starts on those marks$"),
     (60, pd.Timedelta(minutes=30), r"time: 48 of 48 steps start off the 60-minute marks of the "
-                                   r"local clock \(:00\), the first at 2025-06-02 02:30:00"),
-    (15, pd.Timedelta(seconds=1), r"02:00:01 local")])
+                                   r"local clock \(:00\), the first at 2025-06-02 02:30 local"),
+    (15, pd.Timedelta(seconds=1), r"2025-06-02 02:00:01 local")])
 def test_steps_off_the_clock_s_marks_are_refused(minutes, shift, message):
     """Hourly prices and plan steps count whole steps in each hour: a step that starts
     at :07 is refused, not run."""
@@ -138,12 +140,16 @@ def test_steps_off_the_clock_s_marks_are_refused(minutes, shift, message):
 @pytest.mark.parametrize(("zone", "start", "minutes", "message"), [
     # the offset falls from +11:00 to +10:30 on 6 April 2025: hourly UTC steps leave the marks
     ("Australia/Lord_Howe", "2025-04-04", 60,
-     r"57 of 96 steps .* the first at 2025-04-06 01:30:00 local \(15:00:00Z; "
-     r"Australia/Lord_Howe is then UTC\+10:30\)"),
-    ("Asia/Kolkata", "2025-06-02", 60, r"96 of 96 steps .* Asia/Kolkata is then UTC\+05:30"),
+     r"57 of 96 steps .* the first at 2025-04-06 01:30 local \(2025-04-05 15:00Z\), when "
+     r"Australia/Lord_Howe is UTC\+10:30; .* or a step that fits the zone's offset "
+     r"\(5, 6, 10, 15, 30 minutes\)$"),
+    ("Asia/Kolkata", "2025-06-02", 60, r"96 of 96 steps .* when Asia/Kolkata is UTC\+05:30"),
+    ("America/St_Johns", "2025-06-02", 60, r".* 2025-06-01 21:30 local \(2025-06-02 00:00Z\), "
+                                           r"when America/St_Johns is UTC-02:30"),
     ("Asia/Kolkata", "2025-06-02", 30, None),
     ("Asia/Kathmandu", "2025-06-02", 15, None),
-    ("Asia/Kathmandu", "2025-06-02", 30, r".* Asia/Kathmandu is then UTC\+05:45")])
+    ("Asia/Kathmandu", "2025-06-02", 30, r".* Asia/Kathmandu is UTC\+05:45; .* "
+                                         r"\(5, 15 minutes\)$")])
 def test_every_step_is_on_the_local_marks_in_zones_of_half_and_quarter_hours(zone, start,
                                                                            minutes, message):
     """Every step is checked, not the first: a zone whose offset moves by half an hour

@@ -128,12 +128,16 @@ def test_a_rerun_drops_the_columns_of_older_code_that_no_row_keeps(villages, tmp
     rows = sweep.read_store(store)
     rows["old_metric"] = 1.0  # as if an older version had written it
     rows["warmup_decisions"] = rows["warmup_decisions"].astype(float)  # and stored counts so
+    rows["padded_decisions"] = rows["padded_decisions"] + 0.5  # (not a count: kept as it is)
     sweep._write_store(store, rows)
     sweep.run(_grid(villages[:1]).select(models=["M4"]), store, scheduler="synchronous",
               force=True, progress=False)
     rows = sweep.read_store(store)
     assert rows["old_metric"].notna().tolist() == (rows["model"] == "M1").tolist()
     assert rows["warmup_decisions"].dtype == int  # counts stay counts, kept rows or not
+    m1 = rows["model"] == "M1"
+    assert (rows.loc[m1, "padded_decisions"] == 0.5).all()  # never cut to an integer
+    assert (rows.loc[~m1, "padded_decisions"] % 1 == 0).all()  # the fresh rows
     sweep.run(_grid(villages[:1]), store, scheduler="synchronous", force=True, progress=False)
     rows = sweep.read_store(store)
     assert "old_metric" not in rows.columns
@@ -346,7 +350,7 @@ def test_a_village_that_fails_to_load_leaves_the_sigterm_handler_as_it_was(villa
     g = _grid([path], models=["M1"])
     path.write_bytes(b"not a village")
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(ansen.data.DataError, match=rf"^{path}: not a village"):
+    with pytest.raises(ansen.data.DataError, match=rf"^{re.escape(str(path))}: not a village"):
         sweep.run(g, tmp_path / "store.parquet", scheduler="synchronous", progress=False)
     assert signal.getsignal(signal.SIGTERM) is before
 

@@ -110,10 +110,11 @@ def test_weather_forecast_error_statistics_match_the_cited_figures():
 
 
 def test_only_forecasts_that_read_before_the_data_count_as_padded():
-    """The load part reads the last 3 days: a run that starts 22 hours short of 3 days after
-    the data's start pads only its first decisions (3, until the step before the cut-off,
-    whose anomaly the forecast uses, is 3 days into the data); the known steps of a later
-    re-plan (from the window's start, read as measured) do not count (13 before)."""
+    """The load part reads the last 3 days: a run that starts 2 hours short of 3 days after
+    the data's start pads only its first decisions (3: 00:00, 01:00 and 02:00 local, until
+    the step before the cut-off, whose anomaly the forecast uses, is 3 days into the data);
+    the known steps of a later re-plan (from the window's start, read as measured) do not
+    count (13 were counted before)."""
     import warnings
 
     import ansen

@@ -120,7 +120,7 @@ def load(path: str | os.PathLike, start=None, end=None, *, resample: bool | None
         try:
             ds = read_folder(path, resample=resample)
         except DataError as exc:  # its messages name the file in the folder; name the folder
-            if str(exc).startswith((f"{path}{os.sep}", f"{path}:")):
+            if str(exc).startswith(f"{path}{os.sep}"):
                 raise
             raise DataError(f"{path}: {exc}") from exc
         try:

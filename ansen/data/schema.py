@@ -13,6 +13,7 @@ consumption without PV and without battery (>= 0).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -314,7 +315,8 @@ def _check_attrs(ds: xr.Dataset) -> None:
 
 #: Other spellings of a schema unit that mean the same (compared in lower case, with spaces,
 #: hyphens and underscores between words read alike): the UDUNITS / CF names other tools
-#: write (``kilowatt``), the euro sign, and "per" for a slash.
+#: write (``kilowatt``), the euro sign, and "per" for a slash. A space alone is not "per"
+#: (``EUR kWh`` is a product in UDUNITS) and is refused.
 _KW = {"kw", "kilowatt", "kilowatts"}
 _SAME_UNIT = {
     "1": {"1", "", "-", "dimensionless", "fraction"},
@@ -323,14 +325,14 @@ _SAME_UNIT = {
     "kwh": {"kwh", "kilowatt hour", "kilowatt hours", "kw h", "kw.h"},
     "kva": {"kva", "kilovolt ampere", "kilovolt amperes", "kv a", "kv.a"},
     "eur/kwh": {f"{eur}{per}{kwh}" for eur in ("eur", "€", "euro", "euros")
-                for per in ("/", " per ", " ") for kwh in ("kwh", "kilowatt hour")}
+                for per in ("/", " per ") for kwh in ("kwh", "kilowatt hour")}
     | {"eur kwh-1", "eur kwh^-1", "€ kwh-1"},
 }
 
 
 def _unit_text(said: str) -> str:
     """A units attribute as compared: lower case, word separators as one space."""
-    text = re.sub(r"[\s_]+|-(?=[a-z])", " ", said.strip().lower())
+    text = re.sub(r"[\s_]+|-(?=[a-z])", " ", said.strip().lower()).strip()
     return re.sub(r"\s*/\s*", "/", text)
 
 
@@ -366,14 +368,21 @@ def _check_time(ds: xr.Dataset) -> None:
                          | (np.asarray(local.nanosecond) != 0))
     if len(off):
         first = local[off[0]]
+        zone = ds.attrs.get("timezone", "Europe/Amsterdam")
         marks = ", ".join(f":{m:02d}" for m in range(0, 60, int(minutes)))
-        offset = first.strftime("%z")
+        offset = first.utcoffset()
+        sign, span = ("-", -offset) if offset < pd.Timedelta(0) else ("+", offset)
+        hours, rest = divmod(int(span.total_seconds()) // 60, 60)
+        # UTC steps on the marks land off them where the zone's offset is not a whole
+        # number of steps (a half-hour offset and hourly steps)
+        steps = [s for s in STEP_MINUTES if math.gcd(rest, 60) % s == 0]
+        fit = (f", or a step that fits the zone's offset ({', '.join(map(str, steps))} "
+               "minutes)" if rest % minutes else "")
         raise DataError(
             f"time: {len(off)} of {len(local)} steps start off the {minutes:g}-minute marks of "
-            f"the local clock ({marks}), the first at {first:%Y-%m-%d %H:%M:%S} local "
-            f"({t[off[0]]:%H:%M:%S}Z; {first.tzinfo} is then UTC{offset[:3]}:{offset[3:]}); "
-            "give each step the local time at which it starts on those marks, or a step that "
-            "fits the zone's offset (30 or 15 minutes where it has a half or quarter hour)")
+            f"the local clock ({marks}), the first at {when(t[off[0]], zone)}, when {zone} is "
+            f"UTC{sign}{hours:02d}:{rest:02d}; give each step the local time at which it "
+            f"starts on those marks{fit}")
 
 
 def duplicate_times(t: pd.DatetimeIndex, what: str, show, where=None
@@ -563,7 +572,10 @@ def check_finite(ds: xr.Dataset, names, where: str = "") -> None:
     for name in names:
         if name not in ds:
             continue
-        vals = np.asarray(ds[name].values, dtype=float)
+        vals = ds[name].values
+        if np.issubdtype(vals.dtype, np.integer):
+            continue  # integers are finite
+        vals = vals if np.issubdtype(vals.dtype, np.floating) else np.asarray(vals, dtype=float)
         for bad, what in ((np.isnan(vals), "NaN"), (np.isinf(vals), "infinite")):
             if bad.any():
                 raise DataError(f"{where}{name}: {int(bad.sum())} {what} value(s), first at "
@@ -576,8 +588,8 @@ def _check_values(ds: xr.Dataset) -> None:
         if name not in ds or name == "household_transformer":
             continue
         da = ds[name]
-        if not np.issubdtype(da.dtype, np.number):
-            raise DataError(f"{name}: values must be numeric, got dtype {da.dtype}")
+        if not (np.issubdtype(da.dtype, np.integer) or np.issubdtype(da.dtype, np.floating)):
+            raise DataError(f"{name}: values must be real numbers, got dtype {da.dtype}")
         check_finite(ds, [name])
         vals = da.values
         if var.plausible_max is not None:
