@@ -357,6 +357,13 @@ def cmd_compare(args) -> int:
             f"; {n} is an argument of ansen.simulate, not a model parameter: "
             + (f"use {own[n]}" if n in own else "set it in a sweep spec's [[parameters]] "
                "(ansen sweep) or in Python") for n in of_simulate)
+        import difflib
+
+        known = sorted({k for m in models for k in get_model(m).defaults})
+        for n in unused:
+            if n not in of_simulate and (near := difflib.get_close_matches(n, known, n=1,
+                                                                           cutoff=0.75)):
+                hint += f"; did you mean {near[0]!r} for {n!r}?"
         raise ValueError(f"-p {unused}: no parameter of {', '.join(models)}{hint}; see "
                          "docs/models.md for each model's parameters")
     if args.replan_minutes < 0:
@@ -565,8 +572,9 @@ def cmd_derive(args) -> int:
     print(f"wrote {out}{was}: {ds.attrs['name']} ({ds.sizes['household']} connections, {sites} "
           f"battery sites, {float(ds['battery_kwh'].sum()):.0f} kWh, "
           f"{float(ds['battery_kw'].sum()):.0f} kW)")
-    base = recipe_chain(ds)[0]["base"]["name"]
-    print(f"recipe (attrs['recipe']): {' -> '.join([base, *args.scenario])}")
+    chain = recipe_chain(ds)  # a village derived before: its earlier scenarios first
+    names = [r["scenario"].get("name", "?") for r in chain]
+    print(f"recipe (attrs['recipe']): {' -> '.join([chain[0]['base']['name'], *names])}")
     return 0
 
 
@@ -636,8 +644,9 @@ def cmd_sweep(args) -> int:
               file=sys.stderr)
         return 130
     minutes = (time.perf_counter() - start) / 60
-    print(f"{len(out['done'])} run(s) in {minutes:.1f} min on {where}, "
-          f"{len(out['skipped'])} already in the store, {len(out['failed'])} failed; "
+    total = len(out["done"]) + len(out["skipped"]) + len(out["failed"])
+    print(f"{total} run(s) of {grid.name}: {len(out['done'])} done in {minutes:.1f} min on "
+          f"{where}, {len(out['skipped'])} already in the store, {len(out['failed'])} failed; "
           + (f"store: {store}" if store.exists() else f"no store written ({store}: no run "
              "finished)"))
     for label, msg in out["failed"].items():

@@ -697,11 +697,18 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
                 raise ValueError(f"{where}: {key} must be a non-empty list{hint}; got {got}")
         if "models" not in spec:
             raise ValueError(f"{where}: no models")
-        tasks += grid(villages=spec.get("villages", ["default"]),
-                      scenarios=spec.get("scenarios", ["none"]), models=spec["models"],
-                      periods=spec.get("periods", "schedule"), parameters=spec.get("parameters"),
-                      solver=str(spec.get("solver", "highs")), name=where, schedule=sched,
-                      base=None if villages is not None else base).tasks
+        try:
+            tasks += grid(villages=spec.get("villages", ["default"]),
+                          scenarios=spec.get("scenarios", ["none"]), models=spec["models"],
+                          periods=spec.get("periods", "schedule"),
+                          parameters=spec.get("parameters"),
+                          solver=str(spec.get("solver", "highs")), name=where, schedule=sched,
+                          base=None if villages is not None else base).tasks
+        except FileNotFoundError as exc:  # a village of the spec (not one of --data)
+            if villages is not None:
+                raise
+            raise FileNotFoundError(f"{where}: villages: {exc} (a relative path is read from "
+                                    f"the spec's folder, {base})") from exc
     from ansen.provenance import SAFE_ID
 
     name = doc.get("name", path.stem)

@@ -239,6 +239,8 @@ def test_compare_validates_before_it_simulates(capsys):
     """Bad parameters, dates and periods end in one line before any model runs."""
     cases = [
         (["compare", "-p", "shadow=1"], "no parameter of"),
+        (["compare", "--models", "M4", "-p", "shadow_eur_per_kw=0.5"],
+         "no parameter of M1, M4; did you mean 'shadow_eur_per_kwh' for 'shadow_eur_per_kw'?"),
         (["compare", "--models", "M4", "-p", "shadow_eur_per_kwh=-1"],
          "M4: shadow_eur_per_kwh must be a number"),
         (["compare", "-p", "nonsense"], "write model parameters as name=value"),
@@ -372,6 +374,11 @@ def test_data_derive_writes_a_village_with_its_recipe_chain(village, tmp_path, c
     assert main(["data", "derive", "neighbourhood_per_transformer", "tariff_2027",
                  "--data", str(base), "--output", str(out)]) == 0
     assert "tiny -> neighbourhood_per_transformer -> tariff_2027" in capsys.readouterr().out
+    again = tmp_path / "again.nc"  # derived from a derived village: the whole chain is said
+    assert main(["data", "derive", "tariff_2027_legal_minimum", "--data", str(out),
+                 "--output", str(again)]) == 0
+    assert ("recipe (attrs['recipe']): tiny -> neighbourhood_per_transformer -> tariff_2027 -> "
+            "tariff_2027_legal_minimum\n") in capsys.readouterr().out
     ds = load(out)
     assert [r["scenario"]["name"] for r in recipe_chain(ds)] == [
         "neighbourhood_per_transformer", "tariff_2027"]

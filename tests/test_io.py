@@ -181,6 +181,31 @@ def test_folder_missing_file_and_columns(tmp_path):
         load(d2)
 
 
+def test_a_column_in_other_units_or_a_missing_rating_is_named(tmp_path):
+    """mv.csv's header mv_mw was said not to match "the sites/transformers table"; a
+    transformers.csv with kw for kva did not say what it found."""
+    d = _copy(tmp_path)
+    pd.read_csv(d / "mv.csv").rename(columns={"mv_kw": "mv_mw"}).to_csv(d / "mv.csv",
+                                                                      index=False)
+    with pytest.raises(DataError, match=r"mv.csv: columns do not match the one column of an MV "
+                                        r"table .* 'mv_mw' looks like 'mv_kw' in other units: "
+                                        r"convert the values to kW"):
+        load(d)
+    d = _copy(tmp_path / "b")
+    pd.read_csv(d / "transformers.csv").rename(columns={"kva": "kw"}).to_csv(
+        d / "transformers.csv", index=False)
+    with pytest.raises(DataError, match=r"transformers.csv: missing columns \['kva'\] \(found "
+                                        r"\['transformer', 'kw'\]\); give each transformer's "
+                                        r"rating in kVA"):
+        load(d)
+    d = _copy(tmp_path / "c")
+    pd.read_csv(d / "pv.csv").rename(columns={"H2": "H9"}).to_csv(d / "pv.csv", index=False)
+    with pytest.raises(DataError, match=r"pv.csv: columns do not match the households of "
+                                        r"sites.csv \(missing \['H2'\]; not in the households "
+                                        r"of sites.csv \['H9'\]\)$"):
+        load(d)
+
+
 def test_folder_period_not_covered():
     with pytest.raises(DataError, match="before the requested end"):
         load(EXAMPLE_EXPORT, end="2025-04-02")

@@ -517,3 +517,23 @@ def test_a_misspelt_time_zone_gets_a_suggestion(village):
     with pytest.raises(DataError, match=r"'Europe/Amsterdan' is not an IANA time zone name "
                                         r"\(did you mean 'Europe/Amsterdam'\?\)"):
         validate(ds)
+
+
+def test_bounds_are_read_in_the_village_s_zone_not_amsterdam_s():
+    """--start 2025-03-30T02:30 is a time of London (01:30Z), skipped only in Amsterdam: it
+    was refused before the village was read; 2025-10-26T02:30, ambiguous in Amsterdam only,
+    is one time in Kolkata."""
+    from ansen.data.schema import check_bounds
+
+    check_bounds("2025-03-30T02:30", "2025-03-31")
+    check_bounds("2025-10-26T02:30", "2025-10-27")
+    with pytest.raises(ValueError, match="--end 2025-03-29 is not after --start 2025-03-30"):
+        check_bounds("2025-03-30T02:30", "2025-03-29")
+    with pytest.raises(ValueError, match="does not exist in Europe/London"):
+        check_bounds("2025-03-30T01:30", "2025-03-31", tz="Europe/London")
+    v = tiny(days=3, start="2025-03-29")
+    v.attrs["timezone"] = "Europe/London"
+    validate(v, start="2025-03-30T02:30", end="2025-03-31")
+    with pytest.raises(ValueError, match="start 2025-03-30 01:30:00 does not exist in "
+                                         "Europe/London"):
+        validate(v, start="2025-03-30T01:30", end="2025-03-31")

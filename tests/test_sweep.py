@@ -370,6 +370,26 @@ def test_failures_are_reported_and_the_rest_is_written(tmp_path, villages):
     assert len(sweep.read_store(tmp_path / "s.parquet")) == 2
 
 
+def test_the_cli_s_last_line_counts_every_run_of_the_grid(tmp_path, villages, capsys):
+    """"1 run(s) in 0.1 min, 0 already in the store, 1 failed" read as one of one failing."""
+    spec = tmp_path / "gap.toml"
+    spec.write_text(f'name = "gap"\nvillages = ["{villages[0]}"]\nmodels = ["M1"]\n'
+                    'periods = [["2025-06-03", "2025-06-04"], ["2026-01-01", "2026-01-02"]]\n')
+    store = tmp_path / "s.parquet"
+    assert main(["sweep", str(spec), "--output", str(store), "--scheduler", "synchronous"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^2 run\(s\) of gap: 1 done in [\d.]+ min on .*, 0 already in the store, "
+                     r"1 failed; store: ", out, re.M), out
+
+
+def test_a_spec_s_missing_village_names_the_spec(tmp_path):
+    spec = _spec(tmp_path, 'villages = ["../nowhere.nc"]\n' + GOOD)
+    with pytest.raises(FileNotFoundError, match=rf"^{re.escape(str(spec))}: villages: no village "
+                                                r"at .*nowhere.nc \(a relative path is read "
+                                                r"from the spec's folder"):
+        sweep.load_spec(spec)
+
+
 # --------------------------------------------------------------------------- specs
 
 

@@ -599,8 +599,10 @@ def check_time_index_local(idx: pd.DatetimeIndex, what: str, tz: str, where=None
     raise DataError(msg)
 
 
-def _wide(folder: Path, name: str, meta: dict, columns, required=True) -> pd.DataFrame | None:
-    """A time x column table of numbers whose columns must be exactly ``columns``."""
+def _wide(folder: Path, name: str, meta: dict, columns, against: str,
+          required=True) -> pd.DataFrame | None:
+    """A time x column table of numbers whose columns must be exactly ``columns`` (the
+    ones ``against`` names)."""
     read = _read_table(folder, name, required)
     if read is None:
         return None
@@ -611,15 +613,30 @@ def _wide(folder: Path, name: str, meta: dict, columns, required=True) -> pd.Dat
     extra = [c for c in cols if c not in columns]
     if missing or extra:
         parts = ([f"missing {missing[:5]}"] if missing else []) + (
-            [f"not in the sites/transformers table {extra[:5]}"] if extra else [])
-        raise DataError(f"{file}: columns do not match the sites/transformers table "
-                        f"({'; '.join(parts)})")
+            [f"not in {against} {extra[:5]}"] if extra else [])
+        raise DataError(f"{file}: columns do not match {against} "
+                        f"({'; '.join(parts)}){_unit_hint(missing, extra)}")
     values = _numeric(df, file, list(columns), decimal)
     check_time_index(idx, file, meta.get("timezone", "Europe/Amsterdam"),
                      where=lambda i: _line(file, i))
     out = values.set_axis(idx, axis=0)
     out.attrs["file"] = file
     return out
+
+
+def _unit_hint(missing, extra) -> str:
+    """``; mv_mw looks like mv_kw in other units: ...`` where a column is missing and one of
+    the same name with another unit stands in its place (mv_mw for mv_kw)."""
+    units = r"(mw|w|gw|kwh|mwh|wh|va|mva)"
+    for want in missing:
+        stem, _, unit = str(want).rpartition("_")
+        for got in extra:
+            if stem and unit in ("kw", "kva") and re.fullmatch(
+                    rf"{re.escape(stem)}_{units}", str(got).lower()):
+                label = {"kw": "kW", "kva": "kVA"}[unit]
+                return (f"; {got!r} looks like {want!r} in other units: convert the values to "
+                        f"{label} and name the column {want!r}")
+    return ""
 
 
 def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: list[str],
@@ -640,7 +657,8 @@ def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: 
             raise DataError(
                 f"{file}: time step {_fmt_step(own)} differs from load.csv's {_fmt_step(step)}; "
                 f"export it in {_fmt_step(step)} steps, or set resample = true in village.toml "
-                "(or load(..., resample=True)) to convert it explicitly"
+                "(or load(..., resample=True), or ansen data validate --resample) to convert it "
+                "explicitly"
             )
         if own > step and own % step == pd.Timedelta(0):
             k = int(own / step)
@@ -753,7 +771,7 @@ def _sites(folder: Path) -> pd.DataFrame:
     df, file, decimal = _read_table(folder, "sites")
     need = ["household", "transformer", "battery_kwh", "battery_kw", "battery_eff"]
     if miss := [c for c in need if c not in df.columns]:
-        raise DataError(f"{file}: missing columns {miss}")
+        raise DataError(f"{file}: missing columns {miss} (found {[str(c) for c in df.columns]})")
     if extra := [c for c in df.columns if c not in [*need, "pv_kwp"]]:
         raise DataError(f"{file}: unknown columns {extra}; known: {need + ['pv_kwp']}")
     out = _numeric(df, file, [c for c in df.columns if c not in ("household", "transformer")],
@@ -902,14 +920,19 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
     sites = _sites(folder)
     tdf, tfile, tdec = _read_table(folder, "transformers")
     if miss := [c for c in ("transformer", "kva") if c not in tdf.columns]:
-        raise DataError(f"{tfile}: missing columns {miss}")
+        found = [str(c) for c in tdf.columns]
+        hint = ("; give each transformer's rating in kVA under 'kva'"
+                if "kva" in miss and any(c.lower() in ("kw", "va", "mva", "kva_rating", "rating")
+                                         for c in found) else "")
+        raise DataError(f"{tfile}: missing columns {miss} (found {found}){hint}")
     trafos = _numeric(tdf, tfile, ["kva"], tdec)
     trafos.insert(0, "transformer", _ids(tdf, tfile, "transformer", unique=True))
     hh = list(sites["household"])
     tr = list(trafos["transformer"])
 
     notes: list[str] = []
-    load_ = _wide(folder, "load", meta, hh)
+    households, transformers = "the households of sites.csv", "the transformers of transformers.csv"
+    load_ = _wide(folder, "load", meta, hh, against=households)
     index = load_.index
     if len(index) > 1:  # the step every other table is put on: a supported one
         from ansen.data.schema import STEP_MINUTES
@@ -920,14 +943,17 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
                 f"{load_.attrs.get('file', 'load.csv')}: a time step of {minutes:g} min is not "
                 "supported; steps of 5 to 60 minutes that divide an hour "
                 f"({', '.join(map(str, STEP_MINUTES))} min) are")
-    pv = _align(_wide(folder, "pv", meta, hh), index, resample=resample, notes=notes)
-    trafo = _align(_wide(folder, "transformer", meta, tr), index, resample=resample,
-                   notes=notes)
-    mv = _align(_wide(folder, "mv", meta, ["mv_kw"]), index, resample=resample,
+    pv = _align(_wide(folder, "pv", meta, hh, against=households), index, resample=resample,
+                notes=notes)
+    trafo = _align(_wide(folder, "transformer", meta, tr, against=transformers), index,
+                   resample=resample, notes=notes)
+    mv = _align(_wide(folder, "mv", meta, ["mv_kw"],
+                      against="the one column of an MV table (mv_kw: the feeder's load in kW)"),
+                index, resample=resample,
                 notes=notes)["mv_kw"]
     price = _align(_prices(folder, meta, notes), index, resample=resample, notes=notes, hold=True,
                    cover=True)["price_eur_per_kwh"]
-    battery = _wide(folder, "battery", meta, hh, required=False)
+    battery = _wide(folder, "battery", meta, hh, required=False, against=households)
 
     net = load_ - pv
     if battery is not None:

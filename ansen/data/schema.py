@@ -842,14 +842,26 @@ def localize(t: pd.Timestamp, tz: str, what: str = "period bound") -> pd.Timesta
         raise
 
 
-def check_bounds(start, end, names=("--start", "--end")) -> None:
+def check_bounds(start, end, names=("--start", "--end"), tz: str | None = None) -> None:
     """Refuse (ValueError, naming the option) a bound that is not an ISO date, or an end
     not after its start; either bound may be None. What every command that takes a
-    period checks before it reads the data."""
-    for name, value in zip(names, (start, end), strict=True):
-        if value is not None:
-            parse_time(value, name)
-    if start is not None and end is not None and not bounds_in_order(start, end):
+    period checks before it reads the data.
+
+    Without ``tz`` (the village's zone, unknown before its data are read) naive bounds are
+    ordered as clock times and a naive bound beside one with an offset is not ordered: the
+    village's zone decides those, and whether a naive time exists there or is shown twice
+    (:func:`check_coverage`)."""
+    bounds = [None if v is None else parse_time(v, name)
+              for name, v in zip(names, (start, end), strict=True)]
+    if None in bounds:
+        return
+    if tz is not None:
+        ordered = bounds_in_order(start, end, tz)
+    elif (bounds[0].tz is None) == (bounds[1].tz is None):
+        ordered = bounds[1] > bounds[0]
+    else:
+        return
+    if not ordered:
         raise ValueError(f"{names[1]} {end} is not after {names[0]} {start}")
 
 
