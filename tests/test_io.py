@@ -206,6 +206,20 @@ def test_a_column_in_other_units_or_a_missing_rating_is_named(tmp_path):
         load(d)
 
 
+def test_battery_power_that_no_battery_could_store_is_refused(tmp_path):
+    """3 kW charged for a whole day into a 10 kWh battery (within its 5 kW rating) read as
+    valid: the reader then took 72 kWh a day out of the transformer's rest load."""
+    d = _copy(tmp_path)
+    df = pd.read_csv(d / "battery.csv")
+    df["H1"] = 3.0
+    df.to_csv(d / "battery.csv", index=False)
+    with pytest.raises(DataError, match=r"battery.csv: column 'H1': the measured power stores "
+                                        r"68.4 kWh net within the 24 hours from 2025-03-29 00:00 "
+                                        r"local .* but H1's battery holds 10 kWh \(sites.csv\) "
+                                        r"and may show at most 12.5"):
+        load(d)
+
+
 def test_folder_period_not_covered():
     with pytest.raises(DataError, match="before the requested end"):
         load(EXAMPLE_EXPORT, end="2025-04-02")

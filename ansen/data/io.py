@@ -46,8 +46,9 @@ number (``ten``, ``250 kVA``, ``inf``), an empty cell, an unknown key or
 column, a column twice in a header, an id listed twice, a table given both
 as ``.csv`` and ``.parquet`` raise :class:`~ansen.data.DataError` naming the
 file, the column and the line (the row, in Parquet). So do tables that
-contradict each other: battery power where ``sites.csv`` has no battery or
-beyond its rating plus :data:`BATTERY_OVERSHOOT`, and a transformer or MV
+contradict each other: battery power where ``sites.csv`` has no battery,
+beyond its rating plus :data:`BATTERY_OVERSHOOT`, or storing (or drawing) more energy
+within 24 hours than the battery holds plus :data:`BATTERY_ENERGY_SLACK`, and a transformer or MV
 table below :data:`SCALE_FLOOR` of what it carries (MW labelled kW) or zero
 throughout.
 """
@@ -796,6 +797,11 @@ def _sites(folder: Path) -> pd.DataFrame:
 #: Measured battery power may exceed the battery's rating by this share (metering, inverter
 #: overshoot) before ``battery.csv`` is refused (a judgement, not a standard).
 BATTERY_OVERSHOOT = 0.1
+#: Energy a battery's measured power may store, net, within any 24 hours, as a share of its
+#: capacity beyond the capacity itself: standby use drawn on the charge side, metering and an
+#: efficiency in sites.csv that differs from the real one (a judgement: 25 %, so a 10 kWh
+#: battery may show up to 12.5 kWh; a real one cannot hold more than its capacity).
+BATTERY_ENERGY_SLACK = 0.25
 #: Battery power [kW] below which ``battery.csv`` is meter noise (also where no battery is).
 BATTERY_NOISE_KW = 0.01
 #: A transformer (MV) table whose peak is below this share of the peak of what it carries
@@ -825,6 +831,45 @@ def _check_battery(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -> None:
                 f"({int(over.sum())} "
                 f"value(s) beyond {limit:g} kW), but {h} {where}; battery power is at most the "
                 f"rating plus {BATTERY_OVERSHOOT:.0%}{unit}")
+    _check_battery_energy(battery, sites, tz)
+
+
+def _check_battery_energy(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -> None:
+    """``battery.csv``: within any 24 hours a battery's measured power stores, net, at most
+    its capacity plus :data:`BATTERY_ENERGY_SLACK` of it (charge times the one-way efficiency
+    of sites.csv, discharge divided by it). A battery charging for days on end (a sign, a unit
+    or a column of another household) is refused, naming the day."""
+    from ansen.data.schema import BATTERY_EFF_MIN, when
+
+    if len(battery.index) < 2:
+        return
+    file = battery.attrs.get("file", "battery.csv")
+    site = sites.set_index("household")
+    dt = (battery.index[1] - battery.index[0]) / pd.Timedelta(hours=1)
+    window = int(round(24 / dt))
+    for h in battery.columns:
+        cap, eta = float(site.at[h, "battery_kwh"]), float(site.at[h, "battery_eff"])
+        if cap <= 0 or not BATTERY_EFF_MIN <= eta <= 1:
+            continue  # no battery (_check_battery's), an efficiency validate refuses
+        p = battery[h].to_numpy(dtype=float)
+        stored = np.concatenate([[0.0], np.cumsum(dt * np.where(p > 0, eta * p, p / eta))])
+        s = pd.Series(stored)
+        span = (s.rolling(window + 1, min_periods=1).max()
+                - s.rolling(window + 1, min_periods=1).min()).to_numpy()
+        limit = cap * (1.0 + BATTERY_ENERGY_SLACK)
+        if span.max() > limit:
+            end = int(np.argmax(span > limit))  # the first 24 hours that overflow
+            start = max(0, end - window)
+            day = stored[start:start + window + 1]
+            rising = int(np.argmax(day)) > int(np.argmin(day))
+            raise DataError(
+                f"{file}: column {h!r}: the measured power "
+                f"{'stores' if rising else 'draws'} {np.ptp(day):.1f} kWh net within the 24 "
+                f"hours from {when(battery.index[start], tz)} (charge times the efficiency "
+                f"{eta:g}, less discharge divided by it), but {h}'s battery holds "
+                f"{cap:g} kWh (sites.csv) and may show at most {limit:g} "
+                f"(+{BATTERY_ENERGY_SLACK:.0%}); check the sign (charge positive), the unit "
+                "(kW, the mean over the step) and the column's household")
 
 
 def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataFrame,
