@@ -539,6 +539,7 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                         plan_fleet=plan_fleet, plan_method=plan_method,
                         plan_bounds=plan_bounds, realtime=realtime,
                         transformer_guard=transformer_guard, **params)
+    dutch_bills = tariff is None  # the tariff of ansen.tariffs (Dutch law) by default
     if tariff is None and "recipe" in village.attrs:  # a derived village states its tariff
         from ansen.scenarios import tariff_of
 
@@ -623,6 +624,14 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "tariff still nets; give tariff=ansen.tariffs.Tariff.after_net_metering() (or "
             "derive the village's scenario 'tariff_2027') for the law as it will be",
             UserWarning, stacklevel=2)
+    zone = village.attrs.get("timezone", "Europe/Amsterdam")
+    if dutch_bills and zone != "Europe/Amsterdam":
+        warnings.warn(
+            f"simulate {steer.id}: the village's time zone is {zone}, but its households are "
+            "steered and billed under Dutch rules, the default tariff (net metering, energy "
+            "tax and VAT of ansen.tariffs.Tariff); give tariff=ansen.tariffs.Tariff(...) with "
+            "the figures of the village's own country for its prices and bills (the grid "
+            "measures of a rule model do not depend on it)", UserWarning, stacklevel=2)
     prices = None  # the steering LPs' prices; the rules (none, M1) use none
     if steer.uses_lp:
         cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,

@@ -214,3 +214,23 @@ def test_part_days_count_with_the_hours_they_hold(first_hour):
     # two hours of data, outside the window: the data's mean power over the window
     total, note = last_year_net_kwh(2 * net[:8], local[:8], 0.25, local[0])
     assert total == pytest.approx([17520.0, 17520.0]) and "no known hour" in note
+
+
+def test_a_village_outside_the_netherlands_is_told_it_is_billed_under_dutch_rules():
+    """A London village ran under Dutch net metering, energy tax and VAT without a word."""
+    import warnings
+
+    import ansen
+    from ansen.tariffs import Tariff
+    from tests.conftest import tiny
+
+    v = tiny(days=2)
+    v.attrs["timezone"] = "Europe/London"
+    with pytest.warns(UserWarning, match=r"simulate M1: the village's time zone is "
+                                         r"Europe/London, but its households are steered and "
+                                         r"billed under Dutch rules"):
+        ansen.simulate(v, "M1", progress=False)
+    with warnings.catch_warnings():  # a tariff of one's own: nothing to say
+        warnings.filterwarnings("error", message="simulate .* Dutch rules")
+        ansen.simulate(v, "M1", progress=False, tariff=Tariff())
+        ansen.simulate(tiny(days=2), "M1", progress=False)
