@@ -131,7 +131,7 @@ def cmd_summary(args) -> int:
           f"as periods and their errors count it), {ds.sizes['time']} steps of "
           f"{(t[1] - t[0]) / pd.Timedelta(minutes=1):g} min")
     print(f"battery sites: {int((ds['battery_kwh'] > 0).sum())}, "
-          f"{float(ds['battery_kwh'].sum()):.0f} kWh, {float(ds['battery_kw'].sum()):.0f} kW\n")
+          f"{float(ds['battery_kwh'].sum()):.6g} kWh, {float(ds['battery_kw'].sum()):.6g} kW\n")
     with pd.option_context("display.width", 200, "display.max_colwidth", 90,
                            "display.float_format", "{:,.2f}".format):
         s = summary(ds)
@@ -570,8 +570,8 @@ def cmd_derive(args) -> int:
     out = d.save(ds, args.output)
     sites = int((ds["battery_kwh"] > 0).sum())
     print(f"wrote {out}{was}: {ds.attrs['name']} ({ds.sizes['household']} connections, {sites} "
-          f"battery sites, {float(ds['battery_kwh'].sum()):.0f} kWh, "
-          f"{float(ds['battery_kw'].sum()):.0f} kW)")
+          f"battery sites, {float(ds['battery_kwh'].sum()):.6g} kWh, "
+          f"{float(ds['battery_kw'].sum()):.6g} kW)")
     chain = recipe_chain(ds)  # a village derived before: its earlier scenarios first
     names = [r["scenario"].get("name", "?") for r in chain]
     print(f"recipe (attrs['recipe']): {' -> '.join([chain[0]['base']['name'], *names])}")

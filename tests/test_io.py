@@ -220,6 +220,15 @@ def test_battery_power_that_no_battery_could_store_is_refused(tmp_path):
         load(d)
 
 
+def test_batteries_without_battery_csv_are_said(tmp_path):
+    """The measurements are then read as holding no battery power: said, not assumed."""
+    d = _copy(tmp_path)
+    (d / "battery.csv").unlink()
+    with pytest.warns(UserWarning, match=r"sites.csv gives 1 household\(s\) a battery \(H1\), "
+                                         r"but there is no battery.csv"):
+        load(d)
+
+
 def test_folder_period_not_covered():
     with pytest.raises(DataError, match="before the requested end"):
         load(EXAMPLE_EXPORT, end="2025-04-02")

@@ -1000,6 +1000,16 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
                    cover=True)["price_eur_per_kwh"]
     battery = _wide(folder, "battery", meta, hh, required=False, against=households)
 
+    if battery is None and (with_battery := sites.loc[sites["battery_kwh"] > 0, "household"]
+                            .tolist()):
+        import warnings
+
+        warnings.warn(
+            f"{folder}: sites.csv gives {len(with_battery)} household(s) a battery "
+            f"({', '.join(map(str, with_battery[:3]))}{', ...' if len(with_battery) > 3 else ''})"
+            ", but there is no battery.csv: the transformer and MV measurements are read as "
+            "holding no battery power (batteries idle, or not yet installed, while measured); "
+            "give battery.csv if they ran", UserWarning, stacklevel=3)
     net = load_ - pv
     if battery is not None:
         battery = _align(battery, index, resample=resample, notes=notes)
