@@ -73,7 +73,13 @@ from ansen.models import Context, SolveError, get_model
 from ansen.models.behaviour import code_slots, shift_load
 from ansen.models.cost import CommunityCost
 from ansen.models.lp import BACKENDS
-from ansen.tariffs import NET_METERING_LAST_YEAR, Tariff, annual_net_kwh, last_year_net_kwh
+from ansen.tariffs import (
+    ENERGY_TAX,
+    NET_METERING_LAST_YEAR,
+    Tariff,
+    annual_net_kwh,
+    last_year_net_kwh,
+)
 from ansen.weather import FIT_DAYS
 
 __all__ = ["simulate", "check_arguments", "apply_setpoints"]
@@ -539,7 +545,6 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                         plan_fleet=plan_fleet, plan_method=plan_method,
                         plan_bounds=plan_bounds, realtime=realtime,
                         transformer_guard=transformer_guard, **params)
-    dutch_bills = tariff is None  # the tariff of ansen.tariffs (Dutch law) by default
     if tariff is None and "recipe" in village.attrs:  # a derived village states its tariff
         from ansen.scenarios import tariff_of
 
@@ -625,13 +630,15 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "derive the village's scenario 'tariff_2027') for the law as it will be",
             UserWarning, stacklevel=2)
     zone = village.attrs.get("timezone", "Europe/Amsterdam")
-    if dutch_bills and zone != "Europe/Amsterdam":
+    if zone != "Europe/Amsterdam" and tariff.energy_tax == ENERGY_TAX:
         warnings.warn(
             f"simulate {steer.id}: the village's time zone is {zone}, but its households are "
-            "steered and billed under Dutch rules, the default tariff (net metering, energy "
-            "tax and VAT of ansen.tariffs.Tariff); give tariff=ansen.tariffs.Tariff(...) with "
-            "the figures of the village's own country for its prices and bills (the grid "
-            "measures of a rule model do not depend on it)", UserWarning, stacklevel=2)
+            "steered and billed under Dutch rules: the tariff's energy tax is the Dutch one "
+            "(ansen.tariffs.ENERGY_TAX), beside its net metering and VAT; give "
+            "tariff=ansen.tariffs.Tariff(energy_tax=..., tax_reduction_eur_per_year=..., "
+            "vat=..., ...) with the figures of the village's own country for its prices and "
+            "bills (the grid measures of a rule model do not depend on them)", UserWarning,
+            stacklevel=2)
     prices = None  # the steering LPs' prices; the rules (none, M1) use none
     if steer.uses_lp:
         cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,

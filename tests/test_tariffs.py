@@ -230,7 +230,10 @@ def test_a_village_outside_the_netherlands_is_told_it_is_billed_under_dutch_rule
                                          r"Europe/London, but its households are steered and "
                                          r"billed under Dutch rules"):
         ansen.simulate(v, "M1", progress=False)
-    with warnings.catch_warnings():  # a tariff of one's own: nothing to say
+    with pytest.warns(UserWarning, match=r"Dutch rules: the tariff's energy tax is the Dutch"):
+        ansen.simulate(v, "M1", progress=False, tariff=Tariff.after_net_metering())
+    with warnings.catch_warnings():  # a tariff with taxes of one's own: nothing to say
         warnings.filterwarnings("error", message="simulate .* Dutch rules")
-        ansen.simulate(v, "M1", progress=False, tariff=Tariff())
+        ansen.simulate(v, "M1", progress=False, tariff=Tariff(
+            energy_tax={2025: 0.2}, tax_reduction_eur_per_year={2025: 0.0}))
         ansen.simulate(tiny(days=2), "M1", progress=False)
