@@ -6,8 +6,10 @@ pilot's baseline, and ``none``), and writes to its folder:
 
 - ``metrics.csv``: :func:`ansen.metrics.compare` of the model against M1 and
   against no battery (two rows);
-- ``household_costs.csv``: cost per battery household and month [EUR], model
-  and baselines;
+- ``household_costs.csv``: each battery household's cost in each calendar
+  month of the run [EUR] (a part of a month where the run covers a part) and
+  that month's share of the run (``run_months``, in average months), model
+  and baselines; :func:`cost_per_month` makes them costs per month;
 - ``settlement.csv``: the community cost shared by each settlement rule;
 - figures (PNG and SVG): MV and transformer load in the peak week, weekly MV
   peak reduction, the top of the load duration curves, the transformers'
@@ -45,8 +47,9 @@ SIMULATOR_KEYS = {"solver", "forecast", "data_lag", "forecast_lag_days", "replan
                   "directions", "plan_minutes", "replan_lookahead_hours", "plan_fleet",
                   "plan_method", "realtime", "transformer_guard"}
 
-__all__ = ["DEFAULT_SCHEDULE", "Experiment", "check_period", "get_experiment", "load_schedule", "output_folder",
-           "run_experiment", "run_freshness", "season_sweep", "write_experiment"]
+__all__ = ["DEFAULT_SCHEDULE", "Experiment", "check_period", "cost_per_month", "get_experiment",
+           "load_schedule", "output_folder", "run_experiment", "run_freshness", "season_sweep",
+           "write_experiment"]
 
 DEFAULT_SCHEDULE = Path(__file__).resolve().parents[1] / "data" / "experiments.toml"
 
@@ -225,6 +228,33 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
         [settle(runs["model"], rule, tariff=tariff, counterfactual=runs["M1"]).assign(rule=rule)
          for rule in RULES])
     return {"runs": runs, "metrics": metrics, "costs": costs, "settlement": settlement}
+
+
+def cost_per_month(costs: pd.DataFrame) -> pd.DataFrame:
+    """Each household's cost per month of each run [EUR/month]: the run's cost divided by
+    its length in average months (as :func:`ansen.metrics.cost_saving` counts them).
+
+    Parameters
+    ----------
+    costs : pandas.DataFrame
+        The ``costs`` of :func:`run_experiment` (``household_costs.csv``): columns run,
+        month, household, cost_eur (the cost in that calendar month of the run, a part of
+        the month where the run covers a part) and run_months (that month's share of the
+        run in average months).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Households (rows) by run (columns). The mean of the rows' ``cost_eur`` is not
+        this: a run over three days of a month would show three days' cost, and one over
+        most of April and a few days of May the mean of the two parts.
+    """
+    if "run_months" not in costs:
+        raise ValueError("cost_per_month needs the costs' run_months column (each month's "
+                         "share of the run), as ansen.experiments.run_experiment gives it")
+    total = costs.groupby(["run", "household"])["cost_eur"].sum().unstack("run")
+    months = costs.drop_duplicates(["run", "month"]).groupby("run")["run_months"].sum()
+    return total / months
 
 
 def output_folder(output_dir: str | Path, experiment: Experiment) -> Path:

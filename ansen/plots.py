@@ -455,13 +455,10 @@ def household_savings(costs: pd.DataFrame, ax=None):
         :func:`ansen.metrics.cost_saving` counts them), so that a run over
         parts of two months is not halved.
     """
+    from ansen.experiments import cost_per_month
+
     ax = _ax(ax)
-    if "run_months" not in costs:
-        raise ValueError("household_savings needs the costs' run_months column (each month's "
-                         "share of the run), as ansen.experiments.run_experiment gives it")
-    total = costs.groupby(["run", "household"])["cost_eur"].sum().unstack("run")
-    months = costs.drop_duplicates(["run", "month"]).groupby("run")["run_months"].sum()
-    mean = total / months
+    mean = cost_per_month(costs)
     model = next((r for r in costs["run"].unique() if r not in ("M1", "none")), "M1")
     bars = {"M1 vs no battery": mean["none"] - mean["M1"]}
     if model != "M1":

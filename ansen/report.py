@@ -183,22 +183,38 @@ def included(results_dir: str | os.PathLike | None = None, experiments=None) -> 
             raise ValueError(f"{root}: no complete result (provenance.json with matching tables) "
                              f"for {bad}; rerun them with `ansen reproduce`")
         ids = list(experiments)
-    else:
-        ids = sorted(d.name for d in root.iterdir() if d.is_dir() and is_current(d)) \
-            if root.is_dir() else []
+    else:  # a folder named otherwise than its experiment is left out (not_counted says so)
+        ids = sorted(d.name for d in root.iterdir() if d.is_dir() and is_current(d)
+                     and _named_by_its_id(d)) if root.is_dir() else []
     if not ids:
         raise FileNotFoundError(f"no complete experiment results in {root}; run `ansen reproduce`")
     return _provenance_table(root, ids, check_one_run=not experiments)
 
 
+def _named_by_its_id(folder: Path) -> bool:
+    """Whether a result folder bears the name of the experiment its provenance records."""
+    from ansen.provenance import read_provenance
+
+    record = read_provenance(folder)
+    return record is not None and record["experiment"]["id"] == folder.name
+
+
 def not_counted(results_dir: str | os.PathLike | None = None) -> dict[str, str]:
-    """Subfolders of ``results_dir`` that hold an incomplete result, with the reason."""
+    """Subfolders of ``results_dir`` that hold an incomplete result, or one in a folder not
+    named by its experiment's id, with the reason."""
     from ansen.provenance import FILENAME, is_current, read_provenance
 
     root = Path(results_dir) if results_dir else RESULTS_DIR
     out = {}
     for d in sorted(root.iterdir()) if root.is_dir() else []:
-        if not d.is_dir() or not (d / "metrics.csv").exists() or is_current(d):
+        if not d.is_dir() or not (d / "metrics.csv").exists():
+            continue
+        if is_current(d):
+            if not _named_by_its_id(d):
+                out[d.name] = (f"holds experiment {read_provenance(d)['experiment']['id']!r}: "
+                               "the summary reads each experiment from a folder of its id "
+                               "(rename the folder, or run it with output_dir = results "
+                               "folder / id)")
             continue
         record = read_provenance(d)
         if record is None:

@@ -99,9 +99,13 @@ print(experiment.report)'''),
            "saving_with_stored_eur_per_household_month",
            "self_consumption_pct", "equivalent_full_cycles", "mv_deferral_years"]
 result["metrics"].set_index("baseline", append=True)[columns[1:]].T.round(2)'''),
-    md("## Cost per battery household and month (EUR, incl. fixed costs)"),
-    code('''result["costs"].pivot_table(index="household", columns="run", values="cost_eur",
-                             aggfunc="mean").round(2)'''),
+    md("## Cost per battery household and month (EUR, incl. fixed costs)\n\n"
+       "Each run's cost divided by its length in average months (`ansen.experiments."
+       "cost_per_month`; `household_costs.csv` holds the cost in each calendar month of the "
+       "run, a part of a month where the run covers a part)."),
+    code('''from ansen.experiments import cost_per_month
+
+cost_per_month(result["costs"]).round(2)'''),
     md("## Settling the community cost among households"),
     code('''result["settlement"].pivot_table(index="household", columns="rule",
                                   values="cost_eur_per_month").round(2)'''),

@@ -108,6 +108,17 @@ def test_changed_table_or_missing_provenance_is_not_current(tmp_path):
     assert "no provenance.json" in not_counted(tmp_path)["E08_M5_fresh_spring2025"]
 
 
+def test_a_result_in_a_folder_of_another_name_is_left_out_with_the_reason(tmp_path):
+    """An experiment written with -p output_dir my_folder (as the README offers) refused the
+    whole summary as "a copied or renamed folder?"; now it is left out and said why."""
+    _fake_result(tmp_path, "E01_M1_summer2024")
+    (tmp_path / "E01_M1_summer2024").rename(tmp_path / "my_folder")
+    _fake_result(tmp_path, "E02_M2_summer2024", "E02_M2_summer2024")
+    assert list(included(tmp_path)["experiment"]) == ["E02_M2_summer2024"]
+    assert "holds experiment 'E01_M1_summer2024': the summary reads each experiment from a " \
+        "folder of its id" in not_counted(tmp_path)["my_folder"]
+
+
 def test_rewriting_the_same_result_leaves_provenance_byte_identical(tmp_path):
     folder = _fake_result(tmp_path, "E01_M1_summer2024")
     before = (folder / FILENAME).read_bytes()

@@ -49,6 +49,25 @@ def test_household_savings_are_against_m1_by_hand():
     assert heights == [-4.0, 16.0, 20.0, 24.0]
 
 
+def test_the_notebook_s_cost_per_month_is_per_month_of_the_run():
+    """The experiment notebook averaged the calendar months' part costs: a 3-day run showed
+    three days' cost under "per month", one over most of April and a few days of May the
+    mean of the two parts."""
+    from ansen.experiments import cost_per_month
+
+    costs = pd.DataFrame({"run": "M5", "household": "A", "month": ["2025-04", "2025-05"],
+                          "cost_eur": [-36.0, -4.0], "run_months": [0.75, 0.25]})
+    assert cost_per_month(costs).loc["A", "M5"] == pytest.approx(-40.0)  # not -20
+    short = costs.iloc[:1].assign(cost_eur=-4.0, run_months=0.1)  # about 3 days
+    assert cost_per_month(short).loc["A", "M5"] == pytest.approx(-40.0)  # not -4
+    import json
+
+    cells = json.loads((Path(__file__).parents[1] / "notebooks" / "experiment.ipynb")
+                       .read_text())["cells"]
+    code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert 'cost_per_month(result["costs"])' in code and 'aggfunc="mean"' not in code
+
+
 def test_summary_has_every_report_figure():
     text = (RESULTS / "summary.md").read_text()
     for figure in ("M2 collective saving", "M2 LV feed-in change",
