@@ -187,10 +187,10 @@ def plot(table: pd.DataFrame, axes=None):
             ax.axhline(bound.iloc[0], color="k", ls="--", lw=1,
                        label=f"perfect forecasts {bound.iloc[0]:.1f} %")
         if model == "M5":
-            ax.plot([x[0]], [4.2], "x", color="grey", ms=9, mew=2, label="report: fresh 4.2 %")
+            ax.plot([x[0]], [4.2], "x", color="grey", ms=9, mew=2, label="Ansen pilot report: fresh 4.2 %")
             if "7D" in lags:
                 ax.plot([x[lags.index("7D")]], [1.4], "x", color="dimgrey", ms=9, mew=2,
-                        label="report: week-old 1.4 %")
+                        label="Ansen pilot report: week-old 1.4 %")
         ax.axhline(0, color="grey", lw=0.6)
         ax.set_xticks(x, [names.get(lag, lag) for lag in lags])
         ax.set(xlabel="age of the grid data at the decision",

@@ -475,8 +475,8 @@ def describe(rows: pd.DataFrame) -> list[str]:
     if nb:
         out.append("neighbourhood batteries: " + ", ".join(nb))
     if skipped := left_out(rows):
-        out.append("left out (names neither penetration_NNN nor neighbourhood_<layout>_NNN): "
-                   + ", ".join(skipped))
+        out.append("scenarios left out (names neither penetration_NNN nor "
+                   "neighbourhood_<layout>_NNN): " + ", ".join(f"'{n}'" for n in skipped))
     if {"code_sha256", "data_sha256", "version"} <= set(rows.columns):
         def short(col):
             return ", ".join(sorted(str(x)[:12] for x in rows[col].dropna().unique()))

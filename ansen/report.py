@@ -323,8 +323,9 @@ def summary_markdown(table: pd.DataFrame, used: pd.DataFrame | None = None) -> s
     lines = [
         "# Report figures and their reproduction",
         "",
-        "Reproduced by `ansen reproduce` on the village in use (by default the synthetic Ansen",
-        "of data/README.md, not the pilot's measurements). Baseline M1 over the same period.",
+        "Reproduced from the experiment results listed at the end (`ansen reproduce` writes",
+        "them all), on the village each names there (the shipped one is the synthetic Ansen of",
+        "data/README.md, not the pilot's measurements). Baseline M1 over the same period.",
         "'n/a' in the report column: the report gives no number. Notes explain differences.",
         "",
         "| figure | report | reproduced | difference | unit | per experiment | note |",

@@ -76,7 +76,14 @@ pd.set_option("display.max_colwidth", 80)
 print(f"tables, figures and provenance.json of {experiment.id} go to: {out}/")
 experiment'''),
     md("## Simulate the model and its baselines"),
-    code('''village = ansen.data.load(data_path) if data_path else ansen.data.load_default()
+    code('''try:  # the period must be in the data: said with the experiment it comes from
+    village = (ansen.data.load(data_path, experiment.start, experiment.end) if data_path
+               else ansen.data.load_default(experiment.start, experiment.end))
+except ansen.data.DataError as exc:
+    own_period = ("; for a period of your own give -p experiment_id '' with -p model, -p start "
+                  "and -p end" if experiment_id else "")
+    raise ansen.data.DataError(f"experiment {experiment.id} ({experiment.start} to "
+                               f"{experiment.end}) is not in the data: {exc}{own_period}") from exc
 result = run_experiment(village, experiment, solver=solver, progress=False)
 files = write_experiment(result, out, experiment=experiment, data=data_path or None,
                          solver=solver)

@@ -130,6 +130,19 @@ def test_papermill_as_the_readme_runs_it(tmp_path):
     assert nb["metadata"]["kernelspec"]["name"] == "ansen"
 
 
+def test_a_village_without_the_default_experiment_s_period_is_told_which_experiment(tmp_path):
+    """Only data_path given: the notebook ran its default experiment (E08) and failed on
+    "data start at ..., after the requested start" without naming it."""
+    import papermill as pm
+
+    with pytest.raises(pm.PapermillExecutionError, match=r"experiment E08_M5_fresh_spring2025 "
+                                                         r"\(2025-04-07 to .*\) is not in the "
+                                                         r"data: .*give -p experiment_id ''"):
+        execute(NOTEBOOKS / "experiment.ipynb", tmp_path / "out.ipynb",
+                {"data_path": str(EXAMPLE_EXPORT)}, cwd=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.ipynb"]  # no result folder begun
+
+
 def _sanitizers():
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(SANITIZE)

@@ -117,7 +117,8 @@ def test_the_report_says_what_the_store_holds_and_what_it_leaves_out(rows, tmp_p
     lines = penetration.describe(renamed)
     assert "levels: 1, 3 battery sites of 10 kWh and 5 kW on average per site" in lines[0]
     assert "summer 2025-06-03 to 2025-06-05 (2 days)" in lines[1]
-    assert lines[-2].endswith("neighbourhood_<layout>_NNN): buurt_kerk_003")
+    assert lines[-2].endswith("neighbourhood_<layout>_NNN): 'buurt_kerk_003'")  # quoted: a
+    # scenario named "none" read as "nothing left out"
     assert lines[-1].startswith(f"provenance: {len(rows)} rows of ansen ")  # and their hashes
     assert "code SHA-256 " + rows["code_sha256"].iloc[0][:12] in lines[-1]
     with pytest.warns(UserWarning, match=r"1 scenario\(s\) left out.*buurt_kerk_003"):
