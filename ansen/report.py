@@ -419,6 +419,10 @@ def write_summary(results_dir: str | os.PathLike | None = None, experiments=None
     plots.set_theme()
     files += _write_figure(plots.report_comparison(table), root / "summary")
     metrics = collect_metrics(root, ids)
-    per = metrics[metrics["baseline"] == "M1"][PER_EXPERIMENT].set_index("experiment")
+    per = metrics[metrics["baseline"] == "M1"]
+    # a freshness study's rows differ by forecast and data age: said beside its model
+    apart = [c for c in ("forecast", "data_age") if c in per and per[c].notna().any()]
+    per = per[[*PER_EXPERIMENT[:2], *apart, *PER_EXPERIMENT[2:]]].set_index("experiment")
+    per[apart] = per[apart].fillna("")
     return {"markdown": text, "table": table, "used": used, "per_experiment": per,
             "files": files}

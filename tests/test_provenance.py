@@ -165,6 +165,19 @@ def test_summary_counts_only_complete_results_and_lists_them(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
+def test_the_per_experiment_table_tells_the_freshness_rows_apart(tmp_path):
+    """Its M5 rows read "F01_freshness M5" four times over, without the forecast and data
+    age each is of."""
+    _fake_result(tmp_path, "E08_M5_fresh_spring2025", "E08_M5_fresh_spring2025")
+    _fake_result(tmp_path, "F01_freshness", "F01_freshness")
+    per = write_summary(tmp_path)["per_experiment"]
+    assert list(per.columns[:3]) == ["model", "forecast", "data_age"]
+    fresh = per.loc["F01_freshness"]
+    assert not fresh.duplicated(["model", "forecast", "data_age"]).any()
+    assert {"perfect forecasts", "real time"} <= set(fresh["data_age"])
+    assert per.loc["E08_M5_fresh_spring2025", "forecast"] == ""
+
+
 def test_summary_refuses_results_of_different_data(tmp_path):
     """The issue's case: E08 rerun on another data file beside an old E11."""
     _fake_result(tmp_path, "E08_M5_fresh_spring2025", "E08_M5_fresh_spring2025",
