@@ -217,10 +217,13 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
     run_months = (pd.Series(step_hours(runs["model"]), index=local.strftime("%Y-%m"))
                   .groupby(level=0).sum() / HOURS_PER_MONTH)
     costs = []
-    for label in ("model", "M1", "none"):
+    # an experiment of M1 or none without parameters is its baseline's run: billed once
+    labels = ("M1", "none") if runs["model"] is runs.get(exp.model) else ("model", "M1", "none")
+    for label in labels:
         c = household_costs(runs[label], tariff)[sites]
         c = c.stack().rename("cost_eur").reset_index().rename(columns={"level_1": "household"})
-        c.insert(0, "run", exp.model if label == "model" else label)
+        name = exp.model if exp.model not in ("M1", "none") else f"{exp.model} (experiment)"
+        c.insert(0, "run", name if label == "model" else label)
         c["run_months"] = c["month"].map(run_months).to_numpy()
         costs.append(c)
     costs = pd.concat(costs, ignore_index=True)
@@ -252,6 +255,14 @@ def cost_per_month(costs: pd.DataFrame) -> pd.DataFrame:
     if "run_months" not in costs:
         raise ValueError("cost_per_month needs the costs' run_months column (each month's "
                          "share of the run), as ansen.experiments.run_experiment gives it")
+    if (twice := costs.duplicated(["run", "month", "household"])).any():
+        r = costs[twice].iloc[0]
+        raise ValueError(f"cost_per_month: {int(twice.sum())} row(s) repeat a run, month and "
+                         f"household (first {r['run']} {r['month']} {r['household']}): the costs "
+                         "of one experiment, each run once")
+    if (costs.groupby(["run", "month"])["run_months"].nunique() > 1).any():
+        raise ValueError("cost_per_month: a run's month has two shares (run_months): the costs "
+                         "of one experiment, each run once")
     total = costs.groupby(["run", "household"])["cost_eur"].sum().unstack("run")
     months = costs.drop_duplicates(["run", "month"]).groupby("run")["run_months"].sum()
     return total / months

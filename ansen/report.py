@@ -196,7 +196,7 @@ def _named_by_its_id(folder: Path) -> bool:
     from ansen.provenance import read_provenance
 
     record = read_provenance(folder)
-    return record is not None and record["experiment"]["id"] == folder.name
+    return record is not None and (record.get("experiment") or {}).get("id") == folder.name
 
 
 def not_counted(results_dir: str | os.PathLike | None = None) -> dict[str, str]:
@@ -211,10 +211,11 @@ def not_counted(results_dir: str | os.PathLike | None = None) -> dict[str, str]:
             continue
         if is_current(d):
             if not _named_by_its_id(d):
-                out[d.name] = (f"holds experiment {read_provenance(d)['experiment']['id']!r}: "
-                               "the summary reads each experiment from a folder of its id "
-                               "(rename the folder, or run it with output_dir = results "
-                               "folder / id)")
+                held = (read_provenance(d).get("experiment") or {}).get("id")
+                out[d.name] = (f"holds experiment {held!r}: the summary reads each experiment "
+                               "from a folder of its id (rename the folder, or run it with "
+                               "output_dir = results folder / id)" if held else
+                               "its provenance.json names no experiment")
             continue
         record = read_provenance(d)
         if record is None:

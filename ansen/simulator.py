@@ -637,8 +637,9 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "(ansen.tariffs.ENERGY_TAX), beside its net metering and VAT; give "
             "tariff=ansen.tariffs.Tariff(energy_tax=..., tax_reduction_eur_per_year=..., "
             "vat=..., ...) with the figures of the village's own country for its prices and "
-            "bills (the grid measures of a rule model do not depend on them)", UserWarning,
-            stacklevel=2)
+            "bills, from Python (the command line has no option for it; the grid measures of "
+            "a rule model do not depend on it). A village in the Netherlands: set its "
+            "timezone to 'Europe/Amsterdam'", UserWarning, stacklevel=2)
     prices = None  # the steering LPs' prices; the rules (none, M1) use none
     if steer.uses_lp:
         cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,

@@ -705,7 +705,7 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
                           solver=str(spec.get("solver", "highs")), name=where, schedule=sched,
                           base=None if villages is not None else base).tasks
         except FileNotFoundError as exc:  # a village of the spec (not one of --data)
-            if villages is not None:
+            if villages is not None or not str(exc).startswith("no village at"):
                 raise
             raise FileNotFoundError(f"{where}: villages: {exc} (a relative path is read from "
                                     f"the spec's folder, {base})") from exc

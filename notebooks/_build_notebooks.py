@@ -58,6 +58,7 @@ import pandas as pd
 from IPython.display import Image, display
 
 import ansen.data
+from ansen.data.schema import check_coverage
 from ansen.experiments import (Experiment, get_experiment, output_folder, run_experiment,
                                write_experiment)
 
@@ -71,20 +72,20 @@ if experiment_id:
 else:
     experiment = Experiment(id=name or f"{model}_{start}_{end}", model=model, start=start, end=end,
                             params=json.loads(params_json))
-out = output_folder(output_dir, experiment)
-pd.set_option("display.max_colwidth", 80)
-print(f"tables, figures and provenance.json of {experiment.id} go to: {out}/")
-experiment'''),
-    md("## Simulate the model and its baselines"),
-    code('''try:  # the period must be in the data: said with the experiment it comes from
-    village = (ansen.data.load(data_path, experiment.start, experiment.end) if data_path
-               else ansen.data.load_default(experiment.start, experiment.end))
+village = ansen.data.load(data_path) if data_path else ansen.data.load_default()
+try:  # the period must be in the data: said with the experiment it comes from
+    check_coverage(village, experiment.start, experiment.end)
 except ansen.data.DataError as exc:
     own_period = ("; for a period of your own give -p experiment_id '' with -p model, -p start "
                   "and -p end" if experiment_id else "")
     raise ansen.data.DataError(f"experiment {experiment.id} ({experiment.start} to "
                                f"{experiment.end}) is not in the data: {exc}{own_period}") from exc
-result = run_experiment(village, experiment, solver=solver, progress=False)
+out = output_folder(output_dir, experiment)  # a result already there stops counting from here
+pd.set_option("display.max_colwidth", 80)
+print(f"tables, figures and provenance.json of {experiment.id} go to: {out}/")
+experiment'''),
+    md("## Simulate the model and its baselines"),
+    code('''result = run_experiment(village, experiment, solver=solver, progress=False)
 files = write_experiment(result, out, experiment=experiment, data=data_path or None,
                          solver=solver)
 print(experiment.report)'''),

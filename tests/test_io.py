@@ -187,6 +187,12 @@ def test_a_column_in_other_units_or_a_missing_rating_is_named(tmp_path):
     d = _copy(tmp_path)
     pd.read_csv(d / "mv.csv").rename(columns={"mv_kw": "mv_mw"}).to_csv(d / "mv.csv",
                                                                       index=False)
+    pd.read_csv(d / "mv.csv").rename(columns={"mv_mw": "MV_kW"}).to_csv(d / "mv.csv",
+                                                                      index=False)
+    with pytest.raises(DataError, match=r"column names are case-sensitive: name 'MV_kW' 'mv_kw'"):
+        load(d)
+    pd.read_csv(d / "mv.csv").rename(columns={"MV_kW": "mv_mw"}).to_csv(d / "mv.csv",
+                                                                      index=False)
     with pytest.raises(DataError, match=r"mv.csv: columns do not match the one column of an MV "
                                         r"table .* 'mv_mw' looks like 'mv_kw' in other units: "
                                         r"convert the values to kW"):
@@ -216,8 +222,15 @@ def test_battery_power_that_no_battery_could_store_is_refused(tmp_path):
     with pytest.raises(DataError, match=r"battery.csv: column 'H1': the measured power stores "
                                         r"68.4 kWh net within the 24 hours from 2025-03-29 00:00 "
                                         r"local .* but H1's battery holds 10 kWh \(sites.csv\) "
-                                        r"and may show at most 12.5"):
+                                        r"and may show at most 14.9 kWh \(\+25% and 2.4 kWh "
+                                        r"of standby\)"):
         load(d)
+    # at rest with 120 W of standby drawn on the charge side (2.7 kWh in a day), then charged
+    # full (10 kWh stored over the last 5 hours): 12.7 kWh within 24 hours, a real battery
+    df["H1"] = 0.12
+    df.loc[df.index[-20:], "H1"] = 10.0 / 0.95 / 5.0
+    df.to_csv(d / "battery.csv", index=False)
+    load(d)
 
 
 def test_batteries_without_battery_csv_are_said(tmp_path):

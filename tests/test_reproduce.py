@@ -68,6 +68,24 @@ def test_the_notebook_s_cost_per_month_is_per_month_of_the_run():
     assert 'cost_per_month(result["costs"])' in code and 'aggfunc="mean"' not in code
 
 
+def test_an_m1_experiment_bills_its_run_once():
+    """E01 (M1, its own baseline) wrote every M1 cost twice: cost_per_month and the savings
+    figure added both and doubled the M1 costs (H054: -75.44 EUR a month for -37.72)."""
+    from ansen.experiments import Experiment, cost_per_month
+
+    village = ansen.data.load(EXAMPLE_EXPORT)
+    costs = run_experiment(village, Experiment("x", "M1", "2025-03-30", "2025-03-31"),
+                           progress=False)["costs"]
+    assert sorted(costs["run"].unique()) == ["M1", "none"]
+    assert not costs.duplicated(["run", "month", "household"]).any()
+    per = cost_per_month(costs)
+    months = costs.drop_duplicates(["run", "month"]).groupby("run")["run_months"].sum()
+    one = costs[costs["run"] == "M1"].groupby("household")["cost_eur"].sum() / months["M1"]
+    assert per["M1"].to_numpy() == pytest.approx(one.to_numpy())
+    with pytest.raises(ValueError, match=r"repeat a run, month and household"):
+        cost_per_month(pd.concat([costs, costs]))
+
+
 def test_summary_has_every_report_figure():
     text = (RESULTS / "summary.md").read_text()
     for figure in ("M2 collective saving", "M2 LV feed-in change",

@@ -388,6 +388,10 @@ def test_a_spec_s_missing_village_names_the_spec(tmp_path):
                                                 r"at .*nowhere.nc \(a relative path is read "
                                                 r"from the spec's folder"):
         sweep.load_spec(spec)
+    other = _spec(tmp_path, 'schedule = "nope.toml"\nmodels = ["M4"]\nperiods = "schedule"\n')
+    with pytest.raises(FileNotFoundError) as exc:  # not a village: not said to be one
+        sweep.load_spec(other)
+    assert "villages:" not in str(exc.value)
 
 
 # --------------------------------------------------------------------------- specs

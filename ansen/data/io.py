@@ -48,7 +48,8 @@ as ``.csv`` and ``.parquet`` raise :class:`~ansen.data.DataError` naming the
 file, the column and the line (the row, in Parquet). So do tables that
 contradict each other: battery power where ``sites.csv`` has no battery,
 beyond its rating plus :data:`BATTERY_OVERSHOOT`, or storing (or drawing) more energy
-within 24 hours than the battery holds plus :data:`BATTERY_ENERGY_SLACK`, and a transformer or MV
+within 24 hours than the battery holds plus :data:`BATTERY_ENERGY_SLACK` and
+:data:`BATTERY_STANDBY_KW`, and a transformer or MV
 table below :data:`SCALE_FLOOR` of what it carries (MW labelled kW) or zero
 throughout.
 """
@@ -627,9 +628,13 @@ def _wide(folder: Path, name: str, meta: dict, columns, against: str,
 
 def _unit_hint(missing, extra) -> str:
     """``; mv_mw looks like mv_kw in other units: ...`` where a column is missing and one of
-    the same name with another unit stands in its place (mv_mw for mv_kw)."""
+    the same name with another unit stands in its place (mv_mw for mv_kw), or the same name in
+    other letter case (mv_kW)."""
     units = r"(mw|w|gw|kwh|mwh|wh|va|mva)"
     for want in missing:
+        same = [got for got in extra if str(got).lower() == str(want).lower()]
+        if same:
+            return (f"; column names are case-sensitive: name {same[0]!r} {want!r}")
         stem, _, unit = str(want).rpartition("_")
         for got in extra:
             if stem and unit in ("kw", "kva") and re.fullmatch(
@@ -802,6 +807,11 @@ BATTERY_OVERSHOOT = 0.1
 #: efficiency in sites.csv that differs from the real one (a judgement: 25 %, so a 10 kWh
 #: battery may show up to 12.5 kWh; a real one cannot hold more than its capacity).
 BATTERY_ENERGY_SLACK = 0.25
+#: And a fixed allowance for standby drawn on the charge side [kW over the 24 hours]: an
+#: inverter and battery management at rest draw tens of watts whatever the capacity (a
+#: judgement: 0.1 kW, 2.4 kWh a day, so a small battery idle all day and then charged full
+#: is not refused).
+BATTERY_STANDBY_KW = 0.1
 #: Battery power [kW] below which ``battery.csv`` is meter noise (also where no battery is).
 BATTERY_NOISE_KW = 0.01
 #: A transformer (MV) table whose peak is below this share of the peak of what it carries
@@ -836,7 +846,8 @@ def _check_battery(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -> None:
 
 def _check_battery_energy(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -> None:
     """``battery.csv``: within any 24 hours a battery's measured power stores, net, at most
-    its capacity plus :data:`BATTERY_ENERGY_SLACK` of it (charge times the one-way efficiency
+    its capacity plus :data:`BATTERY_ENERGY_SLACK` of it and 24 hours of
+    :data:`BATTERY_STANDBY_KW` (charge times the one-way efficiency
     of sites.csv, discharge divided by it). A battery charging for days on end (a sign, a unit
     or a column of another household) is refused, naming the day."""
     from ansen.data.schema import BATTERY_EFF_MIN, when
@@ -856,7 +867,7 @@ def _check_battery_energy(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -
         s = pd.Series(stored)
         span = (s.rolling(window + 1, min_periods=1).max()
                 - s.rolling(window + 1, min_periods=1).min()).to_numpy()
-        limit = cap * (1.0 + BATTERY_ENERGY_SLACK)
+        limit = cap * (1.0 + BATTERY_ENERGY_SLACK) + 24.0 * BATTERY_STANDBY_KW
         if span.max() > limit:
             end = int(np.argmax(span > limit))  # the first 24 hours that overflow
             start = max(0, end - window)
@@ -867,8 +878,9 @@ def _check_battery_energy(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -
                 f"{'stores' if rising else 'draws'} {np.ptp(day):.1f} kWh net within the 24 "
                 f"hours from {when(battery.index[start], tz)} (charge times the efficiency "
                 f"{eta:g}, less discharge divided by it), but {h}'s battery holds "
-                f"{cap:g} kWh (sites.csv) and may show at most {limit:g} "
-                f"(+{BATTERY_ENERGY_SLACK:.0%}); check the sign (charge positive), the unit "
+                f"{cap:g} kWh (sites.csv) and may show at most {limit:g} kWh "
+                f"(+{BATTERY_ENERGY_SLACK:.0%} and {24 * BATTERY_STANDBY_KW:g} kWh of standby); "
+                "check the sign (charge positive), the unit "
                 "(kW, the mean over the step) and the column's household")
 
 
