@@ -219,10 +219,10 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
     costs = []
     # an experiment of M1 or none without parameters is its baseline's run: billed once
     labels = ("M1", "none") if runs["model"] is runs.get(exp.model) else ("model", "M1", "none")
+    name = exp.model if exp.model not in ("M1", "none") else f"{exp.model} (experiment)"
     for label in labels:
         c = household_costs(runs[label], tariff)[sites]
         c = c.stack().rename("cost_eur").reset_index().rename(columns={"level_1": "household"})
-        name = exp.model if exp.model not in ("M1", "none") else f"{exp.model} (experiment)"
         c.insert(0, "run", name if label == "model" else label)
         c["run_months"] = c["month"].map(run_months).to_numpy()
         costs.append(c)

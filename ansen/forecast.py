@@ -84,7 +84,10 @@ class Forecaster:
         before ``cutoff``; negative indices (before the data) wrap into the
         first day of the data.
         """
-        src = self._sources(t0, n, cutoff)
+        return self._wrap(self._sources(t0, n, cutoff))
+
+    def _wrap(self, src: np.ndarray) -> np.ndarray:
+        """:meth:`_sources` with the indices before the data wrapped into its first day."""
         return np.where(src < 0, src % self.steps_per_day, src)
 
     def reads_before_data(self, t0: int, n: int, cutoff: int) -> bool:
@@ -151,7 +154,7 @@ class Forecasts:
         if f.kind == "perfect":
             return f(x, t0, n, cutoff)
         raw = f._sources(t0, n, cutoff)  # once: the counts and the forecast share it
-        src = np.where(raw < 0, raw % f.steps_per_day, raw)  # as source_steps wraps it
+        src = f._wrap(raw)  # as source_steps gives it
         self.warmup += bool((src >= cutoff).any())
         self.padded += bool((raw < 0).any())
         return f.forecast_from(x, src, cutoff)

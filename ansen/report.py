@@ -191,12 +191,16 @@ def included(results_dir: str | os.PathLike | None = None, experiments=None) -> 
     return _provenance_table(root, ids, check_one_run=not experiments)
 
 
-def _named_by_its_id(folder: Path) -> bool:
-    """Whether a result folder bears the name of the experiment its provenance records."""
+def _recorded_id(folder: Path) -> str | None:
+    """The experiment id a result folder's provenance records (None: none recorded)."""
     from ansen.provenance import read_provenance
 
-    record = read_provenance(folder)
-    return record is not None and (record.get("experiment") or {}).get("id") == folder.name
+    return ((read_provenance(folder) or {}).get("experiment") or {}).get("id")
+
+
+def _named_by_its_id(folder: Path) -> bool:
+    """Whether a result folder bears the name of the experiment its provenance records."""
+    return _recorded_id(folder) == folder.name
 
 
 def not_counted(results_dir: str | os.PathLike | None = None) -> dict[str, str]:
@@ -210,8 +214,7 @@ def not_counted(results_dir: str | os.PathLike | None = None) -> dict[str, str]:
         if not d.is_dir() or not (d / "metrics.csv").exists():
             continue
         if is_current(d):
-            if not _named_by_its_id(d):
-                held = (read_provenance(d).get("experiment") or {}).get("id")
+            if (held := _recorded_id(d)) != d.name:
                 out[d.name] = (f"holds experiment {held!r}: the summary reads each experiment "
                                "from a folder of its id (rename the folder, or run it with "
                                "output_dir = results folder / id)" if held else

@@ -1054,16 +1054,22 @@ class _Node:
     task: Task | None = None  # set for the run nodes (those that give rows)
 
 
-def _nodes(tasks: list[Task], code_sha: str, villages: dict) -> list[_Node]:
+def _nodes(tasks: list[Task], code_sha: str, villages: dict,
+           loaded: dict | None = None) -> list[_Node]:
     """The task graph in submission order: per village, scenario and period its baselines, then
-    its runs (so a cluster finishes one group before holding the baselines of the next)."""
+    its runs (so a cluster finishes one group before holding the baselines of the next).
+
+    ``villages`` gets each village the nodes read, by key: the dataset of ``loaded`` (by
+    SHA-256) where it is there, handed over once, else the village's reference."""
+    loaded = loaded or {}
     nodes: list[_Node] = []
     derived: dict = {}
     for (sha, recipe, start, end), members in baseline_groups(tasks).items():
         scenario = members[0].scenario
         village_key = f"village-{sha[:16]}"
         if village_key not in villages:
-            villages[village_key] = members[0].village
+            villages[village_key] = (_Loaded(loaded[sha]) if sha in loaded
+                                     else members[0].village)
         derive_recipe = {k: v for k, v in scenario.items() if k != "tariff"}
         if derive_recipe:  # one derived village for every tariff of the same recipe
             dkey = f"scenario-{_sha([sha, derive_recipe])[:16]}"
@@ -1441,9 +1447,8 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
         if threading.current_thread() is threading.main_thread() else None
     bar = None
     try:
-        villages: dict = {}  # the villages the runs read, each loaded once
+        loaded: dict = {}  # the villages the runs read, each loaded once
         if todo:  # periods a village's data do not cover: said now, failed without running
-            loaded: dict = {}
             uncovered = check_periods(Grid(g.name, tuple(todo)), loaded)
             for where, msg in uncovered.items():
                 log(f"{where} is not in the data: {msg}; its runs fail, the others run "
@@ -1454,15 +1459,14 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                 if msg is not None:
                     failed[t.label()] = f"DataError: {msg}"
                     todo.remove(t)
-            for t in todo:
-                villages[f"village-{t.village.sha256[:16]}"] = _Loaded(loaded[t.village.sha256])
-            del loaded
         if todo:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(todo), desc=g.name, unit="run", disable=not progress,
                        file=sys.stderr, dynamic_ncols=True)
-            nodes = _nodes(todo, code_sha, villages)
+            villages: dict = {}
+            nodes = _nodes(todo, code_sha, villages, loaded)
+            del loaded  # the sweep holds no copy of its own: _Loaded hands each over once
             with _execution(nodes, villages, scheduler, workers) as results:
                 for node, value in results:
                     t = node.task
