@@ -562,6 +562,12 @@ def cmd_derive(args) -> int:
                          "is recorded twice in the recipe: give each once")
     _check_output_file(args.output, "--output", ".nc")
     ds = _village(args.data)
+    earlier = [r["scenario"].get("name", "?") for r in recipe_chain(ds)]
+    if again := sorted(set(args.scenario) & set(earlier)):
+        raise ValueError(f"{args.data}: scenario(s) {again} already in this village's recipe "
+                         f"({' -> '.join(earlier)}); a scenario applied twice is recorded twice "
+                         "in the recipe: derive from the village before it, or give a scenario "
+                         "of another name (--scenarios FILE) for a second step")
     # which data the base is, in the recipe's base (ansen.scenarios.derive moves it there)
     ds.attrs["data_sha256"] = data_fingerprint(args.data)
     for name in args.scenario:

@@ -573,7 +573,8 @@ def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None, *,
             dark = np.isfinite(v) and abs(v) > 0.6 * lim
             ax.text(j, i, f"{v:.1f}" if np.isfinite(v) else "n/a", ha="center", va="center",
                     color="white" if dark else ("0.4" if not np.isfinite(v) else "black"))
-        ax.set_xticks(range(len(periods)), [str(p).replace(" to ", "\nto ") for p in periods],
+        ax.set_xticks(range(len(periods)), [str(p).replace(" (", "\n(").replace(" to ", "\nto ")
+                                                for p in periods],
                       fontsize="small")
         ax.set_yticks(range(len(models)), models)
         ax.set(title=textwrap.fill(title, 26), xlabel="period", ylabel="")

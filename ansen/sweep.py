@@ -16,7 +16,11 @@ run's definition, the data's SHA-256, the code's SHA-256 and the package
 version, as :mod:`ansen.provenance` computes them, and of the definitions of
 the named scenarios of data/scenarios.toml it derives), ``code_sha256``,
 ``version``, ``solver``, ``seconds`` (wall time of the run on its worker)
-and ``finished_utc``. :data:`STORE_COLUMNS` lists the columns.
+and ``finished_utc``. :data:`STORE_COLUMNS` lists the columns. A measure a run
+cannot have is NaN, and the row stays: ``mv_peak_reduction_*`` needs a
+calendar week with at least three days in the period, and
+``mv_peak_reduction_weeks`` beside it counts those weeks (0 there is why a
+period of two days has no MV peak reduction).
 
 Reruns: a run whose two rows are in the store with the same ``task_key`` is
 skipped; when the code or the data changed, its key changed: it runs again
@@ -1575,12 +1579,14 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``period`` ("START to END"), ``model`` (the model id, followed
+        Columns ``period`` ("NAME (START to END)", the spec's name of the
+        period and its local dates, END the day after the last; "START to END"
+        for a period without a name of its own), ``model`` (the model id, followed
         by the scenario ("as-is" for the village as it is, the spec's "none"),
         village and solver where the rows hold more than one,
         and the parameter set where a model has more than one; with the
         definition's JSON where one name stands for several),
-        ``run_id`` and the measures; sorted by period and model.
+        ``run_id`` and the measures; sorted by start date, period and model.
     """
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
@@ -1603,14 +1609,21 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
             shown = shown.where(shown != "none", "as-is")
         part = shown.where(~ambiguous, shown + " " + t[definition].astype(str))
         label = label.where(~varies, label + " " + part)
-    out = pd.DataFrame({"period": t["start"] + " to " + t["end"], "model": label,
-                        "run_id": t["run_id"]})
+    # the spec's name of the period with its dates (start, and the day after the last)
+    dates = t["start"].astype(str) + " to " + t["end"].astype(str)
+    named = t["period"].astype(str)
+    unnamed = (named == "") | (named == dates) | (
+        named == t["start"].astype(str) + ":" + t["end"].astype(str))
+    period = dates.where(unnamed, named + " (" + dates + ")")
+    out = pd.DataFrame({"period": period, "model": label, "run_id": t["run_id"],
+                        "start": t["start"].astype(str)})
     if out.duplicated(["period", "model"]).any():  # a pivot would average them
         raise ValueError("rows of different runs share a model label and period; select the "
                          "rows of one grid (e.g. by run_id) first")
     for col in TABLE_METRICS:
         out[col] = t[col].astype(float)
-    return out.sort_values(["period", "model"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["start", "period", "model"], kind="stable")
+    return out.drop(columns="start").reset_index(drop=True)
 
 
 def markdown(table: pd.DataFrame, baseline: str = "M1", title: str = "Sweep") -> str:

@@ -379,6 +379,13 @@ def test_data_derive_writes_a_village_with_its_recipe_chain(village, tmp_path, c
                  "--output", str(again)]) == 0
     assert ("recipe (attrs['recipe']): tiny -> neighbourhood_per_transformer -> tariff_2027 -> "
             "tariff_2027_legal_minimum\n") in capsys.readouterr().out
+    # a scenario already in the chain is refused across calls as within one
+    twice = tmp_path / "twice.nc"
+    assert main(["data", "derive", "tariff_2027", "--data", str(out), "--output",
+                 str(twice)]) == 2
+    assert (f"ansen: {out}: scenario(s) ['tariff_2027'] already in this village's recipe "
+            "(neighbourhood_per_transformer -> tariff_2027)") in capsys.readouterr().err
+    assert not twice.exists()
     ds = load(out)
     assert [r["scenario"]["name"] for r in recipe_chain(ds)] == [
         "neighbourhood_per_transformer", "tariff_2027"]

@@ -487,6 +487,9 @@ def test_example_store_makes_the_table_and_figure(tmp_path):
     assert [f.name for f in files] == ["sweep.csv", "sweep.md", "sweep.png", "sweep.svg"]
     text = (tmp_path / "sweep.md").read_text()
     assert "| M5 weekold |" in text and "2025-06-02 to 2025-06-05" in text
+    # periods by the spec's names, with their dates, in the order of their dates
+    assert list(dict.fromkeys(table["period"])) == ["winter_days (2025-01-13 to 2025-01-16)",
+                                                    "summer_days (2025-06-02 to 2025-06-05)"]
     assert np.isfinite(table["mv_peak_reduction_mean_pct"]).all()
     assert sweep.provenance(rows)["runs"].sum() == rows["run_id"].nunique()
 
