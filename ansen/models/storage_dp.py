@@ -145,7 +145,7 @@ def step_costs(charge_bounds, discharge_bounds, net0, a_charge, a_discharge, spr
     # and cost the hull keeps the one that moves least energy (no spurious charge and
     # discharge at once where losses cost nothing)
     order = np.lexsort((c + d, g, y), axis=-1)
-    y, g, c, d = (np.take_along_axis(v, order, -1) for v in (y, g, c, d))
+    y, g, c, d = (_along(v, order) for v in (y, g, c, d))
     # lower hull by gift wrapping from the leftmost point (at most 5 segments), on the
     # cells whose hull is not closed yet
     shape = y.shape[:-1]
@@ -158,9 +158,12 @@ def step_costs(charge_bounds, discharge_bounds, net0, a_charge, a_discharge, spr
     active = np.arange(n)
     cur = np.zeros(n, dtype=np.int64)
     for k in range(_POINTS - 1):
-        ya, ga, ca = y[active], g[active], cur
-        yc = ya[np.arange(len(active)), ca][:, None]
-        gc = ga[np.arange(len(active)), ca][:, None]
+        if len(active) == n:  # every cell still open (the first rounds): no copy
+            ya, ga, ca = y, g, cur
+        else:
+            ya, ga, ca = y[active], g[active], cur
+        yc = ya.reshape(-1)[np.arange(len(active)) * _POINTS + ca][:, None]
+        gc = ga.reshape(-1)[np.arange(len(active)) * _POINTS + ca][:, None]
         dy = ya - yc
         ok = (idx > ca[:, None]) & (dy > _TOL)
         s = np.where(ok, (ga - gc) / np.where(ok, dy, 1.0), np.inf)
@@ -176,14 +179,21 @@ def step_costs(charge_bounds, discharge_bounds, net0, a_charge, a_discharge, spr
         if not len(active):
             break
         slopes[active, k] = best
-        widths[active, k] = y[active, nxt] - yc
+        widths[active, k] = y.reshape(-1)[active * _POINTS + nxt] - yc
         vertex[active, k + 1] = nxt
         cur = nxt
     slopes, widths = slopes.reshape(*shape, _POINTS - 1), widths.reshape(*shape, _POINTS - 1)
     vertex = vertex.reshape(*shape, _POINTS)
     y, g = y.reshape(*shape, _POINTS), g.reshape(*shape, _POINTS)
-    return StepCosts(y[..., 0], g[..., 0], slopes, widths,
-                     np.take_along_axis(c, vertex, -1), np.take_along_axis(d, vertex, -1))
+    return StepCosts(y[..., 0], g[..., 0], slopes, widths, _along(c, vertex), _along(d, vertex))
+
+
+def _along(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``np.take_along_axis(values, index, -1)`` for a short last axis, by one flat gather
+    (several times faster for millions of rows of six)."""
+    k = values.shape[-1]
+    base = np.arange(values.size // k).reshape(*values.shape[:-1], 1) * k
+    return values.reshape(-1)[base + index]
 
 
 def solve_storage(costs: StepCosts, soc0, soc_min, soc_max, value=None):
@@ -229,9 +239,9 @@ def solve_storage(costs: StepCosts, soc0, soc_min, soc_max, value=None):
             m_sl, m_wd = slopes, widths
             from_f = np.zeros(widths.shape, dtype=bool)
         m_lo = lo + costs.y_low[:, t]
-        merged.append((m_lo, m_wd, from_f))
         # cut to the bounds of the state of charge: positions [low, high] above m_lo
         ends = np.cumsum(m_wd, axis=1)
+        merged.append((m_lo, m_wd, from_f, ends))
         low = np.maximum(e_min - m_lo, 0.0)
         high = e_max - m_lo
         room = np.minimum((ends[:, -1] if ends.shape[1] else 0.0) - low, high)
@@ -263,8 +273,7 @@ def solve_storage(costs: StepCosts, soc0, soc_min, soc_max, value=None):
     soc = lo + np.where(slopes < 0.0, widths, 0.0).sum(axis=1)
     y = np.zeros((B, N))
     for t in range(N - 1, -1, -1):
-        m_lo, m_wd, from_f = merged[t]
-        ends = np.cumsum(m_wd, axis=1)
+        m_lo, m_wd, from_f, ends = merged[t]
         pos = np.clip(soc - m_lo, 0.0, ends[:, -1] if ends.shape[1] else 0.0)
         inside = np.clip(pos[:, None] - (ends - m_wd), 0.0, m_wd)  # prefix part of each
         y[:, t] = costs.y_low[:, t] + (inside * from_f).sum(axis=1)
