@@ -5,6 +5,7 @@ One theme for the package, set by :func:`set_theme`.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import matplotlib.pyplot as plt
@@ -573,10 +574,25 @@ def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None, *,
             dark = np.isfinite(v) and abs(v) > 0.6 * lim
             ax.text(j, i, f"{v:.1f}" if np.isfinite(v) else "n/a", ha="center", va="center",
                     color="white" if dark else ("0.4" if not np.isfinite(v) else "black"))
-        ax.set_xticks(range(len(periods)), [str(p).replace(" (", "\n(").replace(" to ", "\nto ")
-                                                for p in periods],
+        ax.set_xticks(range(len(periods)), [_period_tick(p) for p in periods],
                       fontsize="small")
         ax.set_yticks(range(len(models)), models)
         ax.set(title=textwrap.fill(title, 26), xlabel="period", ylabel="")
     np.ravel(axes)[0].figure.suptitle(suptitle, fontsize="medium")
     return axes
+
+
+def _period_tick(period: str, width: int = 14) -> str:
+    """A period's label "NAME (START to END)" on short lines: the name broken after its
+    underscores (an experiment id such as E05_M5_weekold_autumn2024), then the dates."""
+    name, _, dates = str(period).rpartition(" (")
+    if not name:  # no name: "START to END"
+        return str(period).replace(" to ", "\nto ")
+    lines, line = [], ""
+    for part in re.split(r"(?<=_)", name):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    lines.append(line)
+    return "\n".join([*lines, "(" + dates.replace(" to ", "\nto ")])

@@ -661,3 +661,12 @@ def test_scenario_files_of_a_spec_are_refused_by_name(tmp_path, files, scenario,
     text = GOOD + f"scenario_files = {files}\nscenarios = [{scenario}]\n"
     with pytest.raises((ValueError, FileNotFoundError), match=re.escape(message)):
         sweep.load_spec(_spec(tmp_path, text))
+
+
+def test_period_labels_of_the_heat_maps_break_into_short_lines():
+    from ansen.plots import _period_tick
+
+    tick = _period_tick("E05_M5_weekold_autumn2024 (2024-10-28 to 2024-11-25)")
+    assert tick.split("\n") == ["E05_M5_", "weekold_", "autumn2024", "(2024-10-28",
+                                "to 2024-11-25)"]
+    assert _period_tick("2024-10-28 to 2024-11-25") == "2024-10-28\nto 2024-11-25"
