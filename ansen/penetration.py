@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["HEADLINE", "MEASURES", "RESULTS_STORE", "describe", "findings", "identical",
-           "left_out", "markdown", "neighbourhood_table", "over_rating", "plot_headline",
-           "plot_levels", "plot_neighbourhood", "table", "write_report"]
+__all__ = ["HEADLINE", "MEASURES", "RESULTS_STORE", "describe", "findings", "has_neighbourhood",
+           "identical", "left_out", "markdown", "neighbourhood_table", "over_rating",
+           "plot_headline", "plot_levels", "plot_neighbourhood", "table", "write_report"]
 
 #: The store ``ansen reproduce --penetration --output results/penetration`` writes in the
 #: repository (the notebook's default).
@@ -205,6 +205,11 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="_s").reset_index(drop=True)
 
 
+def has_neighbourhood(rows: pd.DataFrame) -> bool:
+    """Whether a store's rows hold runs of neighbourhood scenarios (``neighbourhood_<layout>_NNN``)."""
+    return bool(rows["scenario"].astype(str).str.fullmatch(NEIGHBOURHOOD.pattern).any())
+
+
 def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Home batteries against neighbourhood batteries of the same total kWh and kW.
 
@@ -216,14 +221,22 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``season``, ``batteries`` (N: the home-battery total it stands
-        for), ``model`` (the variant: the model, with its tariff and parameter
+        Columns ``season``, ``batteries`` (N: the home batteries it stands for,
+        the battery sites of the ``penetration_NNN`` runs that NNN names, a count
+        on the shipped village, a share in % on another), ``model`` (the variant: the model, with its tariff and parameter
         set where they are not the defaults, as in :func:`table`), ``layout``
         (``homes`` or the neighbourhood layout),
-        ``battery_kwh_total``, the :data:`MEASURES`, ``mv_peak_reduction_pct``
+        ``battery_kwh_total``, ``battery_kw_total``, the :data:`MEASURES`, ``mv_peak_reduction_pct``
         (mean of weeks, against no battery), ``village_saving_eur_per_month``
         and ``cycles_per_battery_year`` (equivalent full cycles of the batteries' total
         kWh: the same measure for one large battery as for homes).
+
+    Raises
+    ------
+    ValueError
+        No neighbourhood rows; or a neighbourhood scenario whose total kWh or kW
+        differs from its level's home batteries (the comparison would not be
+        like with like); or runs of one level with different battery sites.
     """
     t = _rows(rows)
     t["model"] = t["variant"]  # homes and neighbourhood compared under the same variant
@@ -233,22 +246,60 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("no neighbourhood rows in the store (scenarios named "
                          "neighbourhood_<layout>_NNN)")
     parts = nb["scenario"].str.extract(NEIGHBOURHOOD)
-    nb["layout"], nb["batteries"] = parts[0], parts[1].astype(int)
+    nb["layout"], nb["level"] = parts[0], parts[1].astype(int)
     homes = t[name.str.fullmatch(LEVEL.pattern)].copy()
     homes["layout"] = "homes"
-    homes["batteries"] = homes["scenario"].str.extract(LEVEL)[0].astype(int)
+    homes["level"] = homes["scenario"].str.extract(LEVEL)[0].astype(int)
     # the same runs beside each other: the period too, so that a store with two periods of a
-    # season or several grids cannot pair rows of different runs
-    same = ["season", "start", "end", "batteries", "model"]
+    # season or several grids cannot pair rows of different runs. NNN is the level's name (a
+    # count on the shipped village, a share in % on another); the batteries it stands for are
+    # the home runs' battery sites, and both must hold the same kWh and kW.
+    period = ["season", "start", "end", "level"]
+    sites = homes.groupby(period)["battery_sites"].agg(lambda s: sorted(set(s.astype(int))))
+    if (several := sites[sites.map(len) > 1]).any():
+        raise ValueError(f"home-battery runs of one level with different numbers of battery "
+                         f"sites (rows of different grids? select one): {several.to_dict()}")
+    alone = nb.set_index(period).index.difference(sites.index)
+    if len(alone):
+        import warnings
+
+        lost = sorted(set(nb.set_index(period).loc[alone, "scenario"]))
+        warnings.warn(f"neighbourhood table: {lost} left out: no penetration_NNN run of the "
+                      "same level over the same period to compare with", UserWarning,
+                      stacklevel=2)
+        nb = nb[~nb.set_index(period).index.isin(alone)]
+    for part in (homes, nb):
+        part["batteries"] = [sites.get(tuple(k), [np.nan])[0]
+                             for k in part[period].itertuples(index=False)]
+    totals = ["battery_kwh_total", "battery_kw_total"]
+    pairs = nb[period + ["scenario"] + totals].drop_duplicates().merge(
+        homes[period + ["scenario"] + totals].drop_duplicates(), on=period,
+        suffixes=("", "_homes"))
+    differ = pd.Series(False, index=pairs.index)
+    for col in totals:
+        differ |= ~np.isclose(pairs[col].astype(float), pairs[f"{col}_homes"].astype(float),
+                              rtol=1e-9, atol=1e-6)
+    if differ.any():
+        bad = pairs[differ]
+        raise ValueError(
+            "neighbourhood batteries and home batteries of different totals: "
+            + "; ".join(f"{r.scenario} {r.battery_kwh_total:g} kWh / {r.battery_kw_total:g} kW "
+                        f"against {r.scenario_homes} {r.battery_kwh_total_homes:g} kWh / "
+                        f"{r.battery_kw_total_homes:g} kW ({r.season})"
+                        for r in bad.itertuples())
+            + ": give the neighbourhood scenario the kWh and kW of the level it is named after")
+    same = ["season", "start", "end", "level", "model"]
     homes = homes.merge(nb[same].drop_duplicates(), on=same)
     both = pd.concat([homes, nb], ignore_index=True)
+    both["batteries"] = both["batteries"].astype(int)
     key = same + ["layout"]
     if both.duplicated(key).any():
         dup = both[both.duplicated(key, keep=False)][key + ["scenario", "params", "period"]]
         raise ValueError("several runs for one season, period, battery total, variant and "
                          "layout (rows of different grids, or two periods of one season? "
                          f"select one):\n{dup.to_string()}")
-    out = pd.concat([both[["season", "batteries", "model", "layout", "battery_kwh_total"]],
+    out = pd.concat([both[["season", "batteries", "model", "layout", "battery_kwh_total",
+                           "battery_kw_total"]],
                      _measures(both)], axis=1)
     out["mv_peak_reduction_pct"] = both["mv_peak_reduction_mean_pct"].astype(float)
     out["village_saving_eur_per_month"] = (both["baseline_village_energy_cost_eur_per_month"]
@@ -707,10 +758,8 @@ def write_report(rows: pd.DataFrame, folder, title: str = "Battery penetration",
                       f"neither penetration_NNN nor neighbourhood_<layout>_NNN: {skipped}",
                       UserWarning, stacklevel=2)
     tab = table(rows)
-    try:
-        nb = neighbourhood_table(rows)
-    except ValueError:
-        nb = None
+    # only a store without neighbourhood runs has no comparison; any other problem is said
+    nb = neighbourhood_table(rows) if has_neighbourhood(rows) else None
     files = [write_table(tab.set_index("season"), folder / "penetration.csv")]
     if nb is not None:
         files.append(write_table(nb.set_index("season"), folder / "neighbourhood.csv"))

@@ -1,5 +1,7 @@
 """The penetration study's tables from a real (tiny) sweep store."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,31 @@ def test_neighbourhood_rows_pair_with_one_home_run_each(rows):
     twin = rows[rows["scenario"] == "penetration_003"].assign(scenario="penetration_003")
     with pytest.raises(ValueError, match="several runs for one season, period, battery total"):
         penetration.neighbourhood_table(pd.concat([rows, twin], ignore_index=True))
+
+
+def test_neighbourhood_levels_named_by_share_count_the_home_batteries(rows):
+    """On another village the levels are shares (penetration_050: half the homes); the
+    table and figure said 50 batteries where there were 3."""
+    named = rows.replace({"scenario": {"penetration_003": "penetration_050",
+                                       "neighbourhood_T1_003": "neighbourhood_T1_050"}})
+    nb = penetration.neighbourhood_table(named)
+    assert set(nb["batteries"]) == {3}
+    axes = penetration.plot_neighbourhood(nb, 3)
+    assert "of 3 home batteries (30 kWh)" in axes[0].figure._suptitle.get_text()
+
+
+def test_neighbourhood_and_homes_of_different_totals_are_refused(rows, tmp_path):
+    """A neighbourhood battery of 30 kWh was set beside one home battery of 10 kWh without a
+    word when their names said the same level; the report dropped the comparison in silence
+    on any error."""
+    wrong = rows.replace({"scenario": {"penetration_003": "penetration_003_other",
+                                       "neighbourhood_T1_003": "neighbourhood_T1_001"}})
+    message = ("neighbourhood_T1_001 30 kWh / 15 kW against penetration_001 10 kWh / 5 kW "
+               "(summer)")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        penetration.neighbourhood_table(wrong)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        penetration.write_report(wrong, tmp_path)
 
 
 def test_report_files(rows, tmp_path):
