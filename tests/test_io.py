@@ -596,3 +596,22 @@ def test_prices_beyond_the_load_are_left_out_and_recorded(tmp_path):
     pd.concat([df, extra]).to_csv(d / "prices.csv", index=False)
     ds = load(d)
     assert "prices.csv: 8 steps outside load.csv's period left out" in ds.attrs["resampled"]
+
+
+def test_a_transformer_without_households_carries_its_own_load():
+    """Its load was NaN in the summary (and the overview's figures): the sum over no
+    households was not filled with 0 before its own load was added."""
+    import pandas as pd
+
+    from ansen.data import from_arrays
+    from ansen.data.summary import summary, transformer_kw
+
+    t = pd.date_range("2025-06-02", periods=96, freq="15min")
+    ds = from_arrays(t, np.full((96, 2), 0.5), np.zeros((96, 2)),
+                     household_transformer=["T1", "T1"], transformer_kva=[250.0, 400.0],
+                     transformer_rest_kw=np.column_stack([np.zeros(96), np.full(96, 20.0)]),
+                     name="empty T2")
+    load = transformer_kw(ds)
+    np.testing.assert_array_equal(load.sel(transformer="T2").values, 20.0)
+    np.testing.assert_array_equal(load.sel(transformer="T1").values, 1.0)
+    assert np.isfinite(summary(ds)["value"].astype(float)).sum() > 0

@@ -109,7 +109,9 @@ def transformer_kw(ds: xr.Dataset, net: xr.DataArray | None = None) -> xr.DataAr
     """
     net = household_net_kw(ds) if net is None else net
     grouped = net.groupby(ds["household_transformer"].rename("transformer")).sum("household")
-    return grouped.reindex(transformer=ds["transformer"].values) + ds["transformer_rest_kw"]
+    # a transformer without households carries its own load alone (not NaN)
+    return (grouped.reindex(transformer=ds["transformer"].values, fill_value=0.0)
+            + ds["transformer_rest_kw"])
 
 
 #: Figures whose range is a calibration target of the synthetic village, not a plausibility
