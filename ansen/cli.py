@@ -460,8 +460,8 @@ def cmd_compare(args) -> int:
             "baseline_stored_change_per_household_kwh",
             "saving_with_stored_eur_per_household_month", "self_consumption_pct",
             "equivalent_full_cycles", "mv_deferral_years",
-            # against each transformer's rating, every transformer: a small one overloaded
-            # hides in the kW figures above beside a large one
+            # every transformer against its rating (the reductions above: the transformers
+            # with batteries, each against its rating)
             "grid_transformer_import_peak_pu", "baseline_grid_transformer_import_peak_pu",
             "grid_transformer_export_peak_pu", "baseline_grid_transformer_export_peak_pu",
             "grid_transformer_over_rating_h", "baseline_grid_transformer_over_rating_h"]
@@ -483,6 +483,12 @@ def cmd_compare(args) -> int:
                  "(--transformer-guard)" if args.transformer_guard is not None else "")
               + (f", parameters {params}" if params else ""))
         print(table[cols].T.round(2).to_string())
+    if neighbourhood := _neighbourhood_ids(village):
+        print(f"per household: the battery sites include {len(neighbourhood)} neighbourhood "
+              f"batter{'y' if len(neighbourhood) == 1 else 'ies'} ({', '.join(neighbourhood)}), "
+              "each billed on a connection of its own and counted as a household in "
+              "saving_*_per_household_month; the village as a whole: compare -o FILE and its "
+              "village_energy_cost_eur_per_month (docs/scenarios.md)")
     if table["mv_peak_reduction_mean_pct"].isna().any():
         from ansen.metrics import MIN_WEEK_DAYS
 
@@ -541,6 +547,14 @@ def cmd_scenarios(args) -> int:
     for name, s in load_scenarios(args.scenarios).items():
         print(f"{name}: {s.description}")
     return 0
+
+
+def _neighbourhood_ids(village) -> list[str]:
+    """The neighbourhood batteries a derived village's recipe added (ids, in order)."""
+    from ansen.scenarios import recipe_chain
+
+    return [i for r in recipe_chain(village)
+            for part in r.get("applied", {}).get("neighbourhood", []) for i in part["ids"]]
 
 
 def cmd_derive(args) -> int:

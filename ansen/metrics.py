@@ -117,12 +117,25 @@ def variance_reduction(run: xr.Dataset, baseline: xr.Dataset) -> float:
 
 
 def transformer_peaks(run: xr.Dataset) -> dict:
-    """Largest import and export load over the transformers with batteries [kW] (0 where
-    they never import, or never export)."""
+    """Largest import and export load over the transformers with batteries.
+
+    Returns
+    -------
+    dict
+        ``transformer_import_peak_kw`` / ``_export_peak_kw``: the largest load
+        of any of them [kW]; ``transformer_import_peak_pu`` / ``_export_peak_pu``:
+        the largest load of any of them over its own rating [kW/kVA]. 0 where
+        they never import, or never export. With transformers of different
+        ratings the two can name different transformers: the kW figure is the
+        largest flow, the per-unit one the transformer nearest its limit.
+    """
     ks = _battery_transformers(run) or list(run["transformer"].values)
     tr = run["transformer_kw"].sel(transformer=ks)
+    kva = run["transformer_kva"].sel(transformer=ks).astype(float)
     return {"transformer_import_peak_kw": max(0.0, float(tr.max())),
-            "transformer_export_peak_kw": max(0.0, float(-tr.min()))}
+            "transformer_export_peak_kw": max(0.0, float(-tr.min())),
+            "transformer_import_peak_pu": max(0.0, float((tr.max("time") / kva).max())),
+            "transformer_export_peak_pu": max(0.0, float((-tr.min("time") / kva).max()))}
 
 
 def feed_in_kwh(run: xr.Dataset) -> float:
@@ -580,8 +593,10 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
     tp, tpb = transformer_peaks(run), transformer_peaks(baseline)
     row.update(tp)
     row.update({f"baseline_{k}": v for k, v in tpb.items()})
+    # each transformer against its own rating: with ratings that differ, the largest kW can
+    # sit on a large transformer while a small one nears its limit
     for key in ("import", "export"):
-        a, b = tp[f"transformer_{key}_peak_kw"], tpb[f"transformer_{key}_peak_kw"]
+        a, b = tp[f"transformer_{key}_peak_pu"], tpb[f"transformer_{key}_peak_pu"]
         row[f"transformer_{key}_peak_reduction_pct"] = 100.0 * (1 - a / b) if b > 0 else np.nan
     row["lv_feed_in_kwh"] = feed_in_kwh(run)
     row["baseline_lv_feed_in_kwh"] = feed_in_kwh(baseline)
@@ -597,7 +612,7 @@ def compare(run: xr.Dataset, baseline: xr.Dataset, *, tariff: Tariff | None = No
     row["baseline_stored_change_per_household_kwh"] = stored_change(baseline)
     row["mv_deferral_years"] = deferral_years(row["mv_peak_reduction_mean_pct"], growth)
     # the transformer is reinforced for its larger peak: feed-in in a PV-dense village
-    binding = ("export" if tpb["transformer_export_peak_kw"] > tpb["transformer_import_peak_kw"]
+    binding = ("export" if tpb["transformer_export_peak_pu"] > tpb["transformer_import_peak_pu"]
                else "import")
     row["transformer_deferral_years"] = deferral_years(
         row[f"transformer_{binding}_peak_reduction_pct"], growth)

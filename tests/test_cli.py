@@ -400,7 +400,11 @@ def test_data_derive_writes_a_village_with_its_recipe_chain(village, tmp_path, c
     assert not tariff_of(ds).net_metering
     # compare runs and bills a derived village under its recipe's tariff
     assert main(["compare", "--models", "M0", "--data", str(out)]) == 0
-    assert "tariff: no net metering" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "tariff: no net metering" in said
+    # the per-household figures count the neighbourhood batteries as households: said
+    assert ("per household: the battery sites include 2 neighbourhood batteries "
+            "(BUURTBATTERIJ_T1, BUURTBATTERIJ_T2)") in said
     # an option that contradicts the village's own tariff is refused, not obeyed in silence
     lm = tmp_path / "lm.nc"
     assert main(["data", "derive", "tariff_2027_legal_minimum", "--data", str(base),

@@ -259,3 +259,22 @@ def test_valuing_the_stored_energy_takes_most_of_the_start_out_of_the_saving():
         valued.append(row["saving_with_stored_eur_per_household_month"])
     assert bills[1] - bills[0] > 5.0  # EUR per household-month from the start alone
     assert abs(valued[1] - valued[0]) < 0.3 * (bills[1] - bills[0])
+
+
+def test_peak_reduction_judges_each_transformer_against_its_own_rating():
+    """The small transformer's import peak rises; the large one's, larger in kW, stays. The
+    reduction read the kW maximum over both and showed no change (outside check)."""
+    base = ansen.simulate(tiny(days=2), "none", progress=False)  # T1 250 kVA, T2 160 kVA
+    run = base.copy(deep=True)
+    run["transformer_kw"].loc[{"transformer": "T2"}] = base["transformer_kw"].sel(
+        transformer="T2") + 0.4
+    kw = base["transformer_kw"].max("time")
+    assert float(kw.sel(transformer="T2")) + 0.4 < float(kw.sel(transformer="T1"))
+    row = compare(run, base).iloc[0]
+    assert row["transformer_import_peak_kw"] == row["baseline_transformer_import_peak_kw"]
+    pu = (kw.sel(transformer="T2") / 160.0).item()
+    assert row["baseline_transformer_import_peak_pu"] == pytest.approx(pu)
+    assert row["transformer_import_peak_pu"] == pytest.approx(pu + 0.4 / 160.0)
+    assert row["transformer_import_peak_reduction_pct"] == pytest.approx(
+        100.0 * (1 - (pu + 0.4 / 160.0) / pu))
+    assert row["transformer_import_peak_reduction_pct"] < -10.0
