@@ -554,9 +554,14 @@ def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None, *,
         n_m = table["model"].nunique()
         ncols = 2 if len(metrics) > 2 else len(metrics)
         nrows = int(np.ceil(len(metrics) / ncols))
-        width = max(3.5, 1.15 * n_p + 1.3)
-        _, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, (2.2 + 0.42 * n_m) * nrows),
-                               squeeze=False)
+        # room for the model labels on the left and for each period's label below
+        # [inches, about 0.1 per character of the notebook context's tick labels]
+        label = 0.1 * max(len(str(m)) for m in table["model"]) + 0.4
+        column = max(1.15, 0.085 * max(len(line) for p in table["period"].unique()
+                                       for line in _period_tick(p).split("\n")) + 0.25)
+        width = max(3.5, column * n_p + label)
+        _, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, (2.6 + 0.42 * n_m) * nrows),
+                               squeeze=False, layout="constrained")
         axes = axes.ravel()[: len(metrics)]
     models = list(dict.fromkeys(table["model"]))
     periods = list(dict.fromkeys(table["period"]))
