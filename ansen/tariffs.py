@@ -51,7 +51,13 @@ compensation at no less than 50 % of the agreed bare supply price until
 1 January 2030 (amendment Grinwis c.s., Kamerstuk 36611 nr. 17); a dynamic
 contract that passes the day-ahead price on (:math:`\\varphi = 1`) pays more
 than that when prices are positive. ``Tariff.after_net_metering(
-feed_in_share=0.5)`` is the legal minimum.
+feed_in_share=0.5)`` is the legal minimum, read with two judgements: the
+"bare supply price" of a dynamic contract is taken as the day-ahead price
+alone; read as the day-ahead price plus the supplier's margin
+(``supplier_margin_eur_per_kwh``, excl. VAT), the minimum is half that margin
+higher (EUR 0.01/kWh at the default margin). At a negative price the minimum
+is taken as half that negative price (the household pays it); the amendment
+does not say how a negative price is treated.
 
 The annual position :math:`N_{h,y}` of a run that covers only part of a year
 comes from :func:`annual_net_kwh`: the run's own steps, the village's data
