@@ -590,7 +590,7 @@ def cmd_derive(args) -> int:
     out = d.save(ds, args.output)
     sites = int((ds["battery_kwh"] > 0).sum())
     print(f"wrote {out}{was}: {ds.attrs['name']} ({ds.sizes['household']} connections, {sites} "
-          f"battery sites, {float(ds['battery_kwh'].sum()):.6g} kWh, "
+          f"battery site{'' if sites == 1 else 's'}, {float(ds['battery_kwh'].sum()):.6g} kWh, "
           f"{float(ds['battery_kw'].sum()):.6g} kW)")
     chain = recipe_chain(ds)  # a village derived before: its earlier scenarios first
     names = [r["scenario"].get("name", "?") for r in chain]
@@ -821,8 +821,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--models", nargs="+", choices=MODEL_IDS, metavar="MODEL",
                    help="replace the spec's models")
     s.add_argument("--periods", nargs="+", metavar="PERIOD",
-                   help="only these periods of the spec: each an experiment id of the schedule, "
-                        "a season (winter, spring, summer, autumn) or START:END")
+                   help="only these periods of the spec: each a period's name in the spec, an "
+                        "experiment id of the schedule, a season (winter, spring, summer, "
+                        "autumn) or START:END")
     s.add_argument("--data", nargs="+", metavar="PATH",
                    help="replace the spec's villages: village files or export folders, or "
                         "'default'")

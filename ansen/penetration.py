@@ -661,6 +661,8 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
 
                 ax.set_yscale("symlog", linthresh=1.0)
                 ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+                # hours are >= 0: the axis starts at 0 (it ran from -0.055 with none over)
+                ax.set_ylim(0.0, max(ax.get_ylim()[1], 1.0))
             if i == 0:
                 ax.set_title(season)
             if j == 0:

@@ -291,10 +291,8 @@ Bars: mean of the store's seasons; lines: their range (none without neighbourhoo
     if f.name.startswith("neighbourhood_") and f.suffix == ".png":
         display(Image(filename=str(f)))'''),
     md("## All numbers"),
-    code('''try:
-    nb = penetration.neighbourhood_table(rows)
-except ValueError:  # no neighbourhood scenarios in the store
-    nb = None
+    code('''# None: no neighbourhood scenarios in the store (any other problem is raised)
+nb = penetration.neighbourhood_table(rows) if penetration.has_neighbourhood(rows) else None
 display(Markdown(penetration.markdown(table, nb, rows=rows)))'''),
 ])
 

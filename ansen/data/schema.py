@@ -269,6 +269,15 @@ PV_NOISE_KW = 0.05
 #: NIGHT_PV_SHARE of the PV energy (time stamps shifted: local clock time read as UTC, say).
 NIGHT_SUN_DEG = -1.0
 NIGHT_PV_SHARE = 0.01
+#: PV at night at one connection: refused on a step when the sun stays below
+#: NIGHT_DEEP_SUN_DEG (civil twilight) from one step before to two steps after the time
+#: stamp and the connection's PV is above NIGHT_HOUSEHOLD_SHARE of its own largest PV in the
+#: data, plus PV_NOISE_KW. The village-wide check above catches shifted time stamps; this one a
+#: single meter's glitch or a column of another quantity, which the village's sum hides.
+#: Judgements: at -6 degrees no module yields anything, and a tenth of a connection's peak is
+#: far above any inverter's standby reading.
+NIGHT_DEEP_SUN_DEG = -6.0
+NIGHT_HOUSEHOLD_SHARE = 0.1
 #: A warning when the middle of the village's PV days (halfway between each day's first and
 #: last step with PV above the night floor, each step at its middle; the median over days)
 #: lies further than this from solar noon [h]. Sunrise and sunset are symmetric about solar
@@ -443,10 +452,12 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam",
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         kind = "gap" if d[i] > step and d[i] % step == pd.Timedelta(0) else "irregular step"
-        skipped = d[i] == step + pd.Timedelta(hours=1) and _near_dst_change(t[i], tz,
-                                                                           begins=True)
+        skipped = d[i] == step + pd.Timedelta(hours=1) and _skipped_on_the_clock(t[i] + step,
+                                                                                tz)
+        missing = (f" ({d[i] // step - 1} step(s) of {_span(step)} missing: the next stamp "
+                   f"{_span(d[i])} later)" if kind == "gap" else f" of {_span(d[i])}")
         raise DataError(
-            f"{what}: {kind} of {_span(d[i])} after {when(t[i], tz)}"
+            f"{what}: {kind}{missing} after {when(t[i], tz)}"
             + (f", {where(i)}" if where else "")
             + f" (expected a regular step of {_span(step)}); {int(bad.sum())} irregular step(s) in "
             f"all. Fill or cut explicitly, nothing is repaired"
@@ -511,6 +522,22 @@ def _check_pv_timing(ds: xr.Dataset, tz: str) -> None:
             f"longitude {lon:g}), most at {when(t[i], tz)}: {pv[i]:.3g} kW from all "
             "households; the time stamps look shifted - local clock time read as UTC "
             "(village.toml timestamps), another time zone, or the wrong latitude/longitude")
+    each = ds["pv_kw"].values
+    deep = sun < NIGHT_DEEP_SUN_DEG
+    odd = deep[:, None] & (each > NIGHT_HOUSEHOLD_SHARE * each.max(axis=0) + PV_NOISE_KW)
+    if odd.any():
+        rows, cols = np.nonzero(odd)
+        k = int(np.argmax(each[rows, cols]))
+        i, h = int(rows[k]), int(cols[k])
+        ids = ds["household"].values.astype(str)
+        who = sorted(set(ids[cols]))
+        raise DataError(
+            f"pv_kw: PV at night at {len(who)} connection(s) ({', '.join(who[:5])}"
+            f"{', ...' if len(who) > 5 else ''}; {int(odd.sum())} step(s) with the sun more "
+            f"than {-NIGHT_DEEP_SUN_DEG:g} degrees below the horizon), most {each[i, h]:.3g} kW "
+            f"at {ids[h]} at {when(t[i], tz)}, where its largest PV in the data is "
+            f"{each[:, h].max():.3g} kW: a meter's glitch to cut or fill, or a column of another "
+            "quantity; nothing is repaired")
     # the middle of each day's PV (between its first and last step above the floor) sits at
     # solar noon whatever way the roofs face; each step at its middle, its time stamp
     # labelling its start (as the package reads it)
@@ -545,6 +572,17 @@ def _near_dst_change(t: pd.Timestamp, tz: str, begins: bool = False) -> bool:
     except Exception:
         return False
     return offsets[1] > offsets[0] if begins else offsets[0] != offsets[1]
+
+
+def _skipped_on_the_clock(t: pd.Timestamp, tz: str) -> bool:
+    """True if the naive time ``t``, read as clock time in ``tz``, does not exist there (the
+    hour skipped when daylight saving time begins): the first stamp missing from local clock
+    times read as UTC."""
+    try:
+        pd.Timestamp(t).tz_localize(tz, nonexistent="raise")
+    except Exception as exc:  # pytz/zoneinfo raise different types
+        return "nonexistent" in type(exc).__name__.lower() or "exist" in str(exc).lower()
+    return False
 
 
 def _looks_like_dst_fallback(dups: pd.DatetimeIndex, tz: str) -> bool:
