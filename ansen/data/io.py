@@ -646,7 +646,7 @@ def _unit_hint(missing, extra) -> str:
 
 
 def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: list[str],
-           hold: bool = False, cover: bool = False) -> pd.DataFrame:
+           hold: bool = False, cover: bool = False, tz: str = "Europe/Amsterdam") -> pd.DataFrame:
     """Put a table on the time steps of load.csv.
 
     A table with the same step must have the same timestamps (``cover``: at
@@ -654,8 +654,11 @@ def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: 
     ``resample`` (or ``hold`` for a coarser step): a coarser step is then
     held over the finer steps (mean power of an hour = mean power of each of
     its quarters), a finer step averaged over each step of load.csv. Every
-    conversion is appended to ``notes``.
+    conversion is appended to ``notes``. ``tz``: the village's zone, in which
+    messages give times (local first, UTC beside).
     """
+    from ansen.data.schema import when
+
     file = df.attrs.get("file", "?")
     step, own = index[1] - index[0], df.index[1] - df.index[0]
     if own != step:
@@ -695,12 +698,12 @@ def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: 
             left = df.index[~sel]
             if len(left):  # said, not dropped in silence
                 notes.append(f"{file}: {len(left)} steps outside load.csv's period left out "
-                             f"({left[0]} to {left[-1]} UTC)")
+                             f"({when(left[0], tz)} to {when(left[-1], tz)})")
             return df.loc[sel]
     raise DataError(
-        f"{file}: timestamps do not match load.csv (from {df.index[0]} to {df.index[-1]} "
-        f"every {_fmt_step(df.index[1] - df.index[0])}, expected {index[0]} to {index[-1]} "
-        f"every {_fmt_step(step)}, UTC)"
+        f"{file}: timestamps do not match load.csv (from {when(df.index[0], tz)} to "
+        f"{when(df.index[-1], tz)} every {_fmt_step(df.index[1] - df.index[0])}, expected "
+        f"{when(index[0], tz)} to {when(index[-1], tz)} every {_fmt_step(step)})"
     )
 
 
@@ -1000,16 +1003,17 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
                 f"{load_.attrs.get('file', 'load.csv')}: a time step of {minutes:g} min is not "
                 "supported; steps of 5 to 60 minutes that divide an hour "
                 f"({', '.join(map(str, STEP_MINUTES))} min) are")
+    zone = meta.get("timezone", "Europe/Amsterdam")
     pv = _align(_wide(folder, "pv", meta, hh, against=households), index, resample=resample,
-                notes=notes)
+                notes=notes, tz=zone)
     trafo = _align(_wide(folder, "transformer", meta, tr, against=transformers), index,
-                   resample=resample, notes=notes)
+                   resample=resample, notes=notes, tz=zone)
     mv = _align(_wide(folder, "mv", meta, ["mv_kw"],
                       against="the one column of an MV table (mv_kw: the feeder's load in kW)"),
                 index, resample=resample,
-                notes=notes)["mv_kw"]
+                notes=notes, tz=zone)["mv_kw"]
     price = _align(_prices(folder, meta, notes), index, resample=resample, notes=notes, hold=True,
-                   cover=True)["price_eur_per_kwh"]
+                   cover=True, tz=zone)["price_eur_per_kwh"]
     battery = _wide(folder, "battery", meta, hh, required=False, against=households)
 
     if battery is None and (with_battery := sites.loc[sites["battery_kwh"] > 0, "household"]
@@ -1024,7 +1028,7 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
             "give battery.csv if they ran", UserWarning, stacklevel=3)
     net = load_ - pv
     if battery is not None:
-        battery = _align(battery, index, resample=resample, notes=notes)
+        battery = _align(battery, index, resample=resample, notes=notes, tz=zone)
         _check_battery(battery, sites, meta.get("timezone", "Europe/Amsterdam"))
         net = net + battery
     on = sites.set_index("household")["transformer"]
