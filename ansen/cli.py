@@ -550,11 +550,16 @@ def cmd_scenarios(args) -> int:
 
 
 def _neighbourhood_ids(village) -> list[str]:
-    """The neighbourhood batteries a derived village's recipe added (ids, in order)."""
-    from ansen.scenarios import recipe_chain
+    """The neighbourhood batteries of a village (ids, in order): those its recipe added, and
+    battery connections named as ansen.scenarios names them (a derived village's export,
+    whose recipe is not in the export)."""
+    from ansen.scenarios import NEIGHBOURHOOD_PREFIX, recipe_chain
 
-    return [i for r in recipe_chain(village)
-            for part in r.get("applied", {}).get("neighbourhood", []) for i in part["ids"]]
+    ids = [i for r in recipe_chain(village)
+           for part in r.get("applied", {}).get("neighbourhood", []) for i in part["ids"]]
+    named = village["household"].values[village["battery_kwh"].values > 0].astype(str)
+    return list(dict.fromkeys([*ids, *(i for i in named
+                                       if i.startswith(NEIGHBOURHOOD_PREFIX))]))
 
 
 def cmd_derive(args) -> int:

@@ -221,9 +221,10 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``season``, ``batteries`` (N: the home batteries it stands for,
-        the battery sites of the ``penetration_NNN`` runs that NNN names, a count
-        on the shipped village, a share in % on another), ``model`` (the variant: the model, with its tariff and parameter
+        Columns ``season``, ``batteries`` (the number of home batteries the
+        neighbourhood battery stands for: the battery sites of the runs of
+        ``penetration_NNN`` with the same NNN, which names the level, a count on
+        the shipped village, a share in % on another), ``model`` (the variant: the model, with its tariff and parameter
         set where they are not the defaults, as in :func:`table`), ``layout``
         (``homes`` or the neighbourhood layout),
         ``battery_kwh_total``, ``battery_kw_total``, the :data:`MEASURES`, ``mv_peak_reduction_pct``
@@ -255,6 +256,8 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
     # count on the shipped village, a share in % on another); the batteries it stands for are
     # the home runs' battery sites, and both must hold the same kWh and kW.
     period = ["season", "start", "end", "level"]
+    # the levels the neighbourhood runs stand beside (others are the level table's business)
+    homes = homes.merge(nb[period].drop_duplicates(), on=period)
     sites = homes.groupby(period)["battery_sites"].agg(lambda s: sorted(set(s.astype(int))))
     if (several := sites[sites.map(len) > 1]).any():
         raise ValueError(f"home-battery runs of one level with different numbers of battery "
@@ -268,6 +271,9 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
                       "same level over the same period to compare with", UserWarning,
                       stacklevel=2)
         nb = nb[~nb.set_index(period).index.isin(alone)]
+        if nb.empty:
+            raise ValueError(f"no neighbourhood run has penetration_NNN runs of the same level "
+                             f"over the same period to compare with: {lost}")
     for part in (homes, nb):
         part["batteries"] = [sites.get(tuple(k), [np.nan])[0]
                              for k in part[period].itertuples(index=False)]
@@ -276,9 +282,9 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
         homes[period + ["scenario"] + totals].drop_duplicates(), on=period,
         suffixes=("", "_homes"))
     differ = pd.Series(False, index=pairs.index)
-    for col in totals:
+    for col in totals:  # a total not recorded (NaN) on both sides is not a difference
         differ |= ~np.isclose(pairs[col].astype(float), pairs[f"{col}_homes"].astype(float),
-                              rtol=1e-9, atol=1e-6)
+                              rtol=1e-9, atol=1e-6, equal_nan=True)
     if differ.any():
         bad = pairs[differ]
         raise ValueError(

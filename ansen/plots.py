@@ -556,7 +556,7 @@ def sweep_heatmaps(table: pd.DataFrame, metrics: dict[str, str], axes=None, *,
         nrows = int(np.ceil(len(metrics) / ncols))
         # room for the model labels on the left and for each period's label below
         # [inches, about 0.1 per character of the notebook context's tick labels]
-        label = 0.1 * max(len(str(m)) for m in table["model"]) + 0.4
+        label = min(0.1 * max(len(str(m)) for m in table["model"]) + 0.4, 6.0)  # at most 6
         column = max(1.15, 0.085 * max(len(line) for p in table["period"].unique()
                                        for line in _period_tick(p).split("\n")) + 0.25)
         width = max(3.5, column * n_p + label)

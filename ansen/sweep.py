@@ -428,8 +428,11 @@ def _periods(value, schedule, where: str) -> list[Period]:
             if e.kind != "run":
                 continue  # studies (freshness) are not periods
             k = (e.start, e.end)
+            # named "period of <id>": a table of every model over it must not read as the
+            # experiment's own model and data age (E05_M5_weekold_...)
             out[k] = (replace(out[k], ids=(*out[k].ids, e.id)) if k in out
-                      else Period(e.start, e.end, name=e.id, season=e.season, ids=(e.id,)))
+                      else Period(e.start, e.end, name=f"period of {e.id}", season=e.season,
+                                  ids=(e.id,)))
         return list(out.values())
     if not isinstance(value, list) or not value:
         raise ValueError(f"{where}: periods must be \"schedule\" or a list of [start, end] pairs "

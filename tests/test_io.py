@@ -160,6 +160,17 @@ def test_folder_unknown_transformer(tmp_path):
         load(d)
 
 
+def test_a_table_whose_times_differ_from_load_csv_is_named_in_local_time(tmp_path):
+    """The message gave UTC only, where every other message gives the file's local time."""
+    d = _copy(tmp_path)
+    df = pd.read_csv(d / "mv.csv").iloc[96:]  # the first day missing
+    df.to_csv(d / "mv.csv", index=False)
+    with pytest.raises(DataError, match=r"mv.csv: timestamps do not match load.csv \(from "
+                                        r"\S+ \S+ local \(.*Z\) to .* local \(.*Z\) every "
+                                        r"15 min, expected .* local \(.*Z\) to .* local"):
+        load(d)
+
+
 def test_folder_gap(tmp_path):
     d = _copy(tmp_path)
     df = pd.read_csv(d / "pv.csv").drop(index=[50, 51])

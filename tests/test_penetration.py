@@ -113,6 +113,17 @@ def test_neighbourhood_and_homes_of_different_totals_are_refused(rows, tmp_path)
         penetration.write_report(wrong, tmp_path)
 
 
+def test_a_level_without_neighbourhood_runs_does_not_stop_the_comparison(rows):
+    """Runs of a level that no neighbourhood run stands beside are not checked here (review:
+    two grids' runs at level 1 stopped the whole report)."""
+    import pandas as pd
+
+    twin = rows[rows["scenario"] == "penetration_001"].assign(battery_sites=2,
+                                                               params="other")
+    nb = penetration.neighbourhood_table(pd.concat([rows, twin], ignore_index=True))
+    assert set(nb["batteries"]) == {3}
+
+
 def test_report_files(rows, tmp_path):
     files = penetration.write_report(rows, tmp_path)
     names = {f.name for f in files}

@@ -293,12 +293,12 @@ def test_sweep_runs_through_the_store_and_its_notebook(tmp_path):
     metrics = run_experiment(ansen.data.load(EXAMPLE_EXPORT), exp, progress=False)["metrics"]
     table = pd.read_csv(res / "sweep.csv")
     assert list(table["model"]) == ["M4", "M5"]
-    assert set(table["period"]) == {"second (2025-03-30 to 2025-03-31)"}  # its name, dates
+    assert set(table["period"]) == {"period of second (2025-03-30 to 2025-03-31)"}  # name, dates
     for col in ("mv_peak_reduction_mean_pct", "saving_eur_per_household_month"):
         assert table.set_index("model").loc["M5", col] == pytest.approx(
             metrics.set_index("baseline").loc["M1", col], rel=1e-9, nan_ok=True)
     text = (res / "sweep.md").read_text()
-    assert "| model | second (2025-03-30 to 2025-03-31) |" in text and "| M5 |" in text
+    assert "| model | period of second (2025-03-30 to 2025-03-31) |" in text and "| M5 |" in text
     for name in ("sweep.png", "sweep.svg", "sweep.ipynb"):
         assert (res / name).stat().st_size > 0
     assert not (res / "summary.md").exists()

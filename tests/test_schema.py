@@ -482,6 +482,29 @@ def test_pv_on_time_passes_shifted_pv_is_said_and_pv_at_night_refused():
     from_arrays(**without)
 
 
+def test_pv_at_night_at_one_connection_is_refused_by_name():
+    """A meter's 2 kW at 02:00 local (00:00Z) hid in the village's sum (outside check); a
+    connection without PV, and the other's PV an hour late (hourly stamps labelling the hour's
+    end, at most), are not refused."""
+    from ansen.data import from_arrays
+
+    good = _sunny(0.0)
+    good["pv_kw"] = np.column_stack([good["pv_kw"][:, 0], np.zeros(len(good["time"]))])
+    from_arrays(**good)  # a connection without PV: fine
+    late = _sunny(0.0)
+    late["pv_kw"] = late["pv_kw"].copy()
+    late["pv_kw"][:, 1] = np.roll(late["pv_kw"][:, 1], 4)  # one home's PV an hour late
+    from_arrays(**late)
+    glitch = _sunny(0.0)
+    glitch["pv_kw"] = glitch["pv_kw"].copy()
+    glitch["pv_kw"][96 + 0:96 + 3, 1] = 2.0  # 3 June, 00:00-00:30Z = 02:00 local
+    with pytest.raises(DataError, match=r"pv_kw: PV at night at 1 connection\(s\) \(H002; 3 "
+                                        r"step\(s\) .*\), most 2 kW at H002 at 2025-06-03 02:00 "
+                                        r"local \(00:00Z\), where its largest PV in the data is "
+                                        r"2 kW: a meter's glitch .* time stamps shifted"):
+        from_arrays(**glitch)
+
+
 def test_west_roofs_are_not_said_hourly_stamps_of_the_hours_end_are():
     """A PV-weighted mean time puts west roofs 1.7 h after solar noon in clear June days: the
     check uses the middle of each day's PV, which the roofs' direction does not move. Hourly

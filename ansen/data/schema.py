@@ -536,7 +536,8 @@ def _check_pv_timing(ds: xr.Dataset, tz: str) -> None:
             f"{', ...' if len(who) > 5 else ''}; {int(odd.sum())} step(s) with the sun more "
             f"than {-NIGHT_DEEP_SUN_DEG:g} degrees below the horizon), most {each[i, h]:.3g} kW "
             f"at {ids[h]} at {when(t[i], tz)}, where its largest PV in the data is "
-            f"{each[:, h].max():.3g} kW: a meter's glitch to cut or fill, or a column of another "
+            f"{each[:, h].max():.3g} kW: a meter's glitch to cut or fill, this connection's time "
+            "stamps shifted (a meter's clock, another time zone), or a column of another "
             "quantity; nothing is repaired")
     # the middle of each day's PV (between its first and last step above the floor) sits at
     # solar noon whatever way the roofs face; each step at its middle, its time stamp
@@ -579,10 +580,10 @@ def _skipped_on_the_clock(t: pd.Timestamp, tz: str) -> bool:
     hour skipped when daylight saving time begins): the first stamp missing from local clock
     times read as UTC."""
     try:
-        pd.Timestamp(t).tz_localize(tz, nonexistent="raise")
-    except Exception as exc:  # pytz/zoneinfo raise different types
-        return "nonexistent" in type(exc).__name__.lower() or "exist" in str(exc).lower()
-    return False
+        local = pd.Timestamp(t).tz_localize(tz, ambiguous=False, nonexistent="NaT")
+    except Exception:  # an unknown zone: no hint
+        return False
+    return local is pd.NaT
 
 
 def _looks_like_dst_fallback(dups: pd.DatetimeIndex, tz: str) -> bool:
