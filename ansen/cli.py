@@ -676,6 +676,9 @@ def cmd_sweep(args) -> int:
              "finished)"))
     for label, msg in out["failed"].items():
         print(f"ansen: FAILED {label}: {msg}", file=sys.stderr)
+    if out["failed"] and store.exists():
+        print(f"ansen: the failures are recorded in {store} (ansen.sweep.read_store(path)"
+              ".attrs['failed']) until a sweep runs them again", file=sys.stderr)
     return 1 if out["failed"] else 0
 
 

@@ -20,7 +20,9 @@ and ``finished_utc``. :data:`STORE_COLUMNS` lists the columns. A measure a run
 cannot have is NaN, and the row stays: ``mv_peak_reduction_*`` needs a
 calendar week with at least three days in the period, and
 ``mv_peak_reduction_weeks`` beside it counts those weeks (0 there is why a
-period of two days has no MV peak reduction).
+period of two days has no MV peak reduction). A run that failed has no rows;
+the store's metadata keeps why (``read_store(path).attrs["failed"]``: run id ->
+label, error, task key and time), until a later sweep runs it.
 
 Reruns: a run whose two rows are in the store with the same ``task_key`` is
 skipped; when the code or the data changed, its key changed: it runs again
@@ -940,7 +942,9 @@ def read_store(path=None, *, params: bool = False) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per run and baseline (:data:`STORE_COLUMNS`).
+        One row per run and baseline (:data:`STORE_COLUMNS`); ``attrs["failed"]``:
+        the runs of the grids written into it that failed and have not run since
+        (run id -> ``label``, ``error``, ``task_key``, ``finished_utc``).
 
     Raises
     ------
@@ -961,6 +965,8 @@ def read_store(path=None, *, params: bool = False) -> pd.DataFrame:
     if missing := [c for c in ("run_id", "task_key", "baseline") if c not in table.column_names]:
         raise ValueError(f"{path}: not a sweep store (no column(s) {missing})")
     rows = table.to_pandas()
+    meta = table.schema.metadata or {}
+    rows.attrs["failed"] = json.loads(meta[FAILED_KEY]) if FAILED_KEY in meta else {}
     if params:
         for col, prefix in (("params_json", "param."), ("scenario_json", "scenario.")):
             expanded = pd.DataFrame([json.loads(x) for x in rows[col]], index=rows.index)
@@ -968,16 +974,24 @@ def read_store(path=None, *, params: bool = False) -> pd.DataFrame:
     return rows
 
 
-def _write_store(path: Path, rows: pd.DataFrame) -> None:
+#: The key of the store's Parquet metadata that holds the failed runs (JSON).
+FAILED_KEY = b"ansen_failed"
+
+
+def _write_store(path: Path, rows: pd.DataFrame, failed: dict | None = None) -> None:
+    """Write the rows, and ``failed`` (run id -> record) into the file's metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from ansen.io import atomic_path
 
+    if rows.empty and not len(rows.columns):  # only failures: a store without rows
+        rows = pd.DataFrame({c: pd.Series(dtype=str) for c in [*DEFINITION_COLUMNS, "task_key"]})
     rows = rows.sort_values(["village", "scenario_json", "start", "end", "model", "params_json",
                              "solver", "baseline"], kind="stable").reset_index(drop=True)
     table = pa.Table.from_pandas(rows, preserve_index=False)
-    meta = {**(table.schema.metadata or {}), b"ansen_store_format": STORE_FORMAT.encode()}
+    meta = {**(table.schema.metadata or {}), b"ansen_store_format": STORE_FORMAT.encode(),
+            FAILED_KEY: json.dumps(failed or {}, sort_keys=True).encode()}
     table = table.replace_schema_metadata(meta)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
@@ -1429,24 +1443,38 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     new: list[pd.DataFrame] = []
     done: dict[str, float] = {}
     failed: dict[str, str] = {}
+    # the store's record of failed runs: kept for runs this sweep does not run, dropped for
+    # those it runs (or finds done), replaced by this sweep's own failures
+    records = dict(old.attrs.get("failed", {})) if old is not None else {}
+    records = {k: v for k, v in records.items() if k not in {t.run_id for t in g.tasks}}
+
+    def record(t: Task, message: str) -> None:
+        failed[t.label()] = message
+        records[t.run_id] = {"label": t.label(), "error": message, "task_key": keys[t],
+                             "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     said: dict[tuple, list[str]] = {}  # the runs' warnings, each said once at the end
     last_flush = time.monotonic()
     if old is not None and prune:
         kept = old[old["run_id"].isin({t.run_id for t in g.tasks})]
-        if len(kept) < len(old):
+        if len(kept) < len(old) or len(records):
             log(f"removed {old['run_id'].nunique() - kept['run_id'].nunique()} run(s) outside "
                 f"{g.name} from {store}")
-            _write_store(store, kept)
+            records.clear()  # the failed runs outside the grid too
+            _write_store(store, kept, records)
             old = kept
     if old is not None and not todo:
         refreshed = _merge(old, [], g)  # names of periods or sets may have changed
-        if not refreshed[LABEL_COLUMNS].equals(old[LABEL_COLUMNS]):
-            _write_store(store, refreshed)
+        if (not refreshed[LABEL_COLUMNS].equals(old[LABEL_COLUMNS])
+                or records != old.attrs.get("failed", {})):
+            _write_store(store, refreshed, records)
+    written = {"failed": dict(old.attrs.get("failed", {})) if old is not None else {}}
 
-    def flush() -> None:
+    def flush(final: bool = False) -> None:
         nonlocal last_flush
-        if new:
-            _write_store(store, _merge(read_store(store) if store.exists() else None, new, g))
+        if new or (final and records != written["failed"]):
+            _write_store(store, _merge(read_store(store) if store.exists() else None, new, g),
+                         records)
+            written["failed"] = dict(records)
             new.clear()
         last_flush = time.monotonic()
 
@@ -1464,7 +1492,7 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                 msg = uncovered.get(f"period {t.period.start}:{t.period.end} on "
                                     f"{t.village.label}")
                 if msg is not None:
-                    failed[t.label()] = f"DataError: {msg}"
+                    record(t, f"DataError: {msg}")
                     todo.remove(t)
         if todo:
             from tqdm.auto import tqdm
@@ -1478,14 +1506,13 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                 for node, value in results:
                     t = node.task
                     if isinstance(value, BaseException):
-                        failed[t.label()] = _one_line(value)
+                        record(t, _one_line(value))
                         (bar.write if progress else log)(
                             f"FAILED {t.label()}: {failed[t.label()]}")
                     elif value["code_sha256"] != code_sha:
-                        failed[t.label()] = (
-                            f"the worker runs other ansen code (SHA-256 "
-                            f"{value['code_sha256'][:12]}, here {code_sha[:12]}): install the "
-                            "same version on the workers")
+                        record(t, f"the worker runs other ansen code (SHA-256 "
+                                  f"{value['code_sha256'][:12]}, here {code_sha[:12]}): install "
+                                  "the same version on the workers")
                         (bar.write if progress else log)(f"FAILED {t.label()}: "
                                                          f"{failed[t.label()]}")
                     else:
@@ -1497,21 +1524,21 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                     if time.monotonic() - last_flush >= flush_seconds:
                         flush()
     except KeyboardInterrupt as exc:
-        flush()
+        flush(final=True)
         finished = set(done) | set(failed)
         result = {"done": done, "skipped": skipped, "failed": failed, "store": store,
                   "seconds": time.perf_counter() - wall,
                   "cancelled": [t.label() for t in todo if t.label() not in finished]}
         raise Interrupted(result) from exc
     except Exception:
-        flush()  # what finished is kept
+        flush(final=True)  # what finished is kept
         raise
     finally:
         if bar is not None:
             bar.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    flush()  # the rows first: a warning made an error below must not lose them
+    flush(final=True)  # the rows first: a warning made an error below must not lose them
     for (category, message), labels in said.items():
         where = labels[0] if len(labels) == 1 else f"{len(labels)} runs, e.g. {labels[0]}"
         warnings.warn(f"{message} ({where})", category, stacklevel=2)

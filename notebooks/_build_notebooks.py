@@ -219,6 +219,8 @@ from ansen import sweep
 
 rows = sweep.read_store(store or None)
 print(f"{rows['run_id'].nunique()} runs, {len(rows)} rows (each run against M1 and no battery)")
+for record in rows.attrs["failed"].values():  # runs that failed: no rows, their reason kept
+    print(f"failed, not in the tables: {record['label']}: {record['error']}")
 sweep.provenance(rows)'''),
     md("## Every model in every period"),
     code('''table = sweep.cross_model_table(rows, baseline)

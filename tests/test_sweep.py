@@ -367,7 +367,25 @@ def test_failures_are_reported_and_the_rest_is_written(tmp_path, villages):
     assert said and said[0].startswith("period 2026-01-01:2026-01-02 on ") and \
         "is not in the data" in said[0]
     assert "DataError" in next(iter(out["failed"].values()))
-    assert len(sweep.read_store(tmp_path / "s.parquet")) == 2
+    rows = sweep.read_store(tmp_path / "s.parquet")
+    assert len(rows) == 2
+    # the store keeps why (a later reader could not tell a failed grid point from none)
+    bad = next(t for t in g.tasks if t.period.start == "2026-01-01")
+    assert list(rows.attrs["failed"]) == [bad.run_id]
+    record = rows.attrs["failed"][bad.run_id]
+    assert record["label"] == bad.label() and record["error"].startswith("DataError: ")
+    # a sweep of the other point keeps the record; one that runs the point again renews it;
+    # pruning to a grid without it removes it
+    ok = sweep.grid(villages[:1], ["none"], ["M1"], [PERIODS[0]], name="ok")
+    sweep.run(ok, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
+    assert list(sweep.read_store(tmp_path / "s.parquet").attrs["failed"]) == [bad.run_id]
+    sweep.run(ok, tmp_path / "s.parquet", scheduler="synchronous", progress=False, prune=True)
+    assert sweep.read_store(tmp_path / "s.parquet").attrs["failed"] == {}
+    # a grid of failures alone leaves a store without rows that says why
+    alone = sweep.grid(villages[:1], ["none"], ["M1"], [["2026-01-01", "2026-01-02"]])
+    out = sweep.run(alone, tmp_path / "only.parquet", scheduler="synchronous", progress=False)
+    only = sweep.read_store(tmp_path / "only.parquet")
+    assert only.empty and list(only.attrs["failed"]) == [alone.tasks[0].run_id]
 
 
 def test_the_cli_s_last_line_counts_every_run_of_the_grid(tmp_path, villages, capsys):
