@@ -1443,10 +1443,13 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     new: list[pd.DataFrame] = []
     done: dict[str, float] = {}
     failed: dict[str, str] = {}
-    # the store's record of failed runs: kept for runs this sweep does not run, dropped for
-    # those it runs (or finds done), replaced by this sweep's own failures
+    # the store's record of failed runs: dropped for those with rows (already in the store,
+    # or done now), replaced by this sweep's own failures, kept for the others (outside the
+    # grid, or cancelled)
     records = dict(old.attrs.get("failed", {})) if old is not None else {}
-    records = {k: v for k, v in records.items() if k not in {t.run_id for t in g.tasks}}
+    for t in g.tasks:
+        if t not in todo_set:
+            records.pop(t.run_id, None)
 
     def record(t: Task, message: str) -> None:
         failed[t.label()] = message
@@ -1455,11 +1458,14 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     said: dict[tuple, list[str]] = {}  # the runs' warnings, each said once at the end
     last_flush = time.monotonic()
     if old is not None and prune:
-        kept = old[old["run_id"].isin({t.run_id for t in g.tasks})]
-        if len(kept) < len(old) or len(records):
-            log(f"removed {old['run_id'].nunique() - kept['run_id'].nunique()} run(s) outside "
-                f"{g.name} from {store}")
-            records.clear()  # the failed runs outside the grid too
+        ids = {t.run_id for t in g.tasks}
+        kept = old[old["run_id"].isin(ids)]
+        outside = [k for k in records if k not in ids]  # failed runs outside the grid too
+        if len(kept) < len(old) or outside:
+            log(f"removed {old['run_id'].nunique() - kept['run_id'].nunique()} run(s) and "
+                f"{len(outside)} failure record(s) outside {g.name} from {store}")
+            for k in outside:
+                del records[k]
             _write_store(store, kept, records)
             old = kept
     if old is not None and not todo:
@@ -1518,6 +1524,7 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                     else:
                         new.append(_row_frame(t, value, keys[t]))
                         done[t.label()] = float(value["seconds"])
+                        records.pop(t.run_id, None)
                         for category, message in value.get("warnings", []):
                             said.setdefault((category, message), []).append(t.label())
                     bar.update(1)
