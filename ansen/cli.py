@@ -214,6 +214,7 @@ def cmd_overview(args) -> int:
 
     from ansen.notebooks import execute
 
+    args.output = _own_output(args, "results/data_overview")
     if args.data:  # refuse bad data here (loading validates), in one line, before a kernel starts
         _village(args.data)
     out = Path(args.output)
@@ -476,6 +477,8 @@ def cmd_compare(args) -> int:
               + (f"re-plans every {args.replan_minutes} min, " if args.replan_minutes
                  else "day-ahead plans only, ")
               + (f"{args.plan_minutes}-min plans, " if args.plan_minutes else "")
+              + ("plans on battery classes (--plan-fleet classes), "
+                 if args.plan_fleet == "classes" else "")
               + f"tariff: {tariff.label}"
               + (", meters held to their plans (--realtime meter)" if args.realtime == "meter"
                  else "")
@@ -508,11 +511,24 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _own_output(args, default: str) -> str:
+    """``--output``, or its default for the shipped village; another village's results must
+    not land in the folder of the shipped village's committed results."""
+    if args.output:
+        return args.output
+    if args.data:
+        raise ValueError(f"--data {args.data}: give --output FOLDER for its results; the "
+                         f"default, {default}, holds the shipped village's results, which "
+                         "another village's would replace")
+    return default
+
+
 def cmd_reproduce(args) -> int:
     import time
 
     from ansen.reproduce import Interrupted, reproduce
 
+    args.output = _own_output(args, "results")
     start = time.perf_counter()
     try:
         out = reproduce(args.output, experiments=args.experiments, data=args.data,
@@ -785,7 +801,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", help="village file or export folder (default: the shipped "
                    "synthetic village)")
     s.add_argument("--solver", default="highs", choices=SOLVERS, help="LP solver")
-    s.add_argument("--output", default="results", help="results folder")
+    s.add_argument("--output", default=None,
+                   help="results folder (default: results); with --data it must be given: "
+                        "results holds the shipped village's committed results")
     s.add_argument("--sweep", action="store_true",
                    help="every model in every period of the schedule (the counterfactual), "
                         "with its own table and figure (sweep.md)")
@@ -878,8 +896,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "village without batteries)")
     s.add_argument("--data", help="village file or export folder (default: the shipped "
                    "synthetic village)")
-    s.add_argument("--output", default="results/data_overview",
-                   help="folder for the executed notebook, figures and summary.csv")
+    s.add_argument("--output", default=None,
+                   help="folder for the executed notebook, figures and summary.csv (default: "
+                        "results/data_overview; with --data it must be given)")
     s.set_defaults(func=cmd_overview)
     return p
 

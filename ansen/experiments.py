@@ -199,6 +199,13 @@ def run_experiment(village: xr.Dataset, exp: Experiment, *, solver: str = "highs
     from ansen.settlement import RULES, settle
     from ansen.tariffs import household_costs
 
+    if not len(battery_sites(village)):
+        raise ValueError(
+            f"experiment {exp.id or exp.model}: the village "
+            f"{village.attrs.get('name', '?')!r} has no battery sites (battery_kwh is 0 "
+            "everywhere): an experiment steers batteries against M1 and no battery; give it "
+            "some first (ansen data derive with a scenario of batteries, e.g. "
+            "penetration_010, or battery_kwh and battery_kw in sites.csv)")
     tariff = tariff or tariff_of(village)  # a derived village's own, else net metering
     sim = {k: v for k, v in exp.params.items() if k in SIMULATOR_KEYS}
     sim.setdefault("solver", solver)

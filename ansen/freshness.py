@@ -91,6 +91,11 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     periods = [(str(a), str(b)) for a, b in periods]
     if not periods:
         raise ValueError("the freshness study needs at least one period (start, end)")
+    spans = sorted((pd.Timestamp(a), pd.Timestamp(b), f"{a} to {b}") for a, b in periods)
+    for (_, end0, one), (start1, _, other) in zip(spans, spans[1:], strict=False):
+        if start1 < end0:  # a day in two periods: its weeks would count twice
+            raise ValueError(f"freshness periods {one} and {other} overlap (or are the same): "
+                             "each week would count twice in the means; give periods apart")
     tariff = tariff or tariff_of(village)  # steered and billed alike
     unknown = [lag for lag in data_lags if lag not in LAG_NAMES]
     if unknown:
@@ -148,7 +153,9 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     for (_, kind), g in table.groupby(["model", "forecast"]):
         fresh = g.loc[g["data_lag"] == freshest, "mv_peak_reduction_mean_pct"]
         old = g.loc[g["data_lag"] == "7D", "mv_peak_reduction_mean_pct"]
-        if kind != "perfect" and len(fresh) and len(old) and old.iloc[0] != 0:
+        # a ratio only of two reductions: with week-old data at or below zero it means nothing
+        if kind != "perfect" and len(fresh) and len(old) and old.iloc[0] > 0 \
+                and fresh.iloc[0] > 0:
             table.loc[g.index[g["data_lag"] == freshest], "fresh_over_week_old"] = (
                 fresh.iloc[0] / old.iloc[0])
     return {"table": table, "weekly": weekly, "periods": periods,

@@ -501,7 +501,8 @@ def run_label(run: xr.Dataset) -> str:
         # "own tariff" where only other terms differ (margin, VAT, taxes, fixed charges)
         try:
             name = Tariff(**{k: stated[k] for k in ("net_metering", "feed_in_share",
-                                                   "feed_in_fee_eur_per_kwh")}).label
+                                                   "feed_in_fee_eur_per_kwh", "feed_in_vat")
+                             if k in stated}).label
         except (KeyError, TypeError, ValueError):
             name = "net metering"
         extra.append("own tariff" if name == "net metering" else name)

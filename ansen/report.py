@@ -43,6 +43,9 @@ class Figure:
     how: str = "mean over the experiments"
     note: str = ""
     where: tuple = ()  # (column, value) pairs that select rows of a study's metrics.csv
+    #: what the note says of the shipped village's results in particular (its batteries,
+    #: feeder, runs): shown only for results of the shipped village's data
+    village_note: str = ""
 
 
 #: The report's figures, each with its reproduction.
@@ -51,17 +54,21 @@ FIGURES: tuple[Figure, ...] = (
            "saving_collective_pct",
            note="our % is of the retail value of the battery households' consumption, the "
                 "saving against M1 on their own bills (energy tax netted over the year: a site "
-                "that exports more than it imports, as 8 of the shipped village's 10 do from "
-                "July 2024 to June 2025, earns only the day-ahead spread for its stored PV, "
-                "while M2 trades the spread every day); the report's base is not stated"),
+                "that exports more than it imports earns only the day-ahead spread for its "
+                "stored PV, while M2 trades the spread every day); the report's base is not "
+                "stated",
+           village_note="8 of the shipped village's 10 battery sites export more than they "
+                        "import from July 2024 to June 2025"),
     Figure("M2 LV feed-in change", np.nan, "%", ("E02_M2_summer2024", "E07_M2_spring2025"),
            "lv_feed_in_change_pct",
-           note="the report says 'strong drop' without a number; in the shipped village ten "
-                "5 kW batteries against transformers that feed back 150-250 kW"),
+           note="the report says 'strong drop' without a number",
+           village_note="in the shipped village ten 5 kW batteries against transformers that "
+                        "feed back 150-250 kW"),
     Figure("M3 transformer variance reduction", 27.0, "%",
            ("E03_M3_autumn2024", "E06_M3_winter2025"), "transformer_variance_reduction_pct",
-           note="ten batteries flatten a winter transformer much more than a summer one whose "
-                "PV swings they cannot absorb; M3's piecewise-linear objective has many equal "
+           village_note="ten batteries flatten a winter transformer much more than a summer "
+                        "one whose PV swings they cannot absorb",
+           note="M3's piecewise-linear objective has many equal "
                 "optima: here the batteries on a transformer share its plan in proportion to "
                 "their power (battery classes, an exact aggregation), and per-battery LP plans "
                 "(plan_method='lp') pick other optima and move this figure by a few points"),
@@ -79,9 +86,10 @@ FIGURES: tuple[Figure, ...] = (
            ("E04_M4_autumn2024", "E09_M4_summer2025"), "saving_eur_per_household_month"),
     Figure("M5 MV peak reduction, mean", 4.2, "%",
            ("E08_M5_fresh_spring2025", "E11_M5_fresh_autumn2025"), "mv_peak_reduction_mean_pct",
-           note="MV feeder scale is calibrated (weekly peaks ~1 MW); persistence forecasts of a "
-                "solar-driven feeder miss sunny-day peaks (the rows with perfect and weather "
-                "forecasts over the same weeks below)"),
+           note="persistence forecasts of a solar-driven feeder miss sunny-day peaks (the rows "
+                "with perfect and weather forecasts over the same weeks below)",
+           village_note="the shipped village's MV feeder scale is calibrated (weekly peaks "
+                        "~1 MW)"),
     Figure("M5 MV peak reduction, best week", 6.0, "%",
            ("E08_M5_fresh_spring2025", "E11_M5_fresh_autumn2025"),
            "mv_peak_reduction_best_week_pct", how="best week over the experiments",
@@ -93,7 +101,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("M5 with fresh data, same weeks as week-old", 4.2, "%", ("F01_freshness",),
            "mv_peak_reduction_mean_pct",
            where=(("model", "M5"), ("forecast", "persistence"), ("data_lag", "15min")),
-           note="freshness study (results/F01_freshness): the weeks of the three M5 runs, grid "
+           note="freshness study (F01_freshness): the weeks of the schedule's M5 runs, grid "
                 "data in real time, persistence forecasts, hourly re-plans"),
     Figure("M5 with week-old data, same weeks as fresh", 1.4, "%", ("F01_freshness",),
            "mv_peak_reduction_mean_pct",
@@ -107,7 +115,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("M5 with perfect forecasts, same weeks (upper bound)", np.nan, "%",
            ("F01_freshness",), "mv_peak_reduction_mean_pct",
            where=(("model", "M5"), ("forecast", "perfect")),
-           note="what M5 with ten batteries could do with perfect knowledge of the coming day"),
+           note="what M5 with the village's batteries could do with perfect knowledge of the "
+                "coming day"),
     Figure("M5 fresh / week-old, same weeks (persistence forecasts)", 3.0, "ratio",
            ("F01_freshness",), "fresh_over_week_old",
            where=(("model", "M5"), ("forecast", "persistence"), ("data_lag", "15min")),
@@ -116,9 +125,9 @@ FIGURES: tuple[Figure, ...] = (
     Figure("M5 fresh / week-old, same weeks (weather forecasts)", 3.0, "ratio",
            ("F01_freshness",), "fresh_over_week_old",
            where=(("model", "M5"), ("forecast", "weather"), ("data_lag", "15min")),
-           note="PV from a day-ahead weather forecast and the sites' own meters: the grid data's "
-                "age then matters little, so the pilot's forecasts must have leaned on the "
-                "grid data for the solar-driven MV peaks"),
+           note="PV from a day-ahead weather forecast and the sites' own meters",
+           village_note="the grid data's age then matters little, so the pilot's forecasts "
+                        "must have leaned on the grid data for the solar-driven MV peaks"),
     Figure("M5 household benefit", 30.0, "EUR/month",
            ("E08_M5_fresh_spring2025", "E11_M5_fresh_autumn2025"),
            "saving_eur_per_household_month",
@@ -280,16 +289,38 @@ def collect_metrics(results_dir: str | os.PathLike | None = None,
                              "renamed folder?)")
         tables.append(t)
     t = pd.concat(tables, ignore_index=True)
-    t["lv_feed_in_change_pct"] = 100.0 * (t["lv_feed_in_kwh"] / t["baseline_lv_feed_in_kwh"] - 1)
+    # a freshness study's table has no feed-in or extreme peaks: NaN there, not a KeyError
+    # (results of freshness studies alone have none of these columns)
+    col = lambda name: (t[name].astype(float) if name in t  # noqa: E731
+                        else pd.Series(np.nan, index=t.index))
+    t["lv_feed_in_change_pct"] = 100.0 * (col("lv_feed_in_kwh") / col("baseline_lv_feed_in_kwh")
+                                          - 1)
     t["transformer_extreme_left_pct"] = 100.0 * (
-        t["transformer_extreme_steps"] / t["baseline_transformer_extreme_steps"].replace(0, np.nan))
+        col("transformer_extreme_steps") / col("baseline_transformer_extreme_steps").replace(
+            0, np.nan))
     t["transformer_extreme_removed_pct"] = 100.0 - t["transformer_extreme_left_pct"]
     return t
 
 
+def _of_the_shipped_village(results_dir, experiments) -> bool:
+    """Whether every included experiment ran on the shipped village's data (its SHA-256)."""
+    from ansen.data.io import DEFAULT_PATH
+    from ansen.provenance import data_fingerprint
+
+    if not DEFAULT_PATH.is_file():
+        return False
+    used = included(Path(results_dir) if results_dir else RESULTS_DIR, experiments)
+    return bool(len(used)) and set(used["data_sha256"]) == {data_fingerprint(DEFAULT_PATH)}
+
+
 def summary_table(results_dir: str | os.PathLike | None = None, experiments=None) -> pd.DataFrame:
-    """Report figure, reproduced value, difference and note, one row per figure."""
+    """Report figure, reproduced value, difference and note, one row per figure.
+
+    A figure's ``village_note`` (what its note says of the shipped village's results in
+    particular) is added only when the results are of the shipped village's data.
+    """
     t = collect_metrics(results_dir, experiments)
+    shipped = _of_the_shipped_village(results_dir, experiments)
     rows = []
     for f in FIGURES:
         sel = t[t["experiment"].isin(f.experiments) & (t["baseline"] == f.baseline)]
@@ -305,7 +336,8 @@ def summary_table(results_dir: str | os.PathLike | None = None, experiments=None
         diff = value - f.report if not np.isnan(f.report) else np.nan
         differs = np.isnan(f.report) or abs(diff) > TOLERANCE.get(f.unit, 0.0)
         missing = sorted(set(f.experiments) - set(sel["experiment"]))
-        note = f.note if differs else ""
+        note = "; ".join(x for x in (f.note, f.village_note if shipped else "") if x) \
+            if differs else ""
         if missing:
             note = f"not in this run: {', '.join(missing)}" + (f"; {note}" if note else "")
         rows.append({

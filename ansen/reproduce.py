@@ -234,7 +234,8 @@ def _by_problem(failures: dict[str, str], drop: str | None = None) -> dict[str, 
     return same
 
 
-def check_schedule_fits(experiments_plan, data, solver: str = "highs") -> None:
+def check_schedule_fits(experiments_plan, data, solver: str = "highs",
+                        schedule=None) -> None:
     """Refuse, before any kernel starts, experiments whose period the village's data do not
     cover or whose settings its time step cannot give (a data age shorter than the step),
     naming each; the shipped schedule is written for the shipped village."""
@@ -260,8 +261,9 @@ def check_schedule_fits(experiments_plan, data, solver: str = "highs") -> None:
         raise ValueError(
             f"{len(misfits)} experiment(s) of the schedule do not fit {data}: "
             + "; ".join(f"{', '.join(ids)}: {m}" for m, ids in _by_problem(misfits).items())
-            + ". The shipped schedule (data/experiments.toml) is written for the shipped "
-            "village: choose the experiments that fit ("
+            + (". The shipped schedule (data/experiments.toml) is written for the shipped "
+               "village: choose" if schedule is None else f". Of {schedule}: choose")
+            + " the experiments that fit ("
             + (f"--experiments {' '.join(fit)}" if fit else "none does")
             + ") or write a schedule for this village (--schedule my.toml, in the format of "
             "data/experiments.toml)")
@@ -336,7 +338,7 @@ def reproduce(output: str | Path = "results", *, experiments=None, data=None,
                                 force=force, progress=progress, log=log)
     experiments_plan = plan(schedule, experiments=experiments, models=models, periods=periods)
     if data is not None:  # the schedule's periods and settings on this village, before any run
-        check_schedule_fits(experiments_plan, data, solver)
+        check_schedule_fits(experiments_plan, data, solver, schedule)
     data_sha = data_fingerprint(data)
     code_sha = code_fingerprint()
     keys = {e.id: experiment_key(e, data_sha, solver, code_sha) for e in experiments_plan}

@@ -111,6 +111,9 @@ def settle(run: xr.Dataset, rule: str = "pro_rata", *, tariff: Tariff | None = N
             check_default_tariff(counterfactual, "counterfactual")
     tariff = tariff or Tariff()
     s = battery_sites(run)
+    if not len(s):
+        raise ValueError("settle: the run has no battery households; a settlement shares "
+                         "what their batteries earn or cost among them")
     ids = run["household"].values[s]
     h = step_hours(run)
     energy = run["load_kw"].values[:, s].sum(axis=0) * h

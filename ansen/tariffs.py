@@ -187,9 +187,12 @@ class Tariff:
     @property
     def label(self) -> str:
         """Short name for tables: ``"net metering"`` or ``"no net metering"``, with the
-        feed-in terms where they are not the day-ahead price (``"no net metering, feed-in
-        50 % of the day-ahead price"``)."""
+        feed-in terms where they are not the day-ahead price without VAT (``"no net
+        metering, feed-in 50 % of the day-ahead price"``, ``"no net metering, VAT paid on
+        feed-in"``)."""
         name = "net metering" if self.net_metering else "no net metering"
+        if not self.net_metering and self.feed_in_vat:  # after_net_metering() pays none
+            name += ", VAT paid on feed-in"
         if self.feed_in_share != 1.0:
             name += f", feed-in {self.feed_in_share:.0%} of the day-ahead price"
         if self.feed_in_fee_eur_per_kwh:

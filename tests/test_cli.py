@@ -149,6 +149,13 @@ CASES = {
                                  "ansen: unknown period 'monsoon'"),
     "reproduce-missing-data": (lambda t: ["reproduce", "--data", str(t / "none"), "--output",
                                           str(t / "r")], 2, "ansen: no village at"),
+    "reproduce-data-without-output": (
+        lambda t: ["reproduce", "--data", str(t / "mine")], 2,
+        "/mine: give --output FOLDER for its results; the default, results, holds the "
+        "shipped village's results"),
+    "overview-data-without-output": (
+        lambda t: ["overview", "--data", str(t / "mine")], 2,
+        "the default, results/data_overview, holds the shipped village's results"),
     "overview-bad-data": (lambda t: ["overview", "--data", _copy_export(t, _typo), "--output",
                                      str(t / "r")], 2, "village.toml: unknown key 'time_zone'"),
     "freshness-bad-date": (lambda t: ["freshness", "--periods", "2025-13-01:2025-14-01",
