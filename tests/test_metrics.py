@@ -149,6 +149,31 @@ def test_freshness_study_refuses_a_period_without_a_measurable_week():
                       data_lags=["15min"], forecasts=["persistence"], progress=False)
 
 
+def test_freshness_periods_that_overlap_are_refused():
+    """The same week given twice (or periods that share days) counted its weeks twice."""
+    from ansen import freshness
+
+    for periods in ([("2025-06-09", "2025-06-16")] * 2,
+                    [("2025-06-12", "2025-06-19"), ("2025-06-16", "2025-06-23")]):
+        with pytest.raises(ValueError, match=r"freshness periods .* overlap"):
+            freshness.run(tiny(days=8), periods, models=["M5"], data_lags=["15min"],
+                          forecasts=["persistence"], progress=False)
+
+
+def test_no_battery_experiment_or_settlement():
+    """An experiment on a village without batteries divided by zero in its settlement."""
+    from ansen.experiments import Experiment, run_experiment
+    from ansen.settlement import settle
+
+    v = tiny(days=2)
+    v["battery_kwh"] = v["battery_kwh"] * 0.0
+    v["battery_kw"] = v["battery_kw"] * 0.0
+    with pytest.raises(ValueError, match=r"experiment x: the village 'tiny' has no battery sites"):
+        run_experiment(v, Experiment("x", "M2", "2025-06-02", "2025-06-03"), progress=False)
+    with pytest.raises(ValueError, match="settle: the run has no battery households"):
+        settle(ansen.simulate(v, "M1", progress=False))
+
+
 def test_compare_on_a_village_without_battery_sites_gives_nan_per_battery_household():
     """The cost figures are per battery household: none there, NaN (it was a ZeroDivisionError)."""
     from ansen.metrics import COST_SAVING_KEYS, cost_saving

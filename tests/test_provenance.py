@@ -272,3 +272,18 @@ def test_summary_shows_a_village_outside_the_repository_relative_to_itself(tmp_p
     (root / "E1").mkdir(parents=True)
     assert _data_path("../../my village/v.nc", root, "E1") == "../my village/v.nc"
     assert _data_path("data/ansen_synthetic.nc", root, "E1") == "data/ansen_synthetic.nc"
+
+
+def test_summary_notes_about_the_shipped_village_only_on_its_data(tmp_path):
+    """Notes written for the shipped village ("ten 5 kW batteries", "weekly peaks ~1 MW")
+    appeared on another village's summary (outside check)."""
+    shipped, other = tmp_path / "shipped", tmp_path / "other"
+    _fake_result(shipped, "E02_M2_summer2024", "E02_M2_summer2024")
+    _fake_result(other, "E02_M2_summer2024", "E02_M2_summer2024", data=EXAMPLE_EXPORT)
+    row = "M2 LV feed-in change"
+    on_shipped = summary_table(shipped).set_index("figure").loc[row, "note"]
+    on_other = summary_table(other).set_index("figure").loc[row, "note"]
+    assert on_shipped.endswith("the report says 'strong drop' without a number; in the "
+                               "shipped village ten 5 kW batteries against transformers that "
+                               "feed back 150-250 kW")
+    assert on_other.endswith("the report says 'strong drop' without a number")
