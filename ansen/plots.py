@@ -510,10 +510,13 @@ def report_comparison(table: pd.DataFrame, axes=None):
                 label="reproduced")
         ax.barh(y - 0.18, t["report"].fillna(0), height=0.36, color="grey", label="report")
         for yi, (_, r) in zip(y, t.iterrows(), strict=True):
+            got = "n/a" if pd.isna(r["reproduced"]) else f"{r['reproduced']:.1f}"
             if pd.isna(r["report"]):
-                text = f"{r['reproduced']:.1f}; report: no number"
+                text = f"{got}; report: no number"
+            elif pd.isna(r["reproduced"]):  # not in these results: no difference either
+                text = f"n/a vs {r['report']:.1f}"
             else:
-                text = f"{r['reproduced']:.1f} vs {r['report']:.1f} ({r['difference']:+.1f})"
+                text = f"{got} vs {r['report']:.1f} ({r['difference']:+.1f})"
             # in a column right of the panel: x in axes fraction, y in data
             ax.annotate(text, (1.02, yi), xycoords=ax.get_yaxis_transform(), va="center",
                         fontsize="small", annotation_clip=False)

@@ -343,6 +343,16 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
     if horizon_hours is not None and horizon_hours < dt:
         raise ValueError(f"simulate: horizon_hours must be at least one step ({dt:g} h), got "
                          f"{horizon_hours!r}")
+    if getattr(steer, "behaviour", False):  # M6's message slots: whole steps, red and green
+        p = steer.params
+        for name in ("red_hours", "green_hours"):
+            if abs(p[name] / dt - round(p[name] / dt)) > 1e-9:
+                raise ValueError(f"{steer.id}: {name} must be a whole number of steps of "
+                                 f"{step_text}, got {p[name]!r} h")
+        if p["red_hours"] + p["green_hours"] > 24.0:
+            raise ValueError(f"{steer.id}: red_hours + green_hours must be at most 24 (a day's "
+                             f"slots are red or green, not both), got {p['red_hours']!r} + "
+                             f"{p['green_hours']!r}")
     tariff = tariff or Tariff()
     return {"steer": steer, "solver": solver, "forecast": forecast, "data_lag": data_lag,
             "info": info, "replan_minutes": replan_minutes, "decision_hour": decision_hour,

@@ -235,3 +235,17 @@ def test_m6_in_a_run_moves_load_out_of_the_highest_transformer_hours_into_the_lo
         assert shift.loc[lowest].mean() > 0.01, "code green must take it in"
         assert abs(shift.sum()) < 1e-9
         assert (delta.loc[day.index].drop(columns=sites).abs().to_numpy() < 1e-12).all()
+
+
+def test_message_slots_must_be_whole_steps_and_fit_a_day():
+    """red_hours 2.5 on hourly data was rounded to 2 in silence; 24 red and 24 green hours
+    left no red slot (green wins), so M6 equalled M4 without a word."""
+    import ansen
+    from tests.conftest import tiny
+
+    hourly = tiny(minutes=60)
+    with pytest.raises(ValueError, match=r"M6: red_hours must be a whole number of steps of "
+                                         r"the data's step \(60 min\), got 2.5 h"):
+        ansen.simulate(hourly, "M6", red_hours=2.5, progress=False)
+    with pytest.raises(ValueError, match=r"red_hours \+ green_hours must be at most 24"):
+        ansen.simulate(hourly, "M6", red_hours=24, green_hours=24, progress=False)
