@@ -279,18 +279,21 @@ def output_folder(output_dir: str | Path, experiment: Experiment) -> Path:
     """The folder an experiment writes to, made ready for a new run.
 
     ``output_dir`` empty: a folder named after the experiment in the working
-    directory. The folder's provenance is removed (:func:`ansen.provenance.invalidate`),
-    so if the run fails its old tables no longer count. A folder that does not exist
+    directory. The folder's provenance is withdrawn and the files it listed removed
+    (:func:`ansen.provenance.withdraw`), so if the run fails its old tables neither
+    count nor linger looking current (files it did not list, a user's own, stay). A
+    folder that does not exist
     is not made here: the first file written makes it, so a run that fails before
     writing leaves nothing behind.
     """
-    from ansen.provenance import check_id, invalidate
+    from ansen.provenance import check_id, withdraw
 
     folder = Path(output_dir) if output_dir else Path(check_id(experiment.id))
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"output_dir {folder}: a file, not a folder")
     _say_what_is_replaced(folder, experiment)
-    invalidate(folder)
+    if folder.is_dir():
+        withdraw(folder)
     return folder
 
 

@@ -236,6 +236,8 @@ def test_a_folder_holding_another_experiment_is_named_before_it_is_replaced(tmp_
                                          r"'mine' \(M5, 2025-04-07 to 2025-04-14\); this run of "
                                          r"'mine' \(M3, 2025-04-07 to 2025-04-14\) replaces them"):
         output_folder(folder, new)
+    assert not (folder / "metrics.csv").exists()  # withdrawn: nothing stale looks current
+    (folder / "metrics.csv").write_text("x")
     write_provenance(folder, old, [folder / "metrics.csv"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same experiment again: a rerun, no word
