@@ -179,8 +179,10 @@ def plot(table: pd.DataFrame, axes=None):
         _, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4.2), squeeze=False,
                                sharey=True)
         axes = axes[0]
-    lags = [lag for lag in DATA_LAGS if lag in set(table["data_lag"])]
     aged = table[table["forecast"] != "perfect"]
+    # the ages asked (the perfect bound's own age, the step, is not one unless asked)
+    lags = [lag for lag in DATA_LAGS if lag in set(aged["data_lag"])]
+    real_time = set(table.loc[table["forecast"] == "perfect", "data_lag"])
     names = dict(zip(aged["data_lag"], aged["data_age"], strict=True))  # "real time": the step
     x = np.arange(len(lags))
     for ax, model in zip(axes, models, strict=True):
@@ -194,7 +196,10 @@ def plot(table: pd.DataFrame, axes=None):
             ax.axhline(bound.iloc[0], color="k", ls="--", lw=1,
                        label=f"perfect forecasts {bound.iloc[0]:.1f} %")
         if model == "M5":
-            ax.plot([x[0]], [4.2], "x", color="grey", ms=9, mew=2, label="Ansen pilot report: fresh 4.2 %")
+            fresh = [i for i, lag in enumerate(lags) if lag in real_time]
+            if fresh:  # the report's fresh figure is of real-time data
+                ax.plot([x[fresh[0]]], [4.2], "x", color="grey", ms=9, mew=2,
+                        label="Ansen pilot report: fresh 4.2 %")
             if "7D" in lags:
                 ax.plot([x[lags.index("7D")]], [1.4], "x", color="dimgrey", ms=9, mew=2,
                         label="Ansen pilot report: week-old 1.4 %")

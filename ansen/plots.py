@@ -239,7 +239,9 @@ def peak_week(run: xr.Dataset, baseline: xr.Dataset, axes=None):
     ax.plot(idx, baseline["mv_kw"].values[sel], color="grey", lw=1, label=label_base)
     ax.plot(idx, run["mv_kw"].values[sel], color="C0", lw=1, label=label_run)
     ax.axhline(0, color="k", lw=0.6)
-    ax.set(ylabel="MV feeder [kW]", title=f"Peak week of the MV feeder ({start:%d %b %Y})")
+    shown = (idx[-1] - idx[0]) if len(idx) > 1 else pd.Timedelta(0)
+    what = "Peak week" if shown >= pd.Timedelta(days=6) else "Peak days (the run's part of its week)"
+    ax.set(ylabel="MV feeder [kW]", title=f"{what} of the MV feeder ({start:%d %b %Y})")
     ax.legend(loc="lower left")
     ax = axes[1]
     for i, k in enumerate(run["transformer"].values):
@@ -263,7 +265,14 @@ def weekly_reduction(run: xr.Dataset, baseline: xr.Dataset, ax=None):
     if len(w):
         ax.axhline(w.mean(), color="k", ls="--", lw=1, label=f"mean {w.mean():.1f}%")
         ax.legend()
-    ax.axhline(0, color="grey", lw=0.6)
+    else:  # a run shorter than a measurable week: said on the figure, not an empty axis
+        ax.text(0.5, 0.5, "no local week (Monday to Sunday) with three days or more in the "
+                "run:\nno weekly MV peak reduction", ha="center", va="center",
+                transform=ax.transAxes, fontsize="small", color="0.3")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if len(w):
+        ax.axhline(0, color="grey", lw=0.6)
     ax.set(xlabel="week starting", ylabel="MV peak reduction [%]",
            title=f"{run.attrs.get('model')} vs {baseline.attrs.get('model')}: weekly MV peaks")
     return ax

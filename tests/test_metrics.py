@@ -303,3 +303,23 @@ def test_peak_reduction_judges_each_transformer_against_its_own_rating():
     assert row["transformer_import_peak_reduction_pct"] == pytest.approx(
         100.0 * (1 - (pu + 0.4 / 160.0) / pu))
     assert row["transformer_import_peak_reduction_pct"] < -10.0
+
+
+def test_freshness_figure_has_only_the_ages_asked():
+    """With data ages 1h and 1D the perfect bound's own age (the step) became an empty
+    category, and the report's fresh (real-time) cross sat on it (outside check)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from ansen import freshness
+
+    rows = [("M5", "perfect", "15min", "perfect forecasts", 5.0)] + [
+        ("M5", "persistence", lag, age, v) for lag, age, v in (("1h", "1 hour", 2.0),
+                                                              ("1D", "1 day", 1.0))]
+    table = pd.DataFrame(rows, columns=["model", "forecast", "data_lag", "data_age",
+                                        "mv_peak_reduction_mean_pct"])
+    ax = freshness.plot(table)[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 hour", "1 day"]
+    assert not any("fresh 4.2" in line.get_label() for line in ax.get_lines())
