@@ -667,14 +667,18 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
 
                 ax.set_yscale("symlog", linthresh=1.0)
                 ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
-                # hours are >= 0: the axis starts at 0 (it ran from -0.055 with none over)
-                ax.set_ylim(0.0, max(ax.get_ylim()[1], 1.0))
             if i == 0:
                 ax.set_title(season)
             if j == 0:
                 ax.set_ylabel("\n".join(_wrap(headings[col])), fontsize=9)
             if i == len(measures) - 1:
                 ax.set_xlabel("battery sites")
+    for i, col in enumerate(measures):  # hours are >= 0: the row's axis starts at 0 (it ran
+        # from -0.055 with none over); set once the row's every panel is drawn (y is shared:
+        # a limit set earlier would cut the panels drawn after it)
+        if col == "transformer_over_rating_h":
+            top = float(np.nanmax(tab[col].to_numpy(float), initial=0.0))
+            axes[i, 0].set_ylim(0.0, 1.5 * max(top, 1.0))
     axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     if title:  # wrapped to the figure's width (one season is a narrow figure)
         fig.suptitle("\n".join(_wrap(title, max(30, int(9 * fig.get_figwidth())))))

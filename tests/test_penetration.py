@@ -328,3 +328,13 @@ def test_the_rating_table_says_what_it_does_not_know(rows):
 
     text = "\n".join(penetration.over_rating_markdown(pd.concat([two, other])))
     assert "| M4 | none (" in text and text.split("| M4 | ")[1].split("\n")[0].endswith("| - |")
+
+
+def test_hours_over_the_rating_start_at_zero_and_show_every_season(rows):
+    """The hours axis ran from -0.055 with none over; then a limit set per panel on the shared
+    axis cut the later seasons' lines at the first season's top (65 h drawn under 28)."""
+    t = penetration.table(rows)
+    t = t.assign(transformer_over_rating_h=np.where(t["battery_sites"] == 3, 65.0, 0.0))
+    axes = penetration.plot_levels(t, ["transformer_over_rating_h"])
+    low, high = axes[0, -1].get_ylim()
+    assert low == 0.0 and high >= 65.0
