@@ -333,8 +333,14 @@ def test_the_rating_table_says_what_it_does_not_know(rows):
 def test_hours_over_the_rating_start_at_zero_and_show_every_season(rows):
     """The hours axis ran from -0.055 with none over; then a limit set per panel on the shared
     axis cut the later seasons' lines at the first season's top (65 h drawn under 28)."""
+    import pandas as pd
+
     t = penetration.table(rows)
-    t = t.assign(transformer_over_rating_h=np.where(t["battery_sites"] == 3, 65.0, 0.0))
-    axes = penetration.plot_levels(t, ["transformer_over_rating_h"])
+    summer = t.assign(transformer_over_rating_h=np.where(t["battery_sites"] == 3, 65.0, 0.0))
+    winter = t.assign(season="winter",  # drawn first, with fewer hours
+                      transformer_over_rating_h=np.where(t["battery_sites"] == 3, 5.0, 0.0))
+    axes = penetration.plot_levels(pd.concat([winter, summer], ignore_index=True),
+                                   ["transformer_over_rating_h"])
+    assert [ax.get_title() for ax in axes[0]] == ["winter", "summer"]
     low, high = axes[0, -1].get_ylim()
     assert low == 0.0 and high >= 65.0
