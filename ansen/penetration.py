@@ -274,9 +274,8 @@ def neighbourhood_table(rows: pd.DataFrame) -> pd.DataFrame:
         if nb.empty:
             raise ValueError(f"no neighbourhood run has penetration_NNN runs of the same level "
                              f"over the same period to compare with: {lost}")
-    for part in (homes, nb):
-        part["batteries"] = [sites.get(tuple(k), [np.nan])[0]
-                             for k in part[period].itertuples(index=False)]
+    batteries = sites.str[0].rename("batteries")  # one number of sites per level and period
+    homes, nb = homes.join(batteries, on=period), nb.join(batteries, on=period)
     totals = ["battery_kwh_total", "battery_kw_total"]
     pairs = nb[period + ["scenario"] + totals].drop_duplicates().merge(
         homes[period + ["scenario"] + totals].drop_duplicates(), on=period,

@@ -265,14 +265,13 @@ def weekly_reduction(run: xr.Dataset, baseline: xr.Dataset, ax=None):
     if len(w):
         ax.axhline(w.mean(), color="k", ls="--", lw=1, label=f"mean {w.mean():.1f}%")
         ax.legend()
+        ax.axhline(0, color="grey", lw=0.6)
     else:  # a run shorter than a measurable week: said on the figure, not an empty axis
         ax.text(0.5, 0.5, "no local week (Monday to Sunday) with three days or more in the "
                 "run:\nno weekly MV peak reduction", ha="center", va="center",
                 transform=ax.transAxes, fontsize="small", color="0.3")
         ax.set_xticks([])
         ax.set_yticks([])
-    if len(w):
-        ax.axhline(0, color="grey", lw=0.6)
     ax.set(xlabel="week starting", ylabel="MV peak reduction [%]",
            title=f"{run.attrs.get('model')} vs {baseline.attrs.get('model')}: weekly MV peaks")
     return ax

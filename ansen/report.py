@@ -278,10 +278,12 @@ def _provenance_table(root: Path, ids, check_one_run: bool) -> pd.DataFrame:
 
 def collect_metrics(results_dir: str | os.PathLike | None = None,
                     experiments=None) -> pd.DataFrame:
-    """The ``metrics.csv`` of the :func:`included` experiments in one table, with derived columns."""
+    """The ``metrics.csv`` of the :func:`included` experiments in one table, with derived columns
+    (``attrs["data_sha256"]``: the SHA-256s of the data they ran on)."""
     root = Path(results_dir) if results_dir else RESULTS_DIR
     tables = []
-    for e in included(root, experiments)["experiment"]:
+    used = included(root, experiments)
+    for e in used["experiment"]:
         t = pd.read_csv(root / e / "metrics.csv")
         if set(t["experiment"].astype(str)) != {e}:
             raise ValueError(f"{root / e / 'metrics.csv'}: holds experiment(s) "
@@ -289,28 +291,30 @@ def collect_metrics(results_dir: str | os.PathLike | None = None,
                              "renamed folder?)")
         tables.append(t)
     t = pd.concat(tables, ignore_index=True)
-    # a freshness study's table has no feed-in or extreme peaks: NaN there, not a KeyError
-    # (results of freshness studies alone have none of these columns)
-    col = lambda name: (t[name].astype(float) if name in t  # noqa: E731
-                        else pd.Series(np.nan, index=t.index))
+    def col(name: str) -> pd.Series:
+        # a freshness study's table has no feed-in or extreme peaks: NaN there, not a
+        # KeyError (results of freshness studies alone have none of these columns)
+        return t[name].astype(float) if name in t else pd.Series(np.nan, index=t.index)
+
     t["lv_feed_in_change_pct"] = 100.0 * (col("lv_feed_in_kwh") / col("baseline_lv_feed_in_kwh")
                                           - 1)
     t["transformer_extreme_left_pct"] = 100.0 * (
         col("transformer_extreme_steps") / col("baseline_transformer_extreme_steps").replace(
             0, np.nan))
     t["transformer_extreme_removed_pct"] = 100.0 - t["transformer_extreme_left_pct"]
+    t.attrs["data_sha256"] = sorted(set(used["data_sha256"]))  # the data they ran on
     return t
 
 
-def _of_the_shipped_village(results_dir, experiments) -> bool:
-    """Whether every included experiment ran on the shipped village's data (its SHA-256)."""
+def _of_the_shipped_village(data_sha256: list[str]) -> bool:
+    """Whether results of the data ``data_sha256`` (SHA-256s) are all of the shipped
+    village's data."""
     from ansen.data.io import DEFAULT_PATH
     from ansen.provenance import data_fingerprint
 
     if not DEFAULT_PATH.is_file():
         return False
-    used = included(Path(results_dir) if results_dir else RESULTS_DIR, experiments)
-    return bool(len(used)) and set(used["data_sha256"]) == {data_fingerprint(DEFAULT_PATH)}
+    return set(data_sha256) == {data_fingerprint(DEFAULT_PATH)}
 
 
 def summary_table(results_dir: str | os.PathLike | None = None, experiments=None) -> pd.DataFrame:
@@ -320,7 +324,7 @@ def summary_table(results_dir: str | os.PathLike | None = None, experiments=None
     particular) is added only when the results are of the shipped village's data.
     """
     t = collect_metrics(results_dir, experiments)
-    shipped = _of_the_shipped_village(results_dir, experiments)
+    shipped = _of_the_shipped_village(t.attrs["data_sha256"])
     rows = []
     for f in FIGURES:
         sel = t[t["experiment"].isin(f.experiments) & (t["baseline"] == f.baseline)]

@@ -1447,6 +1447,7 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
     # or done now), replaced by this sweep's own failures, kept for the others (outside the
     # grid, or cancelled)
     records = dict(old.attrs.get("failed", {})) if old is not None else {}
+    written = dict(records)  # the records the store holds
     for t in g.tasks:
         if t not in todo_set:
             records.pop(t.run_id, None)
@@ -1457,6 +1458,13 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                              "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     said: dict[tuple, list[str]] = {}  # the runs' warnings, each said once at the end
     last_flush = time.monotonic()
+
+    def write(rows: pd.DataFrame) -> None:
+        """The rows into the store, with the failure records as they are now."""
+        nonlocal written
+        _write_store(store, rows, records)
+        written = dict(records)
+
     if old is not None and prune:
         ids = {t.run_id for t in g.tasks}
         kept = old[old["run_id"].isin(ids)]
@@ -1466,21 +1474,17 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                 f"{len(outside)} failure record(s) outside {g.name} from {store}")
             for k in outside:
                 del records[k]
-            _write_store(store, kept, records)
+            write(kept)
             old = kept
     if old is not None and not todo:
         refreshed = _merge(old, [], g)  # names of periods or sets may have changed
-        if (not refreshed[LABEL_COLUMNS].equals(old[LABEL_COLUMNS])
-                or records != old.attrs.get("failed", {})):
-            _write_store(store, refreshed, records)
-    written = {"failed": dict(old.attrs.get("failed", {})) if old is not None else {}}
+        if not refreshed[LABEL_COLUMNS].equals(old[LABEL_COLUMNS]) or records != written:
+            write(refreshed)
 
     def flush(final: bool = False) -> None:
         nonlocal last_flush
-        if new or (final and records != written["failed"]):
-            _write_store(store, _merge(read_store(store) if store.exists() else None, new, g),
-                         records)
-            written["failed"] = dict(records)
+        if new or (final and records != written):
+            write(_merge(read_store(store) if store.exists() else None, new, g))
             new.clear()
         last_flush = time.monotonic()
 

@@ -564,15 +564,14 @@ def _check_pv_timing(ds: xr.Dataset, tz: str) -> None:
             "reads its start) or latitude/longitude wrong", UserWarning, stacklevel=4)
 
 
-def _near_dst_change(t: pd.Timestamp, tz: str, begins: bool = False) -> bool:
-    """True if the UTC offset of ``tz`` changes within a day of the naive UTC time ``t``
-    (with ``begins``: only if it grows, as when daylight saving time begins)."""
+def _near_dst_change(t: pd.Timestamp, tz: str) -> bool:
+    """True if the UTC offset of ``tz`` changes within a day of the naive UTC time ``t``."""
     try:
         around = pd.DatetimeIndex([t - pd.Timedelta(days=1), t + pd.Timedelta(days=1)])
         offsets = around.tz_localize("UTC").tz_convert(tz).map(lambda x: x.utcoffset())
     except Exception:
         return False
-    return offsets[1] > offsets[0] if begins else offsets[0] != offsets[1]
+    return offsets[0] != offsets[1]
 
 
 def _skipped_on_the_clock(t: pd.Timestamp, tz: str) -> bool:
@@ -587,12 +586,15 @@ def _skipped_on_the_clock(t: pd.Timestamp, tz: str) -> bool:
 
 
 def _looks_like_dst_fallback(dups: pd.DatetimeIndex, tz: str) -> bool:
-    """True if duplicated naive times lie in a local hour that occurs twice."""
+    """True if duplicated naive times lie in a local hour that occurs twice (as
+    :func:`_skipped_on_the_clock` asks for the hour that is skipped: by NaT, not by the text
+    of an exception, which differs between pandas versions)."""
     try:
-        dups.tz_localize(tz, ambiguous="raise")
-    except Exception as exc:  # pytz/zoneinfo raise different types
-        return "ambiguous" in str(exc).lower() or "AmbiguousTimeError" in type(exc).__name__
-    return False
+        local = pd.DatetimeIndex(dups).tz_localize(tz, ambiguous="NaT",
+                                                   nonexistent="shift_forward")
+    except Exception:  # an unknown zone: no hint
+        return False
+    return bool(local.isna().any())
 
 
 def check_finite(ds: xr.Dataset, names, where: str = "") -> None:
