@@ -27,6 +27,7 @@ __all__ = [
     "run_duration_curves",
     "save_figure",
     "seasonal_profiles",
+    "seasons",
     "set_theme",
     "soc_heatmap",
     "sunny_week",
@@ -38,9 +39,24 @@ __all__ = [
     "write_figure",
 ]
 
+#: Meteorological seasons by month, northern hemisphere (:func:`seasons` turns them round
+#: for a village south of the equator).
 SEASONS = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
            6: "summer", 7: "summer", 8: "summer", 9: "autumn", 10: "autumn", 11: "autumn"}
 SEASON_ORDER = ["winter", "spring", "summer", "autumn"]
+
+
+def seasons(ds: xr.Dataset, times: pd.DatetimeIndex) -> pd.Index:
+    """The meteorological season of each local time of the village ``ds``.
+
+    By month (:data:`SEASONS`); south of the equator (attrs ``latitude`` < 0)
+    the months are shifted by six, so that a Sydney January is summer. A
+    village without a latitude is taken to be northern.
+    """
+    lat = ds.attrs.get("latitude")
+    south = lat is not None and np.isfinite(float(lat)) and float(lat) < 0
+    month = (times.month + 5) % 12 + 1 if south else times.month
+    return pd.Index(month).map(SEASONS)
 
 
 def set_theme() -> None:
@@ -110,7 +126,7 @@ def seasonal_profiles(ds: xr.Dataset, ax=None):
     t = local_time(ds)
     frame = pd.DataFrame({
         "hour": t.hour + t.minute / 60.0,
-        "season": t.month.map(SEASONS),
+        "season": seasons(ds, t),
         "load": ds["load_kw"].mean("household").values,
         "PV": ds["pv_kw"].mean("household").values,
     }).melt(id_vars=["hour", "season"], var_name="flow", value_name="kW")
@@ -164,7 +180,7 @@ def price_distribution(ds: xr.Dataset, ax=None):
     ax = _ax(ax)
     t = local_time(ds)
     frame = pd.DataFrame({"price [EUR/MWh]": ds["price_eur_per_kwh"].values * 1000.0,
-                          "season": t.month.map(SEASONS)})
+                          "season": seasons(ds, t)})
     present = _seasons(frame["season"])
     sns.histplot(data=frame, x="price [EUR/MWh]", hue="season", hue_order=present,
                  palette=_season_colours(present), element="step", stat="density",

@@ -201,3 +201,18 @@ def test_season_legends_list_only_the_seasons_the_data_hold():
     for ax in (plots.seasonal_profiles(v), plots.price_distribution(v)):
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert "spring" in labels and "winter" not in labels and "autumn" not in labels
+
+
+def test_seasons_turn_round_south_of_the_equator():
+    """A Sydney January is summer; a village without a latitude is taken to be northern."""
+    import pandas as pd
+    import xarray as xr
+
+    from ansen import plots
+
+    times = pd.DatetimeIndex(["2025-01-15", "2025-04-15", "2025-07-15", "2025-10-15"])
+    north = xr.Dataset(attrs={"latitude": 52.9})
+    south = xr.Dataset(attrs={"latitude": -33.9})
+    assert list(plots.seasons(north, times)) == ["winter", "spring", "summer", "autumn"]
+    assert list(plots.seasons(south, times)) == ["summer", "autumn", "winter", "spring"]
+    assert list(plots.seasons(xr.Dataset(), times)) == ["winter", "spring", "summer", "autumn"]
