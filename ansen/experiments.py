@@ -288,7 +288,10 @@ def output_folder(output_dir: str | Path, experiment: Experiment) -> Path:
     """
     from ansen.provenance import check_id, withdraw
 
+    # the id is checked also with an output_dir: it is recorded in the provenance and the
+    # summary lists it, where an id like ../x would read as a path
     folder = Path(output_dir) if output_dir else Path(check_id(experiment.id))
+    check_id(experiment.id, f"output_dir {folder}")
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"output_dir {folder}: a file, not a folder")
     _say_what_is_replaced(folder, experiment)

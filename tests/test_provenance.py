@@ -65,6 +65,9 @@ def test_default_output_folder_is_named_after_the_experiment(tmp_path, monkeypat
         output_folder("", Experiment(id="../up", model="M2", start="2025-03-29",
                                      end="2025-03-30"))
     assert not (tmp_path.parent / "up").exists()
+    with pytest.raises(ValueError, match="output_dir out: unsafe experiment id '../up'"):
+        output_folder("out", Experiment(id="../up", model="M2", start="2025-03-29",
+                                        end="2025-03-30"))
 
 
 # --------------------------------------------------------------------------- provenance
