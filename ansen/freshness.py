@@ -147,19 +147,26 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
             "saving_eur_per_household_month": float(np.average([a[2] for a in acc],
                                                                weights=steps)),
         })
-    table = pd.DataFrame(rows)
+    table = _with_ratios(pd.DataFrame(rows), min(data_lags, key=pd.Timedelta))
+    return {"table": table, "weekly": weekly, "periods": periods,
+            "village": str(village.attrs.get("name", "?")), "tariff": tariff.label}
+
+
+def _with_ratios(table: pd.DataFrame, freshest: str) -> pd.DataFrame:
+    """``table`` with ``fresh_over_week_old``: per model and forecast, the mean MV peak
+    reduction with data of age ``freshest`` (real time: the shortest age asked) over that
+    with week-old data, on the fresh row; NaN elsewhere, and where either reduction is at or
+    below zero (a ratio of a gain to a loss means nothing)."""
+    table = table.copy()
     table["fresh_over_week_old"] = np.nan
-    freshest = min(data_lags, key=pd.Timedelta)  # real time: the shortest age asked
     for (_, kind), g in table.groupby(["model", "forecast"]):
         fresh = g.loc[g["data_lag"] == freshest, "mv_peak_reduction_mean_pct"]
         old = g.loc[g["data_lag"] == "7D", "mv_peak_reduction_mean_pct"]
-        # a ratio only of two reductions: with week-old data at or below zero it means nothing
         if kind != "perfect" and len(fresh) and len(old) and old.iloc[0] > 0 \
                 and fresh.iloc[0] > 0:
             table.loc[g.index[g["data_lag"] == freshest], "fresh_over_week_old"] = (
                 fresh.iloc[0] / old.iloc[0])
-    return {"table": table, "weekly": weekly, "periods": periods,
-            "village": str(village.attrs.get("name", "?")), "tariff": tariff.label}
+    return table
 
 
 def plot(table: pd.DataFrame, axes=None):

@@ -160,6 +160,23 @@ def test_freshness_periods_that_overlap_are_refused():
                           forecasts=["persistence"], progress=False)
 
 
+def test_fresh_over_week_old_only_of_two_positive_reductions():
+    """A week-old reduction of -6.17 % gave a 'ratio' that read like a gain of fresh data."""
+    import pandas as pd
+
+    from ansen.freshness import _with_ratios
+
+    rows = [("M5", "persistence", "15min", 3.0), ("M5", "persistence", "7D", 1.5),
+            ("M5", "weather", "15min", 2.0), ("M5", "weather", "7D", -6.17),
+            ("M4", "persistence", "15min", -1.0), ("M4", "persistence", "7D", 2.0),
+            ("M5", "perfect", "15min", 5.0)]
+    table = _with_ratios(pd.DataFrame(rows, columns=["model", "forecast", "data_lag",
+                                                      "mv_peak_reduction_mean_pct"]), "15min")
+    ratio = table["fresh_over_week_old"].tolist()
+    assert ratio[0] == 2.0  # 3.0 / 1.5, on the fresh row
+    assert all(np.isnan(ratio[1:])), ratio  # week-old rows, a loss on either side, perfect
+
+
 def test_no_battery_experiment_or_settlement():
     """An experiment on a village without batteries divided by zero in its settlement."""
     from ansen.experiments import Experiment, run_experiment
