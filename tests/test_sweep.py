@@ -388,6 +388,39 @@ def test_failures_are_reported_and_the_rest_is_written(tmp_path, villages):
     assert only.empty and list(only.attrs["failed"]) == [alone.tasks[0].run_id]
 
 
+def test_an_interrupted_sweep_keeps_the_failure_records_of_the_runs_it_did_not_reach(
+        tmp_path, villages, monkeypatch):
+    """Ctrl-C after the first run: that run's rows are written and its old failure record
+    dropped; the record of a run not reached stays (it still has no rows), and the runs not
+    reached are named as cancelled."""
+    from ansen.reproduce import Interrupted
+
+    g = sweep.grid(villages[:1], ["none"], ["M1"], PERIODS, name="two")
+    store = tmp_path / "s.parquet"
+    first, second = g.tasks
+    old = {t.run_id: {"label": t.label(), "error": "RuntimeError: an earlier failure",
+                      "task_key": "k", "finished_utc": "2026-01-01T00:00:00Z"}
+           for t in g.tasks}
+    sweep._write_store(store, pd.DataFrame(columns=sweep.STORE_COLUMNS), old)
+    assert set(sweep.read_store(store).attrs["failed"]) == {first.run_id, second.run_id}
+    serial = sweep._serial
+
+    def interrupted(nodes, villages):
+        for node, value in serial(nodes, villages):
+            yield node, value
+            if node.task is not None:  # the first run's result, then Ctrl-C
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "_serial", interrupted)
+    with pytest.raises(Interrupted) as info:
+        sweep.run(g, store, scheduler="synchronous", progress=False)
+    assert info.value.result["cancelled"] == [second.label()]
+    assert list(info.value.result["done"]) == [first.label()]
+    rows = sweep.read_store(store)
+    assert set(rows["run_id"]) == {first.run_id}
+    assert rows.attrs["failed"] == {second.run_id: old[second.run_id]}
+
+
 def test_the_cli_s_last_line_counts_every_run_of_the_grid(tmp_path, villages, capsys):
     """"1 run(s) in 0.1 min, 0 already in the store, 1 failed" read as one of one failing."""
     spec = tmp_path / "gap.toml"
