@@ -114,7 +114,13 @@ result["metrics"].set_index("baseline", append=True)[columns[1:]].T.round(2)''')
     code('''from ansen.experiments import cost_per_month
 
 cost_per_month(result["costs"]).round(2)'''),
-    md("## Settling the community cost among households"),
+    md("## Settling the community cost among households\n\n"
+       "Energy cost only, per battery household and average month (`ansen.settlement`): "
+       "the fixed costs of the table above are left out, as they do not depend on the "
+       "steering. The rules share the bills; like the bills, they do not count the energy "
+       "left in the batteries at the run's end, so a run that ends with fuller batteries "
+       "than its counterfactual (M1) shows a smaller saving to share (the metrics' "
+       "`saving_with_stored_eur_per_household_month` counts it)."),
     code('''result["settlement"].pivot_table(index="household", columns="rule",
                                   values="cost_eur_per_month").round(2)'''),
     md("## Figures (PNG; an SVG of each beside it)"),
