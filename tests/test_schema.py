@@ -542,6 +542,18 @@ def test_a_misspelt_time_zone_gets_a_suggestion(village):
         validate(ds)
 
 
+def test_an_offset_for_a_time_zone_is_told_it_is_not_one():
+    """'CET+1' got "did you mean 'CET'?", a zone one hour off what was meant."""
+    from ansen.data.schema import timezone_hint
+
+    for offset in ("CET+1", "UTC+2", "+01:00", "GMT-5", "UTC+05:30"):
+        assert timezone_hint(offset).startswith("an offset is not a time zone"), offset
+        assert "did you mean" not in timezone_hint(offset)
+    assert "'Etc/GMT-2' (POSIX sign, reversed)" in timezone_hint("UTC+2")
+    assert "'Etc/GMT+5'" in timezone_hint("GMT-5")
+    assert "Etc/GMT" not in timezone_hint("CET+1")  # of CET, not of UTC: no fixed zone said
+
+
 def test_bounds_are_read_in_the_village_s_zone_not_amsterdam_s():
     """--start 2025-03-30T02:30 is a time of London (01:30Z), skipped only in Amsterdam: it
     was refused before the village was read; 2025-10-26T02:30, ambiguous in Amsterdam only,

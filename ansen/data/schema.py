@@ -296,8 +296,21 @@ MV_SCALE_FLOOR = 0.01
 def timezone_hint(tz: str) -> str:
     """``did you mean '...'?`` for a misspelt IANA time zone name, else an example."""
     import difflib
+    import re
     import zoneinfo
 
+    offset = re.fullmatch(r"\s*(?:UTC|GMT|CET|CEST|Z)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*",
+                          str(tz), flags=re.IGNORECASE)
+    if offset:  # an offset is not a zone: it has no daylight saving time
+        sign, hours, minutes = offset[1], int(offset[2]), int(offset[3] or 0)
+        of_utc = not str(tz).strip().upper().startswith(("CET", "CEST"))  # CET+1: of what?
+        if of_utc and not minutes and hours <= 14:
+            fixed = f"'Etc/GMT{'-' if sign == '+' else '+'}{hours}' (POSIX sign, reversed)"
+            return (f"an offset is not a time zone: give the zone whose clock the data keep, "
+                    f"e.g. 'Europe/Amsterdam' (with daylight saving time), or for a clock "
+                    f"fixed at UTC{sign}{hours} all year {fixed}")
+        return ("an offset is not a time zone: give the zone whose clock the data keep, e.g. "
+                "'Europe/Amsterdam' (with daylight saving time)")
     close = difflib.get_close_matches(str(tz), sorted(zoneinfo.available_timezones()), n=1)
     return f"did you mean {close[0]!r}?" if close else "e.g. 'Europe/Amsterdam'"
 
