@@ -294,7 +294,8 @@ MV_SCALE_FLOOR = 0.01
 
 
 def timezone_hint(tz: str) -> str:
-    """``did you mean '...'?`` for a misspelt IANA time zone name, else an example."""
+    """``did you mean '...'?`` for a misspelt IANA time zone name, a word on an offset
+    (``UTC+2`` is not a zone: it has no daylight saving time), else an example."""
     import difflib
     import re
     import zoneinfo
