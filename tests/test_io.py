@@ -628,3 +628,60 @@ def test_a_transformer_without_households_carries_its_own_load():
     np.testing.assert_array_equal(load.sel(transformer="T2").values, 20.0)
     np.testing.assert_array_equal(load.sel(transformer="T1").values, 1.0)
     assert np.isfinite(summary(ds)["value"].astype(float)).sum() > 0
+
+
+@pytest.mark.parametrize("table, column, said", [
+    ("transformer.csv", "T1", "transformer.csv: column 'T1' runs against its households' net"),
+    ("mv.csv", "mv_kw", "mv.csv: mv_kw runs against the transformers' sum"),
+])
+def test_a_measurement_with_feed_in_positive_is_refused(tmp_path, table, column, said):
+    """A transformer table with export counted positive was read, and the derived rest of the
+    load became minus the measured load less twice the households' (an outside check)."""
+    d = _copy(tmp_path)
+    df = pd.read_csv(d / table)
+    df[column] = -df[column]
+    df.to_csv(d / table, index=False)
+    with pytest.raises(DataError, match=re.escape(said) + r".*correlation -\d\.\d\d.*sign turned"):
+        load(d)
+
+
+def test_a_battery_with_discharge_positive_is_refused_over_the_record():
+    """With a one-way efficiency of 0.95 a turned sign drifts 1.6 kWh a day, inside the
+    24-hour allowance; over four weeks it piles up far beyond the battery, while the turned
+    record stays within it."""
+    from ansen.data.io import _check_battery_energy
+
+    t = pd.date_range("2025-06-02", periods=28 * 96, freq="15min", tz="UTC")
+    hour = t.hour + t.minute / 60
+    eta = 0.95
+    # a daily cycle: 9.5 kWh into the cells from 10 to 15 h, all of it out from 18 to 22 h
+    p = np.where((hour >= 10) & (hour < 15), 2.0, 0.0) - np.where(
+        (hour >= 18) & (hour < 22), 9.5 * eta / 4, 0.0)
+    sites = pd.DataFrame({"household": ["H1"], "battery_kwh": [10.0], "battery_eff": [eta]})
+    _check_battery_energy(pd.DataFrame({"H1": p}, index=t), sites, "UTC")  # as measured
+    with pytest.raises(DataError, match=r"battery.csv: column 'H1': with charge positive.*"
+                                        r"stores \d+\.\d kWh net over the record.*with the sign "
+                                        r"turned it stays within 9\.5 kWh.*turn its sign"):
+        _check_battery_energy(pd.DataFrame({"H1": -p}, index=t), sites, "UTC")
+
+
+def test_pv_far_below_its_kwp_in_the_sunny_season_is_warned_of():
+    """Energy per 15-minute step [kWh] read as power [kW]: a quarter of the PV, unsaid."""
+    from ansen.data import validate
+    from tests.conftest import tiny
+
+    ds = tiny(days=15)
+    # tiny's PV is centred on 13:00 UTC: solar noon at longitude -15
+    ds.attrs.update(latitude=52.8, longitude=-15.0, timezone="UTC")
+    ds["pv_kwp"] = ("household", np.array([3.5, 0.0, 2.5]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate(ds)  # 3 kW on 3.5 kWp: no warning
+    ds["pv_kw"] = ds["pv_kw"] / 4
+    with pytest.warns(UserWarning, match=r"no household's PV reaches 0.3 kW per kWp .* in 15 "
+                                         r"days .* household H001, peaks at 0.21 kW/kWp.*energy "
+                                         r"x 4 at 15-minute steps"):
+        validate(ds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate(ds.isel(time=slice(0, 13 * 96)))  # under a fortnight: no warning

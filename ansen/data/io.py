@@ -820,6 +820,12 @@ BATTERY_NOISE_KW = 0.01
 #: A transformer (MV) table whose peak is below this share of the peak of what it carries
 #: (its households' net exchange; the transformers' sum) is in the wrong unit (MW as kW).
 SCALE_FLOOR = 0.01
+#: A transformer (MV) table whose correlation with what it carries (its households' net
+#: exchange, batteries included; the transformers' sum) is below this counts feed-in as
+#: positive. Measured on an outside check's export (2026-12-05): +0.99 as exported, -0.99
+#: with the sign turned. A judgement: unmetered homes on a transformer share the metered
+#: ones' sun and evenings, so no real measurement comes near it.
+SIGN_CORRELATION_FLOOR = -0.5
 
 
 def _check_battery(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -> None:
@@ -866,11 +872,21 @@ def _check_battery_energy(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -
         if cap <= 0 or not BATTERY_EFF_MIN <= eta <= 1:
             continue  # no battery (_check_battery's), an efficiency validate refuses
         p = battery[h].to_numpy(dtype=float)
-        stored = np.concatenate([[0.0], np.cumsum(dt * np.where(p > 0, eta * p, p / eta))])
+        stored = _stored(p, dt, eta)
+        limit = cap * (1.0 + BATTERY_ENERGY_SLACK) + 24.0 * BATTERY_STANDBY_KW
+        if np.ptp(stored) > 2 * limit and np.ptp(_stored(-p, dt, eta)) <= limit:
+            # the losses of a sign turned round pile up as gains: over the whole record the
+            # given sign drifts far beyond the battery, the other stays within it
+            raise DataError(
+                f"{file}: column {h!r}: with charge positive, as the schema has it, the "
+                f"measured power stores {np.ptp(stored):.1f} kWh net over the record (charge "
+                f"times the efficiency {eta:g}, less discharge divided by it) in a battery of "
+                f"{cap:g} kWh (sites.csv); with the sign turned it stays within "
+                f"{np.ptp(_stored(-p, dt, eta)):.1f} kWh: the export counts discharge as "
+                "positive; turn its sign")
         s = pd.Series(stored)
         span = (s.rolling(window + 1, min_periods=1).max()
                 - s.rolling(window + 1, min_periods=1).min()).to_numpy()
-        limit = cap * (1.0 + BATTERY_ENERGY_SLACK) + 24.0 * BATTERY_STANDBY_KW
         if span.max() > limit:
             end = int(np.argmax(span > limit))  # the first 24 hours that overflow
             start = max(0, end - window)
@@ -885,6 +901,12 @@ def _check_battery_energy(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -
                 f"(+{BATTERY_ENERGY_SLACK:.0%} and {24 * BATTERY_STANDBY_KW:g} kWh of standby); "
                 "check the sign (charge positive), the unit "
                 "(kW, the mean over the step) and the column's household")
+
+
+def _stored(p: np.ndarray, dt: float, eta: float) -> np.ndarray:
+    """Energy stored since the first step [kWh] by power ``p`` [kW, charge positive] at steps
+    of ``dt`` hours: charge times the one-way efficiency, discharge divided by it."""
+    return np.concatenate([[0.0], np.cumsum(dt * np.where(p > 0, eta * p, p / eta))])
 
 
 def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataFrame,
@@ -922,6 +944,11 @@ def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataF
                 f"{name('transformer')}: column {t!r} peaks at {peak:.4g} "
                 f"kW, but its households' net exchange alone reaches {homes:.4g} kW; values "
                 "look like MW instead of kW")
+    for t in trafo.columns:
+        homes = net.loc[:, on.index[on == t]].sum(axis=1)
+        _check_sign(trafo[t], homes, f"{name('transformer')}: column {t!r}",
+                    "its households' net exchange (load - PV + battery)")
+    _check_sign(mv, trafo.sum(axis=1), f"{name('mv')}: mv_kw", "the transformers' sum")
     carried = trafo.sum(axis=1).abs().max()
     if carried > 0 and mv.abs().max() == 0:
         raise DataError(f"{name('mv')}: mv_kw is zero throughout, but the village's "
@@ -932,6 +959,18 @@ def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataF
             f"{name('mv')}: mv_kw peaks at {mv.abs().max():.4g} kW, but the "
             f"village's transformers alone reach {carried:.4g} kW; values look like MW instead "
             "of kW")
+
+
+def _check_sign(measured: pd.Series, carried: pd.Series, what: str, of: str) -> None:
+    """Refuse a measurement that runs against what it carries (SIGN_CORRELATION_FLOOR)."""
+    a, b = measured.to_numpy(dtype=float), carried.to_numpy(dtype=float)
+    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+        return
+    r = float(np.corrcoef(a, b)[0, 1])
+    if r < SIGN_CORRELATION_FLOOR:
+        raise DataError(
+            f"{what} runs against {of}: correlation {r:.2f}; import is positive and feed-in "
+            "negative (kW); an export that counts feed-in as positive needs its sign turned")
 
 
 #: The tables an export folder may hold (each as .csv or .parquet; module docstring).

@@ -262,6 +262,15 @@ BATTERY_MAX_C_RATE = 4.0
 PV_MAX_PER_KWP = 1.5
 #: PV readings up to this beyond that are meter noise (a home with pv_kwp 0 reading a few W).
 PV_NOISE_KW = 0.05
+#: A warning when no household's PV reaches this per kWp installed [kW/kWp] in data that hold
+#: at least PV_LOW_MIN_DAYS days on which the sun climbs above PV_LOW_SUN_DEG at noon: a clear
+#: spring or summer day takes a south roof to 0.7-0.85 kW/kWp and an east or west roof to
+#: 0.5-0.6, so a village whose best is below 0.3 over two such weeks has most likely exported
+#: energy per step [kWh] as power [kW] (a quarter of the power at 15-minute steps).
+#: Judgements, from the clear-day figures above; a warning, since a fortnight of fog can do it.
+PV_LOW_PER_KWP = 0.3
+PV_LOW_SUN_DEG = 35.0
+PV_LOW_MIN_DAYS = 14
 #: PV at night: the village's PV counts as generated at night on steps when the sun is below
 #: this elevation [deg] from one step before to two steps after the time stamp (whichever end
 #: of its step a time stamp labels) and the village's PV is above NIGHT_PV_SHARE of its peak
@@ -508,6 +517,35 @@ def sun_elevation(times_utc, latitude: float, longitude: float,
                                 + np.cos(lat) * np.cos(dec) * np.cos(angle)))
 
 
+def _check_pv_low(ds: xr.Dataset, kwp: np.ndarray) -> None:
+    """Warn when no household's PV comes near its kWp on sunny-season data (PV_LOW_*)."""
+    try:
+        lat, lon = float(ds.attrs["latitude"]), float(ds.attrs["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return
+    has = kwp > 0
+    if not (np.isfinite(lat) and np.isfinite(lon)) or not has.any() or ds.sizes["time"] < 2:
+        return
+    t = pd.DatetimeIndex(ds["time"].values)
+    sun = pd.Series(sun_elevation(t, lat, lon), index=t)
+    high = int((sun.groupby(t.floor("D")).max() >= PV_LOW_SUN_DEG).sum())
+    if high < PV_LOW_MIN_DAYS:
+        return
+    per_kwp = ds["pv_kw"].values[:, has].max(axis=0) / kwp[has]
+    best = int(np.argmax(per_kwp))
+    if per_kwp[best] < PV_LOW_PER_KWP:
+        import warnings
+
+        step = (t[1] - t[0]) / pd.Timedelta(minutes=1)
+        warnings.warn(
+            f"pv_kw: no household's PV reaches {PV_LOW_PER_KWP:g} kW per kWp (pv_kwp) in "
+            f"{high} days with the sun above {PV_LOW_SUN_DEG:g} degrees at noon; the best, "
+            f"household {ds.indexes['household'][np.flatnonzero(has)[best]]}, peaks at "
+            f"{per_kwp[best]:.2f} kW/kWp, where a clear day gives 0.5-0.85: energy per step "
+            f"[kWh] given as power [kW]? (power = energy x {60 / step:g} at {step:g}-minute "
+            "steps), or pv_kwp too high", UserWarning, stacklevel=4)
+
+
 def _check_pv_timing(ds: xr.Dataset, tz: str) -> None:
     """Refuse PV generated at night, warn of PV far from solar noon (constants above); needs
     attrs latitude and longitude."""
@@ -705,6 +743,7 @@ def _check_values(ds: xr.Dataset) -> None:
                 f"more than {PV_MAX_PER_KWP:g} kW per kWp, first at "
                 f"{_first_times(ds['pv_kw'], above, tz=tz)}; pv_kwp too low or missing, or "
                 f"pv_kw in W? ({int(above.any(axis=0).sum())} household(s))")
+        _check_pv_low(ds, kwp)
     _check_pv_timing(ds, tz)
     kva = ds["transformer_kva"].values
     if (kva <= 0).any():
