@@ -311,6 +311,20 @@ BAD_EXPORTS = {
     "mv-in-mw": (
         _edit_frame("mv.csv", lambda df: df.assign(mv_kw=df["mv_kw"].astype(float) / 1000)),
         r"mv.csv: mv_kw peaks at .* values look like MW instead of kW"),
+    "prices-unknown-column": (
+        _edit_frame("prices.csv", lambda df: df.assign(price_eur_per_mwh_incl_vat="1")),
+        r"prices.csv: unknown columns \['price_eur_per_mwh_incl_vat'\]; known: time and one "
+        r"of price_eur_per_kwh, price_eur_per_mwh"),
+    "transformers-unknown-column": (
+        _edit_frame("transformers.csv", lambda df: df.assign(year="2019")),
+        r"transformers.csv: unknown columns \['year'\]; known: \['transformer', 'kva'\]"),
+    "transformer-meter-readings": (
+        _edit_frame("transformer.csv", lambda df: df.assign(T1=50000 + 0.5 * np.arange(len(df)))),
+        r"transformer.csv: column 'T1' never decreases over 188 steps .* cumulative meter "
+        r"readings"),
+    "mv-meter-readings": (
+        _edit_frame("mv.csv", lambda df: df.assign(mv_kw=900000 + 7.0 * np.arange(len(df)))),
+        r"mv.csv: mv_kw never decreases over 188 steps .* cumulative meter readings"),
     "infinite-value": (_edit_frame("pv.csv", lambda df: _set(df, 7, "H3", "inf")),
                        r"pv.csv: column 'H3': 'inf' in line 9 is not a finite number"),
     "implausible-efficiency": (_edit_frame("sites.csv", lambda df: _set(df, 0, "battery_eff",
@@ -494,6 +508,16 @@ def test_parquet_errors_name_the_row_not_a_line(tmp_path):
     with pytest.raises(DataError, match=r"mv.parquet: column 'mv_kw': 1 empty or NaN value\(s\), "
                                         r"first in row 6;"):
         load(d)
+
+
+def test_a_parquet_table_with_time_as_its_index_is_read(tmp_path):
+    """pandas' default to_parquet keeps a time index as the index: read as 'no time column'."""
+    d = _copy(tmp_path)
+    df = pd.read_csv(d / "mv.csv")
+    df["time"] = pd.to_datetime(df["time"], utc=True)
+    (d / "mv.csv").unlink()
+    df.set_index("time").to_parquet(d / "mv.parquet")
+    np.testing.assert_array_equal(load(d)["mv_kw"].values, load(EXAMPLE_EXPORT)["mv_kw"].values)
 
 
 def test_numeric_looking_ids_stay_text(tmp_path):

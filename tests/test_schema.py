@@ -200,6 +200,10 @@ def test_cumulative_meter_readings(village, name):
     ds[name] = energy
     with pytest.raises(DataError, match="cumulative meter readings"):
         validate(ds)
+    # a register of a meter years old is far above any power: still called a register, not W
+    ds[name] = energy + 12000.0
+    with pytest.raises(DataError, match="never decreases .* cumulative meter readings"):
+        validate(ds)
 
 
 def test_unknown_transformer(village):

@@ -319,6 +319,9 @@ def _read_table(folder: Path, name: str, required: bool = True):
                 df = pd.read_parquet(f)
             except Exception as exc:
                 raise DataError(f"{f.name}: cannot be read as Parquet ({exc})") from exc
+            if any(n is not None for n in df.index.names):
+                # pandas' default to_parquet keeps a named index (time) as the index
+                df = df.reset_index()
             decimal = "."
             padded = [str(c) for c in df.columns if str(c) != str(c).strip()]
             trimmed = (f"{f.name}: spaces around header name(s) {padded[:3]} trimmed; the "
@@ -720,6 +723,10 @@ def _prices(folder: Path, meta: dict, notes: list[str]) -> pd.DataFrame:
         raise DataError(f"{file}: needs a column price_eur_per_kwh or price_eur_per_mwh "
                         f"(columns: {list(df.columns)[:6]})")
     col = cols[0]
+    if extra := [str(c) for c in df.columns if c not in ("time", col)]:
+        raise DataError(f"{file}: unknown columns {extra}; known: time and one of "
+                        "price_eur_per_kwh, price_eur_per_mwh (the day-ahead price, without "
+                        "taxes: the tariff adds them)")
     p = _numeric(df, file, [col], decimal)[col]
     p95 = float(np.percentile(np.abs(p.to_numpy()), 95))
     if col == "price_eur_per_mwh" and p95 < PRICE_MWH_MIN_P95:
@@ -920,6 +927,19 @@ def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataF
         return next((f.name for f in (folder / f"{table}.csv", folder / f"{table}.parquet")
                      if f.exists()), f"{table}.csv")
 
+    from ansen.data.schema import CUMULATIVE_MIN_RISING, CUMULATIVE_MIN_STEPS
+
+    # first: meter readings, which any check of size would call W (the schema's rule, on the
+    # tables as measured: the batteries taken out, a reading may fall)
+    for what, x in [*((f"{name('transformer')}: column {t!r}", trafo[t]) for t in trafo),
+                    (f"{name('mv')}: mv_kw", mv)]:
+        d = np.diff(x.to_numpy(dtype=float))
+        if len(d) + 1 >= CUMULATIVE_MIN_STEPS and (d >= 0).all() \
+                and (d > 0).mean() >= CUMULATIVE_MIN_RISING:
+            raise DataError(
+                f"{what} never decreases over {len(d) + 1} steps (from {x.iloc[0]:.4g} to "
+                f"{x.iloc[-1]:.4g}) - looks like cumulative meter readings (kWh) instead of "
+                "mean power per step (kW); difference them and divide by the step length")
     for t in trafo.columns:  # first: a transformer in W would make mv.csv look like MW
         peak = trafo[t].abs().max()
         if peak > TRANSFORMER_MAX_LOADING * kva[t]:
@@ -1024,6 +1044,8 @@ def read_folder(folder: str | os.PathLike, resample: bool | None = None) -> xr.D
                 if "kva" in miss and any(c.lower() in ("kw", "va", "mva", "kva_rating", "rating")
                                          for c in found) else "")
         raise DataError(f"{tfile}: missing columns {miss} (found {found}){hint}")
+    if extra := [str(c) for c in tdf.columns if c not in ("transformer", "kva")]:
+        raise DataError(f"{tfile}: unknown columns {extra}; known: ['transformer', 'kva']")
     trafos = _numeric(tdf, tfile, ["kva"], tdec)
     trafos.insert(0, "transformer", _ids(tdf, tfile, "transformer", unique=True))
     hh = list(sites["household"])

@@ -688,6 +688,9 @@ def _check_values(ds: xr.Dataset) -> None:
         if var.plausible_max is not None:
             big = np.abs(vals) > var.plausible_max
             if big.any():
+                if "time" in da.dims and name in ("load_kw", "pv_kw", "transformer_rest_kw",
+                                                  "mv_kw"):
+                    _check_cumulative(ds, [name])  # meter readings grow past any power
                 guess = {"EUR/kWh": "EUR/MWh instead of EUR/kWh", "kWh": "Wh instead of kWh",
                          "kVA": "VA instead of kVA", "kWp": "Wp instead of kWp"}.get(
                              var.unit, "W instead of kW")
@@ -785,11 +788,12 @@ def _check_mv_scale(ds: xr.Dataset) -> None:
                         f"carry up to {peak:.4g} kW; values look like MW instead of kW")
 
 
-def _check_cumulative(ds: xr.Dataset) -> None:
+def _check_cumulative(ds: xr.Dataset,
+                      names=("load_kw", "pv_kw", "transformer_rest_kw", "mv_kw")) -> None:
     """Reject series that never decrease: meter readings (kWh) instead of power."""
     if ds.sizes["time"] < CUMULATIVE_MIN_STEPS:
         return
-    for name in ("load_kw", "pv_kw", "transformer_rest_kw", "mv_kw"):
+    for name in names:
         da = ds[name]
         vals = da.values.reshape(ds.sizes["time"], -1)
         d = np.diff(vals, axis=0)
