@@ -14,7 +14,7 @@ import pandas as pd
 import seaborn as sns
 import xarray as xr
 
-from ansen.data.schema import battery_sites, local_time
+from ansen.data.schema import battery_sites, local_time, seasons
 from ansen.data.summary import transformer_kw
 
 __all__ = [
@@ -39,24 +39,7 @@ __all__ = [
     "write_figure",
 ]
 
-#: Meteorological seasons by month, northern hemisphere (:func:`seasons` turns them round
-#: for a village south of the equator).
-SEASONS = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
-           6: "summer", 7: "summer", 8: "summer", 9: "autumn", 10: "autumn", 11: "autumn"}
 SEASON_ORDER = ["winter", "spring", "summer", "autumn"]
-
-
-def seasons(ds: xr.Dataset, times: pd.DatetimeIndex) -> pd.Index:
-    """The meteorological season of each local time of the village ``ds``.
-
-    By month (:data:`SEASONS`); south of the equator (attrs ``latitude`` < 0)
-    the months are shifted by six, so that a Sydney January is summer. A
-    village without a latitude is taken to be northern.
-    """
-    lat = ds.attrs.get("latitude")
-    south = lat is not None and np.isfinite(float(lat)) and float(lat) < 0
-    month = (times.month + 5) % 12 + 1 if south else times.month
-    return pd.Index(month).map(SEASONS)
 
 
 def set_theme() -> None:

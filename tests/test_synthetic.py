@@ -148,3 +148,17 @@ def test_the_summary_judges_neither_a_winter_peak_without_winter_nor_the_pilot_t
     for figure in ("transformer import peak [kW/kVA]", "transformer export peak [kW/kVA]",
                    "MV weekly |peak| median [kW]"):
         assert s.loc[figure, "ok"] is None, figure
+
+
+def test_the_summary_takes_a_southern_january_for_summer():
+    """At latitude -33.9 two weeks of January are summer: no winter peak judged; two weeks of
+    July are winter: judged."""
+    from ansen.data.summary import summary
+
+    figure = "transformer import peak [kW/kVA]"
+    for start, judged in (("2025-01-06", False), ("2025-07-07", True)):
+        v = tiny(days=15, start=start)
+        v.attrs["latitude"] = -33.9
+        assert (summary(v).loc[figure, "ok"] is not None) == judged, start
+        v.attrs["latitude"] = 52.8
+        assert (summary(v).loc[figure, "ok"] is not None) == (not judged), start

@@ -39,6 +39,7 @@ __all__ = [
     "is_home_id",
     "parse_time",
     "local_time",
+    "seasons",
     "step_hours",
     "validate",
 ]
@@ -196,6 +197,25 @@ def local_time(ds: xr.Dataset) -> pd.DatetimeIndex:
     """The ``time`` coordinate as tz-aware local time (``attrs['timezone']``)."""
     tz = ds.attrs.get("timezone", "Europe/Amsterdam")
     return ds.indexes["time"].tz_localize("UTC").tz_convert(tz)
+
+
+#: Meteorological seasons by month, northern hemisphere (:func:`seasons` turns them round
+#: for a village south of the equator).
+SEASONS = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
+           6: "summer", 7: "summer", 8: "summer", 9: "autumn", 10: "autumn", 11: "autumn"}
+
+
+def seasons(ds: xr.Dataset, times: pd.DatetimeIndex) -> pd.Index:
+    """The meteorological season of each local time of the village ``ds``.
+
+    By month (:data:`SEASONS`); south of the equator (attrs ``latitude`` < 0)
+    the months are shifted by six, so that a Sydney January is summer. A
+    village without a latitude is taken to be northern.
+    """
+    lat = ds.attrs.get("latitude")
+    south = lat is not None and np.isfinite(float(lat)) and float(lat) < 0
+    month = (times.month + 5) % 12 + 1 if south else times.month
+    return pd.Index(month).map(SEASONS)
 
 
 def when(ts, tz: str = "Europe/Amsterdam") -> str:

@@ -17,6 +17,7 @@ from ansen.data.schema import (
     holds_a_year,
     home_flags,
     local_time,
+    seasons,
     step_hours,
 )
 
@@ -117,7 +118,8 @@ def transformer_kw(ds: xr.Dataset, net: xr.DataArray | None = None) -> xr.DataAr
 #: Figures whose range is a calibration target of the synthetic village, not a plausibility
 #: range for villages in general: judged only on a village the generator made.
 CALIBRATED = ("MV weekly |peak| median [kW]", "transformer export peak [kW/kVA]")
-#: Figures of winter: judged only on data that hold a winter month (December to February).
+#: Figures of winter: judged only on data that hold two weeks of winter (December to
+#: February; June to August south of the equator, :func:`ansen.data.schema.seasons`).
 WINTER = ("transformer import peak [kW/kVA]",)
 #: The figures of :func:`summary` that are per year (judged only on a year of data or more).
 PER_YEAR = ("household use [kWh/yr]", "PV yield [kWh/kWp/yr]", "negative price hours [h/yr]")
@@ -184,7 +186,7 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
         not_judged += [k for k in out.index if "price" in k]
     if ds.attrs.get("generator") != "ansen.data.synthesize":  # the synthetic village's target
         not_judged += [k for k in CALIBRATED if k in out.index]
-    winter_days = local[local.month.isin([12, 1, 2])].normalize().nunique()
+    winter_days = local[seasons(ds, local) == "winter"].normalize().nunique()
     if winter_days < 14:  # a winter peak from data without (two weeks of) winter
         not_judged += [k for k in WINTER if k in out.index]
     out.loc[not_judged, "ok"] = None
