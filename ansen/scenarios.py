@@ -1193,11 +1193,18 @@ def _temperature(ds: xr.Dataset) -> tuple[np.ndarray, str]:
     DWD test reference year 2010, region 1 (the weather of the synthetic
     village, :func:`ansen.data.sources.read_try`), each step taking the TRY
     hour of the same calendar day and CET hour (a climatological year, not
-    the weather of the village's days).
+    the weather of the village's days). Refused (ValueError) for a village whose
+    latitude and longitude lie outside that climate
+    (:data:`ansen.data.sources.TRY_CLIMATE`); one without them is taken to lie in it.
     """
     if "temp_air_degc" in ds:
         return ds["temp_air_degc"].values.astype(float), "village temp_air_degc"
-    from ansen.data.sources import read_try
+    from ansen.data.sources import read_try, try_climate_note
+
+    if note := try_climate_note(ds.attrs.get("latitude"), ds.attrs.get("longitude")):
+        raise ValueError(f"heat pumps added to village {ds.attrs.get('name', '?')!r} need "
+                         f"its outdoor temperature: the village at {note}; give the village "
+                         "a variable temp_air_degc (dims time, degC)")
 
     try_ = read_try(1)["temp_air"].to_numpy()
     cet = ds.indexes["time"] + pd.Timedelta(hours=1)

@@ -477,6 +477,16 @@ def test_synthetic_heat_pumps_follow_the_temperature_over_a_year():
     annual = recipe(d)["applied"]["growth"]["heat_pump_added"]["annual_kwh_mean"]
     assert 2000.0 < annual < 5000.0  # around the 3,500 kWh/yr assumed (lognormal spread)
     assert recipe(d)["applied"]["growth"]["heat_pump_added"]["temperature"].startswith("DWD")
+    # a village far from that climate (Sydney: its July is winter) needs its own temperature
+    v.attrs.update(latitude=-33.87, longitude=151.21)
+    with pytest.raises(ValueError, match=r"heat pumps added to village .* need its outdoor "
+                                         r"temperature: the village at latitude -33.87.*give "
+                                         r"the village a variable temp_air_degc"):
+        derive(v, Scenario("hp", growth=Growth(heat_pump_share_added=0.5, seed=2)))
+    v["temp_air_degc"] = ("time", 12.0 - 8.0 * np.cos(2 * np.pi * (t.dayofyear - 196) / 365))
+    d = derive(v, Scenario("hp", growth=Growth(heat_pump_share_added=0.5, seed=2)))
+    hp = d["heat_pump_kw"].sum("household").to_series()
+    assert hp["2024-07"].mean() > 3 * hp["2025-01"].mean()  # heating in the southern winter
 
 
 # --------------------------------------------------------------------------- tariff

@@ -162,3 +162,24 @@ def test_the_summary_takes_a_southern_january_for_summer():
         assert (summary(v).loc[figure, "ok"] is not None) == judged, start
         v.attrs["latitude"] = 52.8
         assert (summary(v).loc[figure, "ok"] is not None) == (not judged), start
+
+
+def test_a_southern_village_s_plants_face_north_and_need_no_south_roofs():
+    """Roof orientations without 'S' and 'SW' raised KeyError: the hall, farm and school
+    plants took the homes' 'S' and 'SW' entries. South of the equator they face north; the
+    weather is the TRY's by calendar date, which the generator says."""
+    from ansen.data.synthetic import VillageSpec, synthesize
+
+    spec = VillageSpec(latitude=-33.87, longitude=151.21, timezone="Australia/Sydney",
+                       start_local="2025-07-07", end_local="2025-07-14", n_homes=12,
+                       t1_homes=6, n_battery_homes=3, battery_homes_on_t1=2,
+                       pv_orientations=(("N", 0.0, 1.0),))
+    with pytest.warns(UserWarning, match=r"synthesize: the village at latitude -33.87, "
+                                         r"longitude 151.21 lies outside the climate of the DWD"
+                                         r".*seasons are turned round"):
+        ds = synthesize(2025, spec)
+    # every roof faces north: the hall's PV per kWp is a home's (to the storage grid)
+    kwp = ds["pv_kwp"].values
+    per_kwp = ds["pv_kw"].values / np.where(kwp > 0, kwp, np.nan)
+    home = int(np.flatnonzero(kwp[:-1] > 0)[0])
+    np.testing.assert_allclose(per_kwp[:, -1], per_kwp[:, home], atol=0.01 / kwp[home])

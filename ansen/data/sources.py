@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["bdew_profile", "demandlib_dir", "read_try", "dutch_holidays"]
+__all__ = ["bdew_profile", "demandlib_dir", "read_try", "dutch_holidays", "try_climate_note"]
 
 _MONTHS = {
     "Januar": 1, "Februar": 2, "März": 3, "April": 4, "Mai": 5, "Juni": 6, "Juli": 7,
@@ -129,6 +129,34 @@ def bdew_profile(name: str, local: pd.DatetimeIndex, dynamic: bool | None = None
     from ansen.data.schema import annual_kwh
 
     return out / (float(annual_kwh(out, local)) / (365.25 * 24.0))
+
+
+#: Where the DWD test reference year's climate (region 1, Bremerhaven, at 53.5 N, 8.6 E) may
+#: stand for a village's: latitude and longitude ranges [deg] of north-west and central
+#: Europe's temperate maritime climate (the Benelux, northern Germany, Denmark, southern
+#: England). A judgement: beyond it the seasons (south of the equator), the winters
+#: (continental) or the sun (the south) differ from the TRY's by more than a model year can
+#: be trusted to.
+TRY_CLIMATE = {"latitude": (47.0, 57.0), "longitude": (-5.0, 16.0)}
+
+
+def try_climate_note(latitude, longitude) -> str:
+    """Empty if a place lies where the TRY's climate may stand for it (:data:`TRY_CLIMATE`)
+    or its position is unknown (NaN); else a sentence that says why not."""
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        return ""
+    if not (np.isfinite(lat) and np.isfinite(lon)):
+        return ""
+    (lat0, lat1), (lon0, lon1) = TRY_CLIMATE["latitude"], TRY_CLIMATE["longitude"]
+    if lat0 <= lat <= lat1 and lon0 <= lon <= lon1:
+        return ""
+    south = " (south of the equator its seasons are turned round)" if lat < 0 else ""
+    return (f"latitude {lat:g}, longitude {lon:g} lies outside the climate of the DWD test "
+            f"reference year (region 1, Bremerhaven; taken for latitude {lat0:g} to {lat1:g}, "
+            f"longitude {lon0:g} to {lon1:g}), whose days are taken by calendar date and CET "
+            f"hour{south}")
 
 
 def read_try(region: int = 1) -> pd.DataFrame:

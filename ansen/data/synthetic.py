@@ -388,6 +388,14 @@ def synthesize(seed: int = 2024, spec: VillageSpec | None = None) -> xr.Dataset:
         of :data:`ansen.data.io.PACKING` so that ``save`` stores it exactly.
     """
     spec = spec or VillageSpec()
+    from ansen.data.sources import try_climate_note
+
+    if note := try_climate_note(spec.latitude, spec.longitude):
+        import warnings
+
+        warnings.warn(f"synthesize: the village at {note}: its weather, PV yield and heat "
+                      "pump use follow that climate's calendar, not the village's",
+                      UserWarning, stacklevel=2)
     rng = np.random.default_rng(seed)
     t = time_index(spec)
     local = t.tz_convert(spec.timezone)
@@ -401,6 +409,16 @@ def synthesize(seed: int = 2024, spec: VillageSpec | None = None) -> xr.Dataset:
     orient = {o: pv_per_kwp(wx, spec.pv_tilt_deg, az, **kw) for o, az, _ in spec.pv_orientations}
     shares = np.array([s for *_, s in spec.pv_orientations])
     names = [o for o, *_ in spec.pv_orientations]
+    # the plants (hall, farm, school, solar park) face south and south-west north of the
+    # equator, north and north-west south of it, whatever the homes' roofs
+    by_azimuth = {az: orient[o] for o, az, _ in spec.pv_orientations}
+
+    def plant(azimuth: float) -> np.ndarray:
+        az = azimuth if spec.latitude >= 0 else (540.0 - azimuth) % 360.0
+        return by_azimuth[az] if az in by_azimuth else pv_per_kwp(wx, spec.pv_tilt_deg, az,
+                                                                  **kw)
+
+    south, south_west = plant(180.0), plant(225.0)
 
     # homes
     has_pv = rng.random(n) < spec.pv_share
@@ -418,7 +436,7 @@ def synthesize(seed: int = 2024, spec: VillageSpec | None = None) -> xr.Dataset:
 
     # village hall
     hall = bdew_profile("G25", local) * spec.hall_kwh_per_year / (365.25 * 24)
-    hall_pv = orient["S"] * spec.hall_pv_kwp
+    hall_pv = south * spec.hall_pv_kwp
 
     ids = [f"H{i + 1:03d}" for i in range(n)] + ["DORPSHUIS"]
     trafo = np.array(["T1"] * spec.t1_homes + ["T2"] * (n - spec.t1_homes) + ["T1"])
@@ -446,18 +464,19 @@ def synthesize(seed: int = 2024, spec: VillageSpec | None = None) -> xr.Dataset:
     night = (wx["zenith"].to_numpy() > 96.0).astype(float)  # civil dusk to dawn
     rest_t1 = (
         bdew_profile("L25", local) * spec.t1_farm_kwh_per_year / 8766
-        - orient["S"] * spec.t1_farm_pv_kwp + spec.street_light_kw * night
+        - south * spec.t1_farm_pv_kwp + spec.street_light_kw * night
     )
     rest_t2 = (
         bdew_profile("G25", local) * spec.t2_school_kwh_per_year / 8766
-        - orient["SW"] * spec.t2_school_pv_kwp + spec.street_light_kw * night
+        - south_west * spec.t2_school_pv_kwp + spec.street_light_kw * night
     )
     rest = np.column_stack([rest_t1, rest_t2])
     q_rest = _quantize(rest, "transformer_rest_kw")
     rest = q_rest * PACKING["transformer_rest_kw"][0]
     net = load - pv_all
     ansen_kw = net.sum(1) + rest.sum(1)
-    mv = ansen_kw + mv_neighbours(spec, local, wx, orient, hp[:, has_hp], ev[:, has_ev])
+    mv = ansen_kw + mv_neighbours(spec, local, wx, orient, hp[:, has_hp], ev[:, has_ev],
+                                  south)
     mv = _quantize(mv, "mv_kw") * PACKING["mv_kw"][0]
 
     price = day_ahead_prices(spec.prices, local, wx, rng)
@@ -506,14 +525,16 @@ def synthesize(seed: int = 2024, spec: VillageSpec | None = None) -> xr.Dataset:
     return ds
 
 
-def mv_neighbours(spec: VillageSpec, local, wx, orient, hp_homes, ev_homes) -> np.ndarray:
+def mv_neighbours(spec: VillageSpec, local, wx, orient, hp_homes, ev_homes,
+                  park_per_kwp) -> np.ndarray:
     """The part of the MV feeder load [kW] that is not Ansen.
 
     Neighbouring villages (``mv_neighbour_homes`` homes as the smooth H25
     profile at the appliance mean, plus heat pumps and EVs at Ansen's shares
     with Ansen's mean per-home profiles), their rooftop PV (mixed
     orientations), business and agriculture (G25 and L25, half each) and a
-    ground-mounted solar park (south, clipped at its AC rating).
+    ground-mounted solar park (``park_per_kwp``: facing the equator, clipped at its AC
+    rating).
     """
     homes = spec.mv_neighbour_homes
     h25 = bdew_profile("H25", local) * spec.appliance_kwh_per_year / 8766 * homes
@@ -524,7 +545,7 @@ def mv_neighbours(spec: VillageSpec, local, wx, orient, hp_homes, ev_homes) -> n
     business = 0.5 * spec.mv_business_kwh_per_year / 8766 * (
         bdew_profile("G25", local) + bdew_profile("L25", local)
     )
-    park = np.minimum(orient["S"] * spec.pv_dc_ac_ratio, 1.0 / spec.mv_solar_park_dc_ac)
+    park = np.minimum(park_per_kwp * spec.pv_dc_ac_ratio, 1.0 / spec.mv_solar_park_dc_ac)
     return h25 + hp + ev + business - mixed * spec.mv_neighbour_pv_kwp - (
         park * spec.mv_solar_park_kwp
     )
