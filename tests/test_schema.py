@@ -576,3 +576,20 @@ def test_bounds_are_read_in_the_village_s_zone_not_amsterdam_s():
     with pytest.raises(ValueError, match="start 2025-03-30 01:30:00 does not exist in "
                                          "Europe/London"):
         validate(v, start="2025-03-30T01:30", end="2025-03-31")
+
+
+def test_a_time_zone_of_another_place_is_warned_of(village):
+    """A Sydney village left on Europe/Amsterdam read as valid, its days on Amsterdam's clock."""
+    import warnings
+
+    ds = village.copy()
+    ds.attrs.update(latitude=-33.87, longitude=151.21, timezone="Europe/Amsterdam")
+    ds["pv_kw"] = ds["pv_kw"] * 0  # no PV: its timing is not what this test is about
+    with pytest.warns(UserWarning, match=r"Europe/Amsterdam keeps standard time UTC\+1, 9.1 h "
+                                         r"behind the sun at longitude 151.21"):
+        validate(ds)
+    for tz, lon in (("Australia/Sydney", 151.21), ("Europe/Madrid", -8.5), ("UTC", 6.4)):
+        ds.attrs.update(timezone=tz, longitude=lon)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            validate(ds)

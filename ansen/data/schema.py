@@ -537,6 +537,38 @@ def sun_elevation(times_utc, latitude: float, longitude: float,
                                 + np.cos(lat) * np.cos(dec) * np.cos(angle)))
 
 
+#: A warning when the time zone's standard time lies further than this from the mean solar
+#: time of the village's longitude [h] (longitude / 15). Zones keep clocks up to 2-3 hours
+#: from the sun (western Spain on CET, western China on UTC+8: about 2.6 h in 2025), so a
+#: larger gap means the zone of another place (a Sydney village left on Europe/Amsterdam).
+ZONE_SUN_TOLERANCE_H = 3.5
+
+
+def _check_zone_longitude(ds: xr.Dataset, tz: str) -> None:
+    """Warn when the time zone does not belong to the village's longitude (above)."""
+    import zoneinfo
+
+    try:
+        lon = float(ds.attrs["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return
+    if not np.isfinite(lon):
+        return
+    zone = zoneinfo.ZoneInfo(tz)
+    year = int(pd.DatetimeIndex(ds["time"].values[:1]).year[0]) if ds.sizes["time"] else 2025
+    standard = min(pd.Timestamp(f"{year}-{m}-15", tz=zone).utcoffset() / pd.Timedelta(hours=1)
+                   for m in (1, 7))  # the lesser offset: standard time, not summer time
+    gap = (standard - lon / 15.0 + 12.0) % 24.0 - 12.0
+    if abs(gap) > ZONE_SUN_TOLERANCE_H:
+        import warnings
+
+        warnings.warn(
+            f"attrs['timezone']: {tz} keeps standard time UTC{standard:+g}, {abs(gap):.1f} h "
+            f"{'ahead of' if gap > 0 else 'behind'} the sun at longitude {lon:g} (UTC"
+            f"{lon / 15:+.1f}): the zone of another place? Periods, days and tariffs are read "
+            "on its clock", UserWarning, stacklevel=4)
+
+
 def _check_pv_low(ds: xr.Dataset, kwp: np.ndarray) -> None:
     """Warn when no household's PV comes near its kWp on sunny-season data (PV_LOW_*)."""
     try:
@@ -767,6 +799,7 @@ def _check_values(ds: xr.Dataset) -> None:
                 f"{_first_times(ds['pv_kw'], above, tz=tz)}; pv_kwp too low or missing, or "
                 f"pv_kw in W? ({int(above.any(axis=0).sum())} household(s))")
         _check_pv_low(ds, kwp)
+    _check_zone_longitude(ds, tz)
     _check_pv_timing(ds, tz)
     kva = ds["transformer_kva"].values
     if (kva <= 0).any():
