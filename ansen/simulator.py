@@ -82,7 +82,13 @@ from ansen.tariffs import (
 )
 from ansen.weather import FIT_DAYS
 
-__all__ = ["simulate", "check_arguments", "apply_setpoints"]
+__all__ = ["simulate", "check_arguments", "apply_setpoints", "PRICES_PUBLISHED"]
+
+#: When the next day's day-ahead prices are known: the Single Day-Ahead Coupling's results
+#: for the Netherlands from 12:45 CET/CEST (sources in :mod:`ansen.controller.information`).
+#: A village on another market gives its own (``simulate(prices_published="13:00
+#: Australia/Sydney")``, say).
+PRICES_PUBLISHED = "12:45 Europe/Amsterdam"
 
 
 class _Behaviour:
@@ -229,7 +235,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                     replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
                     plan_method: str = "auto", plan_bounds: bool = True,
                     realtime: str = "setpoint", transformer_guard: float | None = None,
-                    **params) -> dict:
+                    prices_published: str = PRICES_PUBLISHED, **params) -> dict:
     """Check every argument of :func:`simulate` but the village and period, by name and range.
 
     What a schedule, a sweep spec or the command line call before anything runs, so a
@@ -304,7 +310,21 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
     step = pd.Timedelta("5min" if step is None else step)
     if data_lag is None:  # real time: the step that just ended
         data_lag = duration_text(step)
-    info = Information(data_lag=data_lag)
+    if not isinstance(prices_published, str) or len(prices_published.split()) != 2:
+        raise ValueError(f"simulate: prices_published must be 'HH:MM Zone' (the local time "
+                         f"and IANA time zone from which the next day's prices are known, e.g. "
+                         f"{PRICES_PUBLISHED!r}), got {prices_published!r}")
+    at, zone = prices_published.split()
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        from ansen.data.schema import timezone_hint
+
+        raise ValueError(f"simulate: prices_published {prices_published!r}: {zone!r} is not "
+                         f"an IANA time zone name ({timezone_hint(zone)})") from None
+    info = Information(data_lag=data_lag, price_publication=at, price_zone=zone)
     try:
         info.bind(pd.DatetimeIndex([pd.Timestamp(0), pd.Timestamp(0) + step]))  # lag >= step
     except ValueError as exc:
@@ -362,7 +382,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
             "replan_lookahead_hours": replan_lookahead_hours, "block": block, "dt": dt,
             "step_min": step_min, "plan_fleet": plan_fleet, "plan_method": plan_method,
             "plan_bounds": plan_bounds, "realtime": realtime,
-            "transformer_guard": transformer_guard}
+            "transformer_guard": transformer_guard, "prices_published": prices_published}
 
 
 def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: str = "highs",
@@ -373,7 +393,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
              directions: str = "net", plan_minutes: int | None = None,
              replan_lookahead_hours: float | None = 12.0, plan_fleet: str = "sites",
              plan_method: str = "auto", plan_bounds: bool = True, realtime: str = "setpoint",
-             transformer_guard: float | None = None, progress=None,
+             transformer_guard: float | None = None,
+             prices_published: str = PRICES_PUBLISHED, progress=None,
              **params) -> xr.Dataset:
     """Run a steering model over a village with the controller of :mod:`ansen.controller`.
 
@@ -511,6 +532,13 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         refuses counts in every step it asks, so it can exceed the batteries' capacity
         many times over). A
         battery that did other than planned makes the next re-plan solve.
+    prices_published : str
+        "HH:MM Zone": the local time and IANA time zone from which the next day's
+        day-ahead prices are known (:data:`PRICES_PUBLISHED`, the Dutch market's
+        12:45 in Amsterdam, by default; a village on another market gives its own).
+        The market days are days of that zone. A plan sees no price that is not
+        known at its decision (:mod:`ansen.controller.information`). Recorded in
+        ``attrs["params"]`` when not the default.
     progress : bool or tqdm, optional
         Show a progress bar (default: for runs longer than 31 days), or an
         existing tqdm bar to advance by simulated days.
@@ -554,7 +582,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
                         replan_lookahead_hours=replan_lookahead_hours,
                         plan_fleet=plan_fleet, plan_method=plan_method,
                         plan_bounds=plan_bounds, realtime=realtime,
-                        transformer_guard=transformer_guard, **params)
+                        transformer_guard=transformer_guard,
+                        prices_published=prices_published, **params)
     if tariff is None and "recipe" in village.attrs:  # a derived village states its tariff
         from ansen.scenarios import tariff_of
 
@@ -650,6 +679,13 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "bills, from Python (the command line has no option for it; the grid measures of "
             "a rule model do not depend on it). A village in the Netherlands: set its "
             "timezone to 'Europe/Amsterdam'", UserWarning, stacklevel=2)
+    if steer.uses_lp and prices_published == PRICES_PUBLISHED and len(local) and \
+            local[0].utcoffset() != local[0].tz_convert("Europe/Amsterdam").utcoffset():
+        warnings.warn(
+            f"simulate {steer.id}: the village's clock ({zone}) is not Amsterdam's, but its "
+            f"day-ahead prices are taken as known from {PRICES_PUBLISHED} (the Dutch "
+            "market's publication) on market days of that zone; a village on another market "
+            "gives prices_published='HH:MM Zone' of its own", UserWarning, stacklevel=2)
     prices = None  # the steering LPs' prices; the rules (none, M1) use none
     if steer.uses_lp:
         cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,
@@ -867,6 +903,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
         run_params["transformer_guard"] = transformer_guard
     if forecast_lag_days is not None:
         run_params["forecast_lag_days"] = forecast_lag_days
+    if prices_published != PRICES_PUBLISHED:  # the default left out, as above
+        run_params["prices_published"] = prices_published
     if plan_fleet == "classes":  # the class plans' bounds on or off
         run_params["plan_bounds"] = plan_bounds
     hh = ("time", "household")

@@ -335,3 +335,27 @@ def test_a_local_bound_the_clock_shows_twice_or_skips_is_refused_by_name():
     r = ansen.simulate(v, "M1", "2025-10-26T02:30+01:00", "2025-10-27", progress=False)
     assert str(r.indexes["time"][0]) == "2025-10-26 01:30:00"  # UTC
     assert r["battery_kwh"].attrs["units"] == "kWh" and r.attrs["forecast_fit_warmup"] == 0
+
+
+def test_prices_published_on_another_market_s_clock():
+    """Prices were always known from 12:45 Amsterdam time: a Sydney village planned its
+    13:00 decision with prices to Amsterdam's midnight, twice as many windows."""
+    import json
+
+    v = tiny(days=6, start="2025-03-10")
+    v.attrs.update(timezone="Australia/Sydney", latitude=-33.87, longitude=151.21)
+    v["pv_kw"] = v["pv_kw"] * 0  # tiny's sun is not Sydney's: no PV to time
+    with pytest.warns(UserWarning, match=r"day-ahead prices are taken as known from 12:45 "
+                                         r"Europe/Amsterdam"):
+        dutch = ansen.simulate(v, "M4", "2025-03-11", "2025-03-15", progress=False)
+    local = ansen.simulate(v, "M4", "2025-03-11", "2025-03-15", progress=False,
+                           prices_published="13:00 Australia/Sydney")
+    assert local.attrs["windows"] < dutch.attrs["windows"]
+    assert json.loads(local.attrs["params"])["prices_published"] == "13:00 Australia/Sydney"
+    assert "prices_published" not in json.loads(dutch.attrs["params"])  # the default: as before
+    for bad, said in (("12:45", "must be 'HH:MM Zone'"), ("13:00 Sydney", "'Sydney' is not an "
+                                                          "IANA time zone"),
+                      ("25:00 UTC", "price_publication must be 'HH:MM'")):
+        with pytest.raises(ValueError, match=said):
+            ansen.simulate(v, "M4", "2025-03-11", "2025-03-12", progress=False,
+                           prices_published=bad)
