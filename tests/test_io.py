@@ -568,6 +568,12 @@ def test_finer_steps_are_averaged_on_request(tmp_path):
     np.testing.assert_allclose(ds["pv_kw"].values, load(EXAMPLE_EXPORT)["pv_kw"].values,
                                atol=1e-12)
     assert "pv.csv: 5 min values averaged over 15 min steps" in ds.attrs["resampled"]
+    # the last 5 minutes missing: the last quarter was dropped, and the error then said the
+    # file ended at 23:30 where it ends at 23:50
+    fine.iloc[:-1].to_csv(d / "pv.csv", index=False)
+    with pytest.raises(DataError, match=r"pv.csv: 1 step\(s\) of 15 min hold fewer than their 3 "
+                                        r"values of 5 min, first the step from .* \(2 of 3\)"):
+        load(d, resample=True)
 
 
 def test_hourly_prices_are_held_and_recorded():

@@ -682,8 +682,15 @@ def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: 
             k = int(step / own)
             groups = (df.index - index[0]) // step
             g = df.groupby(groups)
-            full = g.size() == k
-            out = g.mean()[full]
+            sizes = g.size()
+            if (sizes != k).any():  # said: an average over part of a step is not the step's
+                first = sizes.index[np.flatnonzero(sizes.to_numpy() != k)[0]]
+                raise DataError(
+                    f"{file}: {int((sizes != k).sum())} step(s) of {_fmt_step(step)} hold "
+                    f"fewer than their {k} values of {_fmt_step(own)}, first the step from "
+                    f"{when(index[0] + first * step, tz)} ({int(sizes[first])} of {k}); an "
+                    "average over part of a step is not the step's: export whole steps")
+            out = g.mean()
             out.index = index[0] + out.index * step
             notes.append(f"{file}: {_fmt_step(own)} values averaged over {_fmt_step(step)} "
                          "steps")
