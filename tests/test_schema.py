@@ -593,3 +593,12 @@ def test_a_time_zone_of_another_place_is_warned_of(village):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             validate(ds)
+
+
+def test_pv_above_its_kwp_names_the_household_and_its_own_times(village):
+    """The message named H001 and listed H003's (earlier) times."""
+    ds = village.copy()
+    ds["pv_kwp"] = ("household", np.array([1.0, 0.0, 0.1]))
+    with pytest.raises(DataError, match=r"household H001 generates") as info:
+        validate(ds)
+    assert "household=H001" in str(info.value) and "H003" not in str(info.value)

@@ -792,6 +792,7 @@ def _check_values(ds: xr.Dataset) -> None:
         above = ds["pv_kw"].values > PV_MAX_PER_KWP * kwp[np.newaxis, :] + PV_NOISE_KW
         if above.any():
             col = int(np.flatnonzero(above.any(axis=0))[0])
+            above = above & (np.arange(above.shape[1]) == col)  # the times of the one named
             raise DataError(
                 f"pv_kw: household {ds.indexes['household'][col]} generates up to "
                 f"{ds['pv_kw'].values[:, col].max():.4g} kW with pv_kwp = {kwp[col]:g} kWp, "
