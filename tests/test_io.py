@@ -315,6 +315,10 @@ BAD_EXPORTS = {
         _edit_frame("prices.csv", lambda df: df.assign(price_eur_per_mwh_incl_vat="1")),
         r"prices.csv: unknown columns \['price_eur_per_mwh_incl_vat'\]; known: time and one "
         r"of price_eur_per_kwh, price_eur_per_mwh"),
+    "prices-duplicate-row": (
+        _edit_text("prices.csv", lambda t: "\n".join(
+            (lambda ls: ls[:5] + [ls[4]] + ls[5:])(t.split("\n")))),
+        r"prices.csv: duplicate timestamps, first .* twice \(line 5 and line 6\)"),
     "transformers-unknown-column": (
         _edit_frame("transformers.csv", lambda df: df.assign(year="2019")),
         r"transformers.csv: unknown columns \['year'\]; known: \['transformer', 'kva'\]"),

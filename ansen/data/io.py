@@ -745,6 +745,9 @@ def _prices(folder: Path, meta: dict, notes: list[str]) -> pd.DataFrame:
             f"{file}: column price_eur_per_kwh: 95% of |price| up to {p95:.4g} EUR/kWh - the "
             "values look like EUR/MWh; name the column price_eur_per_mwh")
     scale = 1e-3 if col == "price_eur_per_mwh" else 1.0
+    if idx.has_duplicates or not idx.is_monotonic_increasing:  # by line, before any change
+        # of step is held: check_time_index on the times alone, which stop at the first
+        check_time_index(idx, file, meta["timezone"], where=lambda i: _line(file, i))
     out = _one_price_step(pd.DataFrame({"price_eur_per_kwh": p.to_numpy() * scale}, index=idx),
                           file, notes)
     check_time_index(out.index, file, meta["timezone"])
