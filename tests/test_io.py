@@ -218,8 +218,8 @@ def test_a_column_in_other_units_or_a_missing_rating_is_named(tmp_path):
     d = _copy(tmp_path / "c")
     pd.read_csv(d / "pv.csv").rename(columns={"H2": "H9"}).to_csv(d / "pv.csv", index=False)
     with pytest.raises(DataError, match=r"pv.csv: columns do not match the households of "
-                                        r"sites.csv \(missing \['H2'\]; not in the households "
-                                        r"of sites.csv \['H9'\]\)$"):
+                                        r"sites.csv \(missing \['H2'\]; not among them "
+                                        r"\['H9'\]\)$"):
         load(d)
 
 

@@ -618,7 +618,7 @@ def _wide(folder: Path, name: str, meta: dict, columns, against: str,
     extra = [c for c in cols if c not in columns]
     if missing or extra:
         parts = ([f"missing {missing[:5]}"] if missing else []) + (
-            [f"not in {against} {extra[:5]}"] if extra else [])
+            [f"not among them {extra[:5]}"] if extra else [])
         raise DataError(f"{file}: columns do not match {against} "
                         f"({'; '.join(parts)}){_unit_hint(missing, extra)}")
     values = _numeric(df, file, list(columns), decimal)
