@@ -351,7 +351,7 @@ def cmd_compare(args) -> int:
 
         own = {"plan_fleet": "--plan-fleet", "plan_minutes": "--plan-minutes",
                "forecast": "--forecast", "data_lag": "--data-lag", "solver": "--solver",
-               "replan_minutes": "--replan-minutes", "tariff": "--no-net-metering",
+               "replan_minutes": "--replan-minutes", "tariff": "--tariff",
                "realtime": "--realtime", "transformer_guard": "--transformer-guard"}
         of_simulate = [n for n in unused if n in inspect.signature(ansen.simulate).parameters]
         hint = "".join(
@@ -371,9 +371,17 @@ def cmd_compare(args) -> int:
         raise ValueError(f"--replan-minutes must be >= 0, got {args.replan_minutes}")
     from ansen.simulator import check_arguments
 
-    # --no-net-metering: the 2027 rules; else a derived village's own (its recipe), else
-    # net metering (replaced below once the village is read)
-    tariff = Tariff() if args.net_metering is not False else Tariff.after_net_metering()
+    # --tariff FILE, or --no-net-metering: the 2027 rules; else a derived village's own (its
+    # recipe), else net metering (replaced below once the village is read)
+    if args.tariff is not None and args.net_metering is not None:
+        raise ValueError("give --tariff FILE or --no-net-metering, not both (a tariff file "
+                         "says net_metering itself)")
+    if args.tariff is not None:
+        from ansen.tariffs import read_tariff
+
+        tariff = read_tariff(args.tariff)
+    else:
+        tariff = Tariff() if args.net_metering is not False else Tariff.after_net_metering()
     sim = {"solver": args.solver, "tariff": tariff, "forecast": args.forecast,
            "data_lag": args.data_lag,
            "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes,
@@ -393,12 +401,14 @@ def cmd_compare(args) -> int:
         from ansen.scenarios import stated_tariff, tariff_of
 
         stated = stated_tariff(village)
-        if args.net_metering is not None and stated is not None and stated != tariff:
+        given = args.net_metering is not None or args.tariff is not None
+        if given and stated is not None and stated != tariff:
+            option = (f"--tariff {args.tariff}" if args.tariff is not None else
+                      "--no-net-metering" if args.net_metering is False else "--net-metering")
             raise ValueError(
-                f"{'--no-net-metering' if args.net_metering is False else '--net-metering'} "
-                f"asks for '{tariff.label}', but the village's recipe states '{stated.label}'; "
-                "leave the option out to run it under its own")
-        if args.net_metering is None:
+                f"{option} asks for '{tariff.label}', but the village's recipe states "
+                f"'{stated.label}'; leave the option out to run it under its own")
+        if not given:
             tariff = sim["tariff"] = tariff_of(village)
     step = village.indexes["time"][1] - village.indexes["time"][0]
     for m in models:  # and against the data's step, before any run
@@ -783,6 +793,11 @@ def build_parser() -> argparse.ArgumentParser:
                    default=None,
                    help="tariff after 2027: feed-in at the day-ahead price (default: the "
                         "tariff a derived village's recipe states, else net metering)")
+    s.add_argument("--tariff", metavar="FILE",
+                   help="a tariff of one's own: a TOML file with a [tariff] table of "
+                        "ansen.tariffs.Tariff's fields (base = \"net_metering\" or \"2027\", "
+                        "energy_tax = { 2027 = 0.0916 }, ...; ansen.tariffs.read_tariff), for "
+                        "years or countries the shipped Dutch figures do not cover")
     s.add_argument("--data", help="village: NetCDF file or export folder (default: the shipped "
                    "synthetic village)")
     s.add_argument("--output", help="also write the full table as CSV to this file")

@@ -101,6 +101,7 @@ __all__ = [
     "household_costs",
     "import_export",
     "last_year_net_kwh",
+    "read_tariff",
 ]
 
 #: The last calendar year of net metering (it ends on 31 December 2026, Kamerstuk 36611).
@@ -119,7 +120,8 @@ def _years_hint(tariff) -> str:
             "Dutch figures it could cite (ansen.tariffs.ENERGY_TAX, TAX_REDUCTION); for other "
             "years give simulate and the metrics a Tariff(energy_tax={..., year: EUR/kWh excl. "
             "VAT}, tax_reduction_eur_per_year={..., year: EUR excl. VAT}) with the figures of "
-            "the Belastingdienst's tables (the command line bills only the shipped years)")
+            "the Belastingdienst's tables (on the command line: ansen compare --tariff "
+            "FILE.toml, ansen.tariffs.read_tariff)")
 
 
 @dataclass(frozen=True)
@@ -516,3 +518,65 @@ def household_costs(run: xr.Dataset, tariff: Tariff | None = None, *, fixed: boo
         out = out.add(np.asarray(fixed_costs)[:, None])
     out.index.name = "month"
     return out
+
+
+def read_tariff(path) -> Tariff:
+    """A :class:`Tariff` from a TOML file: a ``[tariff]`` table of its fields.
+
+    ``base = "net_metering"`` (default) or ``"2027"`` (:meth:`Tariff.after_net_metering`)
+    is the tariff the other keys change; ``energy_tax`` and
+    ``tax_reduction_eur_per_year`` are tables of year = value, which replace the
+    base's whole table (a year not given is not billed). For example::
+
+        [tariff]
+        base = "2027"
+        feed_in_share = 0.5
+        energy_tax = { 2027 = 0.0916 }
+        tax_reduction_eur_per_year = { 2027 = 524.95 }
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the key: an unknown key, a year that is not one, a value
+        the Tariff refuses.
+    """
+    from dataclasses import fields
+
+    from ansen.io import read_toml
+
+    doc = read_toml(path, "tariff")
+    if set(doc) != {"tariff"} or not isinstance(doc["tariff"], dict):
+        raise ValueError(f"{path}: a tariff file holds one [tariff] table, found "
+                         f"{sorted(doc) or 'nothing'}")
+    table = dict(doc["tariff"])
+    base = table.pop("base", "net_metering")
+    if base not in ("net_metering", "2027"):
+        raise ValueError(f"{path}: base must be 'net_metering' or '2027', got {base!r}")
+    names = [f.name for f in fields(Tariff)]
+    if unknown := sorted(set(table) - set(names)):
+        raise ValueError(f"{path}: unknown key(s) {unknown}; a [tariff] table holds base and "
+                         f"{', '.join(names)}")
+    for name in ("energy_tax", "tax_reduction_eur_per_year"):
+        if name not in table:
+            continue
+        by_year = table[name]
+        if not isinstance(by_year, dict) or not by_year:
+            raise ValueError(f"{path}: {name} must be a table of year = value, e.g. "
+                             f"{name} = {{ 2027 = 0.0916 }}")
+        out = {}
+        for year, value in by_year.items():
+            if not str(year).isdigit() or isinstance(value, bool) or not isinstance(
+                    value, (int, float)) or not np.isfinite(value) or value < 0:
+                raise ValueError(f"{path}: {name}: {year} = {value!r}; give each year (four "
+                                 "digits) a finite value >= 0 (EUR excl. VAT)")
+            out[int(year)] = float(value)
+        table[name] = out
+    for name in ("net_metering", "feed_in_vat"):
+        if name in table and not isinstance(table[name], bool):
+            raise ValueError(f"{path}: {name} must be true or false, got {table[name]!r}")
+    try:
+        return replace(Tariff() if base == "net_metering" else Tariff.after_net_metering(),
+                       **table)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+

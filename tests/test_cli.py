@@ -532,3 +532,28 @@ def test_freshness_leaves_out_default_ages_the_data_cannot_have(tmp_path, capsys
     assert main(["freshness", "--data", str(hourly), "--data-lags", "15min", "1D",
                  "--output", str(tmp_path / "g")]) == 2
     assert "data ages ['15min'] are shorter than the data's step (1h)" in capsys.readouterr().err
+
+
+def test_compare_bills_a_year_of_its_own_with_a_tariff_file(tmp_path, capsys):
+    """Data of 2027 ended compare with 'no energy tax for year(s) [2027]' and the command line
+    had no way to give one."""
+    from tests.conftest import tiny
+
+    path = save(tiny(days=3, start="2027-06-07"), tmp_path / "v.nc")
+    argv = ["compare", "--data", str(path), "--models", "M0", "--start", "2027-06-08",
+            "--end", "2027-06-09"]
+    assert main(argv) == 2
+    assert "no energy tax for year(s) [2027]" in capsys.readouterr().err
+    tariff = tmp_path / "t.toml"
+    tariff.write_text('[tariff]\nbase = "2027"\nfeed_in_share = 0.5\nenergy_tax = { 2027 = '
+                      '0.0916 }\ntax_reduction_eur_per_year = { 2027 = 524.95 }\n')
+    out = tmp_path / "c.csv"
+    assert main([*argv, "--tariff", str(tariff), "--output", str(out)]) == 0
+    assert "no net metering, feed-in 50% of the day-ahead price" in capsys.readouterr().out
+    assert __import__("pandas").read_csv(out)["tariff"].iloc[0] == (
+        "no net metering, feed-in 50% of the day-ahead price")
+    assert main([*argv, "--tariff", str(tariff), "--no-net-metering"]) == 2
+    assert "--tariff FILE or --no-net-metering, not both" in capsys.readouterr().err
+    tariff.write_text('[tariff]\nenergy_taxes = { 2027 = 0.09 }\n')
+    assert main([*argv, "--tariff", str(tariff)]) == 2
+    assert f"{tariff}: unknown key(s) ['energy_taxes']" in capsys.readouterr().err
