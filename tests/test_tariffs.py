@@ -1,5 +1,7 @@
 """Dutch dynamic tariff: prices, net metering over the year and household bills, by hand."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -237,3 +239,33 @@ def test_a_village_outside_the_netherlands_is_told_it_is_billed_under_dutch_rule
         ansen.simulate(v, "M1", progress=False, tariff=Tariff(
             energy_tax={2025: 0.2}, tax_reduction_eur_per_year={2025: 0.0}))
         ansen.simulate(tiny(days=2), "M1", progress=False)
+
+
+@pytest.mark.parametrize("text, said", [
+    ('[tariff]\nbase = "2030"\n', "base must be 'net_metering' or '2027'"),
+    ('[tariff]\nenergy_tax = { next = 0.1 }\n', "energy_tax: next = 0.1; give each year"),
+    ('[tariff]\nenergy_tax = { 2027 = -0.1 }\n', "energy_tax: 2027 = -0.1"),
+    ('[tariff]\nnet_metering = "no"\n', "net_metering must be true or false"),
+    ('[tariff]\nfeed_in_share = 1.5\n', "Tariff.feed_in_share must lie in"),
+    ('[tarif]\nvat = 0.2\n', "a tariff file holds one [tariff] table"),
+])
+def test_a_tariff_file_is_refused_by_file_and_key(tmp_path, text, said):
+    from ansen.tariffs import read_tariff
+
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: ") + ".*" + re.escape(said)):
+        read_tariff(path)
+
+
+def test_a_tariff_file_changes_its_base():
+    import tempfile
+    from pathlib import Path
+
+    from ansen.tariffs import read_tariff
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "t.toml"
+        path.write_text('[tariff]\nbase = "2027"\nvat = 0.09\nenergy_tax = { 2027 = 0.05 }\n')
+        t = read_tariff(path)
+    assert t == Tariff.after_net_metering(vat=0.09, energy_tax={2027: 0.05})
