@@ -679,6 +679,22 @@ def test_a_measurement_with_feed_in_positive_is_refused(tmp_path, table, column,
         load(d)
 
 
+def test_a_few_metered_connections_unlike_their_transformer_are_only_warned_of():
+    """A village hall without PV, the only metered connection on a transformer of PV homes,
+    runs against it with the sign right: a small part of its swing, so a warning, no refusal."""
+    from ansen.data.io import _check_sign
+
+    t = pd.date_range("2025-06-02", periods=96, freq="15min")
+    sun = np.clip(np.sin((t.hour + t.minute / 60 - 6) / 14 * np.pi), 0, None)
+    transformer = pd.Series(20.0 - 100.0 * sun, index=t)  # PV homes: feed-in at noon
+    hall = pd.Series(2.0 + 5.0 * sun, index=t)  # opens by day
+    with pytest.warns(UserWarning, match=r"runs against its connection: correlation -1.00, "
+                                         r"and what it carries swings 0.05 as much"):
+        _check_sign(transformer, hall, "transformer.csv: column 'T1'", "its connection")
+    with pytest.raises(DataError, match=r"swings 1.00 as much .* sign turned"):
+        _check_sign(-transformer, transformer, "transformer.csv: column 'T1'", "its homes")
+
+
 def test_a_battery_with_discharge_positive_is_refused_over_the_record():
     """With a one-way efficiency of 0.95 a turned sign drifts 1.6 kWh a day, inside the
     24-hour allowance; over four weeks it piles up far beyond the battery, while the turned
