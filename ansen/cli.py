@@ -402,7 +402,11 @@ def cmd_compare(args) -> int:
 
         stated = stated_tariff(village)
         given = args.net_metering is not None or args.tariff is not None
-        if given and stated is not None and stated != tariff:
+        # the regime the recipe states (metering, feed-in), not its figures: a tariff file
+        # gives the taxes of years the package has none for
+        regime = ("net_metering", "feed_in_share", "feed_in_vat", "feed_in_fee_eur_per_kwh")
+        if given and stated is not None and any(getattr(stated, k) != getattr(tariff, k)
+                                                for k in regime):
             option = (f"--tariff {args.tariff}" if args.tariff is not None else
                       "--no-net-metering" if args.net_metering is False else "--net-metering")
             raise ValueError(
@@ -455,6 +459,8 @@ def cmd_compare(args) -> int:
             "data_sha256": data_fingerprint(args.data), "code_sha256": code_fingerprint(),
             "version": ansen.__version__, "solver": args.solver, "forecast": args.forecast,
             "data_lag": args.data_lag or "real time", "tariff": tariff.label,
+            # every term: two tariff files of one label (other taxes) are told apart
+            "tariff_terms": json.dumps(tariff.__dict__, sort_keys=True, default=str),
             "replan_minutes": args.replan_minutes, "plan_fleet": args.plan_fleet,
             "plan_minutes": args.plan_minutes or "the data's step",
             "realtime": args.realtime,

@@ -120,8 +120,9 @@ def _years_hint(tariff) -> str:
             "Dutch figures it could cite (ansen.tariffs.ENERGY_TAX, TAX_REDUCTION); for other "
             "years give simulate and the metrics a Tariff(energy_tax={..., year: EUR/kWh excl. "
             "VAT}, tax_reduction_eur_per_year={..., year: EUR excl. VAT}) with the figures of "
-            "the Belastingdienst's tables (on the command line: ansen compare --tariff "
-            "FILE.toml, ansen.tariffs.read_tariff)")
+            "the Belastingdienst's tables (on the command line only ansen compare takes one, "
+            "--tariff FILE.toml, ansen.tariffs.read_tariff; the other commands bill the "
+            "shipped years)")
 
 
 @dataclass(frozen=True)
@@ -549,7 +550,7 @@ def read_tariff(path) -> Tariff:
         raise ValueError(f"{path}: a tariff file holds one [tariff] table, found "
                          f"{sorted(doc) or 'nothing'}")
     table = dict(doc["tariff"])
-    base = table.pop("base", "net_metering")
+    base = str(table.pop("base", "net_metering"))  # 2027 unquoted reads as a number
     if base not in ("net_metering", "2027"):
         raise ValueError(f"{path}: base must be 'net_metering' or '2027', got {base!r}")
     names = [f.name for f in fields(Tariff)]
@@ -565,8 +566,10 @@ def read_tariff(path) -> Tariff:
                              f"{name} = {{ 2027 = 0.0916 }}")
         out = {}
         for year, value in by_year.items():
-            if not str(year).isdigit() or isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or not np.isfinite(value) or value < 0:
+            a_year = str(year).isdigit() and len(str(year)) == 4
+            a_value = isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and np.isfinite(value) and value >= 0
+            if not (a_year and a_value):
                 raise ValueError(f"{path}: {name}: {year} = {value!r}; give each year (four "
                                  "digits) a finite value >= 0 (EUR excl. VAT)")
             out[int(year)] = float(value)

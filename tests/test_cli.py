@@ -557,3 +557,22 @@ def test_compare_bills_a_year_of_its_own_with_a_tariff_file(tmp_path, capsys):
     tariff.write_text('[tariff]\nenergy_taxes = { 2027 = 0.09 }\n')
     assert main([*argv, "--tariff", str(tariff)]) == 2
     assert f"{tariff}: unknown key(s) ['energy_taxes']" in capsys.readouterr().err
+    # a village derived under the 2027 rules takes a file of the same regime with the taxes
+    # the package has none for (the recipe states a regime, not the figures), and refuses
+    # another regime; the table keeps every term of the tariff
+    from ansen.scenarios import Scenario, derive
+
+    derived = save(derive(tiny(days=3, start="2027-06-07"), Scenario("b", tariff_regime="2027")),
+                   tmp_path / "d.nc")
+    tariff.write_text('[tariff]\nbase = "2027"\nenergy_tax = { 2027 = 0.0916 }\n'
+                      'tax_reduction_eur_per_year = { 2027 = 524.95 }\n')
+    argv[2] = str(derived)
+    assert main([*argv, "--tariff", str(tariff), "--output", str(out)]) == 0, \
+        capsys.readouterr().err
+    terms = __import__("json").loads(__import__("pandas").read_csv(out)["tariff_terms"].iloc[0])
+    assert terms["energy_tax"] == {"2027": 0.0916} and terms["net_metering"] is False
+    tariff.write_text('[tariff]\nenergy_tax = { 2027 = 0.0916 }\n'
+                      'tax_reduction_eur_per_year = { 2027 = 524.95 }\n')
+    assert main([*argv, "--tariff", str(tariff)]) == 2
+    assert "asks for 'net metering', but the village's recipe states 'no net metering'" in \
+        capsys.readouterr().err

@@ -245,6 +245,7 @@ def test_a_village_outside_the_netherlands_is_told_it_is_billed_under_dutch_rule
     ('[tariff]\nbase = "2030"\n', "base must be 'net_metering' or '2027'"),
     ('[tariff]\nenergy_tax = { next = 0.1 }\n', "energy_tax: next = 0.1; give each year"),
     ('[tariff]\nenergy_tax = { 2027 = -0.1 }\n', "energy_tax: 2027 = -0.1"),
+    ('[tariff]\nenergy_tax = { 1 = 0.1 }\n', "energy_tax: 1 = 0.1; give each year (four"),
     ('[tariff]\nnet_metering = "no"\n', "net_metering must be true or false"),
     ('[tariff]\nfeed_in_share = 1.5\n', "Tariff.feed_in_share must lie in"),
     ('[tarif]\nvat = 0.2\n', "a tariff file holds one [tariff] table"),
@@ -258,14 +259,10 @@ def test_a_tariff_file_is_refused_by_file_and_key(tmp_path, text, said):
         read_tariff(path)
 
 
-def test_a_tariff_file_changes_its_base():
-    import tempfile
-    from pathlib import Path
-
+def test_a_tariff_file_changes_its_base(tmp_path):
     from ansen.tariffs import read_tariff
 
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "t.toml"
-        path.write_text('[tariff]\nbase = "2027"\nvat = 0.09\nenergy_tax = { 2027 = 0.05 }\n')
-        t = read_tariff(path)
-    assert t == Tariff.after_net_metering(vat=0.09, energy_tax={2027: 0.05})
+    path = tmp_path / "t.toml"
+    for base in ('"2027"', "2027"):  # unquoted, a number in TOML
+        path.write_text(f'[tariff]\nbase = {base}\nvat = 0.09\nenergy_tax = {{ 2027 = 0.05 }}\n')
+        assert read_tariff(path) == Tariff.after_net_metering(vat=0.09, energy_tax={2027: 0.05})
