@@ -578,6 +578,15 @@ def test_finer_steps_are_averaged_on_request(tmp_path):
     with pytest.raises(DataError, match=r"pv.csv: 1 step\(s\) of 15 min hold fewer than their 3 "
                                         r"values of 5 min, first the step from .* \(2 of 3\)"):
         load(d, resample=True)
+    # readings past load.csv's end (its last quarter whole): left out, and said
+    pd.concat([fine, fine.iloc[-1:].assign(time=(pd.Timestamp(fine["time"].iloc[-1])
+                                                 + pd.Timedelta(minutes=5)).isoformat())]
+              ).to_csv(d / "pv.csv", index=False)
+    ds = load(d, resample=True)
+    np.testing.assert_allclose(ds["pv_kw"].values, load(EXAMPLE_EXPORT)["pv_kw"].values,
+                               atol=1e-12)
+    assert "pv.csv: 1 part(s) of a step outside load.csv's period left out" in \
+        ds.attrs["resampled"]
 
 
 def test_hourly_prices_are_held_and_recorded():
@@ -735,3 +744,11 @@ def test_pv_far_below_its_kwp_in_the_sunny_season_is_warned_of():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         validate(ds.isel(time=slice(0, 13 * 96)))  # under a fortnight: no warning
+        hourly = tiny(days=15, minutes=60)  # kWh per hour is kW: not this mistake
+        hourly.attrs.update(ds.attrs, longitude=-22.5)  # its hours' middles: 30 min later
+        hourly["pv_kwp"] = ds["pv_kwp"]
+        hourly["pv_kw"] = hourly["pv_kw"] / 4
+        validate(hourly)
+        unmetered = ds.copy()
+        unmetered["pv_kw"] = unmetered["pv_kw"] * 0  # PV behind the meter, kWp given
+        validate(unmetered)

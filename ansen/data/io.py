@@ -683,14 +683,19 @@ def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: 
             groups = (df.index - index[0]) // step
             g = df.groupby(groups)
             sizes = g.size()
-            if (sizes != k).any():  # said: an average over part of a step is not the step's
-                first = sizes.index[np.flatnonzero(sizes.to_numpy() != k)[0]]
+            inside = (sizes.index >= 0) & (sizes.index < len(index))
+            partial = (sizes != k).to_numpy()
+            if (partial & inside).any():  # an average over part of a step is not the step's
+                first = sizes.index[np.flatnonzero(partial & inside)[0]]
                 raise DataError(
-                    f"{file}: {int((sizes != k).sum())} step(s) of {_fmt_step(step)} hold "
-                    f"fewer than their {k} values of {_fmt_step(own)}, first the step from "
-                    f"{when(index[0] + first * step, tz)} ({int(sizes[first])} of {k}); an "
-                    "average over part of a step is not the step's: export whole steps")
-            out = g.mean()
+                    f"{file}: {int((partial & inside).sum())} step(s) of {_fmt_step(step)} "
+                    f"hold fewer than their {k} values of {_fmt_step(own)}, first the step "
+                    f"from {when(index[0] + first * step, tz)} ({int(sizes[first])} of {k}); "
+                    "an average over part of a step is not the step's: export whole steps")
+            if partial.any():  # outside load.csv's period: left out, and said
+                notes.append(f"{file}: {int(partial.sum())} part(s) of a step outside "
+                             "load.csv's period left out")
+            out = g.mean()[~partial]
             out.index = index[0] + out.index * step
             notes.append(f"{file}: {_fmt_step(own)} values averaged over {_fmt_step(step)} "
                          "steps")

@@ -570,7 +570,9 @@ def _check_zone_longitude(ds: xr.Dataset, tz: str) -> None:
 
 
 def _check_pv_low(ds: xr.Dataset, kwp: np.ndarray) -> None:
-    """Warn when no household's PV comes near its kWp on sunny-season data (PV_LOW_*)."""
+    """Warn when no household's PV comes near its kWp on sunny-season data (PV_LOW_*), at
+    steps under an hour (at an hour, energy per step is the mean power) and among the
+    households whose PV is metered (not zero throughout)."""
     try:
         lat, lon = float(ds.attrs["latitude"]), float(ds.attrs["longitude"])
     except (KeyError, TypeError, ValueError):
@@ -579,6 +581,12 @@ def _check_pv_low(ds: xr.Dataset, kwp: np.ndarray) -> None:
     if not (np.isfinite(lat) and np.isfinite(lon)) or not has.any() or ds.sizes["time"] < 2:
         return
     t = pd.DatetimeIndex(ds["time"].values)
+    step = (t[1] - t[0]) / pd.Timedelta(minutes=1)
+    if step >= 60:  # energy per hour [kWh] is the hour's mean power [kW]: no such mistake
+        return
+    has = has & (ds["pv_kw"].values.max(axis=0) > 0)  # PV not metered (all 0) is not this
+    if not has.any():
+        return
     sun = pd.Series(sun_elevation(t, lat, lon), index=t)
     high = int((sun.groupby(t.floor("D")).max() >= PV_LOW_SUN_DEG).sum())
     if high < PV_LOW_MIN_DAYS:
@@ -588,7 +596,6 @@ def _check_pv_low(ds: xr.Dataset, kwp: np.ndarray) -> None:
     if per_kwp[best] < PV_LOW_PER_KWP:
         import warnings
 
-        step = (t[1] - t[0]) / pd.Timedelta(minutes=1)
         warnings.warn(
             f"pv_kw: no household's PV reaches {PV_LOW_PER_KWP:g} kW per kWp (pv_kwp) in "
             f"{high} days with the sun above {PV_LOW_SUN_DEG:g} degrees at noon; the best, "
