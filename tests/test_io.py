@@ -522,6 +522,8 @@ def test_a_parquet_table_with_time_as_its_index_is_read(tmp_path):
     (d / "mv.csv").unlink()
     df.set_index("time").to_parquet(d / "mv.parquet")
     np.testing.assert_array_equal(load(d)["mv_kw"].values, load(EXAMPLE_EXPORT)["mv_kw"].values)
+    df.set_index("time", drop=False).to_parquet(d / "mv.parquet")  # index and column
+    np.testing.assert_array_equal(load(d)["mv_kw"].values, load(EXAMPLE_EXPORT)["mv_kw"].values)
 
 
 def test_numeric_looking_ids_stay_text(tmp_path):

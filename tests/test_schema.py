@@ -556,6 +556,9 @@ def test_an_offset_for_a_time_zone_is_told_it_is_not_one():
     assert "'Etc/GMT-2' (POSIX sign, reversed)" in timezone_hint("UTC+2")
     assert "'Etc/GMT+5'" in timezone_hint("GMT-5")
     assert "Etc/GMT" not in timezone_hint("CET+1")  # of CET, not of UTC: no fixed zone said
+    assert "Etc/GMT" not in timezone_hint("UTC-13")  # Etc/GMT+13 does not exist
+    assert "'Etc/GMT-14'" in timezone_hint("UTC+14")
+    assert timezone_hint("Z").startswith("did you mean 'UTC'?")
 
 
 def test_bounds_are_read_in_the_village_s_zone_not_amsterdam_s():

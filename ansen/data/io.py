@@ -320,8 +320,9 @@ def _read_table(folder: Path, name: str, required: bool = True):
             except Exception as exc:
                 raise DataError(f"{f.name}: cannot be read as Parquet ({exc})") from exc
             if any(n is not None for n in df.index.names):
-                # pandas' default to_parquet keeps a named index (time) as the index
-                df = df.reset_index()
+                # pandas' default to_parquet keeps a named index (time) as the index; one
+                # that repeats a column is dropped (the column is read)
+                df = df.reset_index(drop=any(n in df.columns for n in df.index.names))
             decimal = "."
             padded = [str(c) for c in df.columns if str(c) != str(c).strip()]
             trimmed = (f"{f.name}: spaces around header name(s) {padded[:3]} trimmed; the "

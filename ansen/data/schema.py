@@ -334,13 +334,16 @@ def timezone_hint(tz: str) -> str:
     if offset:  # an offset is not a zone: it has no daylight saving time
         sign, hours, minutes = offset[1], int(offset[2]), int(offset[3] or 0)
         of_utc = not str(tz).strip().upper().startswith(("CET", "CEST"))  # CET+1: of what?
-        if of_utc and not minutes and hours <= 14:
+        # Etc/GMT-14 to Etc/GMT+12 exist (POSIX sign: UTC+14 to UTC-12)
+        if of_utc and not minutes and hours <= (14 if sign == "+" else 12):
             fixed = f"'Etc/GMT{'-' if sign == '+' else '+'}{hours}' (POSIX sign, reversed)"
             return (f"an offset is not a time zone: give the zone whose clock the data keep, "
                     f"e.g. 'Europe/Amsterdam' (with daylight saving time), or for a clock "
                     f"fixed at UTC{sign}{hours} all year {fixed}")
         return ("an offset is not a time zone: give the zone whose clock the data keep, e.g. "
                 "'Europe/Amsterdam' (with daylight saving time)")
+    if str(tz).strip().upper() == "Z":  # the letter of UTC, not a near miss of 'NZ'
+        return "did you mean 'UTC'? (Z is its letter in a time stamp)"
     close = difflib.get_close_matches(str(tz), sorted(zoneinfo.available_timezones()), n=1)
     return f"did you mean {close[0]!r}?" if close else "e.g. 'Europe/Amsterdam'"
 
