@@ -352,7 +352,8 @@ def cmd_compare(args) -> int:
         own = {"plan_fleet": "--plan-fleet", "plan_minutes": "--plan-minutes",
                "forecast": "--forecast", "data_lag": "--data-lag", "solver": "--solver",
                "replan_minutes": "--replan-minutes", "tariff": "--tariff",
-               "realtime": "--realtime", "transformer_guard": "--transformer-guard"}
+               "realtime": "--realtime", "transformer_guard": "--transformer-guard",
+               "prices_published": "--prices-published"}
         of_simulate = [n for n in unused if n in inspect.signature(ansen.simulate).parameters]
         hint = "".join(
             f"; {n} is an argument of ansen.simulate, not a model parameter: "
@@ -387,6 +388,8 @@ def cmd_compare(args) -> int:
            "replan_minutes": None if args.replan_minutes == 0 else args.replan_minutes,
            "plan_fleet": args.plan_fleet, "plan_minutes": args.plan_minutes,
            "realtime": args.realtime, "transformer_guard": args.transformer_guard}
+    if args.prices_published is not None:
+        sim["prices_published"] = args.prices_published
     for m in models:  # names, types and ranges now, before the data are read
         check_arguments(m, step=None, **sim, **per_model[m])
     check_bounds(args.start, args.end)
@@ -799,6 +802,11 @@ def build_parser() -> argparse.ArgumentParser:
                    default=None,
                    help="tariff after 2027: feed-in at the day-ahead price (default: the "
                         "tariff a derived village's recipe states, else net metering)")
+    s.add_argument("--prices-published", metavar="'HH:MM ZONE'",
+                   help="when the next day's day-ahead prices are known, local time and IANA "
+                        "zone, e.g. '13:00 Australia/Sydney' (default: '12:45 "
+                        "Europe/Amsterdam', the Dutch market's; ansen.simulate's "
+                        "prices_published)")
     s.add_argument("--tariff", metavar="FILE",
                    help="a tariff of one's own: a TOML file with a [tariff] table of "
                         "ansen.tariffs.Tariff's fields (base = \"net_metering\" or \"2027\", "

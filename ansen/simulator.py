@@ -91,6 +91,12 @@ __all__ = ["simulate", "check_arguments", "apply_setpoints", "PRICES_PUBLISHED"]
 PRICES_PUBLISHED = "12:45 Europe/Amsterdam"
 
 
+def _same_clock(zone: str, other: str) -> bool:
+    """Whether two time zones keep the same UTC offset in January and July (2025)."""
+    return all(pd.Timestamp(f"2025-{m}-15", tz=zone).utcoffset()
+               == pd.Timestamp(f"2025-{m}-15", tz=other).utcoffset() for m in (1, 7))
+
+
 class _Behaviour:
     """M6's daily code red/green slots and the resulting load shift."""
 
@@ -315,6 +321,7 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
                          f"and IANA time zone from which the next day's prices are known, e.g. "
                          f"{PRICES_PUBLISHED!r}), got {prices_published!r}")
     at, zone = prices_published.split()
+    prices_published = f"{at} {zone}"  # one spelling (recorded only when not the default)
     try:
         import zoneinfo
 
@@ -324,7 +331,13 @@ def check_arguments(model="M1", *, step="15min", solver: str = "highs",
 
         raise ValueError(f"simulate: prices_published {prices_published!r}: {zone!r} is not "
                          f"an IANA time zone name ({timezone_hint(zone)})") from None
-    info = Information(data_lag=data_lag, price_publication=at, price_zone=zone)
+    try:
+        info = Information(data_lag=data_lag, price_publication=at, price_zone=zone)
+    except ValueError as exc:
+        if "price_publication" not in str(exc):
+            raise
+        raise ValueError(f"simulate: prices_published {prices_published!r}: the time must be "
+                         "'HH:MM' (00:00 to 23:59)") from None
     try:
         info.bind(pd.DatetimeIndex([pd.Timestamp(0), pd.Timestamp(0) + step]))  # lag >= step
     except ValueError as exc:
@@ -679,13 +692,15 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "bills, from Python (the command line has no option for it; the grid measures of "
             "a rule model do not depend on it). A village in the Netherlands: set its "
             "timezone to 'Europe/Amsterdam'", UserWarning, stacklevel=2)
-    if steer.uses_lp and prices_published == PRICES_PUBLISHED and len(local) and \
-            local[0].utcoffset() != local[0].tz_convert("Europe/Amsterdam").utcoffset():
+    prices_published = a["prices_published"]  # as checked (one spelling)
+    if steer.uses_lp and prices_published == PRICES_PUBLISHED and not _same_clock(zone,
+                                                                                 "Europe/Amsterdam"):
         warnings.warn(
             f"simulate {steer.id}: the village's clock ({zone}) is not Amsterdam's, but its "
             f"day-ahead prices are taken as known from {PRICES_PUBLISHED} (the Dutch "
             "market's publication) on market days of that zone; a village on another market "
-            "gives prices_published='HH:MM Zone' of its own", UserWarning, stacklevel=2)
+            "gives prices_published='HH:MM Zone' of its own (ansen compare "
+            "--prices-published)", UserWarning, stacklevel=2)
     prices = None  # the steering LPs' prices; the rules (none, M1) use none
     if steer.uses_lp:
         cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,

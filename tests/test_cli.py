@@ -552,6 +552,9 @@ def test_compare_bills_a_year_of_its_own_with_a_tariff_file(tmp_path, capsys):
     assert "no net metering, feed-in 50% of the day-ahead price" in capsys.readouterr().out
     assert __import__("pandas").read_csv(out)["tariff"].iloc[0] == (
         "no net metering, feed-in 50% of the day-ahead price")
+    assert main([*argv, "--tariff", str(tariff), "--prices-published", "13:00 Sydney"]) == 2
+    assert "prices_published '13:00 Sydney': 'Sydney' is not an IANA time zone" in \
+        capsys.readouterr().err
     assert main([*argv, "--tariff", str(tariff), "--no-net-metering"]) == 2
     assert "--tariff FILE or --no-net-metering, not both" in capsys.readouterr().err
     tariff.write_text('[tariff]\nenergy_taxes = { 2027 = 0.09 }\n')

@@ -353,9 +353,13 @@ def test_prices_published_on_another_market_s_clock():
     assert local.attrs["windows"] < dutch.attrs["windows"]
     assert json.loads(local.attrs["params"])["prices_published"] == "13:00 Australia/Sydney"
     assert "prices_published" not in json.loads(dutch.attrs["params"])  # the default: as before
+    spaced = ansen.simulate(v, "M1", "2025-03-11", "2025-03-12", progress=False,
+                            prices_published="12:45  Europe/Amsterdam")  # the default, spaced
+    assert "prices_published" not in json.loads(spaced.attrs["params"])
     for bad, said in (("12:45", "must be 'HH:MM Zone'"), ("13:00 Sydney", "'Sydney' is not an "
                                                           "IANA time zone"),
-                      ("25:00 UTC", "price_publication must be 'HH:MM'")):
+                      ("25:00 UTC", r"prices_published '25:00 UTC': the time must be "
+                                    r"'HH:MM'")):
         with pytest.raises(ValueError, match=said):
             ansen.simulate(v, "M4", "2025-03-11", "2025-03-12", progress=False,
                            prices_published=bad)
