@@ -1194,17 +1194,26 @@ def _temperature(ds: xr.Dataset) -> tuple[np.ndarray, str]:
     village, :func:`ansen.data.sources.read_try`), each step taking the TRY
     hour of the same calendar day and CET hour (a climatological year, not
     the weather of the village's days). Refused (ValueError) for a village whose
-    latitude and longitude lie outside that climate
+    latitude and longitude lie far outside that climate, warned of near it
     (:data:`ansen.data.sources.TRY_CLIMATE`); one without them is taken to lie in it.
     """
     if "temp_air_degc" in ds:
         return ds["temp_air_degc"].values.astype(float), "village temp_air_degc"
     from ansen.data.sources import read_try, try_climate_note
 
-    if note := try_climate_note(ds.attrs.get("latitude"), ds.attrs.get("longitude")):
+    where, note = try_climate_note(ds.attrs.get("latitude"), ds.attrs.get("longitude"))
+    how = ("give the village a variable temp_air_degc (dims time, degC): load it, set "
+           "village['temp_air_degc'] = ('time', values), save it as NetCDF "
+           "(ansen.data.save; an export folder has no table for it) and derive from that")
+    if where == "far":
         raise ValueError(f"heat pumps added to village {ds.attrs.get('name', '?')!r} need "
-                         f"its outdoor temperature: the village at {note}; give the village "
-                         "a variable temp_air_degc (dims time, degC)")
+                         f"its outdoor temperature: the village at {note}; {how}")
+    if where == "near":
+        import warnings
+
+        warnings.warn(f"heat pumps added to village {ds.attrs.get('name', '?')!r} follow the "
+                      f"TRY's temperature: the village at {note}; for its own, {how}",
+                      UserWarning, stacklevel=4)
 
     try_ = read_try(1)["temp_air"].to_numpy()
     cet = ds.indexes["time"] + pd.Timedelta(hours=1)

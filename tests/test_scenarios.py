@@ -483,6 +483,11 @@ def test_synthetic_heat_pumps_follow_the_temperature_over_a_year():
                                          r"temperature: the village at latitude -33.87.*give "
                                          r"the village a variable temp_air_degc"):
         derive(v, Scenario("hp", growth=Growth(heat_pump_share_added=0.5, seed=2)))
+    v.attrs.update(latitude=48.2, longitude=16.4)  # Vienna: near the TRY's climate, warned
+    with pytest.warns(UserWarning, match=r"follow the TRY's temperature: the village at "
+                                         r"latitude 48.2, longitude 16.4 lies near but outside"):
+        derive(v, Scenario("hp", growth=Growth(heat_pump_share_added=0.5, seed=2)))
+    v.attrs.update(latitude=-33.87, longitude=151.21)
     v["temp_air_degc"] = ("time", 12.0 - 8.0 * np.cos(2 * np.pi * (t.dayofyear - 196) / 365))
     d = derive(v, Scenario("hp", growth=Growth(heat_pump_share_added=0.5, seed=2)))
     hp = d["heat_pump_kw"].sum("household").to_series()

@@ -134,29 +134,43 @@ def bdew_profile(name: str, local: pd.DatetimeIndex, dynamic: bool | None = None
 #: Where the DWD test reference year's climate (region 1, Bremerhaven, at 53.5 N, 8.6 E) may
 #: stand for a village's: latitude and longitude ranges [deg] of north-west and central
 #: Europe's temperate maritime climate (the Benelux, northern Germany, Denmark, southern
-#: England). A judgement: beyond it the seasons (south of the equator), the winters
-#: (continental) or the sun (the south) differ from the TRY's by more than a model year can
-#: be trusted to.
-TRY_CLIMATE = {"latitude": (47.0, 57.0), "longitude": (-5.0, 16.0)}
+#: England). ``"near"``: a margin around it (Dublin, Vienna, the north of France and Italy)
+#: where the TRY is a rougher stand-in; beyond it the seasons (south of the equator), the
+#: winters (continental) or the sun (the south) differ too much. Judgements.
+TRY_CLIMATE = {"latitude": (47.0, 57.0), "longitude": (-5.0, 16.0),
+               "near_latitude": (42.0, 62.0), "near_longitude": (-11.0, 25.0)}
 
 
-def try_climate_note(latitude, longitude) -> str:
-    """Empty if a place lies where the TRY's climate may stand for it (:data:`TRY_CLIMATE`)
-    or its position is unknown (NaN); else a sentence that says why not."""
+def try_climate_note(latitude, longitude) -> tuple[str, str]:
+    """Where a place lies against the TRY's climate (:data:`TRY_CLIMATE`) and why.
+
+    Returns
+    -------
+    (str, str)
+        ``("in", "")`` inside it or with an unknown position (NaN); ``("near", why)``
+        in the margin; ``("far", why)`` beyond it or south of the equator.
+    """
     try:
         lat, lon = float(latitude), float(longitude)
     except (TypeError, ValueError):
-        return ""
+        return "in", ""
     if not (np.isfinite(lat) and np.isfinite(lon)):
-        return ""
-    (lat0, lat1), (lon0, lon1) = TRY_CLIMATE["latitude"], TRY_CLIMATE["longitude"]
-    if lat0 <= lat <= lat1 and lon0 <= lon <= lon1:
-        return ""
+        return "in", ""
+    c = TRY_CLIMATE
+
+    def within(la, lo):
+        return c[la][0] <= lat <= c[la][1] and c[lo][0] <= lon <= c[lo][1]
+
+    if within("latitude", "longitude"):
+        return "in", ""
+    where = "near" if within("near_latitude", "near_longitude") else "far"
     south = " (south of the equator its seasons are turned round)" if lat < 0 else ""
-    return (f"latitude {lat:g}, longitude {lon:g} lies outside the climate of the DWD test "
-            f"reference year (region 1, Bremerhaven; taken for latitude {lat0:g} to {lat1:g}, "
-            f"longitude {lon0:g} to {lon1:g}), whose days are taken by calendar date and CET "
-            f"hour{south}")
+    return where, (
+        f"latitude {lat:g}, longitude {lon:g} lies {'near but ' if where == 'near' else ''}"
+        f"outside the climate of the DWD test reference year (region 1, Bremerhaven; taken "
+        f"for latitude {c['latitude'][0]:g} to {c['latitude'][1]:g}, longitude "
+        f"{c['longitude'][0]:g} to {c['longitude'][1]:g}), whose days are taken by calendar "
+        f"date and CET hour{south}")
 
 
 def read_try(region: int = 1) -> pd.DataFrame:

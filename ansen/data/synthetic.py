@@ -390,7 +390,7 @@ def synthesize(seed: int = 2024, spec: VillageSpec | None = None) -> xr.Dataset:
     spec = spec or VillageSpec()
     from ansen.data.sources import try_climate_note
 
-    if note := try_climate_note(spec.latitude, spec.longitude):
+    if (note := try_climate_note(spec.latitude, spec.longitude)[1]):
         import warnings
 
         warnings.warn(f"synthesize: the village at {note}: its weather, PV yield and heat "
