@@ -15,8 +15,9 @@ file                   content
 ``load.csv``           time + one column per household: consumption [kW]
 ``pv.csv``             time + one column per household: PV generation [kW]
 ``transformer.csv``    time + one column per transformer: *measured* load [kW],
-                       import from MV positive
-``mv.csv``             time, mv_kw: *measured* MV feeder load [kW]
+                       import from MV positive, feed-in negative
+``mv.csv``             time, mv_kw: *measured* MV feeder load [kW], import
+                       positive
 ``prices.csv``         time and *one* of price_eur_per_kwh, price_eur_per_mwh;
                        prices with a coarser step than load.csv (hourly) are
                        held over the steps of their hour, and so are prices
@@ -49,9 +50,11 @@ file, the column and the line (the row, in Parquet). So do tables that
 contradict each other: battery power where ``sites.csv`` has no battery,
 beyond its rating plus :data:`BATTERY_OVERSHOOT`, or storing (or drawing) more energy
 within 24 hours than the battery holds plus :data:`BATTERY_ENERGY_SLACK` and
-:data:`BATTERY_STANDBY_KW`, and a transformer or MV
-table below :data:`SCALE_FLOOR` of what it carries (MW labelled kW) or zero
-throughout.
+:data:`BATTERY_STANDBY_KW`, or drifting over the record far beyond the battery
+where the turned sign stays within it (discharge counted positive), and a
+transformer or MV table below :data:`SCALE_FLOOR` of what it carries (MW labelled
+kW), zero throughout, never decreasing (meter readings) or running against what
+it carries (:data:`SIGN_CORRELATION_FLOOR`: feed-in counted positive).
 """
 
 from __future__ import annotations
@@ -948,17 +951,15 @@ def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataF
         return next((f.name for f in (folder / f"{table}.csv", folder / f"{table}.parquet")
                      if f.exists()), f"{table}.csv")
 
-    from ansen.data.schema import CUMULATIVE_MIN_RISING, CUMULATIVE_MIN_STEPS
+    from ansen.data.schema import never_decreases
 
     # first: meter readings, which any check of size would call W (the schema's rule, on the
-    # tables as measured: the batteries taken out, a reading may fall)
+    # tables as measured: once the batteries are taken out a register may fall)
     for what, x in [*((f"{name('transformer')}: column {t!r}", trafo[t]) for t in trafo),
                     (f"{name('mv')}: mv_kw", mv)]:
-        d = np.diff(x.to_numpy(dtype=float))
-        if len(d) + 1 >= CUMULATIVE_MIN_STEPS and (d >= 0).all() \
-                and (d > 0).mean() >= CUMULATIVE_MIN_RISING:
+        if never_decreases(x.to_numpy(dtype=float)[:, None])[0]:
             raise DataError(
-                f"{what} never decreases over {len(d) + 1} steps (from {x.iloc[0]:.4g} to "
+                f"{what} never decreases over {len(x)} steps (from {x.iloc[0]:.4g} to "
                 f"{x.iloc[-1]:.4g}) - looks like cumulative meter readings (kWh) instead of "
                 "mean power per step (kW); difference them and divide by the step length")
     for t in trafo.columns:  # first: a transformer in W would make mv.csv look like MW

@@ -852,6 +852,16 @@ def _check_mv_scale(ds: xr.Dataset) -> None:
                         f"carry up to {peak:.4g} kW; values look like MW instead of kW")
 
 
+def never_decreases(vals: np.ndarray) -> np.ndarray:
+    """Per column of ``vals`` (steps x series): meter readings, not power. At least
+    :data:`CUMULATIVE_MIN_STEPS` steps, never down, and up in at least
+    :data:`CUMULATIVE_MIN_RISING` of them (a load that steps up once is not one)."""
+    if len(vals) < CUMULATIVE_MIN_STEPS:
+        return np.zeros(vals.shape[1], dtype=bool)
+    d = np.diff(vals, axis=0)
+    return (d >= 0).all(axis=0) & ((d > 0).mean(axis=0) >= CUMULATIVE_MIN_RISING)
+
+
 def _check_cumulative(ds: xr.Dataset,
                       names=("load_kw", "pv_kw", "transformer_rest_kw", "mv_kw")) -> None:
     """Reject series that never decrease: meter readings (kWh) instead of power."""
@@ -860,10 +870,9 @@ def _check_cumulative(ds: xr.Dataset,
     for name in names:
         da = ds[name]
         vals = da.values.reshape(ds.sizes["time"], -1)
-        d = np.diff(vals, axis=0)
         # meter readings rise in every step with consumption (a quarter of the steps
         # at least, PV in winter); a load that merely steps up once is not flagged
-        never_down = (d >= 0).all(axis=0) & ((d > 0).mean(axis=0) >= CUMULATIVE_MIN_RISING)
+        never_down = never_decreases(vals)
         if never_down.any():
             col = int(np.flatnonzero(never_down)[0])
             where = ""
