@@ -175,10 +175,13 @@ def price_distribution(ds: xr.Dataset, ax=None):
 
 
 def _week_start(ds: xr.Dataset, score: pd.Series, largest: bool) -> pd.Timestamp:
-    weekly = score.resample("W-MON", label="left", closed="left").mean()
+    """The local Monday of the whole week of largest (smallest) mean ``score``; a week with
+    a NaN step (outside a season, say) does not count."""
+    weeks = score.resample("W-MON", label="left", closed="left")
+    weekly = weeks.mean().where(weeks.count() == weeks.size())
     full = weekly.index[(weekly.index >= score.index[0]) &
                         (weekly.index + pd.Timedelta(days=7) <= score.index[-1])]
-    weekly = weekly.loc[full]
+    weekly = weekly.loc[full].dropna()
     if weekly.empty:  # less than one whole week of data: show what there is
         return score.index[0].normalize()
     return weekly.idxmax() if largest else weekly.idxmin()
@@ -191,10 +194,16 @@ def sunny_week(ds: xr.Dataset) -> pd.Timestamp:
 
 
 def winter_week(ds: xr.Dataset) -> pd.Timestamp:
-    """Start (local Monday) of the week with the highest household load (a winter week
-    where the data hold a winter; on data without one, just the week of most load)."""
-    load = pd.Series(ds["load_kw"].sum("household").values, index=local_time(ds))
-    return _week_start(ds, load, largest=True)
+    """Start (local Monday) of the winter week (:func:`ansen.data.schema.seasons`: turned
+    round south of the equator) with the highest household load; on data without a whole
+    week that starts in winter, the week of most load."""
+    t = local_time(ds)
+    load = pd.Series(ds["load_kw"].sum("household").values, index=t)
+    start = _week_start(ds, load.where(seasons(ds, t) == "winter"), largest=True)
+    whole = start >= t[0] and start + pd.Timedelta(days=7) <= t[-1]
+    if whole and seasons(ds, pd.DatetimeIndex([start]))[0] == "winter":
+        return start
+    return _week_start(ds, load, largest=True)  # a load a cooling summer can outdo
 
 
 def week(ds: xr.Dataset, start, axes=None):

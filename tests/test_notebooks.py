@@ -216,3 +216,24 @@ def test_seasons_turn_round_south_of_the_equator():
     assert list(plots.seasons(north, times)) == ["winter", "spring", "summer", "autumn"]
     assert list(plots.seasons(south, times)) == ["summer", "autumn", "winter", "spring"]
     assert list(plots.seasons(xr.Dataset(), times)) == ["winter", "spring", "summer", "autumn"]
+
+
+def test_the_winter_week_is_a_winter_week_south_of_the_equator():
+    """A Sydney village whose load peaks in summer (air conditioning) showed a 'winter week'
+    of 30 December."""
+    import numpy as np
+    import pandas as pd
+
+    from ansen import plots
+    from tests.conftest import tiny
+
+    v = tiny(days=365, start="2024-07-01", minutes=60)
+    t = pd.DatetimeIndex(v["time"].values)
+    cooling = 1.0 + np.cos(2 * np.pi * (t.day_of_year.to_numpy() - 15) / 365)  # most in January
+    v["load_kw"] = v["load_kw"] * cooling[:, None]
+    v.attrs.update(latitude=-33.87, timezone="UTC")
+    assert plots.winter_week(v).month in (6, 7, 8)
+    v.attrs["latitude"] = 52.8  # the north: January is winter, and also the most load
+    assert plots.winter_week(v).month in (12, 1, 2)
+    short = tiny(days=9, start="2025-04-07")  # no winter: the week of most load
+    assert plots.winter_week(short) == pd.Timestamp("2025-04-07", tz="Europe/Amsterdam")
