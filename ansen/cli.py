@@ -408,15 +408,26 @@ def cmd_compare(args) -> int:
         # the regime the recipe states (metering, feed-in), not its figures: a tariff file
         # gives the taxes of years the package has none for
         regime = ("net_metering", "feed_in_share", "feed_in_vat", "feed_in_fee_eur_per_kwh")
-        if given and stated is not None and any(getattr(stated, k) != getattr(tariff, k)
-                                                for k in regime):
+        differ = [k for k in regime if given and stated is not None
+                  and getattr(stated, k) != getattr(tariff, k)]
+        if differ:
             option = (f"--tariff {args.tariff}" if args.tariff is not None else
                       "--no-net-metering" if args.net_metering is False else "--net-metering")
+            fix = ("set " + ", ".join(f"{k} = {str(getattr(stated, k)).lower()}"
+                                      for k in differ) + " in the file"
+                   if args.tariff is not None else "leave the option out")
             raise ValueError(
                 f"{option} asks for '{tariff.label}', but the village's recipe states "
-                f"'{stated.label}'; leave the option out to run it under its own")
+                f"'{stated.label}'; {fix} to run it under its own")
         if not given:
             tariff = sim["tariff"] = tariff_of(village)
+    from ansen.data.schema import local_time
+
+    t = local_time(village)
+    within = (t >= pd.Timestamp(args.start, tz=t.tz)) if args.start else t == t
+    if args.end:
+        within &= t < pd.Timestamp(args.end, tz=t.tz)
+    tariff.check_years(set(t[within].year))  # a year without taxes: said before any run
     step = village.indexes["time"][1] - village.indexes["time"][0]
     for m in models:  # and against the data's step, before any run
         check_arguments(m, step=step, **sim, **per_model[m])

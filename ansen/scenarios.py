@@ -1204,7 +1204,10 @@ def _temperature(ds: xr.Dataset) -> tuple[np.ndarray, str]:
     where, note = try_climate_note(ds.attrs.get("latitude"), ds.attrs.get("longitude"))
     how = ("give the village a variable temp_air_degc (dims time, degC): load it, set "
            "village['temp_air_degc'] = ('time', values), save it as NetCDF "
-           "(ansen.data.save; an export folder has no table for it) and derive from that")
+           "(ansen.data.save; an export folder has no table for it) and derive from that; "
+           "the temperature times the heat pumps' use, the year's energy is "
+           "heat_pump_kwh_per_year (3,500 kWh by default, a Dutch rural home's): give the "
+           "village's climate's own")
     if where == "far":
         raise ValueError(f"heat pumps added to village {ds.attrs.get('name', '?')!r} need "
                          f"its outdoor temperature: the village at {note}; {how}")

@@ -181,6 +181,22 @@ class Tariff:
         for name in ("supplier_margin_eur_per_kwh", "vat", "feed_in_fee_eur_per_kwh"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Tariff.{name} must be >= 0, got {getattr(self, name)}")
+        # units: a share, EUR per kWh, EUR per month (21 for a VAT of 21 %, 91.6 for an
+        # energy tax in EUR/MWh would bill a hundred times over without a word)
+        for name, high, unit in (("vat", 1.0, "a share: 0.21 for 21 %"),
+                                 ("supplier_margin_eur_per_kwh", 1.0, "EUR per kWh"),
+                                 ("feed_in_fee_eur_per_kwh", 1.0, "EUR per kWh")):
+            if getattr(self, name) > high:
+                raise ValueError(f"Tariff.{name} = {getattr(self, name)!r} is above {high:g}: "
+                                 f"give it as {unit}")
+        for name in ("standing_eur_per_month", "network_eur_per_month"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"Tariff.{name} must be >= 0 (EUR per month), got "
+                                 f"{getattr(self, name)}")
+        for year, tax in dict(self.energy_tax).items():
+            if not 0.0 <= float(tax) <= 1.0:
+                raise ValueError(f"Tariff.energy_tax[{year}] = {tax!r}: give it in EUR per kWh "
+                                 "excl. VAT, between 0 and 1 (the Dutch 2025 rate: 0.10154)")
 
     @classmethod
     def after_net_metering(cls, **changes) -> Tariff:
@@ -201,6 +217,14 @@ class Tariff:
         if self.feed_in_fee_eur_per_kwh:
             name += f", feed-in fee {self.feed_in_fee_eur_per_kwh:g} EUR/kWh"
         return name
+
+    def check_years(self, years) -> None:
+        """Refuse (ValueError) years the tariff has no energy tax or tax reduction for."""
+        self._tax(np.asarray(list(years)))
+        missing = sorted({int(y) for y in years} - set(self.tax_reduction_eur_per_year))
+        if missing:
+            raise ValueError(f"Tariff has no tax reduction for year(s) {missing}"
+                             f"{_years_hint(self)}")
 
     def _tax(self, years: np.ndarray) -> np.ndarray:
         years = np.asarray(years)

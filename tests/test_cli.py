@@ -543,7 +543,9 @@ def test_compare_bills_a_year_of_its_own_with_a_tariff_file(tmp_path, capsys):
     argv = ["compare", "--data", str(path), "--models", "M0", "--start", "2027-06-08",
             "--end", "2027-06-09"]
     assert main(argv) == 2
-    assert "no energy tax for year(s) [2027]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no energy tax for year(s) [2027]" in err
+    assert "simulating" not in err  # said before the baseline's run, not after it
     tariff = tmp_path / "t.toml"
     tariff.write_text('[tariff]\nbase = "2027"\nfeed_in_share = 0.5\nenergy_tax = { 2027 = '
                       '0.0916 }\ntax_reduction_eur_per_year = { 2027 = 524.95 }\n')
@@ -577,5 +579,6 @@ def test_compare_bills_a_year_of_its_own_with_a_tariff_file(tmp_path, capsys):
     tariff.write_text('[tariff]\nenergy_tax = { 2027 = 0.0916 }\n'
                       'tax_reduction_eur_per_year = { 2027 = 524.95 }\n')
     assert main([*argv, "--tariff", str(tariff)]) == 2
-    assert "asks for 'net metering', but the village's recipe states 'no net metering'" in \
-        capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "asks for 'net metering', but the village's recipe states 'no net metering'; set " \
+        "net_metering = false, feed_in_vat = false in the file" in err

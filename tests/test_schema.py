@@ -559,6 +559,7 @@ def test_an_offset_for_a_time_zone_is_told_it_is_not_one():
     assert "Etc/GMT" not in timezone_hint("UTC-13")  # Etc/GMT+13 does not exist
     assert "'Etc/GMT-14'" in timezone_hint("UTC+14")
     assert timezone_hint("Z").startswith("did you mean 'UTC'?")
+    assert timezone_hint("AEST").startswith("an abbreviation is not a zone")  # not 'EST'?
 
 
 def test_bounds_are_read_in_the_village_s_zone_not_amsterdam_s():

@@ -249,6 +249,11 @@ def test_a_village_outside_the_netherlands_is_told_it_is_billed_under_dutch_rule
     ('[tariff]\nnet_metering = "no"\n', "net_metering must be true or false"),
     ('[tariff]\nfeed_in_share = 1.5\n', "Tariff.feed_in_share must lie in"),
     ('[tarif]\nvat = 0.2\n', "a tariff file holds one [tariff] table"),
+    ('[tariff]\nvat = 21\n', "Tariff.vat = 21 is above 1: give it as a share: 0.21 for 21 %"),
+    ('[tariff]\nenergy_tax = { 2027 = 91.6 }\n', "Tariff.energy_tax[2027] = 91.6: give it in "
+                                                 "EUR per kWh"),
+    ('[tariff]\nsupplier_margin_eur_per_kwh = 20\n', "give it as EUR per kWh"),
+    ('[tariff]\nstanding_eur_per_month = -6\n', "standing_eur_per_month must be >= 0"),
 ])
 def test_a_tariff_file_is_refused_by_file_and_key(tmp_path, text, said):
     from ansen.tariffs import read_tariff

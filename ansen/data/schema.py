@@ -344,6 +344,9 @@ def timezone_hint(tz: str) -> str:
                 "'Europe/Amsterdam' (with daylight saving time)")
     if str(tz).strip().upper() == "Z":  # the letter of UTC, not a near miss of 'NZ'
         return "did you mean 'UTC'? (Z is its letter in a time stamp)"
+    if re.fullmatch(r"[A-Z]{3,5}", str(tz).strip()):  # AEST, CEST: an abbreviation
+        return ("an abbreviation is not a zone: give the zone's name, e.g. "
+                "'Australia/Sydney' for AEST or 'Europe/Amsterdam' for CET")
     close = difflib.get_close_matches(str(tz), sorted(zoneinfo.available_timezones()), n=1)
     return f"did you mean {close[0]!r}?" if close else "e.g. 'Europe/Amsterdam'"
 
