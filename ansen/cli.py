@@ -421,13 +421,13 @@ def cmd_compare(args) -> int:
                 f"'{stated.label}'; {fix} to run it under its own")
         if not given:
             tariff = sim["tariff"] = tariff_of(village)
-    from ansen.data.schema import local_time
+    from ansen.data.schema import _as_utc, local_time
 
-    t = local_time(village)
-    within = (t >= pd.Timestamp(args.start, tz=t.tz)) if args.start else t == t
-    if args.end:
-        within &= t < pd.Timestamp(args.end, tz=t.tz)
-    tariff.check_years(set(t[within].year))  # a year without taxes: said before any run
+    # a year without taxes: said before any run (the period as simulate reads it)
+    times = village.indexes["time"]
+    i0 = 0 if args.start is None else int(times.searchsorted(_as_utc(args.start, village)))
+    i1 = len(times) if args.end is None else int(times.searchsorted(_as_utc(args.end, village)))
+    tariff.check_years(set(local_time(village)[i0:i1].year))
     step = village.indexes["time"][1] - village.indexes["time"][0]
     for m in models:  # and against the data's step, before any run
         check_arguments(m, step=step, **sim, **per_model[m])

@@ -27,7 +27,6 @@ __all__ = [
     "run_duration_curves",
     "save_figure",
     "seasonal_profiles",
-    "seasons",
     "set_theme",
     "soc_heatmap",
     "sunny_week",

@@ -66,6 +66,7 @@ from ansen.data.schema import (
     check_time_index,
     duration_text,
     local_time,
+    utc_offsets_h,
     validate,
 )
 from ansen.forecast import FORECASTS, history_days, make_forecasts
@@ -89,12 +90,6 @@ __all__ = ["simulate", "check_arguments", "apply_setpoints", "PRICES_PUBLISHED"]
 #: A village on another market gives its own (``simulate(prices_published="13:00
 #: Australia/Sydney")``, say).
 PRICES_PUBLISHED = "12:45 Europe/Amsterdam"
-
-
-def _same_clock(zone: str, other: str) -> bool:
-    """Whether two time zones keep the same UTC offset in January and July (2025)."""
-    return all(pd.Timestamp(f"2025-{m}-15", tz=zone).utcoffset()
-               == pd.Timestamp(f"2025-{m}-15", tz=other).utcoffset() for m in (1, 7))
 
 
 class _Behaviour:
@@ -693,8 +688,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "of a rule model do not depend on it). A village in the Netherlands: set its "
             "timezone to 'Europe/Amsterdam'", UserWarning, stacklevel=2)
     prices_published = a["prices_published"]  # as checked (one spelling)
-    if steer.uses_lp and prices_published == PRICES_PUBLISHED and not _same_clock(zone,
-                                                                                 "Europe/Amsterdam"):
+    if steer.uses_lp and prices_published == PRICES_PUBLISHED and \
+            utc_offsets_h(zone) != utc_offsets_h("Europe/Amsterdam"):  # another clock
         warnings.warn(
             f"simulate {steer.id}: the village's clock ({zone}) is not Amsterdam's, but its "
             f"day-ahead prices are taken as known from {PRICES_PUBLISHED} (the Dutch "

@@ -208,14 +208,14 @@ def test_seasons_turn_round_south_of_the_equator():
     import pandas as pd
     import xarray as xr
 
-    from ansen import plots
+    from ansen.data.schema import seasons
 
     times = pd.DatetimeIndex(["2025-01-15", "2025-04-15", "2025-07-15", "2025-10-15"])
     north = xr.Dataset(attrs={"latitude": 52.9})
     south = xr.Dataset(attrs={"latitude": -33.9})
-    assert list(plots.seasons(north, times)) == ["winter", "spring", "summer", "autumn"]
-    assert list(plots.seasons(south, times)) == ["summer", "autumn", "winter", "spring"]
-    assert list(plots.seasons(xr.Dataset(), times)) == ["winter", "spring", "summer", "autumn"]
+    assert list(seasons(north, times)) == ["winter", "spring", "summer", "autumn"]
+    assert list(seasons(south, times)) == ["summer", "autumn", "winter", "spring"]
+    assert list(seasons(xr.Dataset(), times)) == ["winter", "spring", "summer", "autumn"]
 
 
 def test_the_winter_week_is_a_winter_week_south_of_the_equator():

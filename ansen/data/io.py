@@ -905,16 +905,16 @@ def _check_battery_energy(battery: pd.DataFrame, sites: pd.DataFrame, tz: str) -
         p = battery[h].to_numpy(dtype=float)
         stored = _stored(p, dt, eta)
         limit = cap * (1.0 + BATTERY_ENERGY_SLACK) + 24.0 * BATTERY_STANDBY_KW
-        if np.ptp(stored) > 2 * limit and np.ptp(_stored(-p, dt, eta)) <= limit:
+        drift = np.ptp(stored)
+        if drift > 2 * limit and (turned := np.ptp(_stored(-p, dt, eta))) <= limit:
             # the losses of a sign turned round pile up as gains: over the whole record the
             # given sign drifts far beyond the battery, the other stays within it
             raise DataError(
                 f"{file}: column {h!r}: with charge positive, as the schema has it, the "
-                f"measured power stores {np.ptp(stored):.1f} kWh net over the record (charge "
+                f"measured power stores {drift:.1f} kWh net over the record (charge "
                 f"times the efficiency {eta:g}, less discharge divided by it) in a battery of "
                 f"{cap:g} kWh (sites.csv); with the sign turned it stays within "
-                f"{np.ptp(_stored(-p, dt, eta)):.1f} kWh: the export counts discharge as "
-                "positive; turn its sign")
+                f"{turned:.1f} kWh: the export counts discharge as positive; turn its sign")
         s = pd.Series(stored)
         span = (s.rolling(window + 1, min_periods=1).max()
                 - s.rolling(window + 1, min_periods=1).min()).to_numpy()
@@ -973,8 +973,10 @@ def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataF
     if not (net.abs().to_numpy() <= 2 * HOUSEHOLD_MAX_KW).all():
         return
 
+    # each transformer's households' net exchange, for the checks of scale and of sign
+    carries = {t: net.loc[:, on.index[on == t]].sum(axis=1) for t in trafo.columns}
     for t in trafo.columns:
-        homes = net.loc[:, on.index[on == t]].sum(axis=1).abs().max()
+        homes = carries[t].abs().max()
         peak = trafo[t].abs().max()
         if homes > 0 and peak == 0:
             raise DataError(
@@ -987,8 +989,7 @@ def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataF
                 f"kW, but its households' net exchange alone reaches {homes:.4g} kW; values "
                 "look like MW instead of kW")
     for t in trafo.columns:
-        homes = net.loc[:, on.index[on == t]].sum(axis=1)
-        _check_sign(trafo[t], homes, f"{name('transformer')}: column {t!r}",
+        _check_sign(trafo[t], carries[t], f"{name('transformer')}: column {t!r}",
                     "its households' net exchange (load - PV + battery)")
     _check_sign(mv, trafo.sum(axis=1), f"{name('mv')}: mv_kw", "the transformers' sum")
     carried = trafo.sum(axis=1).abs().max()

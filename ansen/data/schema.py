@@ -326,7 +326,6 @@ def timezone_hint(tz: str) -> str:
     """``did you mean '...'?`` for a misspelt IANA time zone name, a word on an offset
     (``UTC+2`` is not a zone: it has no daylight saving time), else an example."""
     import difflib
-    import re
     import zoneinfo
 
     offset = re.fullmatch(r"\s*(?:UTC|GMT|CET|CEST|Z)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*",
@@ -550,20 +549,30 @@ def sun_elevation(times_utc, latitude: float, longitude: float,
 ZONE_SUN_TOLERANCE_H = 3.5
 
 
+def utc_offsets_h(tz: str, year: int = 2025) -> tuple[float, float]:
+    """The UTC offsets [h] of the zone ``tz`` in mid-January and mid-July of ``year``
+    (standard and summer time, in either order by hemisphere)."""
+    return tuple(pd.Timestamp(f"{year}-{m}-15", tz=tz).utcoffset() / pd.Timedelta(hours=1)
+                 for m in (1, 7))
+
+
+def _position(ds: xr.Dataset) -> tuple[float, float] | None:
+    """The village's (latitude, longitude) [deg] from its attrs, None where either is
+    missing or not a finite number."""
+    try:
+        lat, lon = float(ds.attrs["latitude"]), float(ds.attrs["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (lat, lon) if np.isfinite(lat) and np.isfinite(lon) else None
+
+
 def _check_zone_longitude(ds: xr.Dataset, tz: str) -> None:
     """Warn when the time zone does not belong to the village's longitude (above)."""
-    import zoneinfo
-
-    try:
-        lon = float(ds.attrs["longitude"])
-    except (KeyError, TypeError, ValueError):
+    if (where := _position(ds)) is None:
         return
-    if not np.isfinite(lon):
-        return
-    zone = zoneinfo.ZoneInfo(tz)
+    lon = where[1]
     year = int(pd.DatetimeIndex(ds["time"].values[:1]).year[0]) if ds.sizes["time"] else 2025
-    standard = min(pd.Timestamp(f"{year}-{m}-15", tz=zone).utcoffset() / pd.Timedelta(hours=1)
-                   for m in (1, 7))  # the lesser offset: standard time, not summer time
+    standard = min(utc_offsets_h(tz, year))  # the lesser offset: standard time, not summer
     gap = (standard - lon / 15.0 + 12.0) % 24.0 - 12.0
     if abs(gap) > ZONE_SUN_TOLERANCE_H:
         import warnings
@@ -579,13 +588,10 @@ def _check_pv_low(ds: xr.Dataset, kwp: np.ndarray) -> None:
     """Warn when no household's PV comes near its kWp on sunny-season data (PV_LOW_*), at
     steps under an hour (at an hour, energy per step is the mean power) and among the
     households whose PV is metered (not zero throughout)."""
-    try:
-        lat, lon = float(ds.attrs["latitude"]), float(ds.attrs["longitude"])
-    except (KeyError, TypeError, ValueError):
-        return
     has = kwp > 0
-    if not (np.isfinite(lat) and np.isfinite(lon)) or not has.any() or ds.sizes["time"] < 2:
+    if (where := _position(ds)) is None or not has.any() or ds.sizes["time"] < 2:
         return
+    lat, lon = where
     t = pd.DatetimeIndex(ds["time"].values)
     step = (t[1] - t[0]) / pd.Timedelta(minutes=1)
     if step >= 60:  # energy per hour [kWh] is the hour's mean power [kW]: no such mistake
@@ -614,12 +620,9 @@ def _check_pv_low(ds: xr.Dataset, kwp: np.ndarray) -> None:
 def _check_pv_timing(ds: xr.Dataset, tz: str) -> None:
     """Refuse PV generated at night, warn of PV far from solar noon (constants above); needs
     attrs latitude and longitude."""
-    try:
-        lat, lon = float(ds.attrs["latitude"]), float(ds.attrs["longitude"])
-    except (KeyError, TypeError, ValueError):
+    if (where := _position(ds)) is None or ds.sizes["time"] < 2:
         return
-    if not (np.isfinite(lat) and np.isfinite(lon)) or ds.sizes["time"] < 2:
-        return
+    lat, lon = where
     pv = ds["pv_kw"].values.sum(axis=1)
     total = float(pv.sum())
     if total <= 0:
