@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import ansen
-from ansen.models import Context, HorizonInputs, LPRunner, get_model
-from ansen.models.storage_dp import SeparableRunner, solve_storage, step_costs
+from ansen.models import Context, HorizonInputs, LPRunner, get_model, storage_dp
+from ansen.models.storage_dp import SeparableRunner, solve_storage, solve_storage_blocks, step_costs
 from ansen.tariffs import Tariff
 from tests.conftest import tiny
 
@@ -101,6 +101,57 @@ def test_an_impossible_state_of_charge_is_named():
     with pytest.raises(ValueError, match="battery 1 within its state-of-charge bounds"):
         # battery 1 starts at 5 kWh above its 4 kWh capacity and cannot discharge
         solve_storage(costs, np.array([0.0, 5.0]), np.zeros(2), np.array([4.0, 4.0]))
+
+
+@pytest.mark.parametrize("block", [2, 3, 4])
+def test_blocks_give_the_step_by_step_optimum(block, monkeypatch):
+    """Random fleets, prices hourly or per step (the relaxation then often fails and those
+    batteries are solved step by step), values at the end: the same optimal cost as
+    solve_storage, and a plan within the state-of-charge bounds at every step."""
+    rng = np.random.default_rng(block)
+    steps = []  # the steps of each programme solve_storage_blocks runs: blocks or steps
+    monkeypatch.setattr(storage_dp, "solve_storage", lambda c, *a: (
+        steps.append(c.y_low.shape[1]), solve_storage(c, *a))[1])
+    relaxed_only = fallen_back = 0
+    for k in range(40):
+        B, N, dt = int(rng.integers(1, 8)), int(rng.integers(2 * block, 40)), 0.25
+        eta, cap = rng.uniform(0.85, 1.0, B), rng.uniform(2, 12, B)
+        power = rng.uniform(1, 6, (B, 1)) * np.ones((B, N))
+        per_hour = k % 2 == 0
+        price = rng.normal(0.2, 0.1, (B, -(-N // 4) if per_hour else N))
+        price = np.repeat(price, 4, axis=1)[:, :N] if per_hour else price
+        spread = rng.uniform(0, 0.2, (B, 1)) * np.ones((B, N))
+        net0 = rng.normal(0, 3, (B, N))
+        costs = step_costs((0 * power, power), (0 * power, power), net0, dt * price,
+                           -dt * price, dt * spread, eta, dt)
+        soc0, soc_min = cap * rng.uniform(0.1, 0.9, B), cap * rng.uniform(0, 0.1, B)
+        value = np.zeros((B, N))
+        value[:, -1] = rng.uniform(0, 0.3, B)
+        y = solve_storage(costs, soc0, soc_min, cap, value)
+        steps.clear()
+        z = solve_storage_blocks(costs, soc0, soc_min, cap, value, block=block)
+        assert steps[0] == -(-N // block)  # the relaxation first
+        relaxed_only += steps == [steps[0]]
+        fallen_back += steps[1:] == [N]
+
+        cost = []
+        for plan in (y, z):
+            charge, discharge = costs.powers(plan)
+            g = (dt * price * (charge - discharge)
+                 + dt * spread * np.maximum(net0 + charge - discharge, 0.0))
+            cost.append(g.sum() - (value * (soc0[:, None] + np.cumsum(plan, axis=1))).sum())
+        assert cost[1] == pytest.approx(cost[0], rel=1e-9, abs=1e-9)
+        soc = soc0[:, None] + np.cumsum(z, axis=1)
+        assert (soc >= soc_min[:, None] - 1e-9).all() and (soc <= cap[:, None] + 1e-9).all()
+    assert relaxed_only and fallen_back  # both ways were taken
+
+
+def test_blocks_name_an_impossible_battery_as_the_steps_do():
+    one = np.ones((2, 8))
+    costs = step_costs((0 * one, one), (0 * one, 0 * one), 0 * one, one, one, 0 * one,
+                       np.array([1.0, 1.0]), 1.0)
+    with pytest.raises(ValueError, match="battery 1 within its state-of-charge bounds"):
+        solve_storage_blocks(costs, np.array([0.0, 5.0]), np.zeros(2), np.array([4.0, 4.0]))
 
 
 def test_simulate_solves_m0_and_m2_by_dynamic_programming_with_the_lps_optimum():
