@@ -285,7 +285,7 @@ def solve_storage(costs: StepCosts, soc0, soc_min, soc_max, value=None):
 
 
 def solve_storage_blocks(costs: StepCosts, soc0, soc_min, soc_max, value=None,
-                         block: int = 4) -> np.ndarray:
+                         block: int = 4, info: dict | None = None) -> np.ndarray:
     """:func:`solve_storage`, found first on blocks of ``block`` steps: the same optimal cost.
 
     First the bounds of the state of charge are held only at the ends of the
@@ -313,6 +313,9 @@ def solve_storage_blocks(costs: StepCosts, soc0, soc_min, soc_max, value=None,
         one by one).
     block : int
         Steps per block, at least 1.
+    info : dict, optional
+        Receives ``by_steps``: how many batteries were solved step by step (all
+        of them where the relaxation was not tried or had no plan).
 
     Returns
     -------
@@ -322,6 +325,8 @@ def solve_storage_blocks(costs: StepCosts, soc0, soc_min, soc_max, value=None,
     k = int(block)
     valued = np.flatnonzero((np.asarray(value) != 0).any(axis=0)) if value is not None \
         else np.zeros(0, dtype=np.int64)
+    if info is not None:
+        info["by_steps"] = B
     if k < 2 or N < 2 * k or not np.all(((valued + 1) % k == 0) | (valued == N - 1)):
         return solve_storage(costs, soc0, soc_min, soc_max, value)
     H, S = -(-N // k), costs.slopes.shape[2]
@@ -360,6 +365,8 @@ def solve_storage_blocks(costs: StepCosts, soc0, soc_min, soc_max, value=None,
     soc = soc0[:, None] + np.cumsum(y, axis=1)
     # within the bounds to rounding (the programme's own tolerance, 1e-9 kWh)
     out = ((soc < soc_min[:, None] - 1e-9) | (soc > soc_max[:, None] + 1e-9)).any(axis=1)
+    if info is not None:
+        info["by_steps"] = int(out.sum())
     if out.any():
         part = StepCosts(*(getattr(costs, name)[out] for name in (
             "y_low", "g_low", "slopes", "widths", "charge", "discharge")))
