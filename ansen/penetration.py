@@ -569,6 +569,9 @@ def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
         for season, s in tab.groupby("season", sort=False):
             grid = s.pivot_table(index="variant", columns="battery_sites", values=col,
                                  dropna=False, sort=False)
+            # the variants in the table's order, the battery counts ascending (a variant run
+            # at fewer levels must not set the columns' order)
+            grid = grid.reindex(columns=sorted(grid.columns))
             lines += [f"**{season}** ({s['start'].iloc[0]} to {s['end'].iloc[0]})", "",
                       "| model | " + " | ".join(str(c) for c in grid.columns) + " |",
                       "|---" * (len(grid.columns) + 1) + "|"]

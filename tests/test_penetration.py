@@ -344,3 +344,13 @@ def test_hours_over_the_rating_start_at_zero_and_show_every_season(rows):
     assert [ax.get_title() for ax in axes[0]] == ["winter", "summer"]
     low, high = axes[0, -1].get_ylim()
     assert low == 0.0 and high >= 65.0
+
+
+def test_markdown_levels_ascend_whatever_variant_comes_first(rows):
+    """A variant run at fewer levels (here the 2027 tariff: 0 and 3) listed first set the
+    columns' order (0, 3, 1) of every level table."""
+    t = penetration.table(rows)
+    first = t.sort_values("variant", key=lambda v: ~v.str.contains("2027"), kind="stable")
+    assert first["variant"].iloc[0].endswith("(2027 tariff)")
+    headers = re.findall(r"^\| model \| ([\d |]+) \|$", penetration.markdown(first), flags=re.M)
+    assert headers and set(headers) == {"0 | 1 | 3"}
