@@ -690,7 +690,10 @@ def cmd_sweep(args) -> int:
         uncovered = sweep.check_periods(grid, loaded)
         for where, msg in uncovered.items():
             print(f"ansen: {where} is not in the data: {msg}", file=sys.stderr)
-        failures = {**failures, **uncovered}
+        untaxed = sweep.check_tariffs(grid)
+        for where, msg in untaxed.items():
+            print(f"ansen: {where}: {msg}", file=sys.stderr)
+        failures = {**failures, **uncovered, **untaxed}
         if args.prune and store.is_file():
             rows = sweep.read_store(store)
             outside = rows[~rows["run_id"].isin({t.run_id for t in grid.tasks})]

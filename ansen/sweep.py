@@ -70,7 +70,7 @@ import pandas as pd
 
 __all__ = ["BASELINES", "EXAMPLE_STORE", "SPECS", "STORE_COLUMNS", "TABLE_METRICS", "TARIFFS",
            "Grid", "Period", "Task", "Village", "apply_scenario", "baseline_groups",
-           "check_periods", "check_scenarios",
+           "check_periods", "check_scenarios", "check_tariffs",
            "client", "cross_model_table", "grid", "load_spec", "markdown", "pending", "provenance",
            "read_store", "run",
            "tariff", "write_report"]
@@ -1347,6 +1347,35 @@ def check_periods(sweep: Grid, loaded: dict | None = None) -> dict[str, str]:
     return failures
 
 
+def check_tariffs(sweep: Grid) -> dict[str, str]:
+    """Whether each run's tariff has its taxes for every year of its period, without running.
+
+    Returns the failures: ``"tariff <name> over period <start>:<end>"`` -> the error (empty
+    when every tariff covers its periods; the years are the period's local dates, end
+    excluded). What ``ansen sweep --dry-run`` prints, and a run says at its start (those
+    runs then fail without running, the others run).
+    """
+    failures: dict[str, str] = {}
+    for t in sweep.tasks:
+        name = t.scenario.get("tariff", "net_metering")
+        where = f"tariff {name} over period {t.period.start}:{t.period.end}"
+        if where in failures:
+            continue
+        first = pd.Timestamp(t.period.start)
+        last = pd.Timestamp(t.period.end) - pd.Timedelta(1, "ns")
+        try:
+            tariff(name).check_years(range(first.year, last.year + 1))
+        except ValueError as exc:
+            failures[where] = str(exc)
+    return failures
+
+
+def _tariff_failure(t: Task, failures: dict[str, str]) -> str | None:
+    """The error of :func:`check_tariffs` for one task, if any."""
+    name = t.scenario.get("tariff", "net_metering")
+    return failures.get(f"tariff {name} over period {t.period.start}:{t.period.end}")
+
+
 def baseline_groups(tasks: Iterable[Task]) -> dict[tuple, list[Task]]:
     """The tasks by what their baselines depend on (village data, scenario, period)."""
     groups: dict[tuple, list[Task]] = {}
@@ -1503,6 +1532,16 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                                     f"{t.village.label}")
                 if msg is not None:
                     record(t, f"DataError: {msg}")
+                    todo.remove(t)
+        if todo:  # years a tariff has no taxes for: said now, failed without running
+            untaxed = check_tariffs(Grid(g.name, tuple(todo)))
+            for where, msg in untaxed.items():
+                log(f"{where}: {msg}; its runs fail, the others run "
+                    "(ansen sweep --dry-run checks a spec without running it)")
+            for t in list(todo):
+                msg = _tariff_failure(t, untaxed)
+                if msg is not None:
+                    record(t, f"ValueError: {msg}")
                     todo.remove(t)
         if todo:
             from tqdm.auto import tqdm

@@ -721,3 +721,27 @@ def test_period_labels_of_the_heat_maps_break_into_short_lines():
     assert tick.split("\n") == ["E05_M5_", "weekold_", "autumn2024", "(2024-10-28",
                                 "to 2024-11-25)"]
     assert _period_tick("2024-10-28 to 2024-11-25") == "2024-10-28\nto 2024-11-25"
+
+
+def test_years_a_tariff_has_no_taxes_for_are_named_before_anything_runs(tmp_path, capsys):
+    """A village of January 2027 under the package's tariffs (taxes known to 2026): the dry
+    run passed it and the run failed in its worker; now both say it first."""
+    village = ansen.data.save(tiny(days=3, start="2027-01-03 23:00"), tmp_path / "v2027.nc")
+    g = sweep.grid([village], [{"name": "p", "tariff": "2027"}], ["M1"],
+                   [["2027-01-04", "2027-01-06"]], name="y2027")
+    failures = sweep.check_tariffs(g)
+    assert list(failures) == ["tariff 2027 over period 2027-01-04:2027-01-06"]
+    assert "no energy tax for year(s) [2027]" in failures[
+        "tariff 2027 over period 2027-01-04:2027-01-06"]
+    said: list[str] = []
+    out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False,
+                    log=said.append)
+    assert list(out["failed"]) == [g.tasks[0].label()] and not out["done"]
+    assert said[0].startswith("tariff 2027 over period 2027-01-04:2027-01-06: Tariff has no "
+                              "energy tax for year(s) [2027]")
+    spec = _spec(tmp_path, f'villages = ["{village}"]\nmodels = ["M1"]\n'
+                           'periods = [["2027-01-04", "2027-01-06"]]\n'
+                           'scenarios = [{ name = "p", tariff = "2027" }]\n')
+    assert main(["sweep", str(spec), "--dry-run", "--output", str(tmp_path / "d.parquet")]) == 2
+    assert "ansen: tariff 2027 over period 2027-01-04:2027-01-06: Tariff has no energy tax" in \
+        capsys.readouterr().err
