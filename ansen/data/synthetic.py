@@ -120,6 +120,75 @@ class VillageSpec:
     mv_solar_park_dc_ac: float = 1.25
     prices: PriceSpec = field(default_factory=PriceSpec)
 
+    #: Fields that are shares of something, in [0, 1].
+    SHARES = ("weather_persistence", "national_same_weather", "event_share", "pv_share",
+              "pv_losses", "hp_share", "ev_share")
+    #: Counts (integers >= 0).
+    COUNTS = ("weather_window_days", "n_homes", "n_battery_homes", "t1_homes",
+              "battery_homes_on_t1", "mv_neighbour_homes")
+
+    def __post_init__(self):
+        """Refuse a spec the generator cannot build, naming the field (ValueError)."""
+        def bad(name, why):
+            raise ValueError(f"VillageSpec.{name} = {getattr(self, name)!r}: {why}")
+
+        for name in self.COUNTS:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                bad(name, "must be a whole number >= 0")
+        for name, v in asdict(self).items():
+            if name in self.COUNTS or isinstance(v, (str, tuple, dict)):
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) \
+                    or not np.isfinite(v):
+                bad(name, "must be a finite number")
+            if name in self.SHARES and not 0.0 <= v <= 1.0:
+                bad(name, "is a share: it must lie in [0, 1]")
+            if name not in ("latitude", "longitude", "pv_gamma_per_k") and v < 0:
+                bad(name, "must be >= 0")
+        if self.n_homes < 1:
+            bad("n_homes", "the village needs at least one home")
+        if self.national_regions < 1:
+            bad("national_regions", "at least one region")
+        if not -90.0 <= self.latitude <= 90.0:
+            bad("latitude", "must lie in [-90, 90] degrees")
+        if not -180.0 <= self.longitude <= 180.0:
+            bad("longitude", "must lie in [-180, 180] degrees")
+        if not 0.0 < self.battery_eff <= 1.0:
+            bad("battery_eff", "a one-way efficiency in (0, 1]")
+        if self.t1_homes > self.n_homes:
+            bad("t1_homes", f"more homes on T1 than the village's n_homes ({self.n_homes})")
+        if self.battery_homes_on_t1 > self.n_battery_homes:
+            bad("battery_homes_on_t1",
+                f"more than the battery homes in all (n_battery_homes {self.n_battery_homes})")
+        if self.n_battery_homes > self.n_homes:
+            bad("n_battery_homes", f"more than the village's n_homes ({self.n_homes})")
+        if len(self.transformer_kva) != 2 or not all(
+                np.isfinite(float(k)) and float(k) > 0 for k in self.transformer_kva):
+            bad("transformer_kva", "the generator builds two transformers, T1 and T2: two "
+                "ratings > 0 [kVA] (a village with more is read from an export folder; "
+                "README, 'Using your own measurement data')")
+        if len(self.event_kw) != 2 or not 0 <= self.event_kw[0] <= self.event_kw[1]:
+            bad("event_kw", "a range (low, high) of kW, 0 <= low <= high")
+        shares = [o[2] for o in self.pv_orientations]
+        if not self.pv_orientations or any(len(o) != 3 for o in self.pv_orientations) \
+                or min(shares) < 0 or not np.isclose(sum(shares), 1.0):
+            bad("pv_orientations", "(name, azimuth in degrees or -1 for east-west, share) "
+                "tuples whose shares are >= 0 and add up to 1")
+        try:
+            start, end = pd.Timestamp(self.start_local), pd.Timestamp(self.end_local)
+        except ValueError as exc:
+            raise ValueError(f"VillageSpec: start_local {self.start_local!r} or end_local "
+                             f"{self.end_local!r} is not a date: {exc}") from None
+        if end <= start:
+            bad("end_local", f"must lie after start_local ({self.start_local!r})")
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad("timezone", "not a time zone of the IANA database (e.g. 'Europe/Amsterdam')")
+
 
 # --------------------------------------------------------------------------- time
 
@@ -452,6 +521,15 @@ def synthesize(seed: int = 2024, spec: VillageSpec | None = None) -> xr.Dataset:
     t1_pv = np.flatnonzero(has_pv[: spec.t1_homes])
     t2_pv = spec.t1_homes + np.flatnonzero(has_pv[spec.t1_homes :])
     k1 = spec.battery_homes_on_t1
+    for count, pool, where in ((k1, t1_pv, "battery_homes_on_t1"),
+                               (spec.n_battery_homes - k1, t2_pv,
+                                "n_battery_homes - battery_homes_on_t1")):
+        if count > len(pool):
+            raise ValueError(
+                f"VillageSpec: {where} = {count} battery homes on "
+                f"{'T1' if pool is t1_pv else 'T2'}, but seed {seed} gave only {len(pool)} "
+                f"homes with PV there (pv_share {spec.pv_share}, t1_homes {spec.t1_homes} of "
+                f"n_homes {spec.n_homes}); battery homes are drawn among homes with PV")
     sites = np.concatenate([
         rng.choice(t1_pv, k1, replace=False),
         rng.choice(t2_pv, spec.n_battery_homes - k1, replace=False),
