@@ -636,7 +636,14 @@ def cmd_derive(args) -> int:
     # which data the base is, in the recipe's base (ansen.scenarios.derive moves it there)
     ds.attrs["data_sha256"] = data_fingerprint(args.data)
     for name in args.scenario:
-        ds = derive(ds, known[name])
+        try:
+            ds = derive(ds, known[name])
+        except ValueError as exc:  # found against the village: which village, which file
+            source = args.scenarios if args.scenarios and name in own else \
+                "shipped, data/scenarios.toml"
+            said = str(exc).removeprefix(f"scenario {name}: ")
+            raise type(exc)(f"{args.data or 'the shipped village'}: scenario {name} "
+                            f"({source}): {said}") from exc
     was = _replacing(args.output)
     out = d.save(ds, args.output)
     sites = int((ds["battery_kwh"] > 0).sum())
@@ -752,7 +759,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = _parser(data_sub, "synthesize", "rebuild the synthetic village bit for bit "
                 "(needs the synth extra)")
     s.add_argument("--seed", type=int, default=2024, help="random seed of the generator")
-    s.add_argument("--output", default="data/ansen_synthetic.nc", help="NetCDF file to write")
+    s.add_argument("--output", required=True,
+                   help="NetCDF file to write (data/ansen_synthetic.nc rebuilds the shipped "
+                        "village, in the repository)")
     s.set_defaults(func=cmd_synthesize)
     s = _parser(data_sub, "validate", "check a NetCDF file or export folder; exit status 2 "
                 "and the first broken rule if it is invalid")

@@ -1260,8 +1260,10 @@ def load_scenarios(path: str | Path | None = None) -> dict[str, Scenario]:
             raise ValueError(f"{path}: scenario #{i + 1} has no name")
         try:
             s = Scenario.from_dict(row, f"scenario {name}")
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{path}: scenario {name}: {exc}") from exc
+        except (ValueError, TypeError) as exc:  # said once which scenario
+            said = str(exc) if str(exc).startswith(f"scenario {name}:") else \
+                f"scenario {name}: {exc}"
+            raise ValueError(f"{path}: {said}") from exc
         if s.name in out:
             raise ValueError(f"{path}: duplicate scenario name {s.name}")
         out[s.name] = s

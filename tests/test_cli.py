@@ -212,6 +212,17 @@ def test_a_misspelt_option_is_named_by_its_command(argv, usage, hint, capsys):
     assert "usage: ansen " in err and "command ..." not in err  # the command's own usage
 
 
+def test_synthesize_writes_only_where_it_is_told(tmp_path, capsys, monkeypatch):
+    """Without --output it wrote data/ansen_synthetic.nc under the working directory: run
+    from the repository with another seed, over the shipped village."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["data", "synthesize", "--seed", "3"])
+    assert exc.value.code == 2
+    assert "the following arguments are required: --output" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 def test_validate_says_when_the_pv_timing_is_not_checked(tmp_path, capsys):
     from tests.conftest import tiny
 
@@ -370,6 +381,26 @@ def test_data_scenarios_lists_the_named_scenarios(capsys):
     out = capsys.readouterr().out
     for name in ("penetration_000", "penetration_140", "neighbourhood_T1", "tariff_2027"):
         assert f"{name}: " in out
+
+
+def test_data_derive_names_the_village_and_the_file_of_a_scenario_that_does_not_fit(
+        village, tmp_path, capsys):
+    """An error found against the village named neither (outside check 8)."""
+    base = save(village, tmp_path / "tiny.nc")
+    own = tmp_path / "mine.toml"
+    own.write_text("[[scenario]]\nname = 'on_t9'\n[scenario.batteries]\ncount = 1\n"
+                   "transformers = ['T9']\n")
+    assert main(["data", "derive", "on_t9", "--data", str(base), "--scenarios", str(own),
+                 "--output", str(tmp_path / "x.nc")]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"ansen: {base}: scenario on_t9 ({own}): BatterySites.transformers: unknown "
+        "transformer(s) ['T9']")
+    assert main(["data", "derive", "penetration_140", "--data", str(base), "--output",
+                 str(tmp_path / "x.nc")]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"ansen: {base}: scenario penetration_140 (shipped, data/scenarios.toml): "
+        "BatterySites.count: 140 battery sites asked")
+    assert not (tmp_path / "x.nc").exists()
 
 
 def test_data_derive_writes_a_village_with_its_recipe_chain(village, tmp_path, capsys):

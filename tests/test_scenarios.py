@@ -567,6 +567,14 @@ def test_bad_scenario_files_are_refused_by_name(tmp_path, text, message):
     assert message in str(exc.value)
 
 
+def test_a_scenario_file_error_names_the_scenario_once(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("[[scenario]]\nname = 'a'\n[scenario.batteries]\ncount = 1\nsize = 3\n")
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"{path}: scenario a: batteries: unknown key(s) ['size']; known: count")):
+        load_scenarios(path)
+
+
 def test_unknown_scenario_name_lists_the_known():
     with pytest.raises(ValueError, match="unknown scenario 'nope'; known: pilot"):
         get_scenario("nope")
