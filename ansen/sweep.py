@@ -356,11 +356,18 @@ def _scenario(value, where: str) -> tuple[str, str]:
         names = recipe.get("scenario", [])
         names = [names] if isinstance(names, str) else names
         known = load_scenarios()
-        if not isinstance(names, list) or (unknown := [n for n in names if n not in known]):
+        if not isinstance(names, list) or not all(isinstance(n, (str, dict)) for n in names) \
+                or (unknown := [n for n in names if isinstance(n, str) and n not in known]):
             raise ValueError(f"{where}: scenario {name!r}: unknown named scenario(s) "
                              f"{names if not isinstance(names, list) else unknown}; known: "
                              f"{', '.join(known)}")
-        derived = [known[n] for n in names]
+        derived = []
+        for n in names:  # named ones, and tables of a scenario file's parts (with their name)
+            try:
+                derived.append(known[n] if isinstance(n, str) else Scenario.from_dict(
+                    n, f"{where}: scenario {name!r}: {n.get('name', '')}"))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{where}: scenario {name!r}: {exc}") from None
         if parts := {k: v for k, v in recipe.items() if k not in ("scenario", "tariff")}:
             try:
                 derived.append(Scenario.from_dict({"name": "sweep", **parts},
@@ -387,7 +394,9 @@ def apply_scenario(village, scenario: dict, name: str = "sweep"):
     scenario : dict
         ``tariff``: a key of :data:`TARIFFS` (default ``"net_metering"``);
         ``scenario``: the name, or a list of names, of scenarios of
-        ``data/scenarios.toml`` derived one after the other; every other key
+        ``data/scenarios.toml`` derived one after the other (an entry of the
+        list may be a table of a scenario's parts with its ``name``: a
+        scenario of the spec's ``scenario_files`` within a chain); every other key
         (``batteries``, ``neighbourhood``, ``growth``) is a part of an
         :class:`ansen.scenarios.Scenario` derived after them. The tariff is
         the sweep's (``tariff``); a spec that leaves it out gets the one the
@@ -410,8 +419,10 @@ def apply_scenario(village, scenario: dict, name: str = "sweep"):
         from ansen.scenarios import Scenario, derive
 
         names = recipe.pop("scenario", [])
-        for name in [names] if isinstance(names, str) else names:  # named ones, in order
-            village = derive(village, name)
+        for step in [names] if isinstance(names, str) else names:  # in order: named ones,
+            # and tables of a scenario file's parts with their name
+            village = derive(village, step if isinstance(step, str) else Scenario.from_dict(
+                step, f"sweep scenario {name!r}"))
         if recipe:  # then the spec's own parts (batteries, neighbourhood, growth, ...)
             from ansen.provenance import SAFE_ID
 
@@ -514,7 +525,7 @@ def _named_definitions(scenario: dict) -> dict:
     path = Path(scenarios.DEFAULT_SCENARIOS)
     info = path.stat()
     known = _named_file(str(path), (info.st_mtime_ns, info.st_size))
-    return {n: known[n] for n in names}
+    return {n: known[n] for n in names if isinstance(n, str)}  # tables hold their own parts
 
 
 def _same_runs(recipe: str) -> str:
@@ -524,7 +535,7 @@ def _same_runs(recipe: str) -> str:
     r = json.loads(recipe)
     names = r.get("scenario", [])
     names = [names] if isinstance(names, str) else names
-    if set(r) - {"scenario", "tariff"} or not names:
+    if set(r) - {"scenario", "tariff"} or not names or any(isinstance(n, dict) for n in names):
         return recipe
     known = _named_definitions(r)
     if all(not (d.get("growth") or d.get("batteries") or d.get("neighbourhood"))
@@ -776,17 +787,18 @@ def _inline_own(value, own: dict, shipped: list[str], where: str):
         names = [names] if isinstance(names, str) else names
         if isinstance(names, list):
             refuse_unknown(names)
-        ours = [n for n in names if n in own] if isinstance(names, list) else []
-        if ours:
-            if ours != names[-1:] or set(value) - {"name", "scenario", "tariff"}:
-                raise ValueError(
-                    f"{where}: scenario {value.get('name', '')!r}: a scenario of the spec's "
-                    "scenario_files may only end a chain (scenario = [\"shipped\", ..., "
-                    "\"yours\"]) of a table without parts of its own")
+        ours = [n for n in names if isinstance(n, str) and n in own] \
+            if isinstance(names, list) else []
+        if ours and ours == names[-1:] and not set(value) - {"name", "scenario", "tariff"}:
+            # one of yours at the end of the chain: the table of its parts
             out = {k: v for k, v in value.items() if k != "scenario"} | parts(names[-1])
             if names[:-1]:
                 out["scenario"] = names[:-1]
             return out
+        if ours:  # yours within the chain, or before parts of the table's own: each in its
+            # place as a table of its parts with its name (derived one after the other)
+            return {**value, "scenario": [{"name": n, **parts(n)} if n in ours else n
+                                          for n in names]}
     return value
 
 
