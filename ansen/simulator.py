@@ -29,7 +29,11 @@ Money: the cost models optimise each battery household's marginal prices
 under the tariff (:meth:`ansen.tariffs.Tariff.marginal_prices`); with net
 metering these depend on whether the household imported more than it
 exported over the 365 days before the run (its last annual statement,
-:func:`ansen.tariffs.last_year_net_kwh`). The run records each household's net
+:func:`ansen.tariffs.last_year_net_kwh`). Days the data do not hold stand in
+by the same calendar days of another year of the data, which may lie after
+the run: a stand-in for the statement a household would have in hand, not
+knowledge of the run's own days (the note says which days were taken; less
+than a year of data is warned of). The run records each household's net
 consumption per calendar year (``annual_net_kwh``: the run's own steps and,
 for the rest of the year, the village's data without battery), from which
 :func:`ansen.tariffs.household_costs` bills the energy tax as the law does.
