@@ -1659,6 +1659,13 @@ def provenance(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _short(definition: str) -> str:
+    """A definition told apart in a label: its JSON, or "#" and six hex digits of its
+    SHA-256 when the JSON is longer than 40 characters (a scenario's recipe)."""
+    return definition if len(definition) <= 40 else \
+        "#" + hashlib.sha256(definition.encode()).hexdigest()[:6]
+
+
 def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
     """One row per run against ``baseline``: period, model and :data:`TABLE_METRICS`.
 
@@ -1676,8 +1683,9 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
         for a period without a name of its own), ``model`` (the model id, followed
         by the scenario ("as-is" for the village as it is, the spec's "none"),
         village and solver where the rows hold more than one,
-        and the parameter set where a model has more than one; with the
-        definition's JSON where one name stands for several),
+        and the parameter set where a model has more than one; where one name
+        stands for several definitions, the definition's JSON, or "#" and six hex
+        digits of its SHA-256 when the JSON is longer than 40 characters),
         ``run_id`` and the measures; sorted by start date, period and model.
     """
     if baseline not in BASELINES:
@@ -1699,7 +1707,7 @@ def cross_model_table(rows: pd.DataFrame, baseline: str = "M1") -> pd.DataFrame:
         shown = t[name].astype(str)
         if name == "scenario":  # the sweep's "none" is the village as it is, not no battery
             shown = shown.where(shown != "none", "as-is")
-        part = shown.where(~ambiguous, shown + " " + t[definition].astype(str))
+        part = shown.where(~ambiguous, shown + " " + t[definition].astype(str).map(_short))
         label = label.where(~varies, label + " " + part)
     # the spec's name of the period with its dates (start, and the day after the last)
     dates = t["start"].astype(str) + " to " + t["end"].astype(str)

@@ -1,5 +1,6 @@
 """Sweeps: specs, the store, reruns, and a tiny grid on a LocalCluster against a serial run."""
 
+import hashlib
 import json
 import os
 import re
@@ -555,6 +556,15 @@ def test_every_row_names_its_scenario_where_the_table_holds_several():
     table = sweep.cross_model_table(pd.concat([rows, m4], ignore_index=True))
     assert set(table["model"]) == {"M4 as-is", "M4 p40", "M5 as-is defaults", "M5 as-is weekold"}
     assert set(sweep.cross_model_table(rows)["model"]) == {"M4", "M5 defaults", "M5 weekold"}
+    # one name for two recipes (edited since): told apart by a short hash of each, not by
+    # its whole JSON
+    edited = m4.assign(scenario_json='{"batteries":{"count":40,"eligible":"all","rule":'
+                                     '"net_exporters"},"tariff":"net_metering"}',
+                       run_id=lambda d: d["run_id"] + "-edited")
+    table = sweep.cross_model_table(pd.concat([rows, m4, edited], ignore_index=True))
+    p40 = sorted({m for m in table["model"] if m.startswith("M4 p40")})
+    assert p40 == sorted(["M4 p40 {\"scenario\":\"penetration_040\"}", "M4 p40 #" + hashlib.sha256(
+        edited["scenario_json"].iloc[0].encode()).hexdigest()[:6]])
 
 
 # --------------------------------------------------------------------------- the command
