@@ -477,8 +477,9 @@ def test_data_derive_chains_a_scenario_file_of_ones_own_with_the_shipped(village
 
 @pytest.mark.parametrize("args, message", [
     (["nope"], "ansen: unknown scenario(s) ['nope']; known: pilot"),
-    (["penetration_020"], "ansen: scenario penetration_020: BatterySites.count: 20 battery "
-                          "sites asked but only 3 connections are eligible"),
+    (["penetration_020"], "ansen: {base}: scenario penetration_020 (shipped, "
+                          "data/scenarios.toml): BatterySites.count: 20 battery sites asked but "
+                          "only 3 connections are eligible"),
     (["neighbourhood_T1", "neighbourhood_T1"], "ansen: scenario(s) ['neighbourhood_T1'] "
                                                "given more than once"),
     (["tariff_2027", "pilot", "tariff_2027"], "ansen: scenario(s) ['tariff_2027'] given more "
@@ -490,7 +491,7 @@ def test_data_derive_refuses_bad_requests_in_one_line(village, tmp_path, capsys,
     out = tmp_path / "derived.nc"
     assert main(["data", "derive", *args, "--data", str(base), "--output", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(message) and err.count("\n") == 1
+    assert err.startswith(message.format(base=base)) and err.count("\n") == 1
     assert not out.exists()
 
 
