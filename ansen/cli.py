@@ -162,6 +162,7 @@ def cmd_summary(args) -> int:
 def cmd_synthesize(args) -> int:
     import ansen.data as d
 
+    _check_output_file(args.output, "--output", ".nc")
     ds = d.synthesize(seed=args.seed)
     was = _replacing(args.output)
     out = d.save(ds, args.output)

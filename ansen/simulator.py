@@ -32,10 +32,11 @@ exported over the 365 days before the run (its last annual statement,
 :func:`ansen.tariffs.last_year_net_kwh`). Days the data do not hold stand in
 by the same calendar days of another year of the data, which may lie after
 the run: a stand-in for the statement a household would have in hand, not
-knowledge of the run's own days (the note says which days were taken; less
-than a year of data is warned of). The run records each household's net
-consumption per calendar year (``annual_net_kwh``: the run's own steps and,
-for the rest of the year, the village's data without battery), from which
+knowledge of the run's own days (the note says which days were taken; a cost
+model under net metering on less than a year of data is warned of). The run
+records each household's net consumption per calendar year
+(``annual_net_kwh``: the run's own steps and, for the rest of the year, the
+village's data without battery), from which
 :func:`ansen.tariffs.household_costs` bills the energy tax as the law does.
 """
 
@@ -702,11 +703,15 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "--prices-published)", UserWarning, stacklevel=2)
     prices = None  # the steering LPs' prices; the rules (none, M1) use none
     if steer.uses_lp:
-        cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, years,
+        # the history before the run (what the forecasts read) is priced as the run's first
+        # year: no plan covers it, and a run in the first days of a year then needs no taxes
+        # of the year before (what ansen compare and ansen sweep check before running)
+        priced = np.where(np.arange(len(years)) < i0, years[i0], years)
+        cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, priced,
                                             importer[sites])
         community_importer = np.array([position[sites].sum() >= 0.0])
         comm_imp, comm_exp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values,
-                                                    years, community_importer)
+                                                    priced, community_importer)
         prices = Prices(cimp, cexp, comm_imp[:, 0], comm_exp[:, 0])
 
     known = info.bind(times)

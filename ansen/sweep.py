@@ -356,16 +356,29 @@ def _scenario(value, where: str) -> tuple[str, str]:
         names = recipe.get("scenario", [])
         names = [names] if isinstance(names, str) else names
         known = load_scenarios()
-        if not isinstance(names, list) or not all(isinstance(n, (str, dict)) for n in names) \
-                or (unknown := [n for n in names if isinstance(n, str) and n not in known]):
+        unknown = [n for n in names if not isinstance(n, (str, dict))
+                   or isinstance(n, str) and n not in known] \
+            if isinstance(names, list) else names
+        if unknown:
             raise ValueError(f"{where}: scenario {name!r}: unknown named scenario(s) "
-                             f"{names if not isinstance(names, list) else unknown}; known: "
-                             f"{', '.join(known)}")
+                             f"{unknown}; known: {', '.join(known)}")
         derived = []
-        for n in names:  # named ones, and tables of a scenario file's parts (with their name)
+        for i, n in enumerate(names):  # named ones, and tables of a scenario file's parts
+            if isinstance(n, str):
+                derived.append(known[n])
+                continue
+            # a table (what a spec's scenario_files' scenario in a chain becomes): named, by
+            # a name neither shipped nor a tariff, and once in the chain
+            label = n.get("name")
+            if not isinstance(label, str) or label in known or label in ("none", *TARIFFS) \
+                    or label in [m.get("name") for m in names[:i] if isinstance(m, dict)]:
+                raise ValueError(f"{where}: scenario {name!r}: entry {i + 1} of its chain is a "
+                                 f"table named {label!r}; a table in a chain needs a name of "
+                                 "its own, not a shipped scenario's, a tariff's or another "
+                                 "table's of the chain (write it in a scenario file of the "
+                                 "spec's scenario_files and name it there)")
             try:
-                derived.append(known[n] if isinstance(n, str) else Scenario.from_dict(
-                    n, f"{where}: scenario {name!r}: {n.get('name', '')}"))
+                derived.append(Scenario.from_dict(n, f"table {label!r} of the chain"))
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{where}: scenario {name!r}: {exc}") from None
         if parts := {k: v for k, v in recipe.items() if k not in ("scenario", "tariff")}:
@@ -1362,17 +1375,18 @@ def check_periods(sweep: Grid, loaded: dict | None = None) -> dict[str, str]:
 def check_tariffs(sweep: Grid) -> dict[str, str]:
     """Whether each run's tariff has its taxes for every year of its period, without running.
 
-    Returns the failures: ``"tariff <name> over period <start>:<end>"`` -> the error (empty
-    when every tariff covers its periods; the years are the period's local dates, end
-    excluded). What ``ansen sweep --dry-run`` prints, and a run says at its start (those
+    Returns the failures: ``"tariff <name> (scenario <scenario>) over period <start>:<end>"``
+    -> the error (empty when every tariff covers its periods; the years are the period's
+    local dates, end excluded: ``ansen.simulate`` prices the history before a run as the
+    run's first year). What ``ansen sweep --dry-run`` prints, and a run says at its start (those
     runs then fail without running, the others run).
     """
     failures: dict[str, str] = {}
     for t in sweep.tasks:
-        name = t.scenario.get("tariff", "net_metering")
-        where = f"tariff {name} over period {t.period.start}:{t.period.end}"
+        where = _tariff_where(t)
         if where in failures:
             continue
+        name = t.scenario.get("tariff", "net_metering")
         first = pd.Timestamp(t.period.start)
         last = pd.Timestamp(t.period.end) - pd.Timedelta(1, "ns")
         try:
@@ -1382,10 +1396,15 @@ def check_tariffs(sweep: Grid) -> dict[str, str]:
     return failures
 
 
+def _tariff_where(t: Task) -> str:
+    """What :func:`check_tariffs` names a task's tariff and period by."""
+    return (f"tariff {t.scenario.get('tariff', 'net_metering')} (scenario {t.scenario_name}) "
+            f"over period {t.period.start}:{t.period.end}")
+
+
 def _tariff_failure(t: Task, failures: dict[str, str]) -> str | None:
     """The error of :func:`check_tariffs` for one task, if any."""
-    name = t.scenario.get("tariff", "net_metering")
-    return failures.get(f"tariff {name} over period {t.period.start}:{t.period.end}")
+    return failures.get(_tariff_where(t))
 
 
 def baseline_groups(tasks: Iterable[Task]) -> dict[tuple, list[Task]]:
@@ -1661,7 +1680,8 @@ def provenance(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _short(definition: str) -> str:
     """A definition told apart in a label: its JSON, or "#" and six hex digits of its
-    SHA-256 when the JSON is longer than 40 characters (a scenario's recipe)."""
+    SHA-256 when the JSON is longer than 40 characters (a scenario's recipe, a long
+    parameter set)."""
     return definition if len(definition) <= 40 else \
         "#" + hashlib.sha256(definition.encode()).hexdigest()[:6]
 

@@ -268,3 +268,9 @@ def test_auto_keeps_sites_for_exact_directions_and_for_subclasses():
         pass
 
     assert FlattenTransformer().exact_classes and not Custom().exact_classes
+
+
+def test_step_costs_refuses_other_than_batteries_by_steps():
+    one = np.ones(4)
+    with pytest.raises(ValueError, match=r"net0 must be \(batteries, steps\), got shape \(4,\)"):
+        step_costs((0 * one, one), (0 * one, one), 0 * one, one, one, 0 * one, np.ones(1), 1.0)

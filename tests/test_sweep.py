@@ -772,18 +772,46 @@ def test_years_a_tariff_has_no_taxes_for_are_named_before_anything_runs(tmp_path
     g = sweep.grid([village], [{"name": "p", "tariff": "2027"}], ["M1"],
                    [["2027-01-04", "2027-01-06"]], name="y2027")
     failures = sweep.check_tariffs(g)
-    assert list(failures) == ["tariff 2027 over period 2027-01-04:2027-01-06"]
+    assert list(failures) == ["tariff 2027 (scenario p) over period 2027-01-04:2027-01-06"]
     assert "no energy tax for year(s) [2027]" in failures[
-        "tariff 2027 over period 2027-01-04:2027-01-06"]
+        "tariff 2027 (scenario p) over period 2027-01-04:2027-01-06"]
     said: list[str] = []
     out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False,
                     log=said.append)
     assert list(out["failed"]) == [g.tasks[0].label()] and not out["done"]
-    assert said[0].startswith("tariff 2027 over period 2027-01-04:2027-01-06: Tariff has no "
-                              "energy tax for year(s) [2027]")
+    assert said[0].startswith("tariff 2027 (scenario p) over period 2027-01-04:2027-01-06: "
+                              "Tariff has no energy tax for year(s) [2027]")
     spec = _spec(tmp_path, f'villages = ["{village}"]\nmodels = ["M1"]\n'
                            'periods = [["2027-01-04", "2027-01-06"]]\n'
                            'scenarios = [{ name = "p", tariff = "2027" }]\n')
     assert main(["sweep", str(spec), "--dry-run", "--output", str(tmp_path / "d.parquet")]) == 2
-    assert "ansen: tariff 2027 over period 2027-01-04:2027-01-06: Tariff has no energy tax" in \
-        capsys.readouterr().err
+    assert ("ansen: tariff 2027 (scenario p) over period 2027-01-04:2027-01-06: Tariff has no "
+            "energy tax") in capsys.readouterr().err
+
+
+def test_a_run_in_the_first_days_of_a_year_needs_no_taxes_of_the_year_before(tmp_path):
+    """The history its forecasts read (30-31 December 2023) was priced with the taxes of 2023,
+    which the tariff does not have: every such run failed in its worker, after a dry run that
+    had checked only 2024 (a review's find)."""
+    village = ansen.data.save(tiny(days=4, start="2023-12-30"), tmp_path / "v.nc")
+    g = sweep.grid([village], ["none"], ["M0"], [["2024-01-01", "2024-01-02"]], name="y")
+    assert sweep.check_tariffs(g) == {}
+    out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
+    assert list(out["done"]) == [g.tasks[0].label()] and not out["failed"]
+
+
+@pytest.mark.parametrize("chain, message", [
+    ('["penetration_040", 40]', "unknown named scenario(s) [40]"),
+    ('[{ name = "penetration_040", batteries = { count = 1 } }]',
+     "entry 1 of its chain is a table named 'penetration_040'; a table in a chain needs a "
+     "name of its own"),
+    ('[{ batteries = { count = 1 } }]', "entry 1 of its chain is a table named None"),
+    ('[{ name = "a", batteries = { count = 1 } }, { name = "a", batteries = { count = 1 } }]',
+     "entry 2 of its chain is a table named 'a'"),
+    ('[{ name = "a", batteries = { cuont = 1 } }]',
+     "scenario 'x': scenario a: batteries: unknown key(s) ['cuont']"),
+])
+def test_a_chain_with_a_bad_entry_is_refused_by_name(tmp_path, chain, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sweep.load_spec(_spec(tmp_path, GOOD + f'scenarios = [{{ name = "x", scenario = '
+                                                f'{chain} }}]\n'))

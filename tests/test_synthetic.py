@@ -165,6 +165,12 @@ def test_the_summary_judges_neither_a_winter_peak_without_winter_nor_the_pilot_t
     ({"end_local": "2024-06-01"}, "VillageSpec.end_local = '2024-06-01': must lie after "
                                   "start_local ('2024-07-01')"),
     ({"timezone": "CET+1"}, "VillageSpec.timezone = 'CET+1': not a time zone"),
+    ({"pv_orientations": (("S", 180.0),)}, "VillageSpec.pv_orientations = (('S', 180.0),): "
+                                           "(name, azimuth"),
+    ({"transformer_kva": ("a", "b")}, "VillageSpec.transformer_kva = ('a', 'b'): the generator"),
+    ({"start_local": ""}, "VillageSpec.start_local = '': not a local date"),
+    ({"try_region": 99}, "VillageSpec.try_region = 99: a region of the DWD test reference"),
+    ({"noise_phi": 3.0}, "VillageSpec.noise_phi = 3.0: is a share"),
 ])
 def test_a_spec_the_generator_cannot_build_is_refused_by_field(change, message):
     """They gave numpy's errors ("a cannot be empty unless no samples are taken", "negative

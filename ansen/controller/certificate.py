@@ -210,7 +210,7 @@ class ClassBound:
             y_soc = solve_storage_blocks(costs, soc0, c.soc_min_kwh, c.capacity_kwh,
                                          np.asarray(v["end_value"])[:, w], block=hour,
                                          info=info)
-            if hour > 1 and 2 * info["by_steps"] > len(eta):
+            if info["by_steps"] is not None and 2 * info["by_steps"] > len(eta):
                 self._skip = self.SKIP_HOURS
             charge[:, w], discharge[:, w] = costs.powers(y_soc)
         sites = plan_cost(v, charge, discharge, c.efficiency, dt, self.per_kwh) + float(

@@ -183,7 +183,7 @@ def load_default(start=None, end=None) -> xr.Dataset:
     if not DEFAULT_PATH.exists():
         raise FileNotFoundError(
             f"the shipped village {DEFAULT_PATH} is missing; rebuild it with "
-            "`ansen data synthesize`"
+            f"`ansen data synthesize --output {DEFAULT_PATH}` (or `make data`)"
         )
     return load(DEFAULT_PATH, start=start, end=end)
 

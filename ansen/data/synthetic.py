@@ -120,12 +120,12 @@ class VillageSpec:
     mv_solar_park_dc_ac: float = 1.25
     prices: PriceSpec = field(default_factory=PriceSpec)
 
-    #: Fields that are shares of something, in [0, 1].
+    #: Fields that are shares of something, in [0, 1] (noise_phi: an AR(1) coefficient).
     SHARES = ("weather_persistence", "national_same_weather", "event_share", "pv_share",
-              "pv_losses", "hp_share", "ev_share")
+              "pv_losses", "hp_share", "ev_share", "noise_phi")
     #: Counts (integers >= 0).
     COUNTS = ("weather_window_days", "n_homes", "n_battery_homes", "t1_homes",
-              "battery_homes_on_t1", "mv_neighbour_homes")
+              "battery_homes_on_t1", "mv_neighbour_homes", "national_regions", "try_region")
 
     def __post_init__(self):
         """Refuse a spec the generator cannot build, naming the field (ValueError)."""
@@ -137,7 +137,8 @@ class VillageSpec:
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 bad(name, "must be a whole number >= 0")
         for name, v in asdict(self).items():
-            if name in self.COUNTS or isinstance(v, (str, tuple, dict)):
+            if name in self.COUNTS or name in ("start_local", "end_local") \
+                    or isinstance(v, (str, tuple, list, dict)):
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) \
                     or not np.isfinite(v):
@@ -163,24 +164,35 @@ class VillageSpec:
                 f"more than the battery homes in all (n_battery_homes {self.n_battery_homes})")
         if self.n_battery_homes > self.n_homes:
             bad("n_battery_homes", f"more than the village's n_homes ({self.n_homes})")
-        if len(self.transformer_kva) != 2 or not all(
-                np.isfinite(float(k)) and float(k) > 0 for k in self.transformer_kva):
+        def numbers(x, n):  # a tuple of n finite numbers
+            return isinstance(x, (tuple, list)) and len(x) == n and all(
+                isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                and np.isfinite(v) for v in x)
+
+        if not numbers(self.transformer_kva, 2) or min(self.transformer_kva) <= 0:
             bad("transformer_kva", "the generator builds two transformers, T1 and T2: two "
                 "ratings > 0 [kVA] (a village with more is read from an export folder; "
                 "README, 'Using your own measurement data')")
-        if len(self.event_kw) != 2 or not 0 <= self.event_kw[0] <= self.event_kw[1]:
+        if not numbers(self.event_kw, 2) or not 0 <= self.event_kw[0] <= self.event_kw[1]:
             bad("event_kw", "a range (low, high) of kW, 0 <= low <= high")
-        shares = [o[2] for o in self.pv_orientations]
-        if not self.pv_orientations or any(len(o) != 3 for o in self.pv_orientations) \
-                or min(shares) < 0 or not np.isclose(sum(shares), 1.0):
-            bad("pv_orientations", "(name, azimuth in degrees or -1 for east-west, share) "
-                "tuples whose shares are >= 0 and add up to 1")
-        try:
-            start, end = pd.Timestamp(self.start_local), pd.Timestamp(self.end_local)
-        except ValueError as exc:
-            raise ValueError(f"VillageSpec: start_local {self.start_local!r} or end_local "
-                             f"{self.end_local!r} is not a date: {exc}") from None
-        if end <= start:
+        roofs = self.pv_orientations
+        if not isinstance(roofs, (tuple, list)) or not roofs or any(
+                not isinstance(o, (tuple, list)) or len(o) != 3 or not numbers(o[1:], 2)
+                or not (o[1] == -1 or 0 <= o[1] <= 360) or o[2] < 0 for o in roofs) \
+                or not np.isclose(sum(o[2] for o in roofs), 1.0):
+            bad("pv_orientations", "(name, azimuth in degrees from north in [0, 360] or -1 "
+                "for east-west, share) tuples whose shares are >= 0 and add up to 1")
+        if not 1 <= self.try_region <= 15:
+            bad("try_region", "a region of the DWD test reference years, 1 to 15")
+        for name in ("start_local", "end_local"):
+            value = getattr(self, name)
+            try:
+                stamp = pd.Timestamp(value) if isinstance(value, str) else pd.NaT
+            except ValueError:
+                stamp = pd.NaT
+            if pd.isna(stamp):
+                bad(name, "not a local date such as '2024-07-01'")
+        if pd.Timestamp(self.end_local) <= pd.Timestamp(self.start_local):
             bad("end_local", f"must lie after start_local ({self.start_local!r})")
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

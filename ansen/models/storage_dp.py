@@ -130,6 +130,8 @@ def step_costs(charge_bounds, discharge_bounds, net0, a_charge, a_discharge, spr
     clo, chi = (np.asarray(x, dtype=float) for x in charge_bounds)
     dlo, dhi = (np.asarray(x, dtype=float) for x in discharge_bounds)
     n0 = np.asarray(net0, dtype=float)
+    if n0.ndim != 2:
+        raise ValueError(f"step_costs: net0 must be (batteries, steps), got shape {n0.shape}")
     shape = n0.shape
     # the vertices: four corners, then where the kink n0 + c - d = 0 enters and leaves the
     # box (c in [max(clo, dlo - n0), min(chi, dhi - n0)], d = c + n0)
@@ -309,13 +311,14 @@ def solve_storage_blocks(costs: StepCosts, soc0, soc_min, soc_max, value=None,
     Parameters
     ----------
     costs, soc0, soc_min, soc_max, value : as :func:`solve_storage`
-        ``value`` non-zero only at the ends of blocks (else the steps are solved
-        one by one).
+        ``value`` non-zero only at the ends of blocks or at the last step (else
+        the steps are solved one by one).
     block : int
         Steps per block, at least 1.
     info : dict, optional
         Receives ``by_steps``: how many batteries were solved step by step (all
-        of them where the relaxation was not tried or had no plan).
+        of them where the relaxation had no plan; None where it was not tried:
+        ``block`` < 2, fewer than two blocks of steps, values inside a block).
 
     Returns
     -------
@@ -326,8 +329,9 @@ def solve_storage_blocks(costs: StepCosts, soc0, soc_min, soc_max, value=None,
     valued = np.flatnonzero((np.asarray(value) != 0).any(axis=0)) if value is not None \
         else np.zeros(0, dtype=np.int64)
     if info is not None:
-        info["by_steps"] = B
-    if k < 2 or N < 2 * k or not np.all(((valued + 1) % k == 0) | (valued == N - 1)):
+        info["by_steps"] = None
+    if k < 2 or B == 0 or N < 2 * k or not np.all(((valued + 1) % k == 0)
+                                                  | (valued == N - 1)):
         return solve_storage(costs, soc0, soc_min, soc_max, value)
     H, S = -(-N // k), costs.slopes.shape[2]
     pad = H * k - N
@@ -353,6 +357,8 @@ def solve_storage_blocks(costs: StepCosts, soc0, soc_min, soc_max, value=None,
     try:
         y_block = solve_storage(relaxed, soc0, soc_min, soc_max, block_value)
     except ValueError:  # no plan even with the bounds held at the blocks' ends only
+        if info is not None:
+            info["by_steps"] = B
         return solve_storage(costs, soc0, soc_min, soc_max, value)
     # each step's part of its block's change: its segments in the merged order
     u = y_block - y_low
