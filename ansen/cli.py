@@ -720,7 +720,9 @@ def cmd_sweep(args) -> int:
                         force=args.force, prune=args.prune)
     except Interrupted as exc:
         r = exc.result
-        print(f"ansen: interrupted; {len(r['done'])} run(s) finished and written to {store}, "
+        written = (f"{len(r['done'])} run(s) finished and written to {store}" if r["done"]
+                   else "no run finished, nothing written")
+        print(f"ansen: interrupted; {written}, "
               f"{len(r['cancelled'])} not finished. Run the same command again"
               f"{' without --force' if args.force else ''} to complete only the rest.",
               file=sys.stderr)

@@ -4,6 +4,7 @@ reader never sees half a file."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +73,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+#: The name of a temporary file of :func:`atomic_path`: ``.NAME.XXXXXXXX.SUFFIX`` (mkstemp's
+#: eight random characters), SUFFIX being NAME's own.
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}(?P<suffix>\.[^./]*)?$")
+
+
+def stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Temporary files of :func:`atomic_path` left in ``folder`` by a process killed while
+    writing (its cleanup never ran): what a new result removes before writing there."""
+    out = []
+    for path in Path(folder).glob(".*"):
+        m = _TEMPORARY.match(path.name)
+        if m and path.is_file() and Path(m["name"]).suffix == (m["suffix"] or ""):
+            out.append(path)
+    return sorted(out)
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:

@@ -179,8 +179,9 @@ def withdraw(folder: str | os.PathLike) -> None:
 
     What a new result does before writing into a folder: the old result's tables no longer
     count, and a file the new one does not write (another study's table, a figure this
-    version no longer draws) does not linger beside it. Files the record does not list
-    (a user's own) are left alone.
+    version no longer draws) does not linger beside it; nor do the hidden temporary files
+    of a run killed while writing (:func:`ansen.io.stale_temporaries`). Other files the
+    record does not list (a user's own) are left alone.
     """
     folder = Path(folder)
     previous = read_provenance(folder)
@@ -193,6 +194,10 @@ def withdraw(folder: str | os.PathLike) -> None:
     for name in previous.get("files", {}):
         if "/" not in name and name not in ("..", "."):
             (folder / name).unlink(missing_ok=True)
+    from ansen.io import stale_temporaries
+
+    for path in stale_temporaries(folder):  # of a run killed while writing (Ctrl-C)
+        path.unlink(missing_ok=True)
 
 
 def _shown(path: Path, folder: Path) -> str:

@@ -1261,6 +1261,21 @@ def _check_workers(client, code_sha256: str) -> None:
             "version on the workers, or restart them after changing the code")
 
 
+class ClusterLost(RuntimeError):
+    """The cluster lost what runs needed (a worker died while the village was sent, or every
+    worker holding a village or a baseline died): not the runs' failure. The runs that
+    finished are written; the same command again runs the rest."""
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether a run's exception is the cluster losing its work (a cancelled future, which
+    this sweep cancels only on its way out), not the run failing."""
+    import asyncio
+    import concurrent.futures
+
+    return isinstance(exc, (concurrent.futures.CancelledError, asyncio.CancelledError))
+
+
 def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_Node, object]]:
     from distributed import as_completed
 
@@ -1268,7 +1283,13 @@ def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_
     futures: dict[str, object] = {}
     for key, village in villages.items():
         # sent once; the scheduler copies it to the workers that need it
-        futures[key] = client.scatter(village.load(), hash=False)
+        try:
+            futures[key] = client.scatter(village.load(), hash=False)
+        except OSError as exc:  # the connection closed while sending (a worker died)
+            raise ClusterLost(
+                f"the cluster lost a connection while the village was sent to it "
+                f"({_one_line(exc)}); no run started: check that its workers run and run the "
+                "same command again") from None
     runs = {}
     for n in nodes:
         args = [futures[a.key] if isinstance(a, _Ref) else a for a in n.args]
@@ -1288,6 +1309,13 @@ def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_
             try:
                 value = fut.result()
             except Exception as exc:
+                if _lost(exc):
+                    raise ClusterLost(
+                        f"the cluster lost the work of {node.task.label()} and of the runs "
+                        f"still pending ({_one_line(exc)}): its workers died holding the "
+                        "village or a baseline. The runs that finished are written; restart "
+                        "the workers and run the same command again: it runs only the rest"
+                    ) from None
                 value = exc
             yield node, value
     finally:

@@ -388,6 +388,13 @@ BAD_EXPORTS = {
     "timestamps-value": (
         _edit_text("village.toml", lambda t: t.replace('"local"', '"cet"')),
         r"village.toml: timestamps = 'cet' must be 'utc' or 'local'"),
+    "local-winter-time-across-the-spring-change": (  # naive, an hour early after 30 March
+        _edit_frame("load.csv", lambda df: df.assign(time=pd.to_datetime(df["time"], utc=True)
+                                                     .dt.tz_convert("Etc/GMT-1")
+                                                     .dt.strftime("%Y-%m-%dT%H:%M:%S"))),
+        r"load.csv: local timestamps without UTC offset cannot be placed around a change of "
+        r"daylight saving time in Europe/Amsterdam \(first 2025-03-30 02:00:00 in line 106: the "
+        r"clock skips it \(the hour left out when daylight saving time begins\)\)"),
     "extra-table": (_edit_text("village.toml", lambda t: t + "\n[sites]\nn = 3\n"),
                     r"village.toml: unknown table or key \['sites'\]"),
     "capacity-without-power": (

@@ -265,6 +265,25 @@ def test_a_new_result_removes_the_files_an_old_one_listed_and_nothing_else(tmp_p
     assert not (folder / FILENAME).exists()
 
 
+def test_a_new_result_removes_the_temporary_files_of_a_killed_one(tmp_path):
+    """A reproduction interrupted while a figure was written left
+    .weekly_mv_peak_reduction.png.x7h1x2oo.png, which no rerun removed (outside check 9):
+    its process was killed before atomic_path's cleanup ran."""
+    import tempfile
+
+    folder = tmp_path / "E"
+    folder.mkdir()
+    fd, left = tempfile.mkstemp(dir=folder, prefix=".weekly_mv_peak_reduction.png.",
+                                suffix=".png")
+    (folder / ".mine.txt").write_text("mine")
+    (folder / ".experiment.partial.ipynb").write_text("{}")
+    (folder / ".table.csv.notmine.txt").write_text("mine")
+    withdraw(folder)
+    assert not Path(left).exists()
+    assert sorted(f.name for f in folder.iterdir()) == [
+        ".experiment.partial.ipynb", ".mine.txt", ".table.csv.notmine.txt"]
+
+
 def test_summary_shows_a_village_outside_the_repository_relative_to_itself(tmp_path):
     """provenance.json records such a village relative to the experiment's folder
     (../../my village/v.nc); the summary one folder up shows it relative to its own."""

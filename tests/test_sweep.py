@@ -815,3 +815,14 @@ def test_a_chain_with_a_bad_entry_is_refused_by_name(tmp_path, chain, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         sweep.load_spec(_spec(tmp_path, GOOD + f'scenarios = [{{ name = "x", scenario = '
                                                 f'{chain} }}]\n'))
+
+
+def test_a_cancelled_run_is_the_cluster_losing_its_work_not_the_run_failing():
+    """With every worker killed, each pending run was recorded as failed ("FutureCancelledError:
+    ... already forgotten"); now the sweep stops with ClusterLost, keeps what finished and
+    records no failure for the rest (outside check 9)."""
+    from distributed.client import FutureCancelledError
+
+    assert sweep._lost(FutureCancelledError("run-1", reason="already forgotten"))
+    assert not sweep._lost(ValueError("a run's own error"))
+    assert issubclass(sweep.ClusterLost, RuntimeError)

@@ -575,19 +575,22 @@ def _time_index(df: pd.DataFrame, what: str, meta: dict) -> pd.DatetimeIndex:
     try:
         loc = idx.tz_localize(tz, ambiguous="raise", nonexistent="raise")
     except Exception as exc:
-        bad = None
-        for t in idx:  # the first time the clock shows twice or skips
+        said = ""
+        for i, t in enumerate(idx):  # the first time the clock shows twice or skips
             try:
                 t.tz_localize(tz, ambiguous="raise", nonexistent="raise")
-            except Exception:
-                bad = t
+            except Exception as one:
+                how = ("the clock shows it twice (the hour repeated when daylight saving "
+                       "time ends)" if "ambiguous" in type(one).__name__.lower()
+                       or "ambiguous" in str(one).lower() else
+                       "the clock skips it (the hour left out when daylight saving time "
+                       "begins)")
+                said = f" (first {t} in {_line(what, i)}: {how})"
                 break
         raise DataError(
             f"{what}: local timestamps without UTC offset cannot be placed around a change of "
-            f"daylight saving time in {tz}"
-            + (f" (first {bad}: the clock shows it twice or skips it)" if bad is not None
-               else "") + "; export with UTC offsets (or in UTC and declare "
-            "timestamps = \"utc\")"
+            f"daylight saving time in {tz}{said}; export with UTC offsets (or in UTC and "
+            "declare timestamps = \"utc\")"
         ) from exc
     return loc.tz_convert("UTC").tz_localize(None)
 
