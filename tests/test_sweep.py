@@ -634,10 +634,10 @@ def test_ctrl_c_cancels_and_closes_the_cluster(tmp_path):
     _, err = proc.communicate(timeout=30)
     assert time.monotonic() - t0 < 10
     assert proc.returncode == 130, err
-    said = re.search(r"ansen: interrupted; (\d+) run\(s\) finished and written to .*, "
-                     r"(\d+) not finished", err)
+    said = re.search(r"ansen: interrupted; (?:(\d+) run\(s\) finished and written to .*|no "
+                     r"run finished, nothing written), (\d+) not finished", err)
     assert said, err
-    finished, left = int(said[1]), int(said[2])
+    finished, left = int(said[1] or 0), int(said[2])
     assert left > 0 and finished + left == 32
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Warning" not in err
     _, alive = psutil.wait_procs(procs, timeout=5)
