@@ -721,8 +721,9 @@ def cmd_sweep(args) -> int:
     except Interrupted as exc:
         r = exc.result
         written = (f"{len(r['done'])} run(s) finished and written to {store}" if r["done"]
-                   else "no run finished, nothing written")
-        print(f"ansen: interrupted; {written}, "
+                   else "no run finished")
+        failed = f", {len(r['failed'])} failed" if r["failed"] else ""
+        print(f"ansen: interrupted; {written}{failed}, "
               f"{len(r['cancelled'])} not finished. Run the same command again"
               f"{' without --force' if args.force else ''} to complete only the rest.",
               file=sys.stderr)

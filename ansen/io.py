@@ -80,13 +80,30 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}(?P<suffix>\.[^./]*)?$")
 
 
+#: A temporary file untouched for this long [s] is no longer being written.
+STALE_AFTER_S = 60.0
+
+
 def stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     """Temporary files of :func:`atomic_path` left in ``folder`` by a process killed while
-    writing (its cleanup never ran): what a new result removes before writing there."""
+    writing (its cleanup never ran): what a new result removes before writing there.
+
+    Only files named as :func:`atomic_path` names them, still private (mode 0600, as
+    ``mkstemp`` makes them; a finished one gets the usual mode before its rename) and
+    untouched for :data:`STALE_AFTER_S`: not a file another process is writing now, nor a
+    user's hidden file of the usual mode.
+    """
+    import stat
+    import time
+
     out = []
+    now = time.time()
     for path in Path(folder).glob(".*"):
         m = _TEMPORARY.match(path.name)
-        if m and path.is_file() and Path(m["name"]).suffix == (m["suffix"] or ""):
+        if not (m and path.is_file() and Path(m["name"]).suffix == (m["suffix"] or "")):
+            continue
+        info = path.stat()
+        if stat.S_IMODE(info.st_mode) == 0o600 and now - info.st_mtime >= STALE_AFTER_S:
             out.append(path)
     return sorted(out)
 

@@ -704,9 +704,10 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
     prices = None  # the steering LPs' prices; the rules (none, M1) use none
     if steer.uses_lp:
         # the history before the run (what the forecasts read) is priced as the run's first
-        # year: no plan covers it, and a run in the first days of a year then needs no taxes
-        # of the year before (what ansen compare and ansen sweep check before running)
-        priced = np.where(np.arange(len(years)) < i0, years[i0], years)
+        # year, the step after a one-step run as its last: no plan covers them, and a run
+        # needs the taxes of its own years only (what ansen compare and ansen sweep check)
+        priced = years.copy()
+        priced[:i0], priced[i1:] = years[i0], years[i1 - 1]
         cimp, cexp = tariff.marginal_prices(run_village["price_eur_per_kwh"].values, priced,
                                             importer[sites])
         community_importer = np.array([position[sites].sum() >= 0.0])

@@ -356,9 +356,11 @@ def _scenario(value, where: str) -> tuple[str, str]:
         names = recipe.get("scenario", [])
         names = [names] if isinstance(names, str) else names
         known = load_scenarios()
+        if not isinstance(names, list):
+            raise ValueError(f"{where}: scenario {name!r}: scenario = {names!r}: give the name "
+                             "of a scenario or a list of names")
         unknown = [n for n in names if not isinstance(n, (str, dict))
-                   or isinstance(n, str) and n not in known] \
-            if isinstance(names, list) else names
+                   or isinstance(n, str) and n not in known]
         if unknown:
             raise ValueError(f"{where}: scenario {name!r}: unknown named scenario(s) "
                              f"{unknown}; known: {', '.join(known)}")
@@ -371,12 +373,14 @@ def _scenario(value, where: str) -> tuple[str, str]:
             # a name neither shipped nor a tariff, and once in the chain
             label = n.get("name")
             if not isinstance(label, str) or label in known or label in ("none", *TARIFFS) \
-                    or label in [m.get("name") for m in names[:i] if isinstance(m, dict)]:
+                    or any(isinstance(m, dict) and m.get("name") == label and m != n
+                           for m in names[:i]):  # the same table twice is the same scenario
                 raise ValueError(f"{where}: scenario {name!r}: entry {i + 1} of its chain is a "
                                  f"table named {label!r}; a table in a chain needs a name of "
                                  "its own, not a shipped scenario's, a tariff's or another "
-                                 "table's of the chain (write it in a scenario file of the "
-                                 "spec's scenario_files and name it there)")
+                                 "table's of the chain with other parts (write it in a "
+                                 "scenario file of the spec's scenario_files and name it "
+                                 "there)")
             try:
                 derived.append(Scenario.from_dict(n, f"table {label!r} of the chain"))
             except (TypeError, ValueError) as exc:
@@ -1270,10 +1274,9 @@ class ClusterLost(RuntimeError):
 def _lost(exc: BaseException) -> bool:
     """Whether a run's exception is the cluster losing its work (a cancelled future, which
     this sweep cancels only on its way out), not the run failing."""
-    import asyncio
     import concurrent.futures
 
-    return isinstance(exc, (concurrent.futures.CancelledError, asyncio.CancelledError))
+    return isinstance(exc, concurrent.futures.CancelledError)
 
 
 def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_Node, object]]:
@@ -1312,10 +1315,11 @@ def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_
                 if _lost(exc):
                     raise ClusterLost(
                         f"the cluster lost the work of {node.task.label()} and of the runs "
-                        f"still pending ({_one_line(exc)}): its workers died holding the "
-                        "village or a baseline. The runs that finished are written; restart "
-                        "the workers and run the same command again: it runs only the rest"
-                    ) from None
+                        f"still pending ({_one_line(exc)}): the workers holding the village "
+                        "or a baseline died. The runs that finished are written; with the "
+                        "workers running again, the same command runs only the rest (a run "
+                        "that kills its worker, out of memory say, shows its own error with "
+                        "--scheduler synchronous)") from None
                 value = exc
             yield node, value
     finally:

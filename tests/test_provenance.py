@@ -269,19 +269,29 @@ def test_a_new_result_removes_the_temporary_files_of_a_killed_one(tmp_path):
     """A reproduction interrupted while a figure was written left
     .weekly_mv_peak_reduction.png.x7h1x2oo.png, which no rerun removed (outside check 9):
     its process was killed before atomic_path's cleanup ran."""
+    import os
     import tempfile
+    import time
 
     folder = tmp_path / "E"
     folder.mkdir()
-    fd, left = tempfile.mkstemp(dir=folder, prefix=".weekly_mv_peak_reduction.png.",
-                                suffix=".png")
+    hour_ago = time.time() - 3600
+    left = tempfile.mkstemp(dir=folder, prefix=".weekly_mv_peak_reduction.png.",
+                            suffix=".png")[1]
+    os.utime(left, (hour_ago, hour_ago))
+    # another process's file being written now; a user's of the same shape but mode
+    (folder / ".x.csv.abcdefgh.csv").write_text("mine")
+    os.chmod(folder / ".x.csv.abcdefgh.csv", 0o644)
+    os.utime(folder / ".x.csv.abcdefgh.csv", (hour_ago, hour_ago))
+    writing = tempfile.mkstemp(dir=folder, prefix=".metrics.csv.", suffix=".csv")[1]
     (folder / ".mine.txt").write_text("mine")
     (folder / ".experiment.partial.ipynb").write_text("{}")
     (folder / ".table.csv.notmine.txt").write_text("mine")
     withdraw(folder)
     assert not Path(left).exists()
-    assert sorted(f.name for f in folder.iterdir()) == [
-        ".experiment.partial.ipynb", ".mine.txt", ".table.csv.notmine.txt"]
+    assert sorted(f.name for f in folder.iterdir()) == sorted([
+        ".experiment.partial.ipynb", ".mine.txt", ".table.csv.notmine.txt",
+        ".x.csv.abcdefgh.csv", Path(writing).name])
 
 
 def test_summary_shows_a_village_outside_the_repository_relative_to_itself(tmp_path):

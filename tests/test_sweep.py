@@ -635,7 +635,7 @@ def test_ctrl_c_cancels_and_closes_the_cluster(tmp_path):
     assert time.monotonic() - t0 < 10
     assert proc.returncode == 130, err
     said = re.search(r"ansen: interrupted; (?:(\d+) run\(s\) finished and written to .*|no "
-                     r"run finished, nothing written), (\d+) not finished", err)
+                     r"run finished), (\d+) not finished", err)
     assert said, err
     finished, left = int(said[1] or 0), int(said[2])
     assert left > 0 and finished + left == 32
@@ -802,11 +802,13 @@ def test_a_run_in_the_first_days_of_a_year_needs_no_taxes_of_the_year_before(tmp
 
 @pytest.mark.parametrize("chain, message", [
     ('["penetration_040", 40]', "unknown named scenario(s) [40]"),
+    ("0", "scenario = 0: give the name of a scenario or a list of names"),
+    ("{}", "scenario = {}: give the name of a scenario or a list of names"),
     ('[{ name = "penetration_040", batteries = { count = 1 } }]',
      "entry 1 of its chain is a table named 'penetration_040'; a table in a chain needs a "
      "name of its own"),
     ('[{ batteries = { count = 1 } }]', "entry 1 of its chain is a table named None"),
-    ('[{ name = "a", batteries = { count = 1 } }, { name = "a", batteries = { count = 1 } }]',
+    ('[{ name = "a", batteries = { count = 1 } }, { name = "a", batteries = { count = 2 } }]',
      "entry 2 of its chain is a table named 'a'"),
     ('[{ name = "a", batteries = { cuont = 1 } }]',
      "scenario 'x': scenario a: batteries: unknown key(s) ['cuont']"),
@@ -826,3 +828,14 @@ def test_a_cancelled_run_is_the_cluster_losing_its_work_not_the_run_failing():
     assert sweep._lost(FutureCancelledError("run-1", reason="already forgotten"))
     assert not sweep._lost(ValueError("a run's own error"))
     assert issubclass(sweep.ClusterLost, RuntimeError)
+
+
+def test_one_of_your_scenarios_twice_in_a_chain_is_taken_as_a_named_one_is(tmp_path):
+    """["mine", "mine"] became two tables of one name, refused as two different tables
+    (a review's find); a shipped name twice is accepted, and so is yours."""
+    (tmp_path / "mine.toml").write_text(OWN)
+    g = sweep.load_spec(_spec(tmp_path, GOOD + 'scenario_files = ["mine.toml"]\nscenarios = '
+                                            '[{ name = "hh", scenario = ["half_homes", '
+                                            '"half_homes"] }]\n'))
+    chain = json.loads(g.tasks[0].scenario_json)["scenario"]
+    assert [c["name"] for c in chain] == ["half_homes", "half_homes"] and chain[0] == chain[1]

@@ -170,7 +170,7 @@ def test_the_summary_judges_neither_a_winter_peak_without_winter_nor_the_pilot_t
     ({"transformer_kva": ("a", "b")}, "VillageSpec.transformer_kva = ('a', 'b'): the generator"),
     ({"start_local": ""}, "VillageSpec.start_local = '': not a local date"),
     ({"try_region": 99}, "VillageSpec.try_region = 99: a region of the DWD test reference"),
-    ({"noise_phi": 3.0}, "VillageSpec.noise_phi = 3.0: is a share"),
+    ({"noise_phi": 1.0}, "VillageSpec.noise_phi = 1.0: an AR(1) coefficient"),
 ])
 def test_a_spec_the_generator_cannot_build_is_refused_by_field(change, message):
     """They gave numpy's errors ("a cannot be empty unless no samples are taken", "negative

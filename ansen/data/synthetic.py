@@ -120,9 +120,9 @@ class VillageSpec:
     mv_solar_park_dc_ac: float = 1.25
     prices: PriceSpec = field(default_factory=PriceSpec)
 
-    #: Fields that are shares of something, in [0, 1] (noise_phi: an AR(1) coefficient).
+    #: Fields that are shares of something, in [0, 1].
     SHARES = ("weather_persistence", "national_same_weather", "event_share", "pv_share",
-              "pv_losses", "hp_share", "ev_share", "noise_phi")
+              "pv_losses", "hp_share", "ev_share")
     #: Counts (integers >= 0).
     COUNTS = ("weather_window_days", "n_homes", "n_battery_homes", "t1_homes",
               "battery_homes_on_t1", "mv_neighbour_homes", "national_regions", "try_region")
@@ -145,8 +145,10 @@ class VillageSpec:
                 bad(name, "must be a finite number")
             if name in self.SHARES and not 0.0 <= v <= 1.0:
                 bad(name, "is a share: it must lie in [0, 1]")
-            if name not in ("latitude", "longitude", "pv_gamma_per_k") and v < 0:
+            if name not in ("latitude", "longitude", "pv_gamma_per_k", "noise_phi") and v < 0:
                 bad(name, "must be >= 0")
+        if not -1.0 < self.noise_phi < 1.0:
+            bad("noise_phi", "an AR(1) coefficient: it must lie in (-1, 1)")
         if self.n_homes < 1:
             bad("n_homes", "the village needs at least one home")
         if self.national_regions < 1:
@@ -164,6 +166,7 @@ class VillageSpec:
                 f"more than the battery homes in all (n_battery_homes {self.n_battery_homes})")
         if self.n_battery_homes > self.n_homes:
             bad("n_battery_homes", f"more than the village's n_homes ({self.n_homes})")
+
         def numbers(x, n):  # a tuple of n finite numbers
             return isinstance(x, (tuple, list)) and len(x) == n and all(
                 isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
@@ -178,17 +181,17 @@ class VillageSpec:
         roofs = self.pv_orientations
         if not isinstance(roofs, (tuple, list)) or not roofs or any(
                 not isinstance(o, (tuple, list)) or len(o) != 3 or not numbers(o[1:], 2)
-                or not (o[1] == -1 or 0 <= o[1] <= 360) or o[2] < 0 for o in roofs) \
+                or o[2] < 0 for o in roofs) \
                 or not np.isclose(sum(o[2] for o in roofs), 1.0):
-            bad("pv_orientations", "(name, azimuth in degrees from north in [0, 360] or -1 "
-                "for east-west, share) tuples whose shares are >= 0 and add up to 1")
+            bad("pv_orientations", "(name, azimuth in degrees from north or -1 for east-west, "
+                "share) tuples whose shares are >= 0 and add up to 1")
         if not 1 <= self.try_region <= 15:
             bad("try_region", "a region of the DWD test reference years, 1 to 15")
         for name in ("start_local", "end_local"):
             value = getattr(self, name)
-            try:
-                stamp = pd.Timestamp(value) if isinstance(value, str) else pd.NaT
-            except ValueError:
+            try:  # a date as text, a datetime.date or a pandas Timestamp
+                stamp = pd.NaT if value is None else pd.Timestamp(value)
+            except (ValueError, TypeError):
                 stamp = pd.NaT
             if pd.isna(stamp):
                 bad(name, "not a local date such as '2024-07-01'")
