@@ -1434,11 +1434,6 @@ def _tariff_where(t: Task) -> str:
             f"over period {t.period.start}:{t.period.end}")
 
 
-def _tariff_failure(t: Task, failures: dict[str, str]) -> str | None:
-    """The error of :func:`check_tariffs` for one task, if any."""
-    return failures.get(_tariff_where(t))
-
-
 def baseline_groups(tasks: Iterable[Task]) -> dict[tuple, list[Task]]:
     """The tasks by what their baselines depend on (village data, scenario, period)."""
     groups: dict[tuple, list[Task]] = {}
@@ -1602,7 +1597,7 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
                 log(f"{where}: {msg}; its runs fail, the others run "
                     "(ansen sweep --dry-run checks a spec without running it)")
             for t in list(todo):
-                msg = _tariff_failure(t, untaxed)
+                msg = untaxed.get(_tariff_where(t))
                 if msg is not None:
                     record(t, f"ValueError: {msg}")
                     todo.remove(t)

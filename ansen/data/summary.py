@@ -122,6 +122,12 @@ CALIBRATED = ("MV weekly |peak| median [kW]", "transformer export peak [kW/kVA]"
 #: Fields of a VillageSpec that leave the calibration standing: its name and its period.
 _FREE_FIELDS = ("name", "start_local", "end_local")
 
+#: Figures of winter: judged only on data that hold two weeks of winter (December to
+#: February; June to August south of the equator, :func:`ansen.data.schema.seasons`).
+WINTER = ("transformer import peak [kW/kVA]",)
+#: The figures of :func:`summary` that are per year (judged only on a year of data or more).
+PER_YEAR = ("household use [kWh/yr]", "PV yield [kWh/kWp/yr]", "negative price hours [h/yr]")
+
 
 def _shipped_spec(ds: xr.Dataset) -> bool:
     """Whether the generator made ``ds`` from the shipped :class:`VillageSpec` (its name,
@@ -140,11 +146,6 @@ def _shipped_spec(ds: xr.Dataset) -> bool:
     shipped = asdict(VillageSpec())
     return isinstance(spec, dict) and all(
         spec.get(k) == v for k, v in shipped.items() if k not in _FREE_FIELDS)
-#: Figures of winter: judged only on data that hold two weeks of winter (December to
-#: February; June to August south of the equator, :func:`ansen.data.schema.seasons`).
-WINTER = ("transformer import peak [kW/kVA]",)
-#: The figures of :func:`summary` that are per year (judged only on a year of data or more).
-PER_YEAR = ("household use [kWh/yr]", "PV yield [kWh/kWp/yr]", "negative price hours [h/yr]")
 
 
 def summary(ds: xr.Dataset) -> pd.DataFrame:

@@ -536,14 +536,13 @@ def synthesize(seed: int = 2024, spec: VillageSpec | None = None) -> xr.Dataset:
     t1_pv = np.flatnonzero(has_pv[: spec.t1_homes])
     t2_pv = spec.t1_homes + np.flatnonzero(has_pv[spec.t1_homes :])
     k1 = spec.battery_homes_on_t1
-    for count, pool, where in ((k1, t1_pv, "battery_homes_on_t1"),
-                               (spec.n_battery_homes - k1, t2_pv,
-                                "n_battery_homes - battery_homes_on_t1")):
+    for count, pool, where, on in ((k1, t1_pv, "battery_homes_on_t1", "T1"),
+                                   (spec.n_battery_homes - k1, t2_pv,
+                                    "n_battery_homes - battery_homes_on_t1", "T2")):
         if count > len(pool):
             raise ValueError(
-                f"VillageSpec: {where} = {count} battery homes on "
-                f"{'T1' if pool is t1_pv else 'T2'}, but seed {seed} gave only {len(pool)} "
-                f"homes with PV there (pv_share {spec.pv_share}, t1_homes {spec.t1_homes} of "
+                f"VillageSpec: {where} = {count} battery homes on {on}, but seed {seed} gave "
+                f"only {len(pool)} homes with PV there (pv_share {spec.pv_share}, t1_homes {spec.t1_homes} of "
                 f"n_homes {spec.n_homes}); battery homes are drawn among homes with PV")
     sites = np.concatenate([
         rng.choice(t1_pv, k1, replace=False),
