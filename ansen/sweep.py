@@ -73,7 +73,7 @@ __all__ = ["BASELINES", "EXAMPLE_STORE", "SPECS", "STORE_COLUMNS", "TABLE_METRIC
            "check_periods", "check_scenarios", "check_tariffs",
            "client", "cross_model_table", "grid", "load_spec", "markdown", "pending", "provenance",
            "read_store", "run",
-           "tariff", "write_report"]
+           "tariff", "tariff_file", "tariff_label", "write_report"]
 
 #: Folder of the shipped sweep specs (``season.toml``, ``example.toml``).
 SPECS = Path(__file__).resolve().parents[1] / "data" / "sweeps"
@@ -199,8 +199,12 @@ class Task:
 
     @property
     def run_id(self) -> str:
-        """The grid point: definition and village label (16 hex digits)."""
-        return _sha({**self.definition(), "village": self.village.label})[:16]
+        """The grid point: definition and village label (16 hex digits); a tariff file by
+        its path as given (its terms are in the key: an edited file reruns the point)."""
+        definition = self.definition()
+        if isinstance(definition["scenario"].get("tariff"), dict):
+            definition["scenario"]["tariff"] = tariff_label(definition["scenario"]["tariff"])
+        return _sha({**definition, "village": self.village.label})[:16]
 
     def key(self, code_sha256: str) -> str:
         """SHA-256 of the definition, the village's data, the code and the package version,
@@ -318,15 +322,118 @@ def _village(source, base: Path | None) -> Village:
     return Village(label=label, sha256=sha, path=path)
 
 
-def tariff(name: str):
-    """The :class:`ansen.tariffs.Tariff` a scenario names (a key of :data:`TARIFFS`)."""
+def tariff(name):
+    """The :class:`ansen.tariffs.Tariff` of a scenario's ``tariff``.
+
+    ``name``: a key of :data:`TARIFFS`, or a tariff file as a recipe holds it
+    (``{"file": ..., "terms": ...}``, :func:`tariff_file`).
+    """
     from ansen.tariffs import Tariff
 
+    if isinstance(name, dict):
+        return _from_terms(name)
     if name not in TARIFFS:
-        raise ValueError(f"unknown tariff {name!r}; known: {', '.join(TARIFFS)}")
+        raise ValueError(f"unknown tariff {name!r}; known: {', '.join(TARIFFS)}, or a tariff "
+                         "file (a path ending in .toml)")
     if name == "net_metering":
         return Tariff()
     return Tariff.after_net_metering(feed_in_share=0.5 if name == "2027_legal_minimum" else 1.0)
+
+
+#: The fields of a Tariff that are tables of year -> value (JSON keeps their years as text).
+_BY_YEAR = ("energy_tax", "tax_reduction_eur_per_year")
+
+
+def tariff_file(given: str, base: Path | None = None) -> dict:
+    """A tariff file (:func:`ansen.tariffs.read_tariff`) as a scenario's recipe holds it.
+
+    ``{"file": given, "terms": every field of the Tariff}``: the path as the spec gives it
+    labels the runs (the store's ``tariff`` column), and the terms, not the path, are what
+    the runs compute with, so an edited file reruns them (their ``task_key``) and the
+    workers never read the file. ``base``: the folder a relative path is read from (the
+    spec's; default the working directory).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file there.
+    ValueError
+        The file's own errors, naming it and the key (:func:`ansen.tariffs.read_tariff`).
+    """
+    from dataclasses import fields
+
+    from ansen.tariffs import read_tariff
+
+    path = Path(given)
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    if not path.is_file():
+        raise FileNotFoundError(f"no tariff file at {path}")
+    t = read_tariff(path)
+    terms = {f.name: getattr(t, f.name) for f in fields(t)}
+    for name in _BY_YEAR:
+        terms[name] = {str(year): value for year, value in sorted(terms[name].items())}
+    return {"file": str(given), "terms": terms}
+
+
+def _from_terms(value: dict):
+    """The Tariff of a recipe's tariff file (:func:`tariff_file`)."""
+    from dataclasses import fields
+
+    from ansen.tariffs import Tariff
+
+    names = {f.name for f in fields(Tariff)}
+    terms = value.get("terms")
+    if set(value) != {"file", "terms"} or not isinstance(terms, dict) or set(terms) != names:
+        raise ValueError(f"tariff = a table with key(s) {sorted(value)}: a tariff is a name "
+                         f"({', '.join(TARIFFS)}) or the path of a tariff file (ending in "
+                         ".toml, a [tariff] table: ansen.tariffs.read_tariff), not a table")
+    terms = dict(terms)
+    for name in _BY_YEAR:
+        terms[name] = {int(year): float(v) for year, v in terms[name].items()}
+    try:
+        return Tariff(**terms)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"tariff file {value['file']}: {exc}") from None
+
+
+def tariff_label(name) -> str:
+    """How the store names a scenario's tariff: its key, or its file's path as given."""
+    return str(name["file"]) if isinstance(name, dict) else str(name)
+
+
+#: The terms of a tariff that make its regime (as ``ansen compare --tariff`` checks them): a
+#: tariff file may give other taxes than the regime a derived village states, not other rules.
+REGIME = ("net_metering", "feed_in_share", "feed_in_vat", "feed_in_fee_eur_per_kwh")
+
+
+def _regime_differs(stated, chosen) -> list[str]:
+    """The regime terms in which the tariff ``chosen`` differs from ``stated``."""
+    return [k for k in REGIME if getattr(stated, k) != getattr(chosen, k)]
+
+
+def _with_tariff_files(value, base: Path | None, where: str):
+    """A spec's scenario with a tariff file (a path ending in ``.toml``) read into its recipe.
+
+    A scenario may be the path itself (a run under that tariff, named by the path) or a
+    table whose ``tariff`` is the path.
+    """
+    def read(given):
+        try:
+            return tariff_file(given, base)
+        except (FileNotFoundError, ValueError) as exc:
+            label = value.get("name", given) if isinstance(value, dict) else value
+            raise type(exc)(f"{where}: scenario {label!r}: tariff: {exc}"
+                            + (" (a relative path is read from the spec's folder, "
+                               f"{base})" if base is not None and not Path(given).is_absolute()
+                               and isinstance(exc, FileNotFoundError) else "")) from None
+
+    if isinstance(value, str) and value.endswith(".toml"):
+        return {"name": value, "tariff": read(value)}
+    if isinstance(value, dict) and isinstance(value.get("tariff"), str) \
+            and value["tariff"].endswith(".toml"):
+        return {**value, "tariff": read(value["tariff"])}
+    return value
 
 
 def _scenario(value, where: str) -> tuple[str, str]:
@@ -346,9 +453,16 @@ def _scenario(value, where: str) -> tuple[str, str]:
         raise ValueError(f"{where}: a scenario is a name (\"none\", \"net_metering\", \"2027\") "
                          f"or a table such as {{ name = \"p40\", tariff = \"2027\" }}, got "
                          f"{value!r}")
-    if "tariff" in recipe and recipe["tariff"] not in TARIFFS:
-        raise ValueError(f"{where}: scenario {name!r}: unknown tariff {recipe['tariff']!r}; "
-                         f"known: {', '.join(TARIFFS)}")
+    if "tariff" in recipe:
+        given = recipe["tariff"]
+        if isinstance(given, dict):
+            try:
+                tariff(given)
+            except ValueError as exc:
+                raise ValueError(f"{where}: scenario {name!r}: {exc}") from None
+        elif not isinstance(given, str) or given not in TARIFFS:
+            raise ValueError(f"{where}: scenario {name!r}: unknown tariff {given!r}; known: "
+                             f"{', '.join(TARIFFS)}, or a tariff file (a path ending in .toml)")
     stated = None  # the tariff the derived village's recipe states, as a key of TARIFFS
     if any(k != "tariff" for k in recipe):
         from ansen.scenarios import Scenario, load_scenarios
@@ -394,7 +508,16 @@ def _scenario(value, where: str) -> tuple[str, str]:
         for sc in derived:  # the last one that states a tariff decides (ansen.scenarios.tariff_of)
             if sc.tariff_regime is not None:
                 stated = _tariff_key(sc.tariff())
-    if stated is not None and recipe.get("tariff", stated) != stated:
+    given = recipe.get("tariff", stated)
+    if stated is not None and isinstance(given, dict):  # a file: its regime must be the one
+        # stated (its taxes may differ: the years the package has none for)
+        if differ := _regime_differs(tariff(stated), tariff(given)):
+            raise ValueError(
+                f"{where}: scenario {name!r}: tariff file {given['file']}, but the derived "
+                f"village's recipe states {stated!r} (tariff_regime of the scenario(s) it "
+                "derives); set " + ", ".join(f"{k} = {str(getattr(tariff(stated), k)).lower()}"
+                                             for k in differ) + " in the file")
+    elif stated is not None and given != stated:
         raise ValueError(f"{where}: scenario {name!r}: tariff {recipe['tariff']!r}, but the "
                          f"derived village's recipe states {stated!r} (tariff_regime of the "
                          "scenario(s) it derives); drop one of the two")
@@ -409,7 +532,8 @@ def apply_scenario(village, scenario: dict, name: str = "sweep"):
     ----------
     village : xarray.Dataset
     scenario : dict
-        ``tariff``: a key of :data:`TARIFFS` (default ``"net_metering"``);
+        ``tariff``: a key of :data:`TARIFFS` (default ``"net_metering"``) or a
+        tariff file as :func:`tariff_file` reads it into a recipe;
         ``scenario``: the name, or a list of names, of scenarios of
         ``data/scenarios.toml`` derived one after the other (an entry of the
         list may be a table of a scenario's parts with its ``name``: a
@@ -595,9 +719,10 @@ def grid(villages=("default",), scenarios=("none",), models=("M1",), periods="sc
         ``"default"`` (the shipped synthetic Ansen), paths of village files or
         export folders, or ``xarray.Dataset`` objects.
     scenarios : list
-        ``"none"``, a tariff name (``"net_metering"``, ``"2027"``), another
-        name or a dict (``name``, ``tariff`` and the recipe of
-        ``ansen.scenarios.derive``, see :func:`apply_scenario`).
+        ``"none"``, a tariff name (``"net_metering"``, ``"2027"``), the path of a
+        tariff file (ending in ``.toml``, :func:`ansen.tariffs.read_tariff`; relative
+        to ``base``), another name or a dict (``name``, ``tariff``: a tariff's name or
+        file, and the recipe of ``ansen.scenarios.derive``, see :func:`apply_scenario`).
     models : list of str
         Steering model ids (:data:`ansen.models.MODELS`).
     periods : "schedule" or list
@@ -617,8 +742,8 @@ def grid(villages=("default",), scenarios=("none",), models=("M1",), periods="sc
     schedule : path, optional
         Experiments TOML for ``"schedule"`` (default data/experiments.toml).
     base : path, optional
-        Folder that relative village paths are read from (default: the working
-        directory).
+        Folder that relative village and tariff-file paths are read from (default:
+        the working directory).
 
     Returns
     -------
@@ -642,7 +767,7 @@ def grid(villages=("default",), scenarios=("none",), models=("M1",), periods="sc
         raise ValueError(f"{name}: unknown model(s) {unknown}; known: {', '.join(MODELS)}")
     base = Path(base) if base is not None else None
     village_list = [_village(v, base) for v in villages]
-    scenario_list = [_scenario(s, name) for s in scenarios]
+    scenario_list = [_scenario(_with_tariff_files(s, base, name), name) for s in scenarios]
     _one_name_per_recipe(scenario_list, name)
     period_list = _periods(periods, schedule, name)
     sets = _parameter_sets(parameters, models, schedule, name)
@@ -674,9 +799,11 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
     one's own (the format of data/scenarios.toml) whose scenarios the spec may
     name like the shipped ones; each such scenario runs as the table of its
     parts (so its definition is part of the runs' provenance), and may end a
-    chain (``{ name = "x", scenario = ["penetration_040", "mine"] }``).
-    Relative paths are read from the spec's folder. Any other key is refused by
-    name.
+    chain (``{ name = "x", scenario = ["penetration_040", "mine"] }``). A tariff
+    file (a path ending in ``.toml``, as a scenario or a scenario's ``tariff``) is
+    read when the spec is: its terms go into the runs' definition
+    (:func:`tariff_file`). Relative paths are read from the spec's folder. Any
+    other key is refused by name.
 
     Parameters
     ----------
@@ -693,9 +820,10 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
     Raises
     ------
     ValueError
-        Not TOML, unknown keys (named), bad values (see :func:`grid`).
+        Not TOML, unknown keys (named), bad values (see :func:`grid`), a tariff file's
+        errors.
     FileNotFoundError
-        No spec at ``path``, or a village or schedule it names is missing.
+        No spec at ``path``, or a village, schedule or tariff file it names is missing.
     """
     from ansen.io import read_toml
 
@@ -718,6 +846,8 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
     for i, block in enumerate(blocks):
         where = f"{path}" + (f" [[grid]] #{i + 1}" if "grid" in doc else "")
         spec = {k: doc[k] for k in GRID_KEYS if k in doc} | block
+        if isinstance(spec.get("scenarios"), list):  # tariff files: from the spec's folder
+            spec["scenarios"] = [_with_tariff_files(sc, base, where) for sc in spec["scenarios"]]
         if own and isinstance(spec.get("scenarios"), list):
             spec["scenarios"] = [_inline_own(sc, own, shipped, where)
                                  for sc in spec["scenarios"]]
@@ -846,10 +976,11 @@ def _check_tariff(village, scenario: dict, where: str = "sweep scenario") -> Non
     from ansen.scenarios import recipe_chain, stated_tariff
 
     stated, name = stated_tariff(village), scenario.get("tariff", "net_metering")
-    if stated is not None and stated != tariff(name):
+    if stated is not None and (_regime_differs(stated, tariff(name)) if isinstance(name, dict)
+                               else stated != tariff(name)):
         chain = " -> ".join(r["scenario"]["name"] for r in recipe_chain(village))
         raise ValueError(
-            f"{where}: tariff {name!r}, but the village's recipe ({chain}) states "
+            f"{where}: tariff {tariff_label(name)!r}, but the village's recipe ({chain}) states "
             f"{stated.label!r}; give the scenario the tariff its village states (tariff = "
             f"{_tariff_key(stated)!r})")
 
@@ -1030,7 +1161,7 @@ def _row_frame(task: Task, result: dict, key: str) -> pd.DataFrame:
     rows = result["rows"]
     definition = {
         "run_id": task.run_id, "village": task.village.label, "scenario": task.scenario_name,
-        "tariff": task.scenario.get("tariff", "net_metering"), "model": task.model,
+        "tariff": tariff_label(task.scenario.get("tariff", "net_metering")), "model": task.model,
         "params": task.params_name, "period": task.period.name, "season": task.period.season,
         "start": task.period.start, "end": task.period.end, "solver": task.solver,
     }
@@ -1430,7 +1561,8 @@ def check_tariffs(sweep: Grid) -> dict[str, str]:
 
 def _tariff_where(t: Task) -> str:
     """What :func:`check_tariffs` names a task's tariff and period by."""
-    return (f"tariff {t.scenario.get('tariff', 'net_metering')} (scenario {t.scenario_name}) "
+    return (f"tariff {tariff_label(t.scenario.get('tariff', 'net_metering'))} "
+            f"(scenario {t.scenario_name}) "
             f"over period {t.period.start}:{t.period.end}")
 
 

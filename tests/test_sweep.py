@@ -839,3 +839,83 @@ def test_one_of_your_scenarios_twice_in_a_chain_is_taken_as_a_named_one_is(tmp_p
                                             '"half_homes"] }]\n'))
     chain = json.loads(g.tasks[0].scenario_json)["scenario"]
     assert [c["name"] for c in chain] == ["half_homes", "half_homes"] and chain[0] == chain[1]
+
+
+# --------------------------------------------------------------------------- tariff files
+
+TAX_2027 = ('[tariff]\nbase = "2027"\nenergy_tax = { 2027 = 0.0916 }\n'
+            'tax_reduction_eur_per_year = { 2027 = 524.95 }\n')
+
+
+def test_a_tariff_file_of_the_spec_runs_what_compare_runs_with_it(tmp_path):
+    """A village of January 2027, which the package's tariffs have no taxes for, swept under a
+    tariff file that gives them (what `ansen compare --tariff` could do and a sweep could
+    not); the file's path labels the runs, its terms are their definition."""
+    import ansen
+    from ansen.metrics import compare
+    from ansen.tariffs import read_tariff
+
+    village = ansen.data.save(tiny(days=3, start="2027-01-03 23:00"), tmp_path / "v2027.nc")
+    (tmp_path / "tariffs").mkdir()
+    (tmp_path / "tariffs" / "t27.toml").write_text(TAX_2027)
+    spec = _spec(tmp_path, f'villages = ["{village}"]\nmodels = ["M0"]\n'
+                           'periods = [["2027-01-04", "2027-01-06"]]\n'
+                           'scenarios = [{ name = "p", tariff = "tariffs/t27.toml" }]\n')
+    g = sweep.load_spec(spec)
+    assert sweep.check_tariffs(g) == {}
+    assert g.tasks[0].scenario["tariff"]["file"] == "tariffs/t27.toml"
+    out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
+    assert list(out["done"]) == [g.tasks[0].label()] and not out["failed"]
+    rows = sweep.read_store(tmp_path / "s.parquet").set_index("baseline")
+    assert (rows["tariff"] == "tariffs/t27.toml").all()
+    t = read_tariff(tmp_path / "tariffs" / "t27.toml")
+    ds = ansen.data.load(village)
+    run = ansen.simulate(ds, "M0", "2027-01-04", "2027-01-06", tariff=t, progress=False)
+    none = ansen.simulate(ds, "none", "2027-01-04", "2027-01-06", tariff=t, progress=False)
+    expected = compare(run, none, tariff=t).iloc[0]
+    for column in ("energy_cost_eur_per_household_month", "saving_eur_per_household_month"):
+        assert rows.loc["none", column] == pytest.approx(float(expected[column]), rel=1e-12)
+    # an edited file is another definition of the same grid point: it reruns, in place
+    before = g.tasks[0]
+    (tmp_path / "tariffs" / "t27.toml").write_text(TAX_2027.replace("0.0916", "0.12"))
+    after = sweep.load_spec(spec).tasks[0]
+    assert after.run_id == before.run_id and after.key("c") != before.key("c")
+    assert after.scenario["tariff"]["terms"]["energy_tax"] == {"2027": 0.12}
+
+
+@pytest.mark.parametrize(("scenario", "file", "message"), [
+    ('{ name = "p", tariff = "nowhere.toml" }', None,
+     r"scenario 'p': tariff: no tariff file at .*nowhere.toml \(a relative path is read from "
+     "the spec's folder"),
+    ('"t.toml"', '[tariff]\nbase = "2027"\nenergy_taxes = { 2025 = 0.1 }\n',
+     r"scenario 't.toml': tariff: .*t.toml: unknown key\(s\) \['energy_taxes'\]"),
+    ('{ name = "p", tariff = { base = "2027" } }', None,
+     r"scenario 'p': tariff = a table with key\(s\) \['base'\]: a tariff is a name "
+     r"\(net_metering, 2027, 2027_legal_minimum\) or the path of a tariff file"),
+    ('{ name = "p", tariff = "2028" }', None,
+     r"unknown tariff '2028'; known: net_metering, 2027, 2027_legal_minimum, or a tariff file"),
+    ('{ name = "p", scenario = "tariff_2027", tariff = "t.toml" }', '[tariff]\n',
+     r"scenario 'p': tariff file t.toml, but the derived village's recipe states '2027' .*; "
+     r"set net_metering = false.* in the file"),
+])
+def test_tariff_files_are_refused_by_name(tmp_path, scenario, file, message):
+    if file is not None:
+        (tmp_path / "t.toml").write_text(file)
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        sweep.load_spec(_spec(tmp_path, GOOD + f"scenarios = [{scenario}]\n"))
+
+
+def test_a_tariff_file_of_the_regime_a_village_states_runs_on_it(villages, tmp_path):
+    """Other taxes, the same rules: a village derived with tariff_2027 runs under a file of
+    base 2027 (as `ansen compare --tariff` allows), not under one of net metering."""
+    from ansen.scenarios import derive
+
+    v27 = ansen.data.save(derive(ansen.data.load(villages[0]), "tariff_2027"),
+                          tmp_path / "v27.nc")
+    (tmp_path / "t27.toml").write_text('[tariff]\nbase = "2027"\nvat = 0.09\n')
+    (tmp_path / "nm.toml").write_text('[tariff]\nbase = "net_metering"\n')
+    g = sweep.grid([v27], ["t27.toml", "nm.toml"], ["M1"], PERIODS[:1], base=tmp_path)
+    failures = sweep.check_scenarios(g)
+    assert list(failures) == [f"nm.toml on {g.tasks[0].village.label}"]
+    assert "tariff 'nm.toml', but the village's recipe (tariff_2027) states" in \
+        failures[f"nm.toml on {g.tasks[0].village.label}"]
