@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["HEADLINE", "MEASURES", "RESULTS_STORE", "describe", "findings", "has_neighbourhood",
+__all__ = ["HEADLINE", "MEASURES", "RESULTS_STORE", "definitions", "describe", "findings",
+           "has_neighbourhood",
            "identical", "left_out", "markdown", "neighbourhood_table", "over_rating",
            "plot_headline", "plot_levels", "plot_neighbourhood", "table", "write_report"]
 
@@ -327,11 +328,17 @@ def findings(tab: pd.DataFrame) -> list[str]:
     out = []
     top = tab["battery_sites"].max()
     for season, s in tab.groupby("season", sort=False):
-        base = s[s["battery_sites"] == 0].iloc[0]
+        zero = s[s["battery_sites"] == 0]
+
+        def base_of(v, zero=zero):  # the variant's own level 0 (its tariff's baseline)
+            own = zero[zero["variant"] == v]
+            return own.iloc[0] if not own.empty else zero.iloc[0]
+
         at_top = s[s["battery_sites"] == top].set_index("variant")
         m0 = [v for v in at_top.index if v.startswith("M0")]
         for v in m0:
             r = at_top.loc[v]
+            base = base_of(v)
             out.append(
                 f"{season}, {top} batteries, {v}: largest transformer import "
                 f"{r['transformer_import_peak_pu']:.2f} of the rating "
@@ -355,14 +362,25 @@ def findings(tab: pd.DataFrame) -> list[str]:
             at = worst["transformer_import_peak_at" if worst["transformer_import_peak_pu"]
                        >= worst["transformer_export_peak_pu"] else "transformer_export_peak_at"]
             at = f", {at}" if at else ""
+            before = float(base_of(v)["transformer_over_rating_h"])
+            before = 0.0 if np.isnan(before) else before
             if over.empty:
                 out.append(f"{season}, {v}: every transformer within its rating at every level "
                            f"(largest load {load.max():.2f} of the rating{at}, at "
-                           f"{int(worst['battery_sites'])} batteries).")
+                           f"{int(worst['battery_sites'])} batteries"
+                           + (f"; {before:.2f} h over without batteries" if before > 0 else "")
+                           + ").")
             else:
                 levels = ", ".join(f"{int(r['battery_sites'])} batteries "
                                    f"({r['transformer_over_rating_h']:.2f} h)"
                                    for _, r in over.iterrows())
+                longer = over[over["transformer_over_rating_h"] > before + HOURS_TOL]
+                if before > 0:  # the village is over its rating without batteries
+                    levels += (f", against {before:.2f} h without batteries ("
+                               + ("longer at " + ", ".join(
+                                   str(int(n)) for n in longer["battery_sites"])
+                                  if not longer.empty else "never longer with batteries")
+                               + ")")
                 out.append(f"{season}, {v}: over the rating at {levels}; largest load "
                            f"{load.max():.2f} of the rating{at}, at "
                            f"{int(worst['battery_sites'])} batteries.")
@@ -414,17 +432,26 @@ def identical(tab: pd.DataFrame, rtol: float = 1e-9) -> dict[str, str]:
     return out
 
 
+#: Hours over the rating that count as more than without batteries [h] (a step of a
+#: minute; the hours are sums of whole steps).
+HOURS_TOL = 1.0 / 60
+
+
 def over_rating(tab: pd.DataFrame) -> pd.DataFrame:
     """Per variant and season: at which battery counts a transformer goes over its rating.
 
     A level is over where :func:`table`'s ``transformer_over_rating_h`` > 0 (some
-    transformer's load above its kVA rating for some step, ``ansen.metrics.grid_load``).
+    transformer's load above its kVA rating for some step, ``ansen.metrics.grid_load``),
+    and *longer* where it is over for more hours than the village without batteries (on a
+    village already over its rating without them, being over says nothing of the batteries).
 
     Returns
     -------
     pandas.DataFrame
         One row per variant and season: ``levels_over`` (the battery counts over the
-        rating, ascending; empty where none), ``levels_unknown`` (battery counts whose hours
+        rating, ascending; empty where none), ``levels_longer`` (those over it for longer
+        than without batteries, by more than :data:`HOURS_TOL`), ``no_battery_h`` (the
+        hours over the rating without batteries), ``levels_unknown`` (battery counts whose hours
         over the rating are not known, NaN), ``largest_load_pu`` (the largest transformer
         load in either direction over the rating [kW/kVA] at any level with batteries; NaN
         where none has a load), ``at_level`` (the battery count of that load, 0 where none),
@@ -439,9 +466,14 @@ def over_rating(tab: pd.DataFrame) -> pd.DataFrame:
         loads = some["load"].dropna()
         worst = some.loc[loads.idxmax()] if not loads.empty else None
         hours = some["transformer_over_rating_h"]
+        before = float(zero["transformer_over_rating_h"].iloc[0]) if not zero.empty else 0.0
+        before = 0.0 if np.isnan(before) else before
         out.append({
             "variant": variant, "season": season,
             "levels_over": [int(n) for n in sorted(some.loc[hours > 0, "battery_sites"])],
+            "levels_longer": [int(n) for n in sorted(
+                some.loc[hours > before + HOURS_TOL, "battery_sites"])],
+            "no_battery_h": before,
             "levels_unknown": [int(n) for n in sorted(some.loc[hours.isna(), "battery_sites"])],
             "levels": [int(n) for n in sorted(some["battery_sites"])],
             "largest_load_pu": float(worst["load"]) if worst is not None else np.nan,
@@ -457,12 +489,20 @@ def over_rating_markdown(tab: pd.DataFrame) -> list[str]:
     same = identical(tab)
     seasons = list(dict.fromkeys(tab["season"]))
     tested = sorted({n for levels in o["levels"] for n in levels})
+    before = {s: float(o[o["season"] == s]["no_battery_h"].max()) for s in seasons}
+    already = [s for s in seasons if before[s] > 0]
     lines = ["The battery counts, of those run (" + (", ".join(map(str, tested)) or "none")
              + "), at which some transformer goes over its rating (hours over > 0; `?` where "
              "they are not known), and in brackets the largest transformer load in either "
              "direction against the rating at any level with batteries [kW/kVA]. Without "
-             "batteries: " + "; ".join(f"{s} {_fmt(o[o['season'] == s]['no_battery_pu'].max())}"
-                                       for s in seasons) + ".", "",
+             "batteries: " + "; ".join(
+                 f"{s} {_fmt(o[o['season'] == s]['no_battery_pu'].max())}"
+                 + (f" ({before[s]:.2f} h over the rating)" if before[s] > 0 else "")
+                 for s in seasons) + "."
+             + (" In " + ", ".join(already) + " the village is over its rating without "
+                "batteries: there a count is marked `=` where its hours over are not longer "
+                "than without batteries (the batteries did not add to them)." if already
+                else ""), "",
              "| variant | " + " | ".join(seasons) + " |", "|---" * (len(seasons) + 1) + "|"]
     for v in sorted(o["variant"].unique()):
         if v in same:
@@ -479,7 +519,8 @@ def over_rating_markdown(tab: pd.DataFrame) -> list[str]:
             if not r["levels"]:
                 cells.append("no battery level")
                 continue
-            over = ", ".join([*map(str, r["levels_over"]),
+            over = ", ".join([*(f"{n}" if n in r["levels_longer"] or r["no_battery_h"] <= 0
+                                else f"{n}=" for n in r["levels_over"]),
                               *(f"{n}?" for n in r["levels_unknown"])]) or "none"
             load = (f"{_fmt(r['largest_load_pu'])} at {r['at_level']}"
                     if not pd.isna(r["largest_load_pu"]) else "-")
@@ -543,6 +584,39 @@ def describe(rows: pd.DataFrame) -> list[str]:
     return out
 
 
+def definitions(rows: pd.DataFrame | None = None) -> list[str]:
+    """What each measure of the report is, in sentences (``ansen.metrics``'s definitions),
+    and, with a store's ``rows``, how its runs planned (its ``plan_method`` per variant)."""
+    out = [
+        "Transformer load / rating: each transformer's net load [kW, import positive] over "
+        "its rating [kVA], read as kW at power factor 1 (the data have active power only; with "
+        "reactive load a transformer reaches its kVA earlier); the largest over the period's "
+        "steps and the village's transformers (`ansen.metrics.grid_load`).",
+        "Hours over the rating: transformer-hours, the steps in which a transformer's load in "
+        "either direction exceeds its rating times the step length, summed over the "
+        "transformers (two transformers over in one hour count two hours).",
+        "MV peaks: the feeder's largest import and export [kW] over the period.",
+        "Money: energy bills only (the tariff's per-step prices, net metering as the law has "
+        "it; no fixed costs), per month of the run [EUR/month]: the village's (every "
+        "connection's bill summed) and the battery households' saving against no battery. "
+        "Energy left in the batteries at the run's end is not counted (its own section).",
+        "Cycles per battery and year: energy discharged over the batteries' capacity, scaled "
+        "from the period's days to 365.25 (a short period's sample, not a year's "
+        "measurement).",
+        "A season is the one period named beside it above, a sample of its weeks, not its "
+        "average.",
+    ]
+    if rows is not None and "plan_method" in rows.columns:
+        t = _rows(rows)
+        how = t.groupby("variant")["plan_method"].agg(lambda v: ", ".join(sorted(set(
+            str(x) for x in v))))
+        out.append("Plans (the store's `plan_method`; `lp`: one LP battery per site, exact; "
+                   "`dp`: a dynamic programme per battery, exact; `... on classes`: battery "
+                   "classes, exact for M3, an approximation with a certificate for the "
+                   "coupled models): " + "; ".join(f"{v}: {m}" for v, m in how.items()) + ".")
+    return out
+
+
 def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
              title: str = "Battery penetration", rows: pd.DataFrame | None = None,
              store=None) -> str:
@@ -560,6 +634,7 @@ def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
         lines += ["## What the store holds", ""] + (
             [f"- store: `{Path(store).name}`"] if store is not None else []) + [
             f"- {x}" for x in describe(rows)] + [""]
+    lines += ["## How to read the measures", ""] + [f"- {x}" for x in definitions(rows)] + [""]
     lines += ["## Transformers against their rating", ""] + over_rating_markdown(tab) + [""]
     lines += ["## Findings (computed from the table)", ""]
     lines += [f"- {s}" for s in findings(tab)]
@@ -584,7 +659,12 @@ def markdown(tab: pd.DataFrame, nb: pd.DataFrame | None = None,
                   "as the scenario `neighbourhood_<layout>_NNN` names it), under the same "
                   "model. `mv_peak_reduction_pct` is the mean over the local weeks (Monday to "
                   "Sunday) with at least three days in the period, `-` where it has none "
-                  "(`ansen.metrics.weekly_mv_peak_reduction`).", ""]
+                  "(`ansen.metrics.weekly_mv_peak_reduction`). The money compares two ways of "
+                  "billing as much as two places: a neighbourhood battery is billed as a "
+                  "connection of its own (docs/scenarios.md), so what it imports pays the "
+                  "supplier margin and VAT (with net metering, the energy tax on its net "
+                  "consumption), while home batteries trade behind their households' meters.",
+                  ""]
         cols = ["transformer_import_peak_pu", "transformer_export_peak_pu",
                 "transformer_over_rating_h", "mv_peak_reduction_pct",
                 "village_saving_eur_per_month", "cycles_per_battery_year"]
@@ -600,7 +680,8 @@ def _fmt(x) -> str:
     if pd.isna(x):
         return "-"
     x = float(x)
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+    text = f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # not -0.00
 
 
 #: The variants of the headline figure (:func:`plot_headline`), those the store has.

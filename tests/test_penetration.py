@@ -354,3 +354,27 @@ def test_markdown_levels_ascend_whatever_variant_comes_first(rows):
     assert first["variant"].iloc[0].endswith("(2027 tariff)")
     headers = re.findall(r"^\| model \| ([\d |]+) \|$", penetration.markdown(first), flags=re.M)
     assert headers and set(headers) == {"0 | 1 | 3"}
+
+
+def test_a_village_over_its_rating_without_batteries_is_not_blamed_on_them(rows):
+    """An outside check's village was 2.5 h over its rating without batteries; M1 and M4
+    shortened that, yet the report listed their levels as over the rating and M4's finding
+    said "over the rating at 10 batteries" without the 2.5 h."""
+    t = penetration.table(rows).copy()
+    m4 = t["variant"] == "M4"
+    t.loc[m4 & (t["battery_sites"] == 0), "transformer_over_rating_h"] = 2.5
+    t.loc[m4 & (t["battery_sites"] == 1), "transformer_over_rating_h"] = 0.5
+    t.loc[m4 & (t["battery_sites"] == 3), "transformer_over_rating_h"] = 3.0
+    o = penetration.over_rating(t).set_index(["variant", "season"]).loc[("M4", "summer")]
+    assert o["levels_over"] == [1, 3] and o["levels_longer"] == [3]
+    assert o["no_battery_h"] == 2.5
+    text = "\n".join(penetration.over_rating_markdown(t))
+    assert "| M4 | 1=, 3 (" in text and "(2.50 h over the rating)" in text
+    assert "In summer the village is over its rating without batteries" in text
+    found = [f for f in penetration.findings(t) if f.startswith("summer, M4:")]
+    assert found == [next(f for f in found)] and \
+        "over the rating at 1 batteries (0.50 h), 3 batteries (3.00 h), against 2.50 h " \
+        "without batteries (longer at 3)" in found[0]
+    t.loc[m4 & (t["battery_sites"] == 3), "transformer_over_rating_h"] = 0.0
+    found = [f for f in penetration.findings(t) if f.startswith("summer, M4:")][0]
+    assert "against 2.50 h without batteries (never longer with batteries)" in found
