@@ -647,18 +647,25 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
     ds = village.copy(deep=False)
     ds.attrs = dict(village.attrs)
     applied: dict = {}
+    import warnings
+
     try:
-        if scenario.growth is not None:
-            ds = _apply_growth(ds, scenario.growth, applied)
-        if scenario.batteries is not None:
-            ds = _apply_batteries(ds, scenario.batteries, applied)
-        for i, nb in enumerate(scenario.neighbourhood):
-            for one in _each_transformer(ds, nb, i):
-                ds = _apply_neighbourhood(ds, one, applied.setdefault("neighbourhood", []), i)
+        with warnings.catch_warnings(record=True) as said:  # said again below, named
+            warnings.simplefilter("always")
+            if scenario.growth is not None:
+                ds = _apply_growth(ds, scenario.growth, applied)
+            if scenario.batteries is not None:
+                ds = _apply_batteries(ds, scenario.batteries, applied)
+            for i, nb in enumerate(scenario.neighbourhood):
+                for one in _each_transformer(ds, nb, i):
+                    ds = _apply_neighbourhood(ds, one, applied.setdefault("neighbourhood", []),
+                                              i)
     except DataError:
         raise
     except ValueError as exc:
         raise ValueError(f"scenario {scenario.name}: {exc}") from exc
+    for w in said:  # a part's warning names the scenario it is about, as its errors do
+        warnings.warn(f"scenario {scenario.name}: {w.message}", w.category, stacklevel=2)
     if scenario.tariff_regime is not None:
         t = scenario.tariff()
         applied["tariff"] = {"label": t.label, "feed_in_share": t.feed_in_share,

@@ -241,6 +241,9 @@ class Grid:
     name: str
     tasks: tuple[Task, ...]
     description: str = ""
+    #: Where a spec's scenario took its parts from, by the scenario's name: its scenario
+    #: files' scenarios and files (what an error about the derived village names).
+    origins: dict = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
         return len(self.tasks)
@@ -841,14 +844,16 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
     base = path.resolve().parent
     sched = Path(schedule) if schedule else (base / doc["schedule"] if "schedule" in doc
                                              else None)
-    own, shipped = _own_scenarios(doc.get("scenario_files", []), base, path)
+    own, shipped, files = _own_scenarios(doc.get("scenario_files", []), base, path)
     tasks: list[Task] = []
+    origins: dict[str, str] = {}
     for i, block in enumerate(blocks):
         where = f"{path}" + (f" [[grid]] #{i + 1}" if "grid" in doc else "")
         spec = {k: doc[k] for k in GRID_KEYS if k in doc} | block
         if isinstance(spec.get("scenarios"), list):  # tariff files: from the spec's folder
             spec["scenarios"] = [_with_tariff_files(sc, base, where) for sc in spec["scenarios"]]
         if own and isinstance(spec.get("scenarios"), list):
+            origins |= _origins(spec["scenarios"], files)
             spec["scenarios"] = [_inline_own(sc, own, shipped, where)
                                  for sc in spec["scenarios"]]
         for key, value in (("villages", villages), ("models", models), ("solver", solver)):
@@ -885,18 +890,36 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
                          "_ . + - only, starting with a letter or digit")
     _one_name_per_recipe([(t.scenario_name, t.scenario_json) for t in tasks], str(path))
     return Grid(name=name, tasks=_unique(tasks),
-                description=str(doc.get("description", "")))
+                description=str(doc.get("description", "")), origins=origins)
 
 
-def _own_scenarios(files, base: Path, path: Path) -> tuple[dict, list[str]]:
+def _origins(scenarios: list, own: dict) -> dict[str, str]:
+    """The spec's scenarios that take parts from its scenario files: name -> where from.
+
+    ``own``: the scenario files' scenario names -> the file each is in."""
+    out = {}
+    for value in scenarios:
+        names = value.get("scenario", []) if isinstance(value, dict) else value
+        names = [names] if isinstance(names, str) else names
+        ours = [n for n in names if isinstance(n, str) and n in own] \
+            if isinstance(names, list) else []
+        if ours:
+            label = value.get("name", "") if isinstance(value, dict) else value
+            out[str(label)] = "its parts from " + ", ".join(f"{n} of {own[n]}" for n in ours)
+    return out
+
+
+def _own_scenarios(files, base: Path, path: Path) -> tuple[dict, list[str], dict]:
     """The scenarios of a spec's ``scenario_files`` by name (read from the spec's folder),
-    and the names of the shipped scenarios (data/scenarios.toml, read once here)."""
+    the names of the shipped scenarios (data/scenarios.toml, read once here), and the file
+    of each of the spec's own scenarios by name (as the spec gives it)."""
     from ansen.scenarios import load_scenarios
 
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         raise ValueError(f"{path}: scenario_files must be a list of paths, got {files!r}")
     shipped = load_scenarios()
     own: dict = {}
+    where: dict = {}
     for f in files:
         for name, sc in load_scenarios(base / f).items():
             if name in shipped or name in own or name in ("none", *TARIFFS):
@@ -904,7 +927,8 @@ def _own_scenarios(files, base: Path, path: Path) -> tuple[dict, list[str]]:
                                  "shipped scenarios, the tariffs or another file of the spec "
                                  "already use; rename it")
             own[name] = sc
-    return own, list(shipped)
+            where[name] = f
+    return own, list(shipped), where
 
 
 def _inline_own(value, own: dict, shipped: list[str], where: str):
@@ -1507,7 +1531,9 @@ def check_scenarios(sweep: Grid, loaded: dict | None = None,
             if batteries is not None:
                 batteries[f"{t.scenario_name} on {t.village.label}"] = _village_columns(village)
         except (ValueError, TypeError) as exc:
-            failures[f"{t.scenario_name} on {t.village.label}"] = str(exc)
+            origin = sweep.origins.get(t.scenario_name)
+            failures[f"{t.scenario_name} on {t.village.label}"] = str(exc) + (
+                f" (scenario {t.scenario_name}: {origin})" if origin else "")
     return failures
 
 

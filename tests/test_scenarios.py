@@ -328,8 +328,9 @@ def test_neighbourhood_battery_units(six):
 def test_a_neighbourhood_battery_beyond_its_transformers_rating_is_said():
     """250 kW on a 100 kVA transformer was accepted in silence (it can be a study's point)."""
     v = village6().assign(transformer_kva=("transformer", [100.0, 160.0]))
-    with pytest.warns(UserWarning, match="NeighbourhoodBattery #1: 250 kW on transformer T1 of "
-                                         "100 kVA: the battery alone can load"):
+    with pytest.warns(UserWarning, match="^scenario big: NeighbourhoodBattery #1: 250 kW on "
+                                         "transformer T1 of 100 kVA: the battery alone can "
+                                         "load"):  # which scenario: an outside check's ask
         derive(v, Scenario("big", neighbourhood=NeighbourhoodBattery(
             "T1", capacity_kwh=500.0, power_kw=250.0, efficiency=0.95, units=5)))
     with warnings.catch_warnings():

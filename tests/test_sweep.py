@@ -919,3 +919,17 @@ def test_a_tariff_file_of_the_regime_a_village_states_runs_on_it(villages, tmp_p
     assert list(failures) == [f"nm.toml on {g.tasks[0].village.label}"]
     assert "tariff 'nm.toml', but the village's recipe (tariff_2027) states" in \
         failures[f"nm.toml on {g.tasks[0].village.label}"]
+
+
+def test_a_scenario_of_ones_own_that_does_not_derive_names_its_file(tmp_path, villages):
+    """A level of one's own too large for the village was said only under the spec's label
+    (penetration_040), as if a shipped level had failed (outside check 10)."""
+    (tmp_path / "mine.toml").write_text('[[scenario]]\nname = "all_60"\n[scenario.batteries]\n'
+                                        'count = 60\nrule = "net_exporters"\neligible = "all"\n')
+    g = sweep.load_spec(_spec(tmp_path, f'villages = ["{villages[0]}"]\n' + GOOD
+                              + 'scenario_files = ["mine.toml"]\nscenarios = '
+                                '[{ name = "penetration_040", scenario = "all_60" }]\n'))
+    failures = sweep.check_scenarios(g)
+    (message,) = failures.values()
+    assert "BatterySites.count: 60 battery sites asked" in message
+    assert message.endswith("(scenario penetration_040: its parts from all_60 of mine.toml)")
