@@ -125,7 +125,9 @@ def cmd_summary(args) -> int:
     ds = _village(args.data)
     t = ds.indexes["time"]
     tz = ds.attrs.get("timezone", "Europe/Amsterdam")
-    print(f"village: {ds.attrs.get('name', '?')} ({ds.attrs.get('source', '?')}), "
+    name, source = str(ds.attrs.get("name", "?")), str(ds.attrs.get("source", "?"))
+    said = name if name.endswith(f"({source})") else f"{name} ({source})"  # not "(x) (x)"
+    print(f"village: {said}, "
           f"{ds.sizes['household']} households, {ds.sizes['transformer']} transformers, "
           f"{when(t[0], tz)} to {when(t[-1] + (t[1] - t[0]), tz)} (the end of the last step, "
           f"as periods and their errors count it), {ds.sizes['time']} steps of "

@@ -717,7 +717,11 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
     # a colour per model, a line style and marker per what follows it ("(2027 tariff)",
     # "(guard)", ...): any number of variants stays readable
     # from every variant of the table: a variant looks the same in every figure
-    models = sorted({v.split(" (")[0] for v in every})
+    from ansen.models import MODELS
+
+    # a model's colour is fixed by its place among the package's models, whatever the table
+    # holds: M4 has one colour in every report (others after them)
+    models = [*MODELS, *sorted({v.split(" (")[0] for v in every} - set(MODELS))]
     kinds = sorted({v[len(v.split(" (")[0]):] for v in every})
     palette = plt.get_cmap("tab10").colors
     styles = ["-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
