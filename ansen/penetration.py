@@ -797,11 +797,31 @@ def _wrap(text: str, width: int = 28) -> list[str]:
 def plot_neighbourhood(nb: pd.DataFrame, batteries: int):
     """Bars per model: home batteries against neighbourhood layouts (one battery total),
     averaged over the seasons: largest transformer load over its rating, MV peak reduction,
-    the village's saving."""
+    the village's saving. Models whose every number is another's are one bar, named
+    ``M0 = M2``."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     d = nb[nb["batteries"] == batteries].copy()
+    # models whose every number is another's (M2 = M0 with household meters): one bar, both
+    # names (as the level figures join them)
+    numbers = [c for c in d.columns if c not in ("season", "batteries", "model", "layout")
+               and pd.api.types.is_numeric_dtype(d[c])]
+    frames = {m: g.sort_values(["season", "layout"])[["season", "layout", *numbers]]
+              .reset_index(drop=True) for m, g in d.groupby("model", sort=True)}
+    names: dict[str, str] = {}
+    for m, f in frames.items():
+        twin = next((k for k in names if k == names[k].split(" = ")[0]
+                     and frames[k][["season", "layout"]].equals(f[["season", "layout"]])
+                     and np.allclose(frames[k][numbers].to_numpy(float),
+                                     f[numbers].to_numpy(float), rtol=1e-9, atol=1e-9,
+                                     equal_nan=True)), None)
+        if twin is None:
+            names[m] = m
+        else:
+            names[twin] += f" = {m}"
+    d = d[d["model"].isin([k for k, v in names.items() if v.split(" = ")[0] == k])]
+    d["model"] = d["model"].map(names)
     d["largest transformer load / rating"] = _largest_load(d)
     d["MV peak reduction [%]"] = d["mv_peak_reduction_pct"]
     d["village saving [EUR/month]"] = d["village_saving_eur_per_month"]

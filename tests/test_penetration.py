@@ -378,3 +378,15 @@ def test_a_village_over_its_rating_without_batteries_is_not_blamed_on_them(rows)
     t.loc[m4 & (t["battery_sites"] == 3), "transformer_over_rating_h"] = 0.0
     found = [f for f in penetration.findings(t) if f.startswith("summer, M4:")][0]
     assert "against 2.50 h without batteries (never longer with batteries)" in found
+
+
+def test_twins_are_one_bar_in_the_neighbourhood_figure(rows):
+    """The report says identical variants are joined, yet the neighbourhood figures drew M0
+    and M2 as two bars (outside check 10)."""
+    import matplotlib.pyplot as plt
+
+    nb = penetration.neighbourhood_table(_with_twin(rows))
+    axes = penetration.plot_neighbourhood(nb, int(nb["batteries"].iloc[0]))
+    ticks = [t.get_text() for t in axes[0].get_xticklabels()]
+    assert "M4 = M9" in ticks and "M9" not in ticks and "M4" not in ticks
+    plt.close(axes[0].figure)
