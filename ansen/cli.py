@@ -165,10 +165,16 @@ def cmd_synthesize(args) -> int:
     import ansen.data as d
 
     _check_output_file(args.output, "--output", ".nc")
-    ds = d.synthesize(seed=args.seed)
+    spec = None
+    if args.spec is not None:
+        from ansen.data.synthetic import read_village_spec
+
+        spec = read_village_spec(args.spec)
+    ds = d.synthesize(seed=args.seed, spec=spec)
     was = _replacing(args.output)
     out = d.save(ds, args.output)
-    print(f"wrote {out}{was} ({out.stat().st_size / 1e6:.1f} MB, seed {args.seed})")
+    print(f"wrote {out}{was} ({out.stat().st_size / 1e6:.1f} MB, seed {args.seed}"
+          + (f", spec {args.spec}: {ds.sizes['household']} connections" if spec else "") + ")")
     return 0
 
 
@@ -765,6 +771,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = _parser(data_sub, "synthesize", "rebuild the synthetic village bit for bit "
                 "(needs the synth extra)")
     s.add_argument("--seed", type=int, default=2024, help="random seed of the generator")
+    s.add_argument("--spec", help="a village of one's own: a TOML file with a [village] table "
+                   "of ansen.data.synthetic.VillageSpec's fields (n_homes, t1_homes, "
+                   "transformer_kva, n_battery_homes, start_local, ...; read_village_spec); "
+                   "the rest as the shipped village")
     s.add_argument("--output", required=True,
                    help="NetCDF file to write (data/ansen_synthetic.nc rebuilds the shipped "
                         "village, in the repository)")

@@ -1,5 +1,6 @@
 """The command line as a user meets it."""
 
+import re
 
 import pytest
 
@@ -614,3 +615,44 @@ def test_compare_bills_a_year_of_its_own_with_a_tariff_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "asks for 'net metering', but the village's recipe states 'no net metering'; set " \
         "net_metering = false, feed_in_vat = false in the file" in err
+
+
+SMALL = ('[village]\nname = "Kleindorp (synthetic)"\nn_homes = 19\nt1_homes = 12\n'
+         'n_battery_homes = 2\nbattery_homes_on_t1 = 1\ntransformer_kva = [100.0, 63.0]\n'
+         'start_local = "2025-06-01"\nend_local = "2025-06-04"\n')
+
+
+def test_synthesize_builds_a_village_of_ones_own_from_a_spec_file(tmp_path, capsys):
+    """Another size or place needed VillageSpec in Python (outside check 10)."""
+    import ansen.data
+
+    (tmp_path / "small.toml").write_text(SMALL)
+    out = tmp_path / "small.nc"
+    assert main(["data", "synthesize", "--spec", str(tmp_path / "small.toml"), "--output",
+                 str(out)]) == 0
+    assert "spec " in capsys.readouterr().out
+    v = ansen.data.load(out)
+    assert v.sizes["household"] == 20 and v.attrs["name"] == "Kleindorp (synthetic)"
+    assert v["transformer_kva"].values.tolist() == [100.0, 63.0]
+    assert int((v["battery_kwh"].values > 0).sum()) == 3  # two homes and the village hall
+    assert str(v.indexes["time"][0]) == "2025-05-31 22:00:00"  # UTC: local midnight
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (SMALL.replace("n_homes = 19", "n_home = 19"), r"\[village\]: unknown field\(s\) "
+                                                   r"\['n_home'\]; known: name, latitude"),
+    (SMALL.replace("n_homes = 19", "n_homes = 0"), r"VillageSpec.n_homes = 0: the village "
+                                                   "needs at least one home"),
+    (SMALL.replace("[100.0, 63.0]", "[100.0, 63.0, 40.0]"),
+     r"VillageSpec.transformer_kva = \(100.0, 63.0, 40.0\): the generator builds two "
+     "transformers"),
+    ("[villages]\nn_homes = 3\n", r"a village spec holds one \[village\] table"),
+])
+def test_a_bad_village_spec_file_is_refused_naming_the_file_and_field(tmp_path, capsys, text,
+                                                                      message):
+    (tmp_path / "bad.toml").write_text(text)
+    assert main(["data", "synthesize", "--spec", str(tmp_path / "bad.toml"), "--output",
+                 str(tmp_path / "v.nc")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(re.escape(str(tmp_path / "bad.toml")) + ": .*" + message, err), err
+    assert not (tmp_path / "v.nc").exists()

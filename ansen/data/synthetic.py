@@ -40,7 +40,7 @@ from ansen.data.prices import PriceSpec, day_ahead_prices
 from ansen.data.schema import VARIABLES, annual_kwh
 from ansen.data.sources import bdew_profile, read_try
 
-__all__ = ["VillageSpec", "synthesize", "weather", "pv_per_kwp"]
+__all__ = ["VillageSpec", "read_village_spec", "synthesize", "weather", "pv_per_kwp"]
 
 STEP = pd.Timedelta("15min")
 H = 0.25  # hours per step
@@ -203,6 +203,54 @@ class VillageSpec:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             bad("timezone", "not a time zone of the IANA database (e.g. 'Europe/Amsterdam')")
+
+
+def read_village_spec(path) -> VillageSpec:
+    """A :class:`VillageSpec` from a TOML file: a ``[village]`` table of its fields.
+
+    Fields not given keep the shipped village's values; lists stand for the tuples
+    (``transformer_kva = [100.0, 63.0]``, ``pv_orientations = [["S", 180.0, 1.0]]``).
+    The price model (``prices``) is the shipped one. For example::
+
+        [village]
+        name = "Kleindorp (synthetic)"
+        n_homes = 39
+        t1_homes = 24
+        n_battery_homes = 4
+        battery_homes_on_t1 = 2
+        transformer_kva = [100.0, 63.0]
+        start_local = "2024-09-01"
+        end_local = "2025-07-01"
+
+    Raises
+    ------
+    FileNotFoundError
+        No file.
+    ValueError
+        Naming the file and the field: not TOML, another table, an unknown field, a value
+        the spec refuses (:meth:`VillageSpec.__post_init__`).
+    """
+    from dataclasses import fields
+
+    from ansen.io import read_toml
+
+    doc = read_toml(path, "village spec")
+    if set(doc) != {"village"} or not isinstance(doc["village"], dict):
+        raise ValueError(f"{path}: a village spec holds one [village] table of VillageSpec's "
+                         f"fields, found {sorted(doc) or 'nothing'}")
+    table = dict(doc["village"])
+    names = [f.name for f in fields(VillageSpec) if f.name != "prices"]
+    if unknown := sorted(set(table) - set(names)):
+        raise ValueError(f"{path}: [village]: unknown field(s) {unknown}; known: "
+                         f"{', '.join(names)}")
+
+    def tuples(x):  # TOML arrays for the spec's tuples, nested ones too
+        return tuple(tuples(v) for v in x) if isinstance(x, list) else x
+
+    try:
+        return VillageSpec(**{k: tuples(v) for k, v in table.items()})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- time
