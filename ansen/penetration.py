@@ -500,7 +500,7 @@ def over_rating_markdown(tab: pd.DataFrame) -> list[str]:
                  + (f" ({before[s]:.2f} h over the rating)" if before[s] > 0 else "")
                  for s in seasons) + "."
              + (" In " + ", ".join(already) + " the village is over its rating without "
-                "batteries: there a count is marked `=` where its hours over are not longer "
+                "batteries: there a count is marked `*` where its hours over are not longer "
                 "than without batteries (the batteries did not add to them)." if already
                 else ""), "",
              "| variant | " + " | ".join(seasons) + " |", "|---" * (len(seasons) + 1) + "|"]
@@ -520,7 +520,7 @@ def over_rating_markdown(tab: pd.DataFrame) -> list[str]:
                 cells.append("no battery level")
                 continue
             over = ", ".join([*(f"{n}" if n in r["levels_longer"] or r["no_battery_h"] <= 0
-                                else f"{n}=" for n in r["levels_over"]),
+                                else f"{n}*" for n in r["levels_over"]),
                               *(f"{n}?" for n in r["levels_unknown"])]) or "none"
             load = (f"{_fmt(r['largest_load_pu'])} at {r['at_level']}"
                     if not pd.isna(r["largest_load_pu"]) else "-")
@@ -592,9 +592,9 @@ def definitions(rows: pd.DataFrame | None = None) -> list[str]:
         "its rating [kVA], read as kW at power factor 1 (the data have active power only; with "
         "reactive load a transformer reaches its kVA earlier); the largest over the period's "
         "steps and the village's transformers (`ansen.metrics.grid_load`).",
-        "Hours over the rating: transformer-hours, the steps in which a transformer's load in "
-        "either direction exceeds its rating times the step length, summed over the "
-        "transformers (two transformers over in one hour count two hours).",
+        "Hours over the rating: transformer-hours: for each transformer, the number of steps "
+        "in which its load in either direction exceeds its rating, times the step's length; "
+        "summed over the transformers (two transformers over in one hour count two hours).",
         "MV peaks: the feeder's largest import and export [kW] over the period.",
         "Money: energy bills only (the tariff's per-step prices, net metering as the law has "
         "it; no fixed costs), per month of the run [EUR/month]: the village's (every "
@@ -603,8 +603,8 @@ def definitions(rows: pd.DataFrame | None = None) -> list[str]:
         "Cycles per battery and year: energy discharged over the batteries' capacity, scaled "
         "from the period's days to 365.25 (a short period's sample, not a year's "
         "measurement).",
-        "A season is the one period named beside it above, a sample of its weeks, not its "
-        "average.",
+        "A season is one period (its dates in each table's heading), a sample of its weeks, "
+        "not its average.",
     ]
     if rows is not None and "plan_method" in rows.columns:
         t = _rows(rows)
@@ -721,7 +721,8 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
 
     # a model's colour is fixed by its place among the package's models, whatever the table
     # holds: M4 has one colour in every report (others after them)
-    models = [*MODELS, *sorted({v.split(" (")[0] for v in every} - set(MODELS))]
+    known = [m for m in MODELS if m != "none"]  # no variant is 'none': its colour to M0's
+    models = [*known, *sorted({v.split(" (")[0] for v in every} - set(known))]
     kinds = sorted({v[len(v.split(" (")[0]):] for v in every})
     palette = plt.get_cmap("tab10").colors
     styles = ["-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]

@@ -664,8 +664,10 @@ def derive(village: xr.Dataset, scenario: Scenario | str) -> xr.Dataset:
         raise
     except ValueError as exc:
         raise ValueError(f"scenario {scenario.name}: {exc}") from exc
-    for w in said:  # a part's warning names the scenario it is about, as its errors do
-        warnings.warn(f"scenario {scenario.name}: {w.message}", w.category, stacklevel=2)
+    finally:  # a part's warning names the scenario it is about, as its errors do; said
+        # also when a later part fails
+        for w in said:
+            warnings.warn(f"scenario {scenario.name}: {w.message}", w.category, stacklevel=2)
     if scenario.tariff_regime is not None:
         t = scenario.tariff()
         applied["tariff"] = {"label": t.label, "feed_in_share": t.feed_in_share,

@@ -689,7 +689,8 @@ def simulate(village: xr.Dataset, model="M1", start=None, end=None, *, solver: s
             "(ansen.tariffs.ENERGY_TAX), beside its net metering and VAT; give "
             "tariff=ansen.tariffs.Tariff(energy_tax=..., tax_reduction_eur_per_year=..., "
             "vat=..., ...) with the figures of the village's own country for its prices and "
-            "bills (ansen compare --tariff FILE.toml on the command line; the grid measures "
+            "bills (ansen compare --tariff FILE.toml on the command line, a tariff file as a "
+            "sweep scenario's tariff; the grid measures "
             "of a rule model do not depend on it). A village in the Netherlands: set its "
             "timezone to 'Europe/Amsterdam'", UserWarning, stacklevel=2)
     prices_published = a["prices_published"]  # as checked (one spelling)

@@ -27,7 +27,8 @@ label, error, task key and time), until a later sweep runs it.
 Reruns: a run whose two rows are in the store with the same ``task_key`` is
 skipped; when the code or the data changed, its key changed: it runs again
 and its old rows (same ``run_id``: the same grid point) are replaced. A
-changed definition is another grid point. Rows of points outside the grid
+changed definition is another grid point (but an edited tariff file is the same point
+under other terms: its runs rerun in place, :func:`tariff_file`). Rows of points outside the grid
 are kept (a store can grow by several grids, or by parts of one) unless
 ``prune``. Every write replaces the file atomically (a new file renamed over
 the old one), after finished runs at most every ``flush_seconds`` and at the
@@ -347,36 +348,51 @@ def tariff(name):
 _BY_YEAR = ("energy_tax", "tax_reduction_eur_per_year")
 
 
-def tariff_file(given: str, base: Path | None = None) -> dict:
+def tariff_file(given, base: Path | None = None) -> dict:
     """A tariff file (:func:`ansen.tariffs.read_tariff`) as a scenario's recipe holds it.
 
-    ``{"file": given, "terms": every field of the Tariff}``: the path as the spec gives it
-    labels the runs (the store's ``tariff`` column), and the terms, not the path, are what
-    the runs compute with, so an edited file reruns them (their ``task_key``) and the
-    workers never read the file. ``base``: the folder a relative path is read from (the
-    spec's; default the working directory).
+    ``{"file": label, "terms": every field of the Tariff}``: the file's path labels the
+    runs (the store's ``tariff`` column; as a village's: relative to the repository when
+    in it, else absolute, so that two spellings of one file are one label and two files of
+    one name in other folders are two), and the terms, not the path, are what the runs
+    compute with, so an edited file reruns them in place (their ``task_key``; their
+    ``run_id`` keeps the label) and the workers never read the file. ``base``: the folder
+    a relative path is read from (the spec's; default the working directory).
 
     Raises
     ------
     FileNotFoundError
         No file there.
     ValueError
-        The file's own errors, naming it and the key (:func:`ansen.tariffs.read_tariff`).
+        The file's own errors, naming it and the key (:func:`ansen.tariffs.read_tariff`);
+        a scenario file given as a tariff file.
     """
     from dataclasses import fields
 
+    from ansen.io import read_toml
+    from ansen.provenance import REPOSITORY
     from ansen.tariffs import read_tariff
 
     path = Path(given)
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
+    path = Path(os.path.abspath(path))  # ./ and ../ spelled out
     if not path.is_file():
         raise FileNotFoundError(f"no tariff file at {path}")
+    if "scenario" in (doc := read_toml(path, "tariff file")) and "tariff" not in doc:
+        raise ValueError(f"{path}: a scenario file (its [[scenario]] tables), not a tariff "
+                         "file: list it in the spec's scenario_files and name its scenarios")
     t = read_tariff(path)
     terms = {f.name: getattr(t, f.name) for f in fields(t)}
     for name in _BY_YEAR:
         terms[name] = {str(year): value for year, value in sorted(terms[name].items())}
-    return {"file": str(given), "terms": terms}
+    label = (path.relative_to(REPOSITORY).as_posix() if path.is_relative_to(REPOSITORY)
+             else path.as_posix())
+    return {"file": label, "terms": terms}
+
+
+def _is_tariff_file(value) -> bool:
+    return isinstance(value, (str, os.PathLike)) and os.fspath(value).lower().endswith(".toml")
 
 
 def _from_terms(value: dict):
@@ -391,12 +407,12 @@ def _from_terms(value: dict):
         raise ValueError(f"tariff = a table with key(s) {sorted(value)}: a tariff is a name "
                          f"({', '.join(TARIFFS)}) or the path of a tariff file (ending in "
                          ".toml, a [tariff] table: ansen.tariffs.read_tariff), not a table")
-    terms = dict(terms)
-    for name in _BY_YEAR:
-        terms[name] = {int(year): float(v) for year, v in terms[name].items()}
     try:
+        terms = dict(terms)
+        for name in _BY_YEAR:
+            terms[name] = {int(year): float(v) for year, v in terms[name].items()}
         return Tariff(**terms)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"tariff file {value['file']}: {exc}") from None
 
 
@@ -426,17 +442,24 @@ def _with_tariff_files(value, base: Path | None, where: str):
             return tariff_file(given, base)
         except (FileNotFoundError, ValueError) as exc:
             label = value.get("name", given) if isinstance(value, dict) else value
-            raise type(exc)(f"{where}: scenario {label!r}: tariff: {exc}"
+            raise type(exc)(f"{where}: scenario {os.fspath(label)!r}: tariff: {exc}"
                             + (" (a relative path is read from the spec's folder, "
                                f"{base})" if base is not None and not Path(given).is_absolute()
                                and isinstance(exc, FileNotFoundError) else "")) from None
 
-    if isinstance(value, str) and value.endswith(".toml"):
-        return {"name": value, "tariff": read(value)}
-    if isinstance(value, dict) and isinstance(value.get("tariff"), str) \
-            and value["tariff"].endswith(".toml"):
+    if _is_tariff_file(value):
+        return {"name": os.fspath(value), "tariff": read(value)}
+    if isinstance(value, dict) and _is_tariff_file(value.get("tariff")):
         return {**value, "tariff": read(value["tariff"])}
     return value
+
+
+def _labelled(recipe: dict) -> dict:
+    """A recipe with a tariff file's terms left out (its label stays): what names and
+    messages show of it."""
+    if isinstance(recipe.get("tariff"), dict):
+        return {**recipe, "tariff": tariff_label(recipe["tariff"])}
+    return recipe
 
 
 def _scenario(value, where: str) -> tuple[str, str]:
@@ -451,7 +474,7 @@ def _scenario(value, where: str) -> tuple[str, str]:
             recipe = {"scenario": value}  # the tariff: what the named scenario states
     elif isinstance(value, dict):
         recipe = dict(value)
-        name = str(recipe.pop("name", "") or _canonical(recipe))
+        name = str(recipe.pop("name", "") or _canonical(_labelled(recipe)))
     else:
         raise ValueError(f"{where}: a scenario is a name (\"none\", \"net_metering\", \"2027\") "
                          f"or a table such as {{ name = \"p40\", tariff = \"2027\" }}, got "
@@ -697,8 +720,8 @@ def _one_name_per_recipe(scenarios: Iterable[tuple[str, str]], where: str) -> No
         recipe = _same_runs(recipe)
         if first.setdefault(recipe, name) != name:
             raise ValueError(f"{where}: scenarios {first[recipe]!r} and {name!r} are the same "
-                             f"recipe ({recipe}); list it under one name (the store keeps one "
-                             "name per run)")
+                             f"recipe ({_canonical(_labelled(json.loads(recipe)))}); list it "
+                             "under one name (the store keeps one name per run)")
 
 
 def _unique(tasks: Iterable[Task]) -> tuple[Task, ...]:
@@ -853,9 +876,9 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
         if isinstance(spec.get("scenarios"), list):  # tariff files: from the spec's folder
             spec["scenarios"] = [_with_tariff_files(sc, base, where) for sc in spec["scenarios"]]
         if own and isinstance(spec.get("scenarios"), list):
-            origins |= _origins(spec["scenarios"], files)
-            spec["scenarios"] = [_inline_own(sc, own, shipped, where)
-                                 for sc in spec["scenarios"]]
+            inlined = [_inline_own(sc, own, shipped, where) for sc in spec["scenarios"]]
+            origins |= _origins(spec["scenarios"], inlined, files)
+            spec["scenarios"] = inlined
         for key, value in (("villages", villages), ("models", models), ("solver", solver)):
             if value is not None:
                 spec[key] = list(value) if key != "solver" else value
@@ -893,19 +916,25 @@ def load_spec(path, *, villages=None, models=None, solver=None, schedule=None) -
                 description=str(doc.get("description", "")), origins=origins)
 
 
-def _origins(scenarios: list, own: dict) -> dict[str, str]:
+def _origins(scenarios: list, inlined: list, own: dict) -> dict[str, str]:
     """The spec's scenarios that take parts from its scenario files: name -> where from.
 
-    ``own``: the scenario files' scenario names -> the file each is in."""
+    ``scenarios``: as the spec gives them; ``inlined``: the same with its own scenarios'
+    parts in place (:func:`_inline_own`), named as :func:`_scenario` names them; ``own``:
+    the scenario files' scenario names -> the file each is in."""
     out = {}
-    for value in scenarios:
+    for value, done in zip(scenarios, inlined, strict=True):
         names = value.get("scenario", []) if isinstance(value, dict) else value
         names = [names] if isinstance(names, str) else names
         ours = [n for n in names if isinstance(n, str) and n in own] \
             if isinstance(names, list) else []
         if ours:
-            label = value.get("name", "") if isinstance(value, dict) else value
-            out[str(label)] = "its parts from " + ", ".join(f"{n} of {own[n]}" for n in ours)
+            if isinstance(done, dict):
+                recipe = dict(done)
+                label = str(recipe.pop("name", "") or _canonical(_labelled(recipe)))
+            else:
+                label = str(done)
+            out[label] = "its parts from " + ", ".join(f"{n} of {own[n]}" for n in ours)
     return out
 
 
@@ -1000,13 +1029,18 @@ def _check_tariff(village, scenario: dict, where: str = "sweep scenario") -> Non
     from ansen.scenarios import recipe_chain, stated_tariff
 
     stated, name = stated_tariff(village), scenario.get("tariff", "net_metering")
-    if stated is not None and (_regime_differs(stated, tariff(name)) if isinstance(name, dict)
-                               else stated != tariff(name)):
+    if stated is None:
+        return
+    differ = _regime_differs(stated, tariff(name)) if isinstance(name, dict) else []
+    if differ or not isinstance(name, dict) and stated != tariff(name):
         chain = " -> ".join(r["scenario"]["name"] for r in recipe_chain(village))
+        fix = ("set " + ", ".join(f"{k} = {str(getattr(stated, k)).lower()}" for k in differ)
+               + " in the file (its taxes may differ, not its rules)" if differ else
+               f"give the scenario the tariff its village states (tariff = "
+               f"{_tariff_key(stated)!r})")
         raise ValueError(
             f"{where}: tariff {tariff_label(name)!r}, but the village's recipe ({chain}) states "
-            f"{stated.label!r}; give the scenario the tariff its village states (tariff = "
-            f"{_tariff_key(stated)!r})")
+            f"{stated.label!r}; {fix}")
 
 
 def _tariff_key(t) -> str:
@@ -1698,6 +1732,8 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
             records.pop(t.run_id, None)
 
     def record(t: Task, message: str) -> None:
+        if (origin := g.origins.get(t.scenario_name)) and origin not in message:
+            message += f" (scenario {t.scenario_name}: {origin})"  # a scenario file's parts
         failed[t.label()] = message
         records[t.run_id] = {"label": t.label(), "error": message, "task_key": keys[t],
                              "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}

@@ -120,9 +120,10 @@ def _years_hint(tariff) -> str:
             "Dutch figures it could cite (ansen.tariffs.ENERGY_TAX, TAX_REDUCTION); for other "
             "years give simulate and the metrics a Tariff(energy_tax={..., year: EUR/kWh excl. "
             "VAT}, tax_reduction_eur_per_year={..., year: EUR excl. VAT}) with the figures of "
-            "the Belastingdienst's tables (on the command line only ansen compare takes one, "
-            "--tariff FILE.toml, ansen.tariffs.read_tariff; the other commands bill the "
-            "shipped years)")
+            "the Belastingdienst's tables (on the command line ansen compare --tariff "
+            "FILE.toml and a sweep spec's scenario take one, ansen.tariffs.read_tariff: a "
+            "tariff file of one's own gets the year in its energy_tax and "
+            "tax_reduction_eur_per_year; the other commands bill the shipped years)")
 
 
 @dataclass(frozen=True)

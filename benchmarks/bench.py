@@ -228,9 +228,16 @@ def main(argv=None) -> int:
                 if model not in RULES and default and limit is not None and not repeat:
                     verdicts["met" if r["ms_per_day"] <= limit else "not met"].append(
                         f"{name} {r['ms_per_day']:.0f}")
-                elif model not in RULES and limit is not None:  # beside the target, unjudged
-                    unjudged.append(f"{name} {r['ms_per_day']:.0f}"
-                                    + (f" with {fleet}" if fleet != "sites" else ""))
+                elif model not in RULES and limit is not None and not default:
+                    # beside the target, unjudged: what differs from the default controller
+                    other = [f"fleet {fleet}" if fleet != "sites" else "",
+                             f"replan {replan or 'none'}" if replan != 60 else "",
+                             f"plan {plan} min" if plan is not None else "",
+                             f"method {method}" if method != "auto" else "",
+                             "held meters" if args.realtime != "setpoint" else "",
+                             "guard" if args.transformer_guard is not None else ""]
+                    unjudged.append(f"{name} {r['ms_per_day']:.0f} ("
+                                    + ", ".join(x for x in other if x) + ")")
     limits = ", ".join(f"{limit:.0f} with {solver}" for solver in args.solvers
                        if (limit := target(n_sites, solver, sites["step_min"])) is not None)
     if verdicts["met"] or verdicts["not met"]:

@@ -52,9 +52,12 @@ def penetration() -> None:
 
 
 def main() -> None:
-    import sys
+    import argparse
 
-    if "--penetration" in sys.argv[1:]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--penetration", action="store_true",
+                   help="140 batteries over the penetration study's periods (M0, M4)")
+    if p.parse_args().penetration:
         penetration()
         return
     village = ansen.data.load_default()

@@ -738,3 +738,16 @@ def test_a_share_that_rounds_to_no_new_site_is_said(six):
                                          r"connections .* rounds to 0: no new battery site"):
         d = derive(six, Scenario("s", batteries=BatterySites(share=0.05)))
     assert sites(d) == ["DORPSHUIS"]
+
+
+def test_a_part_s_warning_is_said_when_a_later_part_fails():
+    """derive() kept the warnings of its parts until the end, and lost them when a later part
+    failed (a review's find)."""
+    v = village6().assign(transformer_kva=("transformer", [100.0, 160.0]))
+    scenario = Scenario("big", neighbourhood=[
+        NeighbourhoodBattery("T1", capacity_kwh=500.0, power_kw=250.0, efficiency=0.95,
+                             units=5),
+        NeighbourhoodBattery("T9", capacity_kwh=10.0, power_kw=5.0, efficiency=0.95)])
+    with pytest.warns(UserWarning, match="^scenario big: NeighbourhoodBattery #1: 250 kW"), \
+            pytest.raises(ValueError, match="unknown transformer 'T9'"):
+        derive(v, scenario)

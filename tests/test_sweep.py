@@ -863,11 +863,12 @@ def test_a_tariff_file_of_the_spec_runs_what_compare_runs_with_it(tmp_path):
                            'scenarios = [{ name = "p", tariff = "tariffs/t27.toml" }]\n')
     g = sweep.load_spec(spec)
     assert sweep.check_tariffs(g) == {}
-    assert g.tasks[0].scenario["tariff"]["file"] == "tariffs/t27.toml"
+    label = (tmp_path / "tariffs" / "t27.toml").as_posix()  # outside the repository: absolute
+    assert g.tasks[0].scenario["tariff"]["file"] == label
     out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
     assert list(out["done"]) == [g.tasks[0].label()] and not out["failed"]
     rows = sweep.read_store(tmp_path / "s.parquet").set_index("baseline")
-    assert (rows["tariff"] == "tariffs/t27.toml").all()
+    assert (rows["tariff"] == label).all()
     t = read_tariff(tmp_path / "tariffs" / "t27.toml")
     ds = ansen.data.load(village)
     run = ansen.simulate(ds, "M0", "2027-01-04", "2027-01-06", tariff=t, progress=False)
@@ -895,7 +896,8 @@ def test_a_tariff_file_of_the_spec_runs_what_compare_runs_with_it(tmp_path):
     ('{ name = "p", tariff = "2028" }', None,
      r"unknown tariff '2028'; known: net_metering, 2027, 2027_legal_minimum, or a tariff file"),
     ('{ name = "p", scenario = "tariff_2027", tariff = "t.toml" }', '[tariff]\n',
-     r"scenario 'p': tariff file t.toml, but the derived village's recipe states '2027' .*; "
+     r"scenario 'p': tariff file /.*/t.toml, but the derived village's recipe states '2027' "
+     r".*; "
      r"set net_metering = false.* in the file"),
 ])
 def test_tariff_files_are_refused_by_name(tmp_path, scenario, file, message):
@@ -917,7 +919,9 @@ def test_a_tariff_file_of_the_regime_a_village_states_runs_on_it(villages, tmp_p
     g = sweep.grid([v27], ["t27.toml", "nm.toml"], ["M1"], PERIODS[:1], base=tmp_path)
     failures = sweep.check_scenarios(g)
     assert list(failures) == [f"nm.toml on {g.tasks[0].village.label}"]
-    assert "tariff 'nm.toml', but the village's recipe (tariff_2027) states" in \
+    assert f"tariff '{(tmp_path / 'nm.toml').as_posix()}', but the village's recipe " \
+        "(tariff_2027) states 'no net metering'; set net_metering = false, feed_in_vat = " \
+        "false in the file (its taxes may differ, not its rules)" in \
         failures[f"nm.toml on {g.tasks[0].village.label}"]
 
 
@@ -933,3 +937,53 @@ def test_a_scenario_of_ones_own_that_does_not_derive_names_its_file(tmp_path, vi
     (message,) = failures.values()
     assert "BatterySites.count: 60 battery sites asked" in message
     assert message.endswith("(scenario penetration_040: its parts from all_60 of mine.toml)")
+
+
+def test_one_tariff_file_is_one_recipe_however_it_is_spelt(tmp_path):
+    """./t/nm.toml and t/nm.toml ran twice; a table without a name was named by every term
+    of its file (a review's finds)."""
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "nm.toml").write_text("[tariff]\n")
+    with pytest.raises(ValueError, match=r"scenarios 't/nm.toml' and './t/nm.toml' are the "
+                                         r"same recipe \(\{\"tariff\":\"/.*t/nm.toml\"\}\)"):
+        sweep.load_spec(_spec(tmp_path, GOOD + 'scenarios = ["t/nm.toml", "./t/nm.toml"]\n'))
+    g = sweep.load_spec(_spec(tmp_path, GOOD + 'scenarios = [{ tariff = "t/nm.toml" }]\n'))
+    label = (tmp_path / "t" / "nm.toml").as_posix()
+    assert g.tasks[0].scenario_name == json.dumps({"tariff": label}, separators=(",", ":"))
+    # two files of one name in two folders are two labels, so two grid points of one store
+    (tmp_path / "u").mkdir()
+    (tmp_path / "u" / "nm.toml").write_text('[tariff]\nbase = "2027"\n')
+    a = sweep.grid(["default"], ["nm.toml"], ["M1"], [PERIODS[0]], base=tmp_path / "t")
+    b = sweep.grid(["default"], ["nm.toml"], ["M1"], [PERIODS[0]], base=tmp_path / "u")
+    assert a.tasks[0].run_id != b.tasks[0].run_id
+    # a scenario file given as a tariff file is told apart
+    (tmp_path / "mine.toml").write_text(OWN)
+    with pytest.raises(ValueError, match="a scenario file .*, not a tariff file: list it in "
+                                         "the spec's scenario_files"):
+        sweep.load_spec(_spec(tmp_path, GOOD + 'scenarios = ["mine.toml"]\n'))
+
+
+def test_a_tariff_file_without_the_years_taxes_is_named_before_anything_runs(tmp_path):
+    (tmp_path / "y25.toml").write_text("[tariff]\nenergy_tax = { 2025 = 0.1 }\n"
+                                       "tax_reduction_eur_per_year = { 2025 = 500.0 }\n")
+    g = sweep.grid(["default"], ["y25.toml"], ["M1"], [["2024-07-02", "2024-07-03"]],
+                   base=tmp_path)
+    (where, message), = sweep.check_tariffs(g).items()
+    assert where == (f"tariff {(tmp_path / 'y25.toml').as_posix()} (scenario y25.toml) over "
+                     "period 2024-07-02:2024-07-03")
+    assert "no energy tax for year(s) [2024]" in message
+    assert "a tariff file of one's own gets the year in its energy_tax" in message
+
+
+def test_the_origin_of_a_nameless_scenario_and_of_a_failed_run_is_said(tmp_path, villages):
+    (tmp_path / "mine.toml").write_text('[[scenario]]\nname = "big"\n[scenario.batteries]\n'
+                                        'count = 600\nrule = "net_exporters"\n'
+                                        'eligible = "all"\n')
+    g = sweep.load_spec(_spec(tmp_path, f'villages = ["{villages[0]}"]\n' + GOOD
+                              + 'scenario_files = ["mine.toml"]\n'
+                                'scenarios = [{ scenario = "big" }]\n'))
+    (message,) = sweep.check_scenarios(g).values()
+    assert message.endswith(": its parts from big of mine.toml)")
+    out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
+    (failure,) = out["failed"].values()
+    assert "BatterySites.count: 600" in failure and "its parts from big of mine.toml" in failure

@@ -136,6 +136,15 @@ class VillageSpec:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 bad(name, "must be a whole number >= 0")
+        from dataclasses import fields as _fields
+
+        for f in _fields(self):  # a number where the spec has one, text where it has text
+            v = getattr(self, f.name)
+            if isinstance(f.default, (int, float)) and not isinstance(f.default, bool) and (
+                    isinstance(v, bool) or not isinstance(v, (int, float, np.number))):
+                bad(f.name, "must be a number")
+            if f.name in ("name", "timezone") and not isinstance(v, str):
+                bad(f.name, "must be text")
         for name, v in asdict(self).items():
             if name in self.COUNTS or name in ("start_local", "end_local") \
                     or isinstance(v, (str, tuple, list, dict)):
