@@ -213,7 +213,11 @@ class Task:
         data, not code: an edited named scenario reruns the runs that use it)."""
         import ansen
 
-        return _sha({"run": self.definition(), "data": self.village.sha256,
+        definition = self.definition()  # a tariff file by its terms (the data), not its
+        # path (a label, as a village's path is): a moved folder's runs stay done
+        if isinstance(definition["scenario"].get("tariff"), dict):
+            definition["scenario"]["tariff"] = definition["scenario"]["tariff"]["terms"]
+        return _sha({"run": definition, "data": self.village.sha256,
                      "code": code_sha256, "version": ansen.__version__,
                      "named": _named_definitions(self.scenario)})
 
@@ -1746,6 +1750,28 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
         _write_store(store, rows, records)
         written = dict(records)
 
+    if old is not None and len(old):
+        # rows of the grid's runs under another label (a village or tariff file whose folder
+        # moved: the same data and definition, so the same task key, another run id) are the
+        # grid's: relabelled, so that they count as its points (and --prune keeps them)
+        by_key = {keys[t]: t for t in g.tasks}
+        ids_now = old["task_key"].map(lambda k: by_key[k].run_id if k in by_key else None)
+        moved = ids_now.notna() & (ids_now != old["run_id"])
+        if moved.any():
+            old = old.copy()
+            tasks_moved = [by_key[k] for k in old.loc[moved, "task_key"]]
+            old.loc[moved, "village"] = [t.village.label for t in tasks_moved]
+            old.loc[moved, "tariff"] = [tariff_label(t.scenario.get("tariff", "net_metering"))
+                                        for t in tasks_moved]
+            old.loc[moved, "scenario_json"] = [t.scenario_json for t in tasks_moved]
+            old.loc[moved, "run_id"] = ids_now[moved]
+            n_moved = old.loc[moved, "run_id"].nunique()
+            # a run also under its right label keeps those rows
+            old = pd.concat([old[~moved], old[moved]]).drop_duplicates(
+                ["run_id", "baseline"], keep="first").reset_index(drop=True)
+            log(f"{n_moved} run(s) in {store} under another village or tariff-file path with "
+                f"the same data and definition: relabelled as {g.name}'s")
+            write(old)
     if old is not None and prune:
         ids = {t.run_id for t in g.tasks}
         kept = old[old["run_id"].isin(ids)]

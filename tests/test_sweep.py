@@ -987,3 +987,31 @@ def test_the_origin_of_a_nameless_scenario_and_of_a_failed_run_is_said(tmp_path,
     out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
     (failure,) = out["failed"].values()
     assert "BatterySites.count: 600" in failure and "its parts from big of mine.toml" in failure
+
+
+def test_a_moved_folder_s_runs_stay_done_and_prune_keeps_them(tmp_path, villages):
+    """Copied elsewhere, a spec's village and tariff file had other labels: --prune removed
+    the runs the same command counted as done, and the tariff-file runs reran (outside check
+    11)."""
+    import shutil
+
+    a = tmp_path / "a"
+    a.mkdir()
+    shutil.copy(villages[0], a / "v.nc")
+    (a / "t.toml").write_text('[tariff]\nbase = "2027"\n')
+    (a / "spec.toml").write_text('villages = ["v.nc"]\nmodels = ["M1"]\n'
+                                 'periods = [["2025-06-03", "2025-06-04"]]\n'
+                                 'scenarios = ["none", "t.toml"]\n')
+    out = sweep.run(a / "spec.toml", a / "s.parquet", scheduler="synchronous", progress=False)
+    assert len(out["done"]) == 2
+    b = tmp_path / "b"
+    shutil.copytree(a, b)
+    said: list[str] = []
+    out = sweep.run(b / "spec.toml", b / "s.parquet", scheduler="synchronous", progress=False,
+                    prune=True, log=said.append)
+    assert not out["done"] and len(out["skipped"]) == 2, out
+    assert any("2 run(s) in" in m and "relabelled" in m for m in said), said
+    rows = sweep.read_store(b / "s.parquet")
+    assert len(rows) == 4 and set(rows["village"]) == {(b / "v.nc").as_posix()}
+    assert set(rows["tariff"]) == {"net_metering", (b / "t.toml").as_posix()}
+    assert set(rows["run_id"]) == {t.run_id for t in sweep.load_spec(b / "spec.toml").tasks}
