@@ -170,11 +170,16 @@ def cmd_synthesize(args) -> int:
         from ansen.data.synthetic import read_village_spec
 
         spec = read_village_spec(args.spec)
-    ds = d.synthesize(seed=args.seed, spec=spec)
+    try:
+        ds = d.synthesize(seed=args.seed, spec=spec)
+    except ValueError as exc:  # what the spec asks cannot be built: say which file asked it
+        raise ValueError(f"{args.spec}: {exc}" if args.spec else str(exc)) from exc
     was = _replacing(args.output)
     out = d.save(ds, args.output)
+    sites = int((ds["battery_kwh"].values > 0).sum())
     print(f"wrote {out}{was} ({out.stat().st_size / 1e6:.1f} MB, seed {args.seed}"
-          + (f", spec {args.spec}: {ds.sizes['household']} connections" if spec else "") + ")")
+          + (f", spec {args.spec}: {ds.sizes['household']} connections, {sites} battery "
+             "site(s), the village hall's included" if spec else "") + ")")
     return 0
 
 

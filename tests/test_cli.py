@@ -656,3 +656,30 @@ def test_a_bad_village_spec_file_is_refused_naming_the_file_and_field(tmp_path, 
     err = capsys.readouterr().err
     assert re.search(re.escape(str(tmp_path / "bad.toml")) + ": .*" + message, err), err
     assert not (tmp_path / "v.nc").exists()
+
+
+def test_a_village_spec_beyond_the_price_model_s_months_says_how_to_extend_it(tmp_path,
+                                                                            capsys):
+    """A village to January 2026 failed with 'PriceSpec.monthly_eur_per_mwh has no level',
+    naming neither the file nor the field; day-first dates were read month-first in silence
+    (outside check 11)."""
+    import ansen.data
+
+    text = SMALL.replace('"2025-06-01"', '"2025-12-30"').replace('"2025-06-04"', '"2026-01-02"')
+    (tmp_path / "s.toml").write_text(text)
+    args = ["data", "synthesize", "--spec", str(tmp_path / "s.toml"), "--output",
+            str(tmp_path / "v.nc")]
+    assert main(args) == 2
+    assert "VillageSpec.end_local = '2026-01-02': the price model has monthly price levels " \
+           "for 2024-07 to 2025-11 only (PriceSpec.monthly_eur_per_mwh), not for 2025-12, " \
+           "2026-01; give them" in capsys.readouterr().err
+    (tmp_path / "s.toml").write_text(text + '[village.prices]\nmonthly_eur_per_mwh = '
+                                            '{ "2025-12" = 100.0, "2026-01" = 110.0 }\n')
+    assert main(args) == 0
+    assert "3 battery site(s), the village hall's included" in capsys.readouterr().out
+    v = ansen.data.load(tmp_path / "v.nc")
+    assert str(v.indexes["time"][-1]) == "2026-01-01 22:45:00"
+    (tmp_path / "s.toml").write_text(SMALL.replace('"2025-06-01"', '"01/06/2025"'))
+    assert main(args) == 2
+    assert "start_local = '01/06/2025': not a local date written YYYY-MM-DD" in \
+        capsys.readouterr().err

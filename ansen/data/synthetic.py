@@ -196,16 +196,35 @@ class VillageSpec:
                 "share) tuples whose shares are >= 0 and add up to 1")
         if not 1 <= self.try_region <= 15:
             bad("try_region", "a region of the DWD test reference years, 1 to 15")
+        import datetime as _dt
+
         for name in ("start_local", "end_local"):
             value = getattr(self, name)
-            try:  # a date as text, a datetime.date or a pandas Timestamp
-                stamp = pd.NaT if value is None else pd.Timestamp(value)
+            try:  # a date as ISO text (YYYY-MM-DD), a datetime.date or a Timestamp at midnight
+                if isinstance(value, str):
+                    stamp = pd.Timestamp(_dt.date.fromisoformat(value))
+                elif isinstance(value, (_dt.date, pd.Timestamp)):
+                    stamp = pd.Timestamp(value)
+                else:
+                    stamp = pd.NaT
             except (ValueError, TypeError):
                 stamp = pd.NaT
-            if pd.isna(stamp):
-                bad(name, "not a local date such as '2024-07-01'")
+            if pd.isna(stamp) or stamp != stamp.normalize():
+                bad(name, "not a local date written YYYY-MM-DD, such as '2024-07-01' (the "
+                    "village covers whole local days)")
         if pd.Timestamp(self.end_local) <= pd.Timestamp(self.start_local):
             bad("end_local", f"must lie after start_local ({self.start_local!r})")
+        months = pd.period_range(pd.Timestamp(self.start_local),
+                                 pd.Timestamp(self.end_local) - pd.Timedelta(1, "D"), freq="M")
+        known = {m for m, _ in getattr(self.prices, "monthly_eur_per_mwh", ())}
+        if missing := [str(m) for m in months if str(m) not in known]:
+            first, last = min(known, default="none"), max(known, default="none")
+            bad("end_local" if missing[-1] > last else "start_local",
+                f"the price model has monthly price levels for {first} to {last} only "
+                f"(PriceSpec.monthly_eur_per_mwh), not for {', '.join(missing[:4])}"
+                + (" ..." if len(missing) > 4 else "") + "; give them, e.g. in a spec file's "
+                "[village.prices] monthly_eur_per_mwh = { \"2025-12\" = 100.0 } [EUR/MWh] "
+                "(data/README.md), or choose a period within them")
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
@@ -219,7 +238,9 @@ def read_village_spec(path) -> VillageSpec:
 
     Fields not given keep the shipped village's values; lists stand for the tuples
     (``transformer_kva = [100.0, 63.0]``, ``pv_orientations = [["S", 180.0, 1.0]]``).
-    The price model (``prices``) is the shipped one. For example::
+    A ``[village.prices]`` table changes fields of the price model (:class:`PriceSpec`);
+    its ``monthly_eur_per_mwh`` is a table of ``"YYYY-MM" = EUR/MWh`` added to the shipped
+    months (2024-07 to 2025-11), which a period beyond them needs. For example::
 
         [village]
         name = "Kleindorp (synthetic)"
@@ -228,8 +249,11 @@ def read_village_spec(path) -> VillageSpec:
         n_battery_homes = 4
         battery_homes_on_t1 = 2
         transformer_kva = [100.0, 63.0]
-        start_local = "2024-09-01"
-        end_local = "2025-07-01"
+        start_local = "2025-10-01"
+        end_local = "2026-02-01"
+
+        [village.prices]
+        monthly_eur_per_mwh = { "2025-12" = 100.0, "2026-01" = 110.0 }
 
     Raises
     ------
@@ -248,7 +272,7 @@ def read_village_spec(path) -> VillageSpec:
         raise ValueError(f"{path}: a village spec holds one [village] table of VillageSpec's "
                          f"fields, found {sorted(doc) or 'nothing'}")
     table = dict(doc["village"])
-    names = [f.name for f in fields(VillageSpec) if f.name != "prices"]
+    names = [f.name for f in fields(VillageSpec)]
     if unknown := sorted(set(table) - set(names)):
         raise ValueError(f"{path}: [village]: unknown field(s) {unknown}; known: "
                          f"{', '.join(names)}")
@@ -256,6 +280,31 @@ def read_village_spec(path) -> VillageSpec:
     def tuples(x):  # TOML arrays for the spec's tuples, nested ones too
         return tuple(tuples(v) for v in x) if isinstance(x, list) else x
 
+    if "prices" in table:  # [village.prices]: PriceSpec's fields; monthly levels are added
+        prices = table.pop("prices")
+        price_names = [f.name for f in fields(PriceSpec)]
+        if not isinstance(prices, dict) or (unknown := sorted(set(prices) - set(price_names))):
+            raise ValueError(f"{path}: [village.prices] must be a table of PriceSpec's fields "
+                             f"({', '.join(price_names)}); got "
+                             + (f"unknown field(s) {unknown}" if isinstance(prices, dict)
+                                else repr(prices)))
+        prices = dict(prices)
+        if "monthly_eur_per_mwh" in prices:  # month = level, beside the shipped months
+            by_month = prices["monthly_eur_per_mwh"]
+            ok = isinstance(by_month, dict) and all(
+                isinstance(m, str) and len(m) == 7 and m[4] == "-" and m.replace("-", "")
+                .isdigit() and isinstance(v, (int, float)) and not isinstance(v, bool)
+                and np.isfinite(v) for m, v in by_month.items())
+            if not ok:
+                raise ValueError(f"{path}: [village.prices] monthly_eur_per_mwh must be a "
+                                 "table of \"YYYY-MM\" = EUR/MWh, e.g. { \"2025-12\" = 100.0 }")
+            levels = dict(PriceSpec().monthly_eur_per_mwh) | {
+                m: float(v) for m, v in by_month.items()}
+            prices["monthly_eur_per_mwh"] = tuple(sorted(levels.items()))
+        try:
+            table["prices"] = PriceSpec(**{k: tuples(v) for k, v in prices.items()})
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: [village.prices]: {exc}") from None
     try:
         return VillageSpec(**{k: tuples(v) for k, v in table.items()})
     except (TypeError, ValueError) as exc:
