@@ -441,7 +441,10 @@ def cmd_compare(args) -> int:
     times = village.indexes["time"]
     i0 = 0 if args.start is None else int(times.searchsorted(_as_utc(args.start, village)))
     i1 = len(times) if args.end is None else int(times.searchsorted(_as_utc(args.end, village)))
-    tariff.check_years(set(local_time(village)[i0:i1].year))
+    try:
+        tariff.check_years(set(local_time(village)[i0:i1].year))
+    except ValueError as exc:  # name the file whose taxes lack the year
+        raise ValueError(f"{args.tariff}: {exc}" if args.tariff else str(exc)) from exc
     step = village.indexes["time"][1] - village.indexes["time"][0]
     for m in models:  # and against the data's step, before any run
         check_arguments(m, step=step, **sim, **per_model[m])

@@ -84,6 +84,8 @@ DEFAULT_SETS = ("hourly_plans", "defaults", "")
 
 
 def _variant(model: str, tariff: str, params: str = "") -> str:
+    if tariff.lower().endswith(".toml"):  # a tariff file: its name (its terms: the report)
+        tariff = Path(tariff).name
     parts = [] if tariff == "net_metering" else [f"{tariff} tariff"]
     if params not in DEFAULT_SETS:
         parts.append(params.replace("_", " "))
@@ -374,13 +376,19 @@ def findings(tab: pd.DataFrame) -> list[str]:
                 levels = ", ".join(f"{int(r['battery_sites'])} batteries "
                                    f"({r['transformer_over_rating_h']:.2f} h)"
                                    for _, r in over.iterrows())
-                longer = over[over["transformer_over_rating_h"] > before + HOURS_TOL]
                 if before > 0:  # the village is over its rating without batteries
+                    b0 = base_of(v)
+                    peak0 = max(b0["transformer_import_peak_pu"], b0["transformer_export_peak_pu"])
+                    longer = [int(n) for n in over.loc[over["transformer_over_rating_h"]
+                                                       > before + HOURS_TOL, "battery_sites"]]
+                    higher = [int(n) for n, x in zip(over["battery_sites"], _largest_load(over),
+                                                     strict=True) if x > peak0 + LOAD_TOL]
+                    said = ([f"longer at {', '.join(map(str, longer))}"] if longer else []) + (
+                        [f"a higher peak than {peak0:.2f} at {', '.join(map(str, higher))}"]
+                        if higher else [])
                     levels += (f", against {before:.2f} h without batteries ("
-                               + ("longer at " + ", ".join(
-                                   str(int(n)) for n in longer["battery_sites"])
-                                  if not longer.empty else "never longer with batteries")
-                               + ")")
+                               + ("; ".join(said) if said else
+                                  "never longer nor a higher peak with batteries") + ")")
                 out.append(f"{season}, {v}: over the rating at {levels}; largest load "
                            f"{load.max():.2f} of the rating{at}, at "
                            f"{int(worst['battery_sites'])} batteries.")
@@ -435,6 +443,8 @@ def identical(tab: pd.DataFrame, rtol: float = 1e-9) -> dict[str, str]:
 #: Hours over the rating that count as more than without batteries [h] (a step of a
 #: minute; the hours are sums of whole steps).
 HOURS_TOL = 1.0 / 60
+#: A largest load that counts as higher than without batteries [kW/kVA].
+LOAD_TOL = 0.005
 
 
 def over_rating(tab: pd.DataFrame) -> pd.DataFrame:
@@ -450,8 +460,10 @@ def over_rating(tab: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per variant and season: ``levels_over`` (the battery counts over the
         rating, ascending; empty where none), ``levels_longer`` (those over it for longer
-        than without batteries, by more than :data:`HOURS_TOL`), ``no_battery_h`` (the
-        hours over the rating without batteries), ``levels_unknown`` (battery counts whose hours
+        than without batteries, by more than :data:`HOURS_TOL`), ``levels_higher`` (those
+        whose largest load in either direction exceeds the one without batteries by more
+        than :data:`LOAD_TOL`), ``no_battery_h`` (the hours over the rating without
+        batteries), ``levels_unknown`` (battery counts whose hours
         over the rating are not known, NaN), ``largest_load_pu`` (the largest transformer
         load in either direction over the rating [kW/kVA] at any level with batteries; NaN
         where none has a load), ``at_level`` (the battery count of that load, 0 where none),
@@ -473,6 +485,9 @@ def over_rating(tab: pd.DataFrame) -> pd.DataFrame:
             "levels_over": [int(n) for n in sorted(some.loc[hours > 0, "battery_sites"])],
             "levels_longer": [int(n) for n in sorted(
                 some.loc[hours > before + HOURS_TOL, "battery_sites"])],
+            "levels_higher": [int(n) for n in sorted(some.loc[
+                some["load"] > (float(zero["load"].iloc[0]) if not zero.empty else np.inf)
+                + LOAD_TOL, "battery_sites"])],
             "no_battery_h": before,
             "levels_unknown": [int(n) for n in sorted(some.loc[hours.isna(), "battery_sites"])],
             "levels": [int(n) for n in sorted(some["battery_sites"])],
@@ -500,8 +515,9 @@ def over_rating_markdown(tab: pd.DataFrame) -> list[str]:
                  + (f" ({before[s]:.2f} h over the rating)" if before[s] > 0 else "")
                  for s in seasons) + "."
              + (" In " + ", ".join(already) + " the village is over its rating without "
-                "batteries: there a count is marked `*` where its hours over are not longer "
-                "than without batteries (the batteries did not add to them)." if already
+                "batteries: there a count is marked `*` where neither its hours over nor its "
+                "largest load exceed those without batteries (the batteries added no hour and "
+                "no higher peak)." if already
                 else ""), "",
              "| variant | " + " | ".join(seasons) + " |", "|---" * (len(seasons) + 1) + "|"]
     for v in sorted(o["variant"].unique()):
@@ -519,7 +535,8 @@ def over_rating_markdown(tab: pd.DataFrame) -> list[str]:
             if not r["levels"]:
                 cells.append("no battery level")
                 continue
-            over = ", ".join([*(f"{n}" if n in r["levels_longer"] or r["no_battery_h"] <= 0
+            worse = set(r["levels_longer"]) | set(r["levels_higher"])
+            over = ", ".join([*(f"{n}" if n in worse or r["no_battery_h"] <= 0
                                 else f"{n}*" for n in r["levels_over"]),
                               *(f"{n}?" for n in r["levels_unknown"])]) or "none"
             load = (f"{_fmt(r['largest_load_pu'])} at {r['at_level']}"
@@ -571,6 +588,16 @@ def describe(rows: pd.DataFrame) -> list[str]:
     nb = sorted(set(n for n in name if NEIGHBOURHOOD.fullmatch(n)))
     if nb:
         out.append("neighbourhood batteries: " + ", ".join(nb))
+    if "scenario_json" in t:  # a tariff file's terms: what its variants were billed under
+        files = {}
+        for recipe in t["scenario_json"].dropna().unique():
+            chosen = json.loads(recipe).get("tariff")
+            if isinstance(chosen, dict) and "terms" in chosen:
+                files[str(chosen.get("file"))] = chosen["terms"]
+        for path, terms in sorted(files.items()):
+            out.append(f"tariff file {Path(path).name} ({path}): " + ", ".join(
+                f"{k} {json.dumps(v, sort_keys=True) if isinstance(v, dict) else v}"
+                for k, v in sorted(terms.items())))
     if skipped := left_out(rows):
         out.append("scenarios left out (names neither penetration_NNN nor "
                    "neighbourhood_<layout>_NNN): " + ", ".join(f"'{n}'" for n in skipped))
@@ -596,8 +623,9 @@ def definitions(rows: pd.DataFrame | None = None) -> list[str]:
         "in which its load in either direction exceeds its rating, times the step's length; "
         "summed over the transformers (two transformers over in one hour count two hours).",
         "MV peaks: the feeder's largest import and export [kW] over the period.",
-        "Money: energy bills only (the tariff's per-step prices, net metering as the law has "
-        "it; no fixed costs), per month of the run [EUR/month]: the village's (every "
+        "Money: energy bills only (each run's tariff's per-step prices: net metering as the "
+        "law has it, the 2027 rules, or a tariff file's terms as listed above; no fixed "
+        "costs), per month of the run [EUR/month]: the village's (every "
         "connection's bill summed) and the battery households' saving against no battery. "
         "Energy left in the batteries at the run's end is not counted (its own section).",
         "Cycles per battery and year: energy discharged over the batteries' capacity, scaled "
@@ -751,9 +779,13 @@ def plot_levels(tab: pd.DataFrame, measures: list[str], title: str = "",
             if col.endswith("_pu"):
                 ax.axhline(1.0, color="black", lw=0.8, ls=":")
             if col == "transformer_over_rating_h":  # an hour or two beside tens of hours
-                from matplotlib.ticker import FuncFormatter
+                from matplotlib.ticker import FuncFormatter, SymmetricalLogLocator
 
                 ax.set_yscale("symlog", linthresh=1.0)
+                # ticks at 1, 2, 5 of each decade: 4 h in a short run was drawn with no tick
+                # above 1 (outside check 11)
+                ax.yaxis.set_major_locator(SymmetricalLogLocator(base=10, linthresh=1.0,
+                                                                 subs=[1.0, 2.0, 5.0]))
                 ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
             if i == 0:
                 ax.set_title(season)

@@ -54,6 +54,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -954,11 +955,23 @@ def _own_scenarios(files, base: Path, path: Path) -> tuple[dict, list[str], dict
     own: dict = {}
     where: dict = {}
     for f in files:
-        for name, sc in load_scenarios(base / f).items():
+        try:
+            found = load_scenarios(base / f)
+        except ValueError as exc:
+            if "tariff" in str(exc) and _is_tariff_file(f):  # the other kind of file
+                raise ValueError(f"{path}: scenario_files: {exc}; if it is a tariff file, give "
+                                 f"its path as a scenario or as a scenario's tariff "
+                                 f"(scenarios = [\"{f}\"]), not in scenario_files") from exc
+            raise
+        for name, sc in found.items():
             if name in shipped or name in own or name in ("none", *TARIFFS):
+                hint = (f" (to label a level of yours {name} for the penetration report, "
+                        f"give it another name in the file, e.g. share_NNN, and name it in "
+                        f"the spec: {{ name = \"{name}\", scenario = \"share_NNN\" }})"
+                        if re.fullmatch(r"(penetration|neighbourhood)_.+", name) else "")
                 raise ValueError(f"{path}: scenario_files: {f} names {name!r}, a name the "
                                  "shipped scenarios, the tariffs or another file of the spec "
-                                 "already use; rename it")
+                                 f"already use; rename it{hint}")
             own[name] = sc
             where[name] = f
     return own, list(shipped), where
@@ -1041,7 +1054,8 @@ def _check_tariff(village, scenario: dict, where: str = "sweep scenario") -> Non
         fix = ("set " + ", ".join(f"{k} = {str(getattr(stated, k)).lower()}" for k in differ)
                + " in the file (its taxes may differ, not its rules)" if differ else
                f"give the scenario the tariff its village states (tariff = "
-               f"{_tariff_key(stated)!r})")
+               f"{_tariff_key(stated)!r} in a table, or the scenario {_tariff_key(stated)!r} "
+               "for the village alone)")
         raise ValueError(
             f"{where}: tariff {tariff_label(name)!r}, but the village's recipe ({chain}) states "
             f"{stated.label!r}; {fix}")

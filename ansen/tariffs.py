@@ -115,15 +115,22 @@ TAX_REDUCTION = {2024: 524.95, 2025: 524.95, 2026: 524.95}
 
 def _years_hint(tariff) -> str:
     """How to bill a year the tariff does not know (the end of its error message)."""
-    known = sorted(set(tariff.energy_tax) & set(tariff.tax_reduction_eur_per_year))
-    return (f"; it knows {', '.join(map(str, known)) or 'no year'}. The package ships the "
-            "Dutch figures it could cite (ansen.tariffs.ENERGY_TAX, TAX_REDUCTION); for other "
-            "years give simulate and the metrics a Tariff(energy_tax={..., year: EUR/kWh excl. "
-            "VAT}, tax_reduction_eur_per_year={..., year: EUR excl. VAT}) with the figures of "
-            "the Belastingdienst's tables (on the command line ansen compare --tariff "
-            "FILE.toml and a sweep spec's scenario take one, ansen.tariffs.read_tariff: a "
-            "tariff file of one's own gets the year in its energy_tax and "
-            "tax_reduction_eur_per_year; the other commands bill the shipped years)")
+    tax, reduction = sorted(tariff.energy_tax), sorted(tariff.tax_reduction_eur_per_year)
+    known = sorted(set(tax) & set(reduction))
+
+    def years(y):
+        return ", ".join(map(str, y)) or "none"
+
+    knows = (f"it knows {years(known)}" if tax == reduction else
+             f"it knows both for {years(known)} (energy_tax: {years(tax)}; "
+             f"tax_reduction_eur_per_year: {years(reduction)})")
+    return (f"; {knows}. A tariff file of one's own (ansen compare --tariff FILE.toml, a sweep "
+            "scenario's tariff; ansen.tariffs.read_tariff) gets the year in its energy_tax "
+            "and tax_reduction_eur_per_year, in Python a Tariff(energy_tax={..., year: EUR/kWh "
+            "excl. VAT}, tax_reduction_eur_per_year={..., year: EUR excl. VAT}), with the "
+            "figures of the Belastingdienst's tables; the package ships the Dutch figures it "
+            "could cite (ansen.tariffs.ENERGY_TAX, TAX_REDUCTION), and its other commands bill "
+            "those years only")
 
 
 @dataclass(frozen=True)

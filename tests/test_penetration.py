@@ -377,7 +377,17 @@ def test_a_village_over_its_rating_without_batteries_is_not_blamed_on_them(rows)
         "without batteries (longer at 3)" in found[0]
     t.loc[m4 & (t["battery_sites"] == 3), "transformer_over_rating_h"] = 0.0
     found = [f for f in penetration.findings(t) if f.startswith("summer, M4:")][0]
-    assert "against 2.50 h without batteries (never longer with batteries)" in found
+    assert "against 2.50 h without batteries (never longer nor a higher peak with " \
+        "batteries)" in found
+    # as many hours, but a new peak: not marked, and said (outside check 11's village)
+    zero = m4 & (t["battery_sites"] == 0)
+    t.loc[m4 & (t["battery_sites"] == 1), "transformer_import_peak_pu"] = \
+        t.loc[zero, ["transformer_import_peak_pu", "transformer_export_peak_pu"]].max(
+            axis=1).iloc[0] + 0.5
+    assert "| M4 | 1 (" in "\n".join(penetration.over_rating_markdown(t))
+    found = [f for f in penetration.findings(t) if f.startswith("summer, M4:")][0]
+    assert "against 2.50 h without batteries (a higher peak than " in found and \
+        " at 1)" in found
 
 
 def test_twins_are_one_bar_in_the_neighbourhood_figure(rows):

@@ -254,7 +254,8 @@ def test_a_village_is_never_run_under_another_tariff_than_its_recipe_states(vill
     failures = sweep.check_scenarios(g)
     assert list(failures) == [f"none on {g.tasks[0].village.label}"]
     assert "tariff 'net_metering', but the village's recipe (tariff_2027) states 'no net " \
-           "metering'; give the scenario the tariff its village states (tariff = '2027')" in \
+           "metering'; give the scenario the tariff its village states (tariff = '2027' in a " \
+           "table, or the scenario '2027' for the village alone)" in \
            failures[f"none on {g.tasks[0].village.label}"]
     out = sweep.run(g, tmp_path / "s.parquet", scheduler="synchronous", progress=False)
     assert list(out["failed"]) == [t.label() for t in g.tasks if t.scenario_name == "none"]
@@ -972,7 +973,8 @@ def test_a_tariff_file_without_the_years_taxes_is_named_before_anything_runs(tmp
     assert where == (f"tariff {(tmp_path / 'y25.toml').as_posix()} (scenario y25.toml) over "
                      "period 2024-07-02:2024-07-03")
     assert "no energy tax for year(s) [2024]" in message
-    assert "a tariff file of one's own gets the year in its energy_tax" in message
+    assert "A tariff file of one's own (ansen compare --tariff FILE.toml, a sweep scenario's " \
+        "tariff; ansen.tariffs.read_tariff) gets the year in its energy_tax" in message
 
 
 def test_the_origin_of_a_nameless_scenario_and_of_a_failed_run_is_said(tmp_path, villages):
@@ -1015,3 +1017,18 @@ def test_a_moved_folder_s_runs_stay_done_and_prune_keeps_them(tmp_path, villages
     assert len(rows) == 4 and set(rows["village"]) == {(b / "v.nc").as_posix()}
     assert set(rows["tariff"]) == {"net_metering", (b / "t.toml").as_posix()}
     assert set(rows["run_id"]) == {t.run_id for t in sweep.load_spec(b / "spec.toml").tasks}
+
+
+def test_a_scenario_file_and_a_tariff_file_mistaken_for_each_other_are_told_apart(tmp_path):
+    """Outside check 11: a tariff file in scenario_files said only "unknown table(s)
+    ['tariff']", and a level of one's own named penetration_010 was refused without the way
+    to label it so."""
+    (tmp_path / "t.toml").write_text("[tariff]\n")
+    with pytest.raises(ValueError, match=r"if it is a tariff file, give its path as a scenario "
+                                         r"or as a scenario's tariff \(scenarios = \[\"t.toml"):
+        sweep.load_spec(_spec(tmp_path, GOOD + 'scenario_files = ["t.toml"]\n'))
+    (tmp_path / "lv.toml").write_text('[[scenario]]\nname = "penetration_010"\n'
+                                      '[scenario.batteries]\nshare = 0.1\n')
+    with pytest.raises(ValueError, match=r"name it in the spec: \{ name = \"penetration_010\", "
+                                         r"scenario = \"share_NNN\" \}"):
+        sweep.load_spec(_spec(tmp_path, GOOD + 'scenario_files = ["lv.toml"]\n'))

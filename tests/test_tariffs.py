@@ -271,3 +271,12 @@ def test_a_tariff_file_changes_its_base(tmp_path):
     for base in ('"2027"', "2027"):  # unquoted, a number in TOML
         path.write_text(f'[tariff]\nbase = {base}\nvat = 0.09\nenergy_tax = {{ 2027 = 0.05 }}\n')
         assert read_tariff(path) == Tariff.after_net_metering(vat=0.09, energy_tax={2027: 0.05})
+
+
+def test_a_year_missing_from_one_tax_table_is_said_table_by_table():
+    """'it knows no year' for a tariff whose two tables held 2026 and 2025 (outside check
+    11)."""
+    t = Tariff(energy_tax={2026: 0.0916}, tax_reduction_eur_per_year={2025: 524.95})
+    with pytest.raises(ValueError, match=r"it knows both for none \(energy_tax: 2026; "
+                                         r"tax_reduction_eur_per_year: 2025\)\. A tariff file"):
+        t.check_years([2026])
