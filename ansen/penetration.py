@@ -811,10 +811,12 @@ def plot_headline(tab: pd.DataFrame, title: str = ""):
 
     Per season (columns): the largest transformer load in either direction against the
     rating, and the hours over it, against the battery count, for the :data:`HEADLINE`
-    variants the table has (all variants if it has fewer than two of them).
+    variants the table has, and M0 and M4 under a tariff file of one's own (all variants if
+    it has fewer than two of them).
     """
     present = set(tab["variant"])
-    chosen = [v for v in HEADLINE if v in present]
+    own = sorted(v for v in present if re.fullmatch(r"(M0|M4) \([^,]*\.toml tariff\)", v))
+    chosen = [v for v in HEADLINE if v in present] + own
     if len(chosen) < 2:
         chosen = sorted(present)
     return plot_levels(tab, ["transformer_peak_pu", "transformer_over_rating_h"], title,

@@ -183,7 +183,7 @@ class VillageSpec:
 
         if not numbers(self.transformer_kva, 2) or min(self.transformer_kva) <= 0:
             bad("transformer_kva", "the generator builds two transformers, T1 and T2: two "
-                "ratings > 0 [kVA] (a village with more is read from an export folder; "
+                "ratings, numbers > 0 [kVA] (a village with more is read from an export folder; "
                 "README, 'Using your own measurement data')")
         if not numbers(self.event_kw, 2) or not 0 <= self.event_kw[0] <= self.event_kw[1]:
             bad("event_kw", "a range (low, high) of kW, 0 <= low <= high")
