@@ -450,7 +450,13 @@ def write_summary(results_dir: str | os.PathLike | None = None, experiments=None
                 "files": []}
     ids = list(used["experiment"])
     table = summary_table(root, ids)
-    text = summary_markdown(table, used)
+    metrics = collect_metrics(root, ids)
+    per = metrics[metrics["baseline"] == "M1"]
+    # a freshness study's rows differ by forecast and data age: said beside its model
+    apart = [c for c in ("forecast", "data_age") if c in per and per[c].notna().any()]
+    per = per[[*PER_EXPERIMENT[:2], *apart, *PER_EXPERIMENT[2:]]].set_index("experiment")
+    per[apart] = per[apart].fillna("")
+    text = summary_markdown(table, used) + _per_experiment_markdown(per)
     if skipped:
         text += "\nFolders not counted: " + "; ".join(f"{k} ({v})" for k, v in skipped.items())
         text += "\n"
@@ -458,11 +464,23 @@ def write_summary(results_dir: str | os.PathLike | None = None, experiments=None
              _write_text(root / "summary.md", text)]
     plots.set_theme()
     files += _write_figure(plots.report_comparison(table), root / "summary")
-    metrics = collect_metrics(root, ids)
-    per = metrics[metrics["baseline"] == "M1"]
-    # a freshness study's rows differ by forecast and data age: said beside its model
-    apart = [c for c in ("forecast", "data_age") if c in per and per[c].notna().any()]
-    per = per[[*PER_EXPERIMENT[:2], *apart, *PER_EXPERIMENT[2:]]].set_index("experiment")
-    per[apart] = per[apart].fillna("")
     return {"markdown": text, "table": table, "used": used, "per_experiment": per,
             "files": files}
+
+
+def _per_experiment_markdown(per: pd.DataFrame) -> str:
+    """The key measures of each experiment against M1 as a Markdown table (what each
+    folder's metrics.csv holds in full)."""
+    if per.empty:
+        return ""
+    lines = ["", "## Each experiment against M1", "",
+             "Key measures of each experiment's run against M1 over the same period (every "
+             "measure: the folder's `metrics.csv`; definitions: docs/models.md, metrics). "
+             "`-` where a measure does not apply.", "",
+             "| experiment | " + " | ".join(per.columns) + " |",
+             "|---" * (len(per.columns) + 1) + "|"]
+    for name, row in per.iterrows():
+        cells = [(f"{v:.2f}" if np.isfinite(v) else "-") if isinstance(v, float)
+                 else (str(v) if str(v) not in ("", "nan", "None") else "-") for v in row]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -173,8 +173,15 @@ def test_the_per_experiment_table_tells_the_freshness_rows_apart(tmp_path):
     age each is of."""
     _fake_result(tmp_path, "E08_M5_fresh_spring2025", "E08_M5_fresh_spring2025")
     _fake_result(tmp_path, "F01_freshness", "F01_freshness")
-    per = write_summary(tmp_path)["per_experiment"]
+    out = write_summary(tmp_path)
+    per = out["per_experiment"]
     assert list(per.columns[:3]) == ["model", "forecast", "data_age"]
+    # and in summary.md (it was in the notebook only), a row per run, each cell a number or -
+    text = (tmp_path / "summary.md").read_text()
+    assert text == out["markdown"] and "## Each experiment against M1" in text
+    rows = [line for line in text.split("## Each experiment against M1")[1].splitlines()
+            if line.startswith("| E08") or line.startswith("| F01")]
+    assert len(rows) == len(per)
     fresh = per.loc["F01_freshness"]
     assert not fresh.duplicated(["model", "forecast", "data_age"]).any()
     assert {"perfect forecasts", "real time"} <= set(fresh["data_age"])
