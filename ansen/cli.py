@@ -416,19 +416,17 @@ def cmd_compare(args) -> int:
         raise DataError(f"{args.data or 'the shipped village'}: {exc}") from exc
     if "recipe" in village.attrs:  # a derived village states its tariff
         from ansen.scenarios import stated_tariff, tariff_of
+        from ansen.tariffs import regime_differences, regime_settings
 
         stated = stated_tariff(village)
         given = args.net_metering is not None or args.tariff is not None
         # the regime the recipe states (metering, feed-in), not its figures: a tariff file
         # gives the taxes of years the package has none for
-        regime = ("net_metering", "feed_in_share", "feed_in_vat", "feed_in_fee_eur_per_kwh")
-        differ = [k for k in regime if given and stated is not None
-                  and getattr(stated, k) != getattr(tariff, k)]
+        differ = regime_differences(stated, tariff) if given and stated is not None else []
         if differ:
             option = (f"--tariff {args.tariff}" if args.tariff is not None else
                       "--no-net-metering" if args.net_metering is False else "--net-metering")
-            fix = ("set " + ", ".join(f"{k} = {str(getattr(stated, k)).lower()}"
-                                      for k in differ) + " in the file"
+            fix = (f"set {regime_settings(stated, differ)} in the file"
                    if args.tariff is not None else "leave the option out")
             raise ValueError(
                 f"{option} asks for '{tariff.label}', but the village's recipe states "

@@ -329,6 +329,7 @@ def findings(tab: pd.DataFrame) -> list[str]:
     """
     out = []
     top = tab["battery_sites"].max()
+    rating = over_rating(tab).set_index(["variant", "season"])  # against no battery too
     for season, s in tab.groupby("season", sort=False):
         zero = s[s["battery_sites"] == 0]
 
@@ -364,8 +365,8 @@ def findings(tab: pd.DataFrame) -> list[str]:
             at = worst["transformer_import_peak_at" if worst["transformer_import_peak_pu"]
                        >= worst["transformer_export_peak_pu"] else "transformer_export_peak_at"]
             at = f", {at}" if at else ""
-            before = float(base_of(v)["transformer_over_rating_h"])
-            before = 0.0 if np.isnan(before) else before
+            o = rating.loc[(v, season)]
+            before = o["no_battery_h"]
             if over.empty:
                 out.append(f"{season}, {v}: every transformer within its rating at every level "
                            f"(largest load {load.max():.2f} of the rating{at}, at "
@@ -377,15 +378,11 @@ def findings(tab: pd.DataFrame) -> list[str]:
                                    f"({r['transformer_over_rating_h']:.2f} h)"
                                    for _, r in over.iterrows())
                 if before > 0:  # the village is over its rating without batteries
-                    b0 = base_of(v)
-                    peak0 = max(b0["transformer_import_peak_pu"], b0["transformer_export_peak_pu"])
-                    longer = [int(n) for n in over.loc[over["transformer_over_rating_h"]
-                                                       > before + HOURS_TOL, "battery_sites"]]
-                    higher = [int(n) for n, x in zip(over["battery_sites"], _largest_load(over),
-                                                     strict=True) if x > peak0 + LOAD_TOL]
+                    longer = o["levels_longer"]
+                    higher = [n for n in o["levels_higher"] if n in o["levels_over"]]
                     said = ([f"longer at {', '.join(map(str, longer))}"] if longer else []) + (
-                        [f"a higher peak than {peak0:.2f} at {', '.join(map(str, higher))}"]
-                        if higher else [])
+                        [f"a higher peak than {o['no_battery_pu']:.2f} at "
+                         f"{', '.join(map(str, higher))}"] if higher else [])
                     levels += (f", against {before:.2f} h without batteries ("
                                + ("; ".join(said) if said else
                                   "never longer nor a higher peak with batteries") + ")")

@@ -202,10 +202,9 @@ class Task:
     @property
     def run_id(self) -> str:
         """The grid point: definition and village label (16 hex digits); a tariff file by
-        its path as given (its terms are in the key: an edited file reruns the point)."""
+        its label (its terms are in the key: an edited file reruns the point)."""
         definition = self.definition()
-        if isinstance(definition["scenario"].get("tariff"), dict):
-            definition["scenario"]["tariff"] = tariff_label(definition["scenario"]["tariff"])
+        definition["scenario"] = _labelled(definition["scenario"])
         return _sha({**definition, "village": self.village.label})[:16]
 
     def key(self, code_sha256: str) -> str:
@@ -310,7 +309,7 @@ def _dataset_sha256(ds) -> str:
 
 
 def _village(source, base: Path | None) -> Village:
-    from ansen.provenance import REPOSITORY, data_fingerprint
+    from ansen.provenance import data_fingerprint
 
     if hasattr(source, "data_vars"):  # an xarray.Dataset
         sha = _dataset_sha256(source)
@@ -326,9 +325,16 @@ def _village(source, base: Path | None) -> Village:
         path = base / path
     path = path.resolve()
     sha = data_fingerprint(path)  # FileNotFoundError "no village at ..." if missing
-    label = (path.relative_to(REPOSITORY).as_posix() if path.is_relative_to(REPOSITORY)
-             else path.as_posix())
-    return Village(label=label, sha256=sha, path=path)
+    return Village(label=_path_label(path), sha256=sha, path=path)
+
+
+def _path_label(path: Path) -> str:
+    """How the store labels a file of a grid (a village, a tariff file): relative to the
+    repository when in it, else absolute."""
+    from ansen.provenance import REPOSITORY
+
+    return (path.relative_to(REPOSITORY).as_posix() if path.is_relative_to(REPOSITORY)
+            else path.as_posix())
 
 
 def tariff(name):
@@ -375,7 +381,6 @@ def tariff_file(given, base: Path | None = None) -> dict:
     from dataclasses import fields
 
     from ansen.io import read_toml
-    from ansen.provenance import REPOSITORY
     from ansen.tariffs import read_tariff
 
     path = Path(given)
@@ -391,9 +396,7 @@ def tariff_file(given, base: Path | None = None) -> dict:
     terms = {f.name: getattr(t, f.name) for f in fields(t)}
     for name in _BY_YEAR:
         terms[name] = {str(year): value for year, value in sorted(terms[name].items())}
-    label = (path.relative_to(REPOSITORY).as_posix() if path.is_relative_to(REPOSITORY)
-             else path.as_posix())
-    return {"file": label, "terms": terms}
+    return {"file": _path_label(path), "terms": terms}
 
 
 def _is_tariff_file(value) -> bool:
@@ -422,18 +425,9 @@ def _from_terms(value: dict):
 
 
 def tariff_label(name) -> str:
-    """How the store names a scenario's tariff: its key, or its file's path as given."""
+    """How the store names a scenario's tariff: its key, or its file's label
+    (:func:`tariff_file`)."""
     return str(name["file"]) if isinstance(name, dict) else str(name)
-
-
-#: The terms of a tariff that make its regime (as ``ansen compare --tariff`` checks them): a
-#: tariff file may give other taxes than the regime a derived village states, not other rules.
-REGIME = ("net_metering", "feed_in_share", "feed_in_vat", "feed_in_fee_eur_per_kwh")
-
-
-def _regime_differs(stated, chosen) -> list[str]:
-    """The regime terms in which the tariff ``chosen`` differs from ``stated``."""
-    return [k for k in REGIME if getattr(stated, k) != getattr(chosen, k)]
 
 
 def _with_tariff_files(value, base: Path | None, where: str):
@@ -459,6 +453,13 @@ def _with_tariff_files(value, base: Path | None, where: str):
     return value
 
 
+def _table_name(table: dict) -> str:
+    """A scenario table's name: its ``name``, else its recipe's JSON (a tariff file by its
+    label)."""
+    recipe = {k: v for k, v in table.items() if k != "name"}
+    return str(table.get("name", "") or _canonical(_labelled(recipe)))
+
+
 def _labelled(recipe: dict) -> dict:
     """A recipe with a tariff file's terms left out (its label stays): what names and
     messages show of it."""
@@ -479,7 +480,8 @@ def _scenario(value, where: str) -> tuple[str, str]:
             recipe = {"scenario": value}  # the tariff: what the named scenario states
     elif isinstance(value, dict):
         recipe = dict(value)
-        name = str(recipe.pop("name", "") or _canonical(_labelled(recipe)))
+        name = _table_name(recipe)
+        recipe.pop("name", None)
     else:
         raise ValueError(f"{where}: a scenario is a name (\"none\", \"net_metering\", \"2027\") "
                          f"or a table such as {{ name = \"p40\", tariff = \"2027\" }}, got "
@@ -540,14 +542,15 @@ def _scenario(value, where: str) -> tuple[str, str]:
             if sc.tariff_regime is not None:
                 stated = _tariff_key(sc.tariff())
     given = recipe.get("tariff", stated)
+    from ansen.tariffs import regime_differences, regime_settings
+
     if stated is not None and isinstance(given, dict):  # a file: its regime must be the one
         # stated (its taxes may differ: the years the package has none for)
-        if differ := _regime_differs(tariff(stated), tariff(given)):
+        if differ := regime_differences(tariff(stated), tariff(given)):
             raise ValueError(
                 f"{where}: scenario {name!r}: tariff file {given['file']}, but the derived "
                 f"village's recipe states {stated!r} (tariff_regime of the scenario(s) it "
-                "derives); set " + ", ".join(f"{k} = {str(getattr(tariff(stated), k)).lower()}"
-                                             for k in differ) + " in the file")
+                f"derives); set {regime_settings(tariff(stated), differ)} in the file")
     elif stated is not None and given != stated:
         raise ValueError(f"{where}: scenario {name!r}: tariff {recipe['tariff']!r}, but the "
                          f"derived village's recipe states {stated!r} (tariff_regime of the "
@@ -934,11 +937,7 @@ def _origins(scenarios: list, inlined: list, own: dict) -> dict[str, str]:
         ours = [n for n in names if isinstance(n, str) and n in own] \
             if isinstance(names, list) else []
         if ours:
-            if isinstance(done, dict):
-                recipe = dict(done)
-                label = str(recipe.pop("name", "") or _canonical(_labelled(recipe)))
-            else:
-                label = str(done)
+            label = _table_name(done) if isinstance(done, dict) else str(done)
             out[label] = "its parts from " + ", ".join(f"{n} of {own[n]}" for n in ours)
     return out
 
@@ -1044,15 +1043,16 @@ def _derive(village, scenario: dict, name: str = "sweep"):
 def _check_tariff(village, scenario: dict, where: str = "sweep scenario") -> None:
     """Refuse to run a village under another tariff than the one its recipe states."""
     from ansen.scenarios import recipe_chain, stated_tariff
+    from ansen.tariffs import regime_differences, regime_settings
 
     stated, name = stated_tariff(village), scenario.get("tariff", "net_metering")
     if stated is None:
         return
-    differ = _regime_differs(stated, tariff(name)) if isinstance(name, dict) else []
+    differ = regime_differences(stated, tariff(name)) if isinstance(name, dict) else []
     if differ or not isinstance(name, dict) and stated != tariff(name):
         chain = " -> ".join(r["scenario"]["name"] for r in recipe_chain(village))
-        fix = ("set " + ", ".join(f"{k} = {str(getattr(stated, k)).lower()}" for k in differ)
-               + " in the file (its taxes may differ, not its rules)" if differ else
+        fix = (f"set {regime_settings(stated, differ)} in the file (its taxes may differ, "
+               "not its rules)" if differ else
                f"give the scenario the tariff its village states (tariff = "
                f"{_tariff_key(stated)!r} in a table, or the scenario {_tariff_key(stated)!r} "
                "for the village alone)")
@@ -1583,10 +1583,17 @@ def check_scenarios(sweep: Grid, loaded: dict | None = None,
             if batteries is not None:
                 batteries[f"{t.scenario_name} on {t.village.label}"] = _village_columns(village)
         except (ValueError, TypeError) as exc:
-            origin = sweep.origins.get(t.scenario_name)
-            failures[f"{t.scenario_name} on {t.village.label}"] = str(exc) + (
-                f" (scenario {t.scenario_name}: {origin})" if origin else "")
+            failures[f"{t.scenario_name} on {t.village.label}"] = _with_origin(sweep, t,
+                                                                               str(exc))
     return failures
+
+
+def _with_origin(sweep: Grid, t: Task, message: str) -> str:
+    """A message about a task's scenario, with where the spec took its parts from (its
+    scenario files), said once."""
+    origin = sweep.origins.get(t.scenario_name)
+    return message + (f" (scenario {t.scenario_name}: {origin})"
+                      if origin and origin not in message else "")
 
 
 def check_periods(sweep: Grid, loaded: dict | None = None) -> dict[str, str]:
@@ -1750,8 +1757,7 @@ def run(sweep, store, *, scheduler=None, workers: int | None = None, force: bool
             records.pop(t.run_id, None)
 
     def record(t: Task, message: str) -> None:
-        if (origin := g.origins.get(t.scenario_name)) and origin not in message:
-            message += f" (scenario {t.scenario_name}: {origin})"  # a scenario file's parts
+        message = _with_origin(g, t, message)  # a scenario file's parts: which
         failed[t.label()] = message
         records[t.run_id] = {"label": t.label(), "error": message, "task_key": keys[t],
                              "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}

@@ -94,6 +94,7 @@ import xarray as xr
 __all__ = [
     "ENERGY_TAX",
     "NET_METERING_LAST_YEAR",
+    "REGIME",
     "TAX_REDUCTION",
     "Tariff",
     "annual_net_kwh",
@@ -102,6 +103,8 @@ __all__ = [
     "import_export",
     "last_year_net_kwh",
     "read_tariff",
+    "regime_differences",
+    "regime_settings",
 ]
 
 #: The last calendar year of net metering (it ends on 31 December 2026, Kamerstuk 36611).
@@ -131,6 +134,23 @@ def _years_hint(tariff) -> str:
             "figures of the Belastingdienst's tables; the package ships the Dutch figures it "
             "could cite (ansen.tariffs.ENERGY_TAX, TAX_REDUCTION), and its other commands bill "
             "those years only")
+
+
+#: The terms of a tariff that make its regime, its rules (net metering, feed-in): a tariff
+#: file may give a derived village other taxes than the regime its recipe states, not other
+#: rules (``ansen compare --tariff``, a sweep's tariff files).
+REGIME = ("net_metering", "feed_in_share", "feed_in_vat", "feed_in_fee_eur_per_kwh")
+
+
+def regime_differences(stated, chosen) -> list[str]:
+    """The :data:`REGIME` terms in which the tariff ``chosen`` differs from ``stated``."""
+    return [k for k in REGIME if getattr(stated, k) != getattr(chosen, k)]
+
+
+def regime_settings(stated, terms) -> str:
+    """``terms`` as a tariff file would set them to ``stated``'s ("net_metering = false,
+    ...")."""
+    return ", ".join(f"{k} = {str(getattr(stated, k)).lower()}" for k in terms)
 
 
 @dataclass(frozen=True)

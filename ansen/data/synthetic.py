@@ -138,16 +138,12 @@ class VillageSpec:
                 bad(name, "must be a whole number >= 0")
         from dataclasses import fields as _fields
 
-        for f in _fields(self):  # a number where the spec has one, text where it has text
-            v = getattr(self, f.name)
-            if isinstance(f.default, (int, float)) and not isinstance(f.default, bool) and (
-                    isinstance(v, bool) or not isinstance(v, (int, float, np.number))):
-                bad(f.name, "must be a number")
-            if f.name in ("name", "timezone") and not isinstance(v, str):
-                bad(f.name, "must be text")
-        for name, v in asdict(self).items():
-            if name in self.COUNTS or name in ("start_local", "end_local") \
-                    or isinstance(v, (str, tuple, list, dict)):
+        for f in _fields(self):  # a number where the spec has one (text too is refused)
+            name, v = f.name, getattr(self, f.name)
+            if name in ("name", "timezone") and not isinstance(v, str):
+                bad(name, "must be text")
+            if name in self.COUNTS or isinstance(f.default, bool) \
+                    or not isinstance(f.default, (int, float)):
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) \
                     or not np.isfinite(v):
