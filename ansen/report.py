@@ -128,6 +128,25 @@ FIGURES: tuple[Figure, ...] = (
            note="PV from a day-ahead weather forecast and the sites' own meters",
            village_note="the grid data's age then matters little, so the pilot's forecasts "
                         "must have leaned on the grid data for the solar-driven MV peaks"),
+    Figure("M5 with fresh data, every week of the data", 4.2, "%", ("F02_freshness_year",),
+           "mv_peak_reduction_mean_pct",
+           where=(("model", "M5"), ("forecast", "persistence"), ("data_lag", "15min")),
+           note="freshness study over every whole week of the data from its third "
+                "(F02_freshness_year): grid data in real time, persistence forecasts; its "
+                "freshness.md gives each mean's 95 % interval over the weeks"),
+    Figure("M5 with week-old data, every week of the data", 1.4, "%", ("F02_freshness_year",),
+           "mv_peak_reduction_mean_pct",
+           where=(("model", "M5"), ("forecast", "persistence"), ("data_lag", "7D")),
+           note="the same weeks as the row above, grid data 7 days old"),
+    Figure("M5 fresh / week-old, every week (persistence forecasts)", 3.0, "ratio",
+           ("F02_freshness_year",), "fresh_over_week_old",
+           where=(("model", "M5"), ("forecast", "persistence"), ("data_lag", "15min")),
+           note="F02_freshness_year's freshness.md compares the ages week by week (mean "
+                "difference, its interval, weeks better and worse)"),
+    Figure("M5 fresh / week-old, every week (weather forecasts)", 3.0, "ratio",
+           ("F02_freshness_year",), "fresh_over_week_old",
+           where=(("model", "M5"), ("forecast", "weather"), ("data_lag", "15min")),
+           note="PV from a day-ahead weather forecast and the sites' own meters"),
     Figure("M5 household benefit", 30.0, "EUR/month",
            ("E08_M5_fresh_spring2025", "E11_M5_fresh_autumn2025"),
            "saving_eur_per_household_month",

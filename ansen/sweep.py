@@ -1486,6 +1486,23 @@ def _lost(exc: BaseException) -> bool:
     return isinstance(exc, concurrent.futures.CancelledError)
 
 
+def _done_runs(runs: dict) -> list[tuple[object, object]]:
+    """The futures of ``runs`` that have ended, each with its result or its own error (a run
+    that failed), those the cluster lost left out: what a sweep writes when it stops."""
+    out = []
+    for fut in list(runs):
+        if fut.status not in ("finished", "error"):
+            continue
+        try:
+            value = fut.result()
+        except Exception as exc:
+            if _lost(exc):
+                continue
+            value = exc
+        out.append((fut, value))
+    return out
+
+
 def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_Node, object]]:
     from distributed import as_completed
 
@@ -1520,6 +1537,11 @@ def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_
                 value = fut.result()
             except Exception as exc:
                 if _lost(exc):
+                    # the runs already done are written before the sweep stops, whichever
+                    # order as_completed would have given them in
+                    for done, value in _done_runs(runs):
+                        pending.discard(done)
+                        yield runs.pop(done), value
                     raise ClusterLost(
                         f"the cluster lost the work of {node.task.label()} and of the runs "
                         f"still pending ({_one_line(exc)}): the workers holding the village "

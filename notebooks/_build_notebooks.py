@@ -136,9 +136,13 @@ The report's key finding: M5 cut MV peaks by 4.2 % on average with fresh grid da
 forecasts from week-old data. This study runs M5 and the two-layer M4+M5 over the *same weeks*
 with the grid data at several ages (real time to 7 days) and two forecast kinds, next to the
 perfect-forecast bound (`ansen.freshness`). The controller re-plans every hour from what it
-knows. `ansen reproduce` runs it as the schedule's `F01_freshness`; `ansen freshness` runs it
-with your settings. With the default parameters below it is a small one-week version (the
-notebook checked in CI)."""),
+knows. Every age runs over the same weeks, so the tables also compare the ages week by week,
+with 95 % intervals over the weeks: a weekly peak is one step of the week, and a mean over a
+dozen weeks moves by a percentage point with the weather of a few of them. `ansen reproduce`
+runs it as the schedule's `F01_freshness` (the weeks of the pilot's M5 runs) and
+`F02_freshness_year` (M5 in every week of the data); `ansen freshness` runs it with your
+settings. With the default parameters below it is a small one-week version (the notebook
+checked in CI)."""),
     params('''experiment_id: str = ""  # id of a freshness experiment in the schedule; empty: the settings below
 schedule_path: str = ""  # experiments TOML; empty: data/experiments.toml
 name: str = "freshness_week"  # name (a folder name) when experiment_id is empty
@@ -177,8 +181,9 @@ files = freshness.write(result, out, experiment_id=experiment.id, experiment=exp
 display(Markdown(freshness.markdown(result)))'''),
     md("""## MV peak reduction against the age of the grid data
 
-Lines: forecast kinds; dashed: perfect forecasts; grey crosses: the report's two M5 figures (in
-other seasons than each other)."""),
+Lines: forecast kinds, with the 95 % interval of each mean over weeks (none for a single week);
+dashed: perfect forecasts; grey crosses: the report's two M5 figures (in other seasons than each
+other)."""),
     code('''display(Image(filename=str(out / "freshness.png")))'''),
 ])
 

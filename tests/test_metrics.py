@@ -238,6 +238,8 @@ def test_freshness_study_on_hourly_data_takes_the_step_as_real_time():
     assert t.loc["perfect", "data_lag"] == "1h" and t.loc["persistence", "data_lag"] == "1h"
     assert t.loc["persistence", "data_age"] == "real time"  # the step, whatever its text
     assert t.loc["perfect", "weeks"] == 1
+    assert t["mv_peak_reduction_ci_low_pct"].isna().all()  # one week: no interval
+    assert out["paired"].empty and "difference_mean_pp" in out["paired"]  # one age: no pair
 
 
 def test_a_transformer_that_never_exports_has_an_export_peak_of_zero():
@@ -340,3 +342,46 @@ def test_freshness_figure_has_only_the_ages_asked():
     ax = freshness.plot(table)[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1 hour", "1 day"]
     assert not any("fresh 4.2" in line.get_label() for line in ax.get_lines())
+
+
+def test_freshness_interval_of_the_mean_over_weeks():
+    """The bootstrap interval holds the mean, narrows with more weeks, is the same on a rerun
+    and is NaN for fewer than two weeks."""
+    from ansen.freshness import interval
+
+    rng = np.random.default_rng(1)
+    few, many = rng.normal(2.0, 1.5, 12), rng.normal(2.0, 1.5, 120)
+    low, high = interval(few)
+    assert low < few.mean() < high
+    assert interval(few) == (low, high)  # seeded: bit for bit
+    assert np.diff(interval(many))[0] < high - low
+    assert interval([3.0, 3.0, 3.0]) == (3.0, 3.0)
+    assert all(np.isnan(interval([1.0])))
+
+
+def test_freshness_paired_compares_the_ages_week_by_week():
+    """Each age against real time and against the next older one, over the same weeks:
+    the mean difference is that of the means, and the weeks are counted by sign."""
+    import pandas as pd
+
+    from ansen.freshness import SAME_PP, paired
+
+    weeks = ["2025-04-07", "2025-04-14", "2025-04-21", "2025-04-28"]
+    values = {"15min": [3.0, 2.0, 1.0, 4.0], "1D": [1.0, 2.0, 1.5, 4.0 - SAME_PP / 2],
+              "7D": [2.0, 0.5, 1.0, 1.0]}
+    weekly = pd.DataFrame([{"model": "M5", "forecast": "persistence", "data_lag": lag,
+                            "period": "2025-04-07", "week": w, "mv_peak_reduction_pct": v}
+                           for lag, vs in values.items() for w, v in zip(weeks, vs, strict=True)]
+                          + [{"model": "M5", "forecast": "perfect", "data_lag": "15min",
+                              "period": "2025-04-07", "week": w, "mv_peak_reduction_pct": 9.0}
+                             for w in weeks])
+    p = paired(weekly, {"15min": "real time"}).set_index(["fresher", "older"])
+    assert list(p.index) == [("15min", "1D"), ("15min", "7D"), ("1D", "7D")]  # no perfect row
+    row = p.loc[("15min", "1D")]
+    assert row["fresher_age"] == "real time" and row["weeks"] == 4
+    assert row["difference_mean_pp"] == pytest.approx(np.mean(values["15min"])
+                                                      - np.mean(values["1D"]))
+    assert (row["fresher_better"], row["same"], row["older_better"]) == (1, 2, 1)
+    row = p.loc[("1D", "7D")]
+    assert (row["fresher_better"], row["same"], row["older_better"]) == (3, 0, 1)
+    assert row["difference_ci_low_pp"] <= row["difference_mean_pp"] <= row["difference_ci_high_pp"]

@@ -105,8 +105,13 @@ def test_schedule_is_valid_and_follows_the_report():
     m5 = [e for e in schedule if e.model == "M5" and e.kind == "run"]
     assert m5[0].params["data_lag"] == "7D" and m5[1].params["data_lag"] == "15min"
     fresh = [e for e in schedule if e.kind == "freshness"]
-    assert len(fresh) == 1  # the like-for-like study covers the weeks of the M5 runs
+    assert [e.id for e in fresh] == ["F01_freshness", "F02_freshness_year"]
+    # the like-for-like study covers the weeks of the M5 runs
     assert sorted(map(tuple, fresh[0].params["periods"])) == sorted((e.start, e.end) for e in m5)
+    # the year study: whole weeks (Monday to Monday) that need no day before the data's start
+    (start, end), = fresh[1].params["periods"]
+    assert pd.Timestamp(start).dayofweek == pd.Timestamp(end).dayofweek == 0
+    assert pd.Timestamp(start) - pd.Timestamp("2024-07-01") >= pd.Timedelta(days=8)
     m6 = next(e for e in schedule if e.model == "M6")
     assert (pd.Timestamp(m6.end) - pd.Timestamp(m6.start)).days == 42
 
@@ -353,7 +358,7 @@ def test_penetration_sweep_on_a_village_it_does_not_fit_is_refused_before_runnin
 def test_a_schedule_that_does_not_fit_the_data_is_refused_before_any_kernel(tmp_path):
     """reproduce --data on another village started a kernel per experiment and failed ten of
     twelve one by one (and hourly data can never give a 15-minute data age)."""
-    with pytest.raises(ValueError, match=r"12 experiment\(s\) of the schedule do not fit .*"
+    with pytest.raises(ValueError, match=r"13 experiment\(s\) of the schedule do not fit .*"
                                          r"E01_M1_summer2024: time: data start at .* write a "
                                          r"schedule for this village"):
         reproduce(tmp_path / "res", data=EXAMPLE_EXPORT, progress=False)
@@ -365,7 +370,7 @@ def test_a_schedule_that_partly_fits_names_the_experiments_that_do(tmp_path):
 
     june = ansen.data.load_default().sel(time=slice("2025-05-31 22:00", "2025-06-30 21:45"))
     path = ansen.data.save(june, tmp_path / "june.nc")
-    with pytest.raises(ValueError, match=r"11 experiment\(s\) of the schedule do not fit .*"
+    with pytest.raises(ValueError, match=r"12 experiment\(s\) of the schedule do not fit .*"
                                          r"choose the experiments that fit \(--experiments "
                                          r"E09_M4_summer2025\)"):
         reproduce(tmp_path / "res", data=path, progress=False)

@@ -1032,3 +1032,26 @@ def test_a_scenario_file_and_a_tariff_file_mistaken_for_each_other_are_told_apar
     with pytest.raises(ValueError, match=r"name it in the spec: \{ name = \"penetration_010\", "
                                          r"scenario = \"share_NNN\" \}"):
         sweep.load_spec(_spec(tmp_path, GOOD + 'scenario_files = ["lv.toml"]\n'))
+
+
+def test_when_the_cluster_loses_work_the_runs_already_done_are_still_written():
+    """ClusterLost stopped the sweep at the first lost run, and runs that had finished but
+    came later from as_completed were dropped (left from outside check 9)."""
+    from distributed.client import FutureCancelledError
+
+    class Fake:
+        def __init__(self, status, value):
+            self.status, self.value = status, value
+
+        def result(self):
+            if isinstance(self.value, BaseException):
+                raise self.value
+            return self.value
+
+    finished, failed = Fake("finished", "rows"), Fake("error", ValueError("its own error"))
+    lost = Fake("cancelled", FutureCancelledError("run-3", reason="lost"))
+    waiting = Fake("pending", None)
+    runs = {finished: "a", failed: "b", lost: "c", waiting: "d"}
+    done = dict(sweep._done_runs(runs))
+    assert list(done) == [finished, failed]
+    assert done[finished] == "rows" and isinstance(done[failed], ValueError)
