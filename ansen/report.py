@@ -131,7 +131,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("M5 with fresh data, every week of the data", 4.2, "%", ("F02_freshness_year",),
            "mv_peak_reduction_mean_pct",
            where=(("model", "M5"), ("forecast", "persistence"), ("data_lag", "15min")),
-           note="freshness study over every whole week of the data from its third "
+           note="freshness study over every week of the data from its third "
                 "(F02_freshness_year): grid data in real time, persistence forecasts; its "
                 "freshness.md gives each mean's 95 % interval over the weeks"),
     Figure("M5 with week-old data, every week of the data", 1.4, "%", ("F02_freshness_year",),
@@ -141,8 +141,9 @@ FIGURES: tuple[Figure, ...] = (
     Figure("M5 fresh / week-old, every week (persistence forecasts)", 3.0, "ratio",
            ("F02_freshness_year",), "fresh_over_week_old",
            where=(("model", "M5"), ("forecast", "persistence"), ("data_lag", "15min")),
-           note="F02_freshness_year's freshness.md compares the ages week by week (mean "
-                "difference, its interval, weeks better and worse)"),
+           note="F02_freshness_year's freshness.md gives the ratio's 95 % interval and "
+                "compares the ages week by week (mean difference, its interval, weeks better "
+                "and worse)"),
     Figure("M5 fresh / week-old, every week (weather forecasts)", 3.0, "ratio",
            ("F02_freshness_year",), "fresh_over_week_old",
            where=(("model", "M5"), ("forecast", "weather"), ("data_lag", "15min")),

@@ -1474,8 +1474,8 @@ def _check_workers(client, code_sha256: str) -> None:
 
 class ClusterLost(RuntimeError):
     """The cluster lost what runs needed (a worker died while the village was sent, or every
-    worker holding a village or a baseline died): not the runs' failure. The runs that
-    finished are written; the same command again runs the rest."""
+    worker holding a village or a baseline died): not the runs' failure. The runs finished
+    when the loss was seen are written; the same command again runs the rest."""
 
 
 def _lost(exc: BaseException) -> bool:
@@ -1545,7 +1545,7 @@ def _distributed(nodes: list[_Node], villages: dict, client) -> Iterator[tuple[_
                     raise ClusterLost(
                         f"the cluster lost the work of {node.task.label()} and of the runs "
                         f"still pending ({_one_line(exc)}): the workers holding the village "
-                        "or a baseline died. The runs that finished are written; with the "
+                        "or a baseline died. The runs finished by then are written; with the "
                         "workers running again, the same command runs only the rest (a run "
                         "that kills its worker, out of memory say, shows its own error with "
                         "--scheduler synchronous)") from None

@@ -14,6 +14,13 @@ minutes)::
     .venv/bin/python benchmarks/lookahead.py --models M5 --data-lags 15min 1D 2D 7D
 
 With ``--data-lags`` each model runs once per age of the grid data (``data_lag``).
+
+With ``--freshness``: the question for the study of fresh data, whether re-plans that solve
+on every change give fresh data more weight. M5 with persistence forecasts over the 71 weeks of
+``F02_freshness_year`` with real-time, 1-day-old and week-old grid data (and the perfect
+bound), with both settings (:func:`ansen.freshness.run`; about 8 minutes)::
+
+    .venv/bin/python benchmarks/lookahead.py --freshness
 """
 
 from __future__ import annotations
@@ -34,12 +41,40 @@ MEASURES = {"mv_peak_reduction_mean_pct": "MV peak cut %",
             "saving_eur_per_household_month": "saving EUR/month"}
 
 
+def freshness_study() -> None:
+    from ansen import freshness
+    from ansen.experiments import get_experiment
+
+    village = ansen.data.load_default()
+    periods = get_experiment("F02_freshness_year").params["periods"]
+    print(f"M5, persistence forecasts, {periods}: mean weekly MV peak cut [%] (95 % interval)")
+    for ahead in (12.0, None):
+        t = time.perf_counter()
+        out = freshness.run(village, periods, models=["M5"], forecasts=["persistence"],
+                            data_lags=["15min", "1D", "7D"], progress=False,
+                            replan_lookahead_hours=ahead)
+        rows = [f"{r.data_age} {r.mv_peak_reduction_mean_pct:.2f} "
+                f"({r.mv_peak_reduction_ci_low_pct:.2f}-{r.mv_peak_reduction_ci_high_pct:.2f})"
+                for r in out["table"].itertuples()]
+        p = out["paired"].set_index(["fresher", "older"]).loc[("15min", "7D")]
+        print(f"replan_lookahead_hours={ahead}: " + "; ".join(rows)
+              + f"; real time minus 7 days {p.difference_mean_pp:+.2f} points "
+              f"({p.difference_ci_low_pp:+.2f} to {p.difference_ci_high_pp:+.2f}), better in "
+              f"{p.fresher_better}, same in {p.same}, worse in {p.older_better} of {p.weeks} "
+              f"weeks; {time.perf_counter() - t:.0f} s", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--freshness", action="store_true",
+                   help="M5's freshness study over F02's weeks with both settings")
     p.add_argument("--models", nargs="+", default=MODELS, help="models (default: every LP model)")
     p.add_argument("--data-lags", nargs="+", default=[None], metavar="AGE",
                    help="ages of the grid data (default: the simulator's, real time)")
     args = p.parse_args()
+    if args.freshness:
+        freshness_study()
+        return
     village = ansen.data.load_default()
     settings = (12.0, None)
     print(f"{'period':24} {'model':6} {'data age':8} "

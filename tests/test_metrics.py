@@ -357,6 +357,27 @@ def test_freshness_interval_of_the_mean_over_weeks():
     assert np.diff(interval(many))[0] < high - low
     assert interval([3.0, 3.0, 3.0]) == (3.0, 3.0)
     assert all(np.isnan(interval([1.0])))
+    # 400 normal weeks: the width a normal approximation gives, 2 x 1.96 sd / sqrt(n), to 5 %
+    x = rng.normal(1.0, 2.0, 400)
+    width = np.diff(interval(x))[0]
+    assert width == pytest.approx(2 * 1.96 * x.std(ddof=1) / np.sqrt(len(x)), rel=0.05)
+    # weeks without a finite value are left out, not spread into the interval
+    assert interval([*few, np.nan, -np.inf]) == (low, high)
+
+
+def test_freshness_ratio_interval_of_fresh_over_week_old():
+    """The ratio of the means over paired weeks: its interval holds the ratio, a pair with
+    a week-old loss in some resamples has none, and the weeks are drawn together."""
+    from ansen.freshness import ratio_interval
+
+    rng = np.random.default_rng(2)
+    old = rng.normal(1.5, 1.0, 70)
+    fresh = old + rng.normal(0.9, 1.0, 70)
+    low, high = ratio_interval(fresh, old)
+    assert low < fresh.mean() / old.mean() < high
+    assert ratio_interval(old, old) == (1.0, 1.0)  # paired: the same weeks on both sides
+    assert all(np.isnan(ratio_interval([2.0, 3.0, 1.0], [0.5, -2.0, 0.4])))
+    assert all(np.isnan(ratio_interval([2.0], [1.0])))
 
 
 def test_freshness_paired_compares_the_ages_week_by_week():
@@ -385,3 +406,13 @@ def test_freshness_paired_compares_the_ages_week_by_week():
     row = p.loc[("1D", "7D")]
     assert (row["fresher_better"], row["same"], row["older_better"]) == (3, 0, 1)
     assert row["difference_ci_low_pp"] <= row["difference_mean_pp"] <= row["difference_ci_high_pp"]
+    # a week that one age lacks: the pair is over the weeks both have
+    short = weekly.drop(weekly.index[(weekly["data_lag"] == "7D")
+                                     & (weekly["week"] == weeks[0])])
+    row = paired(short).set_index(["fresher", "older"]).loc[("15min", "7D")]
+    assert row["weeks"] == 3
+    assert row["difference_mean_pp"] == pytest.approx(np.mean(values["15min"][1:])
+                                                      - np.mean(values["7D"][1:]))
+    # a week twice is refused, naming it
+    with pytest.raises(ValueError, match=r"the week 2025-04-14 of data age 1D is there more"):
+        paired(pd.concat([weekly, weekly.iloc[[5]]]))

@@ -112,6 +112,7 @@ def test_schedule_is_valid_and_follows_the_report():
     (start, end), = fresh[1].params["periods"]
     assert pd.Timestamp(start).dayofweek == pd.Timestamp(end).dayofweek == 0
     assert pd.Timestamp(start) - pd.Timestamp("2024-07-01") >= pd.Timedelta(days=8)
+    assert end == "2025-12-01"  # the data's last whole week, 24-30 November 2025, included
     m6 = next(e for e in schedule if e.model == "M6")
     assert (pd.Timestamp(m6.end) - pd.Timestamp(m6.start)).days == 42
 

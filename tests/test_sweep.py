@@ -1055,3 +1055,51 @@ def test_when_the_cluster_loses_work_the_runs_already_done_are_still_written():
     done = dict(sweep._done_runs(runs))
     assert list(done) == [finished, failed]
     assert done[finished] == "rows" and isinstance(done[failed], ValueError)
+
+
+def test_a_lost_cluster_still_hands_over_each_finished_run_once(monkeypatch):
+    """The wiring of _distributed around _done_runs: as_completed gives the lost run first;
+    the run finished before it and the run that failed on its own are still handed over, once
+    each; ClusterLost follows; the runs still waiting are cancelled."""
+    import distributed
+    from distributed.client import FutureCancelledError
+
+    class Fut:
+        def __init__(self, key, status, value):
+            self.key, self.status, self.value = key, status, value
+
+        def result(self):
+            if isinstance(self.value, BaseException):
+                raise self.value
+            return self.value
+
+    outcome = {"lost": ("cancelled", FutureCancelledError("lost", reason="worker died")),
+               "ok": ("finished", "rows"), "bad": ("error", ValueError("its own")),
+               "later": ("pending", None)}
+
+    class Client:
+        cancelled: list = []
+
+        def run(self, fn):
+            return {"w1": fn()}
+
+        def submit(self, fn, *args, key, retries):
+            return Fut(key, *outcome[key])
+
+        def cancel(self, futures):
+            self.cancelled += [f.key for f in futures]
+
+    monkeypatch.setattr(distributed, "as_completed",
+                        lambda futs: iter(sorted(futs, key=lambda f: f.key != "lost")))
+    from types import SimpleNamespace
+
+    nodes = [sweep._Node(key, print, (), task=SimpleNamespace(label=lambda k=key: f"run {k}"))
+             for key in outcome]
+    client = Client()
+    got = []
+    with pytest.raises(sweep.ClusterLost, match="the cluster lost the work of run lost"):
+        for node, value in sweep._distributed(nodes, {}, client):
+            got.append((node.key, value))
+    assert [k for k, _ in got] == ["ok", "bad"]
+    assert got[0][1] == "rows" and isinstance(got[1][1], ValueError)
+    assert client.cancelled == ["later"]  # the lost one is gone already
