@@ -32,6 +32,7 @@ Nothing is tuned to reach the report's numbers: the forecast errors follow
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -241,7 +242,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
         for model, kind, lag in variants:
             r = ansen.simulate(village, model, start, end, forecast=kind, data_lag=lag,
                                seed=seed, **common, **params)
-            lookahead = r.attrs.get("replan_lookahead_hours")
+            lookahead = json.loads(r.attrs["params"])["replan_lookahead_hours"]
             w = weekly_mv_peak_reduction(r, base)
             weekly += [{"model": model, "forecast": kind, "data_lag": lag, "period": start,
                         "week": str(wk.date()), "mv_peak_reduction_pct": float(v)}
@@ -430,6 +431,9 @@ def markdown(result: dict) -> str:
         text = f"{x:.{digits}f}"
         return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
 
+    def span(low, high):
+        return "n/a" if pd.isna(low) or pd.isna(high) else f"{fmt(low)} to {fmt(high)}"
+
     lines = ["# MV peak reduction against the age of the grid data (same weeks)", "",
              f"Village: {result.get('village', '?')}; tariff: {result.get('tariff', '?')} "
              "(the data file and code: provenance.json). "
@@ -459,11 +463,11 @@ def markdown(result: dict) -> str:
                   "|---|---|---|---|---|" + ("---|---|" if ratio else "")]
         lines += [f"| {r['model']} | {r['forecast']} | {r['data_age']} | "
                   f"{fmt(r['mv_peak_reduction_mean_pct'])} | "
-                  f"{fmt(r['mv_peak_reduction_ci_low_pct'])} to "
-                  f"{fmt(r['mv_peak_reduction_ci_high_pct'])} |"
+                  + span(r['mv_peak_reduction_ci_low_pct'], r['mv_peak_reduction_ci_high_pct'])
+                  + " |"
                   + (f" {fmt(r['fresh_over_week_old'])} | "
-                     f"{fmt(r['fresh_over_week_old_ci_low'])} to "
-                     f"{fmt(r['fresh_over_week_old_ci_high'])} |" if ratio else "")
+                     + span(r['fresh_over_week_old_ci_low'], r['fresh_over_week_old_ci_high'])
+                     + " |" if ratio else "")
                   for _, r in t.iterrows()]
     p = result.get("paired")
     if p is not None and len(p):
@@ -480,7 +484,7 @@ def markdown(result: dict) -> str:
                   "|---|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r['model']} | {r['forecast']} | {r['fresher_age']} | {r['older_age']} | "
                   f"{r['weeks']} | {fmt(r['difference_mean_pp'])} | "
-                  f"{fmt(r['difference_ci_low_pp'])} to {fmt(r['difference_ci_high_pp'])} | "
+                  + span(r['difference_ci_low_pp'], r['difference_ci_high_pp']) + " | "
                   f"{r['fresher_better']} | {r['same']} | {r['older_better']} |"
                   for _, r in p.iterrows()]
     return "\n".join(lines) + "\n"

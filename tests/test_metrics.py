@@ -240,6 +240,13 @@ def test_freshness_study_on_hourly_data_takes_the_step_as_real_time():
     assert t.loc["perfect", "weeks"] == 1
     assert t["mv_peak_reduction_ci_low_pct"].isna().all()  # one week: no interval
     assert out["paired"].empty and "difference_mean_pp" in out["paired"]  # one age: no pair
+    # the header says how the runs re-planned (it said "None" for the default 12 hours)
+    assert out["replan_lookahead_hours"] == 12.0
+    text = freshness.markdown(out)
+    assert "(replan_lookahead_hours=12;" in text and "n/a to n/a" not in text
+    other = freshness.run(v, [("2025-06-03", "2025-06-09")], models=["M5"], data_lags=["1h"],
+                          forecasts=["persistence"], progress=False, replan_lookahead_hours=None)
+    assert "solves every re-plan whose inputs changed" in freshness.markdown(other)
 
 
 def test_a_transformer_that_never_exports_has_an_export_peak_of_zero():
