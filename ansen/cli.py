@@ -251,10 +251,28 @@ def cmd_freshness(args) -> int:
 
     explicit = args.data_lags is not None
     lags = args.data_lags if explicit else list(FRESHNESS_LAGS)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--output {out} is a file: give a folder for the study's tables "
+                         "and figure")
+    experiment = None
     if args.experiment:  # a freshness study of the schedule, nothing else, before a kernel
         from ansen.experiments import check_kind, get_experiment
 
-        check_kind(get_experiment(args.experiment), "freshness")
+        experiment = get_experiment(args.experiment)
+        check_kind(experiment, "freshness")
+        given = [a for a, v in (("--periods", args.periods), ("--data-lags", args.data_lags))
+                 if v is not None]
+        if given or args.models != ["M5", "M4+M5"] \
+                or args.forecasts != ["persistence", "weather"]:
+            raise ValueError(f"--experiment {args.experiment} sets the study's periods, models, "
+                             "data ages and forecasts; drop "
+                             + (", ".join(given) if given else "the other study settings")
+                             + " or drop --experiment")
+    else:
+        freshness.check_models(args.models)
+    if args.periods is None:
+        args.periods = ["2025-04-07:2025-05-05"]
     bad = [lag for lag in lags if lag not in FRESHNESS_LAGS]
     if bad:
         raise ValueError(f"--data-lags {bad}: use any of {', '.join(FRESHNESS_LAGS)}")
@@ -265,6 +283,8 @@ def cmd_freshness(args) -> int:
             raise ValueError(f"--periods {p!r}: write each period as START:END (local dates, "
                              "end exclusive), e.g. 2025-04-07:2025-05-05")
         periods.append(list(check_period(start, end, f"--periods {p!r}")))
+    if not args.experiment:
+        freshness.check_periods(periods)  # overlaps, before a kernel starts
     if args.data or not args.experiment:  # the data (loading validates) and the periods,
         from ansen.data.schema import validate  # before a kernel starts
 
@@ -280,10 +300,13 @@ def cmd_freshness(args) -> int:
                 print(f"data ages {short} left out: shorter than the data's step "
                       f"({duration_text(step)}), the freshest a controller can know", file=sys.stderr)
         freshness.check_data_lags(lags, village)
-        if not args.experiment:
-            for start, end in periods:
-                validate(village, start=start, end=end)
-    out = Path(args.output)
+        if experiment is not None:  # the study's own periods and ages on this data
+            freshness.check_data_lags(experiment.params.get("data_lags", lags), village)
+            periods = [list(p) for p in experiment.params.get("periods", [])]
+        for start, end in periods:
+            validate(village, start=start, end=end)
+        if experiment is not None:
+            periods = []
     out.mkdir(parents=True, exist_ok=True)
     nb = out / "freshness.ipynb"
     data = os.path.relpath(Path(args.data).resolve(), out.resolve()) if args.data else ""
@@ -295,7 +318,8 @@ def cmd_freshness(args) -> int:
                   "data_lags_json": json.dumps(lags), "forecasts_json": json.dumps(args.forecasts)}
     execute(NOTEBOOKS / "freshness.ipynb", nb, {**params, "data_path": data, "solver": args.solver,
                                                  "output_dir": "."}, cwd=out, progress=True)
-    print(f"executed {nb}; freshness.md, freshness.csv and freshness.png in {out}")
+    print(f"executed {nb}; freshness.md, freshness.csv, weekly.csv, paired.csv and "
+          f"freshness.png in {out}")
     return 0
 
 
@@ -945,7 +969,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "weeks (notebooks/freshness.ipynb)",
                 "Run M5 (and other models) over the same weeks with the grid data at several "
                 "ages and with several forecast kinds, next to the perfect-forecast bound; writes "
-                "freshness.md/.csv, weekly.csv, a figure and provenance.json into --output. "
+                "freshness.md/.csv (means with 95 % intervals), weekly.csv (every week), "
+                "paired.csv (the ages compared week by week), a figure and provenance.json into "
+                "--output. "
                 "The schedule's F01_freshness is the study of `ansen reproduce`.")
     s.add_argument("--models", nargs="+", default=["M5", "M4+M5"], choices=MODEL_IDS,
                    metavar="MODEL", help="steering models")
@@ -954,8 +980,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "all that are not shorter than the data's step)")
     s.add_argument("--forecasts", nargs="+", default=["persistence", "weather"],
                    choices=FORECAST_KINDS, metavar="KIND", help="forecast kinds")
-    s.add_argument("--periods", nargs="+", default=["2025-04-07:2025-05-05"],
-                   metavar="START:END", help="periods, local dates, end exclusive")
+    s.add_argument("--periods", nargs="+", default=None,
+                   metavar="START:END", help="periods, local dates, end exclusive (default: "
+                   "2025-04-07:2025-05-05)")
     s.add_argument("--experiment", help="instead: a freshness experiment of the schedule "
                    "(e.g. F01_freshness)")
     s.add_argument("--data", help="village file or export folder (default: the shipped "

@@ -19,7 +19,7 @@ The controller re-plans every hour (the simulator's default) from what it
 knows then. Weekly MV peak reductions are pooled over the periods; the table
 gives their mean, its 95 % interval over weeks and the best week, and for
 each model and forecast the ratio of the real-time mean to the week-old mean
-(the report: 4.2 / 1.4 = 3) with its interval. Because every age runs over
+(the report: 4.2 / 1.4 = 3; a ratio of means) with its interval. Because every age runs over
 the same weeks, the ages are also compared week by week (:func:`paired`): the
 mean difference, its interval, and in how many weeks the fresher data did
 better. A weekly peak is one step of the week, so single weeks are noisy; the
@@ -39,8 +39,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["DATA_LAGS", "FORECASTS", "MODELS", "check_data_lags", "interval", "lag_name",
-           "paired", "plot", "ratio_interval", "run", "write"]
+__all__ = ["DATA_LAGS", "FORECASTS", "MODELS", "check_data_lags", "check_models",
+           "check_periods", "interval", "lag_name", "paired", "plot", "ratio_interval", "run",
+           "write"]
 
 DATA_LAGS = ("15min", "1h", "1D", "2D", "7D")
 FORECASTS = ("persistence", "weather")
@@ -48,44 +49,50 @@ MODELS = ("M5", "M4+M5")
 #: How the data ages read in tables and figures.
 LAG_NAMES = {"15min": "15 minutes", "1h": "1 hour", "1D": "1 day", "2D": "2 days",
              "7D": "7 days"}
-#: Resamples of the bootstrap over weeks, and its seed (fixed: a rerun gives the same
-#: intervals bit for bit).
+#: Resamples of the bootstrap of the ratio fresh / week-old over weeks, and its seed (fixed:
+#: a rerun gives the same intervals bit for bit).
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 20_241_028
+#: Fewest paired weeks for the ratio's interval.
+RATIO_MIN_WEEKS = 20
 #: Two weekly MV peak reductions closer than this [percentage points] count as the same week
 #: in :func:`paired` (the weekly peak is often the same step, untouched by either plan).
 SAME_PP = 0.005
 
 
 def interval(values, level: float = 0.95) -> tuple[float, float]:
-    """A percentile bootstrap interval of the mean of ``values`` (weeks drawn with
-    replacement, :data:`BOOTSTRAP_RESAMPLES` times, seed :data:`BOOTSTRAP_SEED`; the same
-    interval on a rerun with the same NumPy).
+    """The Student-t interval of the mean of ``values``: mean +- t(n-1) s / sqrt(n).
 
-    Weeks are drawn as if independent, though neighbouring weeks share weather and season
-    (on F02's weeks a bootstrap of 4-week blocks gives nearly the same intervals). With few
-    weeks (a dozen) a percentile interval is somewhat narrower than it should be. Values
-    that are not finite are left out; NaN for fewer than two finite values.
+    Weeks are taken as independent, though neighbouring weeks share weather and season (on
+    F02's weeks a bootstrap of 4-week blocks gives nearly the same intervals); with few weeks
+    the interval is wide, as it should be (a percentile bootstrap, tried first, was too narrow
+    with a dozen weeks: an outside check, 2026-12-06). Values that are not finite are left
+    out; NaN for fewer than two finite values.
     """
+    from scipy import stats
+
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if len(x) < 2:
         return (np.nan, np.nan)
-    means = x[_draws(len(x))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return (float(low), float(high))
+    mean, half = x.mean(), 0.0
+    spread = x.std(ddof=1)
+    if spread > 0:
+        half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * spread / np.sqrt(len(x)))
+    return (float(mean - half), float(mean + half))
 
 
 def ratio_interval(fresh, old, level: float = 0.95) -> tuple[float, float]:
     """A percentile bootstrap interval of mean(``fresh``) / mean(``old``) over paired weeks
-    (the same weeks drawn for both, as :func:`interval` draws them). NaN where fewer than two
-    weeks are paired, or where a resample's mean of ``old`` is at or below zero (a ratio of
-    a gain to a loss means nothing)."""
+    (the same weeks drawn for both, :data:`BOOTSTRAP_RESAMPLES` times, seed
+    :data:`BOOTSTRAP_SEED`: the same interval on a rerun with the same NumPy). NaN where fewer
+    than :data:`RATIO_MIN_WEEKS` weeks are paired (a percentile interval of few weeks is too
+    narrow), or where a resample's mean of either is at or below zero (a ratio of a gain to a
+    loss means nothing)."""
     a, b = np.asarray(fresh, dtype=float), np.asarray(old, dtype=float)
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
-    if len(a) < 2:
+    if len(a) < RATIO_MIN_WEEKS:
         return (np.nan, np.nan)
     idx = _draws(len(a))
     num, den = a[idx].mean(axis=1), b[idx].mean(axis=1)
@@ -122,7 +129,7 @@ def paired(weekly: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
         One row per model, forecast and pair: ``fresher`` and ``older`` (data lags and
         their names), ``weeks``, ``difference_mean_pp`` (fresher minus older, mean over
         weeks, percentage points of MV peak reduction), ``difference_ci_low_pp`` and
-        ``difference_ci_high_pp`` (95 % bootstrap interval of that mean, :func:`interval`),
+        ``difference_ci_high_pp`` (95 % interval of that mean, :func:`interval`),
         and the weeks in which the fresher data did better (``fresher_better``), the same
         within :data:`SAME_PP` (``same``) or worse (``older_better``).
     """
@@ -171,6 +178,31 @@ def check_data_lags(data_lags, village) -> pd.Timedelta:
     return step
 
 
+def check_periods(periods) -> list[tuple[str, str]]:
+    """``periods`` as (start, end) texts, refusing none and periods that overlap
+    (ValueError naming them)."""
+    periods = [(str(a), str(b)) for a, b in periods]
+    if not periods:
+        raise ValueError("the freshness study needs at least one period (start, end)")
+    spans = sorted((pd.Timestamp(a), pd.Timestamp(b), f"{a} to {b}") for a, b in periods)
+    for (_, end0, one), (start1, _, other) in zip(spans, spans[1:], strict=False):
+        if start1 < end0:  # a day in two periods: its weeks would count twice
+            raise ValueError(f"freshness periods {one} and {other} overlap (or are the same): "
+                             "each week would count twice in the means; give periods apart")
+    return periods
+
+
+def check_models(models) -> None:
+    """Refuse the baseline M1 and 'none' as studied models (ValueError): every run is
+    measured against M1, so M1 gives zeros, and 'none' steers nothing."""
+    if not list(models):
+        raise ValueError("the freshness study needs at least one model")
+    if bad := [m for m in models if m in ("M1", "none")]:
+        raise ValueError(f"models {bad}: the freshness study measures each model against M1 "
+                         "(its baseline) and 'none' steers no battery; choose steering models "
+                         "such as M5 or M4+M5")
+
+
 def lag_name(lag: str, step: pd.Timedelta) -> str:
     """How a data age reads in tables and figures: "real time" when it is the data's step."""
     return "real time" if pd.Timedelta(lag) == step else LAG_NAMES[lag]
@@ -207,14 +239,8 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     from ansen.metrics import battery_use, cost_saving, weekly_mv_peak_reduction
     from ansen.scenarios import tariff_of
 
-    periods = [(str(a), str(b)) for a, b in periods]
-    if not periods:
-        raise ValueError("the freshness study needs at least one period (start, end)")
-    spans = sorted((pd.Timestamp(a), pd.Timestamp(b), f"{a} to {b}") for a, b in periods)
-    for (_, end0, one), (start1, _, other) in zip(spans, spans[1:], strict=False):
-        if start1 < end0:  # a day in two periods: its weeks would count twice
-            raise ValueError(f"freshness periods {one} and {other} overlap (or are the same): "
-                             "each week would count twice in the means; give periods apart")
+    periods = check_periods(periods)
+    check_models(models)
     tariff = tariff or tariff_of(village)  # steered and billed alike
     unknown = [lag for lag in data_lags if lag not in LAG_NAMES]
     if unknown:
@@ -227,7 +253,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     variants = [(m, "perfect", duration_text(step)) for m in models] + [
         (m, f, lag) for m in models for f in forecasts for lag in data_lags]
     weekly, other = [], {}
-    bases, lookahead = {}, None
+    bases, lookahead, said = {}, None, []
     for start, end in periods:  # every period's baseline first: a bad period fails at once
         base = bases[start, end] = ansen.simulate(village, "M1", start, end, progress=progress,
                                                   tariff=tariff)
@@ -240,8 +266,15 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
         common = {"solver": solver, "progress": progress, "tariff": tariff}
         base = bases[start, end]
         for model, kind, lag in variants:
-            r = ansen.simulate(village, model, start, end, forecast=kind, data_lag=lag,
-                               seed=seed, **common, **params)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                r = ansen.simulate(village, model, start, end, forecast=kind, data_lag=lag,
+                                   seed=seed, **common, **params)
+            for w in caught:  # said again here, and kept for freshness.md
+                text = f"{model}, {kind}, data age {lag}, {start} to {end}: {w.message}"
+                if text not in said:
+                    said.append(text)
+                    warnings.warn(text, w.category, stacklevel=2)
             lookahead = json.loads(r.attrs["params"])["replan_lookahead_hours"]
             w = weekly_mv_peak_reduction(r, base)
             weekly += [{"model": model, "forecast": kind, "data_lag": lag, "period": start,
@@ -276,7 +309,9 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
                                                                weights=steps)),
         })
     freshest = min(data_lags, key=pd.Timedelta)
-    table = _with_ratios(pd.DataFrame(rows), freshest)
+    # the ratio is real time over week-old: without real time among the ages, none
+    table = _with_ratios(pd.DataFrame(rows), freshest if pd.Timedelta(freshest) == step
+                         else None)
     table["fresh_over_week_old_ci_low"] = np.nan
     table["fresh_over_week_old_ci_high"] = np.nan
     for i in table.index[table["fresh_over_week_old"].notna()]:
@@ -288,17 +323,20 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
             ratio_interval(wide[freshest], wide["7D"]))
     names = {lag: lag_name(lag, step) for lag in data_lags}
     return {"table": table, "weekly": weekly, "paired": paired(weekly, names),
-            "periods": periods, "replan_lookahead_hours": lookahead,
+            "periods": periods, "replan_lookahead_hours": lookahead, "warnings": said,
             "village": str(village.attrs.get("name", "?")), "tariff": tariff.label}
 
 
-def _with_ratios(table: pd.DataFrame, freshest: str) -> pd.DataFrame:
+def _with_ratios(table: pd.DataFrame, freshest: str | None) -> pd.DataFrame:
     """``table`` with ``fresh_over_week_old``: per model and forecast, the mean MV peak
     reduction with data of age ``freshest`` (real time: the shortest age asked) over that
     with week-old data, on the fresh row; NaN elsewhere, and where either reduction is at or
-    below zero (a ratio of a gain to a loss means nothing)."""
+    below zero (a ratio of a gain to a loss means nothing); none at all with ``freshest``
+    None (real time not among the ages) or week-old itself."""
     table = table.copy()
     table["fresh_over_week_old"] = np.nan
+    if freshest is None or freshest == "7D":
+        return table
     for (_, kind), g in table.groupby(["model", "forecast"]):
         fresh = g.loc[g["data_lag"] == freshest, "mv_peak_reduction_mean_pct"]
         old = g.loc[g["data_lag"] == "7D", "mv_peak_reduction_mean_pct"]
@@ -434,6 +472,7 @@ def markdown(result: dict) -> str:
     def span(low, high):
         return "n/a" if pd.isna(low) or pd.isna(high) else f"{fmt(low)} to {fmt(high)}"
 
+    notes = result.get("warnings") or []
     lines = ["# MV peak reduction against the age of the grid data (same weeks)", "",
              f"Village: {result.get('village', '?')}; tariff: {result.get('tariff', '?')} "
              "(the data file and code: provenance.json). "
@@ -442,6 +481,16 @@ def markdown(result: dict) -> str:
              "controller re-plans every hour" + _lookahead_text(result.get(
                  "replan_lookahead_hours", "?")) + ". Report (NO-GIZMOS 2026): M5 4.2 % with "
              "fresh data, 1.4 % with week-old data (ratio 3), in different seasons.", "",
+             "How to read it: the data age is how old the grid measurements (transformers, "
+             "MV feeder) are when the controller decides; the batteries' own meters are always "
+             "known at once. Real time is the data's own step. Weeks are local Monday to "
+             "Sunday weeks with at least three days in a period (a shorter edge of a period is "
+             "left out, a longer one counts as a week). The real time / week-old column is the "
+             "ratio of the two means, n/a where real time or 7 days are not among the ages or "
+             "a mean is at or below zero."
+             + (f" **The runs warned {len(notes)} time(s); see 'Warnings of the runs' at the "
+                "end: a warning may mean a result is not what it says.**" if notes else ""),
+             "",
              "| model | forecast | data age | MV peak reduction, mean [%] | best week [%] | "
              "weeks | real time / week-old | full cycles per battery, all periods | "
              "saving vs M1 [EUR/household/month] |",
@@ -454,10 +503,12 @@ def markdown(result: dict) -> str:
                      f"{fmt(r['saving_eur_per_household_month'])} |")
     if "mv_peak_reduction_ci_low_pct" in t:
         ratio = "fresh_over_week_old_ci_low" in t
-        lines += ["", "95 % intervals over the weeks (percentile bootstrap of the weeks, drawn "
-                  "as if independent, seed fixed; ansen.freshness.interval and "
-                  "ratio_interval). They describe the spread of these weeks in this village "
-                  "under this controller, nothing beyond:", "",
+        lines += ["", "95 % intervals over the weeks, the weeks taken as independent: of each "
+                  "mean a Student-t interval (ansen.freshness.interval), of the ratio real time "
+                  "/ week-old (a ratio of the two means) a percentile bootstrap of paired weeks "
+                  f"with a fixed seed, given from {RATIO_MIN_WEEKS} weeks on and where the "
+                  "resampled means stay above zero (ratio_interval). They describe the spread "
+                  "of these weeks in this village under this controller, nothing beyond:", "",
                   "| model | forecast | data age | mean [%] | 95 % interval [%] |"
                   + (" real time / week-old | 95 % interval |" if ratio else ""),
                   "|---|---|---|---|---|" + ("---|---|" if ratio else "")]
@@ -487,4 +538,6 @@ def markdown(result: dict) -> str:
                   + span(r['difference_ci_low_pp'], r['difference_ci_high_pp']) + " | "
                   f"{r['fresher_better']} | {r['same']} | {r['older_better']} |"
                   for _, r in p.iterrows()]
+    if notes:
+        lines += ["", "## Warnings of the runs", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"

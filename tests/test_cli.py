@@ -177,6 +177,23 @@ CASES = {
     "freshness-of-a-run-experiment": (
         lambda t: ["freshness", "--experiment", "E03_M3_autumn2024", "--output", str(t / "r")], 2,
         "experiment E03_M3_autumn2024 is of kind 'run', not a freshness study"),
+    # refused before a kernel starts (outside check 12: the overlap failed inside the notebook,
+    # exit 1, after the folder's earlier result had been withdrawn)
+    "freshness-overlapping-periods": (
+        lambda t: ["freshness", "--periods", "2025-03-03:2025-03-24", "2025-03-17:2025-04-07",
+                   "--output", str(t / "r")], 2,
+        "freshness periods 2025-03-03 to 2025-03-24 and 2025-03-17 to 2025-04-07 overlap"),
+    "freshness-output-is-a-file": (
+        lambda t: (t / "f.txt").write_text("x") and ["freshness", "--output", str(t / "f.txt")],
+        2, "is a file: give a folder"),
+    "freshness-of-the-baseline": (
+        lambda t: ["freshness", "--models", "M1", "M5", "--output", str(t / "r")], 2,
+        "models ['M1']: the freshness study measures each model against M1"),
+    "freshness-experiment-and-periods": (
+        lambda t: ["freshness", "--experiment", "F01_freshness", "--periods",
+                   "2025-04-07:2025-04-14", "--output", str(t / "r")], 2,
+        "--experiment F01_freshness sets the study's periods, models, data ages and forecasts; "
+        "drop --periods"),
     "doctor": (lambda t: ["doctor"], 0, ""),
 }
 

@@ -352,8 +352,9 @@ def test_freshness_figure_has_only_the_ages_asked():
 
 
 def test_freshness_interval_of_the_mean_over_weeks():
-    """The bootstrap interval holds the mean, narrows with more weeks, is the same on a rerun
-    and is NaN for fewer than two weeks."""
+    """The interval holds the mean, narrows with more weeks, is wide with two weeks (a
+    percentile bootstrap gave the two weeks themselves), is the same on a rerun and is NaN
+    for fewer than two weeks."""
     from ansen.freshness import interval
 
     rng = np.random.default_rng(1)
@@ -364,6 +365,8 @@ def test_freshness_interval_of_the_mean_over_weeks():
     assert np.diff(interval(many))[0] < high - low
     assert interval([3.0, 3.0, 3.0]) == (3.0, 3.0)
     assert all(np.isnan(interval([1.0])))
+    two = interval([5.06, 5.44])
+    assert two[0] < 3.0 and two[1] > 7.5  # t(1) = 12.7: two weeks say little
     # 400 normal weeks: the width a normal approximation gives, 2 x 1.96 sd / sqrt(n), to 5 %
     x = rng.normal(1.0, 2.0, 400)
     width = np.diff(interval(x))[0]
@@ -383,8 +386,10 @@ def test_freshness_ratio_interval_of_fresh_over_week_old():
     low, high = ratio_interval(fresh, old)
     assert low < fresh.mean() / old.mean() < high
     assert ratio_interval(old, old) == (1.0, 1.0)  # paired: the same weeks on both sides
-    assert all(np.isnan(ratio_interval([2.0, 3.0, 1.0], [0.5, -2.0, 0.4])))
-    assert all(np.isnan(ratio_interval([2.0], [1.0])))
+    # week-old losses that make some resampled means negative: no ratio
+    assert all(np.isnan(ratio_interval(np.ones(30), np.tile([-3.0, 3.2], 15))))
+    # too few weeks for a percentile interval
+    assert all(np.isnan(ratio_interval(fresh[:10], old[:10])))
 
 
 def test_freshness_paired_compares_the_ages_week_by_week():
@@ -423,3 +428,33 @@ def test_freshness_paired_compares_the_ages_week_by_week():
     # a week twice is refused, naming it
     with pytest.raises(ValueError, match=r"the week 2025-04-14 of data age 1D is there more"):
         paired(pd.concat([weekly, weekly.iloc[[5]]]))
+
+
+def test_freshness_study_reports_its_runs_warnings():
+    """Warnings of the runs (here forecasts that borrow days before the data begin, so the
+    week-old run is not on week-old data) stayed in the notebook's stderr; freshness.md now
+    lists them and says so at its top (outside check 12)."""
+    from ansen import freshness
+
+    v = tiny(days=9)
+    with pytest.warns(UserWarning, match=r"M5, persistence, data age 7D, 2025-06-03 to "):
+        out = freshness.run(v, [("2025-06-03", "2025-06-10")], models=["M5"],
+                            data_lags=["15min", "7D"], forecasts=["persistence"],
+                            progress=False)
+    assert any("data age 7D" in w for w in out["warnings"])
+    text = freshness.markdown(out)
+    assert "The runs warned" in text and "## Warnings of the runs" in text
+    assert text.count("- M5, persistence, data age 7D") == len(
+        [w for w in out["warnings"] if w.startswith("M5, persistence, data age 7D")])
+
+
+def test_freshness_ratio_only_against_real_time():
+    """With 1D and 7D asked, the column 'real time / week-old' held 1 day / 7 days; with 7D
+    alone, 7 days / 7 days = 1.00 (outside check 12)."""
+    from ansen import freshness
+
+    v = tiny(days=16)
+    for lags in (["1D", "7D"], ["7D"]):
+        out = freshness.run(v, [("2025-06-09", "2025-06-16")], models=["M5"], data_lags=lags,
+                            forecasts=["persistence"], progress=False)
+        assert out["table"]["fresh_over_week_old"].isna().all(), lags
