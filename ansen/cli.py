@@ -24,8 +24,12 @@ MODEL_IDS = ("none", "M0", "M1", "M2", "M3", "M4", "M5", "M6", "M4+M5")
 #: Forecasts (``ansen.forecast.FORECASTS``) and LP solvers (``ansen.models.lp.BACKENDS``).
 FORECAST_KINDS = ("perfect", "persistence", "profile", "weather")
 SOLVERS = ("highs", "glpk")
-#: Data ages of the freshness study (``ansen.freshness.DATA_LAGS``).
+#: Data ages, models and forecasts of the freshness study (``ansen.freshness.DATA_LAGS``,
+#: ``MODELS``, ``FORECASTS``) and its default period.
 FRESHNESS_LAGS = ("15min", "1h", "1D", "2D", "7D")
+FRESHNESS_MODELS = ("M5", "M4+M5")
+FRESHNESS_FORECASTS = ("persistence", "weather")
+FRESHNESS_PERIOD = "2025-04-07:2025-05-05"
 
 DESCRIPTION = f"""\
 Open reproduction package of the Ansen home-battery pilot (NO-GIZMOS, 2024-2025).
@@ -261,29 +265,29 @@ def cmd_freshness(args) -> int:
 
         experiment = get_experiment(args.experiment)
         check_kind(experiment, "freshness")
-        given = [a for a, v in (("--periods", args.periods), ("--data-lags", args.data_lags))
-                 if v is not None]
-        if given or args.models != ["M5", "M4+M5"] \
-                or args.forecasts != ["persistence", "weather"]:
+        given = [option for option, value in (
+            ("--periods", args.periods), ("--models", args.models),
+            ("--data-lags", args.data_lags), ("--forecasts", args.forecasts))
+            if value is not None]
+        if given:
             raise ValueError(f"--experiment {args.experiment} sets the study's periods, models, "
-                             "data ages and forecasts; drop "
-                             + (", ".join(given) if given else "the other study settings")
-                             + " or drop --experiment")
-    else:
-        freshness.check_models(args.models)
-    if args.periods is None:
-        args.periods = ["2025-04-07:2025-05-05"]
+                             f"data ages and forecasts; drop {', '.join(given)} or drop "
+                             "--experiment")
+    models = list(args.models or FRESHNESS_MODELS)
+    forecasts = list(args.forecasts or FRESHNESS_FORECASTS)
+    if experiment is None:
+        freshness.check_models(models)
     bad = [lag for lag in lags if lag not in FRESHNESS_LAGS]
     if bad:
         raise ValueError(f"--data-lags {bad}: use any of {', '.join(FRESHNESS_LAGS)}")
-    periods = []
-    for p in args.periods:
+    periods = []  # the periods given (an experiment's are checked on the data below)
+    for p in [] if experiment is not None else args.periods or [FRESHNESS_PERIOD]:
         start, sep, end = p.partition(":")
         if not sep or not start or not end:
             raise ValueError(f"--periods {p!r}: write each period as START:END (local dates, "
-                             "end exclusive), e.g. 2025-04-07:2025-05-05")
+                             f"end exclusive), e.g. {FRESHNESS_PERIOD}")
         periods.append(list(check_period(start, end, f"--periods {p!r}")))
-    if not args.experiment:
+    if experiment is None:
         freshness.check_periods(periods)  # overlaps, before a kernel starts
     if args.data or not args.experiment:  # the data (loading validates) and the periods,
         from ansen.data.schema import validate  # before a kernel starts
@@ -300,13 +304,12 @@ def cmd_freshness(args) -> int:
                 print(f"data ages {short} left out: shorter than the data's step "
                       f"({duration_text(step)}), the freshest a controller can know", file=sys.stderr)
         freshness.check_data_lags(lags, village)
+        checked = periods
         if experiment is not None:  # the study's own periods and ages on this data
             freshness.check_data_lags(experiment.params.get("data_lags", lags), village)
-            periods = [list(p) for p in experiment.params.get("periods", [])]
-        for start, end in periods:
+            checked = [list(p) for p in experiment.params.get("periods", [])]
+        for start, end in checked:
             validate(village, start=start, end=end)
-        if experiment is not None:
-            periods = []
     out.mkdir(parents=True, exist_ok=True)
     nb = out / "freshness.ipynb"
     data = os.path.relpath(Path(args.data).resolve(), out.resolve()) if args.data else ""
@@ -314,8 +317,8 @@ def cmd_freshness(args) -> int:
         params = {"experiment_id": args.experiment}
     else:
         params = {"experiment_id": "", "name": out.resolve().name,
-                  "periods_json": json.dumps(periods), "models_json": json.dumps(args.models),
-                  "data_lags_json": json.dumps(lags), "forecasts_json": json.dumps(args.forecasts)}
+                  "periods_json": json.dumps(periods), "models_json": json.dumps(models),
+                  "data_lags_json": json.dumps(lags), "forecasts_json": json.dumps(forecasts)}
     execute(NOTEBOOKS / "freshness.ipynb", nb, {**params, "data_path": data, "solver": args.solver,
                                                  "output_dir": "."}, cwd=out, progress=True)
     print(f"executed {nb}; freshness.md, freshness.csv, weekly.csv, paired.csv and "
@@ -973,16 +976,17 @@ def build_parser() -> argparse.ArgumentParser:
                 "paired.csv (the ages compared week by week), a figure and provenance.json into "
                 "--output. "
                 "The schedule's F01_freshness is the study of `ansen reproduce`.")
-    s.add_argument("--models", nargs="+", default=["M5", "M4+M5"], choices=MODEL_IDS,
-                   metavar="MODEL", help="steering models")
+    s.add_argument("--models", nargs="+", default=None, choices=MODEL_IDS,
+                   metavar="MODEL", help=f"steering models (default: {' '.join(FRESHNESS_MODELS)})")
     s.add_argument("--data-lags", nargs="+", default=None, metavar="AGE",
                    help=f"ages of the grid data: any of {', '.join(FRESHNESS_LAGS)} (default: "
                    "all that are not shorter than the data's step)")
-    s.add_argument("--forecasts", nargs="+", default=["persistence", "weather"],
-                   choices=FORECAST_KINDS, metavar="KIND", help="forecast kinds")
+    s.add_argument("--forecasts", nargs="+", default=None, choices=FORECAST_KINDS,
+                   metavar="KIND",
+                   help=f"forecast kinds (default: {' '.join(FRESHNESS_FORECASTS)})")
     s.add_argument("--periods", nargs="+", default=None,
                    metavar="START:END", help="periods, local dates, end exclusive (default: "
-                   "2025-04-07:2025-05-05)")
+                   f"{FRESHNESS_PERIOD})")
     s.add_argument("--experiment", help="instead: a freshness experiment of the schedule "
                    "(e.g. F01_freshness)")
     s.add_argument("--data", help="village file or export folder (default: the shipped "

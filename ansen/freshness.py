@@ -137,13 +137,7 @@ def paired(weekly: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
     rows = []
     aged = weekly[weekly["forecast"] != "perfect"]
     for (model, kind), g in aged.groupby(["model", "forecast"], sort=False):
-        twice = g.duplicated(["period", "week", "data_lag"])
-        if twice.any():
-            first = g[twice].iloc[0]
-            raise ValueError(f"weekly results of {model}, {kind}: the week {first['week']} "
-                             f"of data age {first['data_lag']} is there more than once")
-        wide = g.pivot(index=["period", "week"], columns="data_lag",
-                       values="mv_peak_reduction_pct")
+        wide = _by_week(g, model, kind)
         lags = sorted(wide.columns, key=pd.Timedelta)
         pairs = [(lags[0], lag) for lag in lags[1:]]
         pairs += [(a, b) for a, b in zip(lags[1:], lags[2:], strict=False)]
@@ -163,6 +157,17 @@ def paired(weekly: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
         "model", "forecast", "fresher", "older", "fresher_age", "older_age", "weeks",
         "difference_mean_pp", "difference_ci_low_pp", "difference_ci_high_pp",
         "fresher_better", "same", "older_better"])
+
+
+def _by_week(g: pd.DataFrame, model: str, kind: str) -> pd.DataFrame:
+    """One model's and forecast's weekly reductions, a row per (period, week) and a column
+    per data lag; a week given twice for one age is refused (ValueError)."""
+    twice = g.duplicated(["period", "week", "data_lag"])
+    if twice.any():
+        first = g[twice].iloc[0]
+        raise ValueError(f"weekly results of {model}, {kind}: the week {first['week']} "
+                         f"of data age {first['data_lag']} is there more than once")
+    return g.pivot(index=["period", "week"], columns="data_lag", values="mv_peak_reduction_pct")
 
 
 def check_data_lags(data_lags, village) -> pd.Timedelta:
@@ -316,9 +321,8 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     table["fresh_over_week_old_ci_high"] = np.nan
     for i in table.index[table["fresh_over_week_old"].notna()]:
         model, kind = table.at[i, "model"], table.at[i, "forecast"]
-        g = weekly[(weekly["model"] == model) & (weekly["forecast"] == kind)]
-        wide = g.pivot(index=["period", "week"], columns="data_lag",
-                       values="mv_peak_reduction_pct")
+        wide = _by_week(weekly[(weekly["model"] == model) & (weekly["forecast"] == kind)],
+                        model, kind)
         table.loc[i, ["fresh_over_week_old_ci_low", "fresh_over_week_old_ci_high"]] = (
             ratio_interval(wide[freshest], wide["7D"]))
     names = {lag: lag_name(lag, step) for lag in data_lags}

@@ -81,6 +81,8 @@ LOAD_DAYS = 3
 ENVELOPE_DAYS = 15
 #: Days of data before the run on which the PV shares are fitted.
 FIT_DAYS = 28
+#: Days ahead of its issue time covered by one NWP run's errors (the horizon is shorter).
+NWP_DAYS = 3
 
 
 def _envelope(x: np.ndarray, spd: int) -> np.ndarray:
@@ -222,16 +224,21 @@ class WeatherForecasts:
         return 0.5 * (lo + hi)
 
     def _z(self, issue: pd.Timestamp) -> tuple[int, np.ndarray]:
-        """Unit AR(1) noise of one NWP run on the run's steps from its issue time on."""
+        """Unit AR(1) noise of one NWP run on the steps from its issue time on.
+
+        Always NWP_DAYS days of steps, drawn from ``(seed, issue hour)``: a run
+        issued near the end of a simulation has the same errors as in a longer
+        simulation (the steps after the simulation's end are never read).
+        """
         cached = self._errors.get(issue)
         if cached is None:
             first = int(self.times.searchsorted(issue))
-            count = max(0, min(len(self.times), first + 3 * self.spd) - first)
+            count = NWP_DAYS * self.spd
             hours = int(issue.value // 3_600_000_000_000)
             rng = np.random.default_rng([self.seed, hours])
             u = rng.standard_normal(count)
-            z = np.empty(count)
             prev = rng.standard_normal()  # stationary start
+            z = np.empty(count)
             a = np.sqrt(1.0 - self.phi ** 2)
             for i in range(count):
                 prev = self.phi * prev + a * u[i]

@@ -72,6 +72,15 @@ def test_model_forecast_and_solver_lists_match_the_library():
     assert SOLVERS == tuple(BACKENDS)
 
 
+def test_freshness_defaults_match_the_library():
+    from ansen import freshness
+    from ansen.cli import FRESHNESS_FORECASTS, FRESHNESS_LAGS, FRESHNESS_MODELS
+
+    assert FRESHNESS_LAGS == freshness.DATA_LAGS
+    assert FRESHNESS_MODELS == freshness.MODELS
+    assert FRESHNESS_FORECASTS == freshness.FORECASTS
+
+
 def _parsers():
     import argparse
 
@@ -194,6 +203,10 @@ CASES = {
                    "2025-04-07:2025-04-14", "--output", str(t / "r")], 2,
         "--experiment F01_freshness sets the study's periods, models, data ages and forecasts; "
         "drop --periods"),
+    "freshness-experiment-and-models": (  # even the default models, given, are refused
+        lambda t: ["freshness", "--experiment", "F01_freshness", "--models", "M5", "M4+M5",
+                   "--forecasts", "weather", "--output", str(t / "r")], 2,
+        "drop --models, --forecasts or drop --experiment"),
     "doctor": (lambda t: ["doctor"], 0, ""),
 }
 

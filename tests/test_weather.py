@@ -127,3 +127,31 @@ def test_only_forecasts_that_read_before_the_data_count_as_padded():
         later = ansen.simulate(v, "M2", "2025-06-06", forecast="weather", progress=False)
     assert run.attrs["padded_decisions"] == 3
     assert later.attrs["padded_decisions"] == 0
+
+
+@pytest.mark.parametrize("lag", ["15min", "1D"])
+def test_a_weather_forecast_does_not_depend_on_where_the_run_ends(lag):
+    """The NWP runs issued in a run's last days have the errors a longer run gives them."""
+    v = cloudy()
+    end = 36 * 96 + 40  # 10:00 on day 36
+    short = v.isel(time=slice(0, end))
+    sites = np.flatnonzero(v["battery_kwh"].values > 0)
+    onehot = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    tr = (v["load_kw"] - v["pv_kw"]).values @ onehot + v["transformer_rest_kw"].values
+    mv = v["mv_kw"].values
+
+    def forecasts(run):
+        known = Information(data_lag=lag).bind(run.indexes["time"])
+        n = run.sizes["time"]
+        return make_forecasts("weather", v, 0, run, known, sites, tr[:n], mv[:n], seed=5,
+                              start=30 * 96)
+
+    whole, cut = forecasts(v), forecasts(short)
+    checked = 0
+    for now in range(end - 4 * 96, end, 5):
+        pairs = zip(whole.horizon(now, end - now, now), cut.horizon(now, end - now, now),
+                    strict=True)
+        for a, b in pairs:
+            np.testing.assert_array_equal(a, b)
+        checked += 1
+    assert checked > 70
