@@ -366,8 +366,8 @@ def plot(table: pd.DataFrame, axes=None):
 
     models = list(dict.fromkeys(table["model"]))
     if axes is None:
-        _, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4.2), squeeze=False,
-                               sharey=True)
+        _, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 5.4), squeeze=False,
+                               sharey=True, layout="constrained")
         axes = axes[0]
     aged = table[table["forecast"] != "perfect"]
     # the ages asked (the perfect bound's own age, the step, is not one unless asked)
@@ -405,7 +405,8 @@ def plot(table: pd.DataFrame, axes=None):
         ax.set(xlabel="age of the grid data at the decision",
                ylabel="MV peak reduction, mean of weeks [%]\n(bars: 95 % interval)",
                title=f"{model} vs M1")
-        ax.legend(fontsize="small")
+        # below the axes: inside, it covered error bars (and which ones depends on the data)
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
     return axes
 
 

@@ -81,7 +81,9 @@ LOAD_DAYS = 3
 ENVELOPE_DAYS = 15
 #: Days of data before the run on which the PV shares are fitted.
 FIT_DAYS = 28
-#: Days ahead of its issue time covered by one NWP run's errors (the horizon is shorter).
+#: Days ahead of its issue time covered by one NWP run's errors. The default horizon (35 h)
+#: and the newest run (at most 10 h old) stay within them; a step further ahead (a
+#: ``horizon_hours`` above about 62 h) repeats the error of the last one.
 NWP_DAYS = 3
 
 
@@ -253,8 +255,7 @@ class WeatherForecasts:
         issue = self.known.nwp_issue(now)
         first, z = self._z(issue)
         idx = np.arange(t0, t0 + n)
-        pos = np.clip(idx - first, 0, len(z) - 1) if len(z) else np.zeros(n, int)
-        zz = z[pos] if len(z) else np.zeros(n)
+        zz = z[np.clip(idx - first, 0, len(z) - 1)]
         lead = (self.times[np.minimum(idx, len(self.times) - 1)] - issue) / pd.Timedelta(hours=1)
         return self.sigma0 * self._gain(self.k[np.minimum(idx, len(self.k) - 1)],
                                         np.asarray(lead, dtype=float)) * zz
