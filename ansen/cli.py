@@ -276,7 +276,7 @@ def cmd_freshness(args) -> int:
     models = list(args.models or FRESHNESS_MODELS)
     forecasts = list(args.forecasts or FRESHNESS_FORECASTS)
     if experiment is None:
-        freshness.check_models(models)
+        freshness.check_variants(models, forecasts, lags)
     bad = [lag for lag in lags if lag not in FRESHNESS_LAGS]
     if bad:
         raise ValueError(f"--data-lags {bad}: use any of {', '.join(FRESHNESS_LAGS)}")
@@ -309,7 +309,13 @@ def cmd_freshness(args) -> int:
             freshness.check_data_lags(experiment.params.get("data_lags", lags), village)
             checked = [list(p) for p in experiment.params.get("periods", [])]
         for start, end in checked:
-            validate(village, start=start, end=end)
+            try:
+                validate(village, start=start, end=end)
+            except ValueError as exc:
+                if experiment is None:
+                    raise
+                raise ValueError(f"{args.experiment}'s period {start} to {end} on "
+                                 f"{args.data}: {exc}") from exc
     out.mkdir(parents=True, exist_ok=True)
     nb = out / "freshness.ipynb"
     data = os.path.relpath(Path(args.data).resolve(), out.resolve()) if args.data else ""

@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["DATA_LAGS", "FORECASTS", "MODELS", "check_data_lags", "check_models",
-           "check_periods", "interval", "lag_name", "paired", "plot", "ratio_interval", "run",
-           "write"]
+           "check_periods", "check_variants", "interval", "lag_name", "paired", "plot",
+           "ratio_interval", "run", "write"]
 
 DATA_LAGS = ("15min", "1h", "1D", "2D", "7D")
 FORECASTS = ("persistence", "weather")
@@ -194,7 +194,36 @@ def check_periods(periods) -> list[tuple[str, str]]:
         if start1 < end0:  # a day in two periods: its weeks would count twice
             raise ValueError(f"freshness periods {one} and {other} overlap (or are the same): "
                              "each week would count twice in the means; give periods apart")
+        last = (end0 - pd.Timedelta(days=1)).normalize()
+        if start1.normalize() - pd.Timedelta(days=start1.weekday()) <= last:  # same Mon-Sun
+            monday = (last - pd.Timedelta(days=last.weekday())).date()
+            raise ValueError(f"freshness periods {one} and {other} both hold days of the week "
+                             f"of {monday} (Monday to Sunday): the study counts weeks, and that "
+                             "week would count twice, split in two; give periods that share no "
+                             "week (e.g. each from a Monday to a Monday)")
     return periods
+
+
+def check_variants(models, forecasts, data_lags) -> None:
+    """Refuse what the study cannot run as asked (ValueError naming it): a value given
+    twice (its weeks would count twice), 'perfect' among the forecasts (it always runs, as
+    the bound), an unknown forecast kind, and the models :func:`check_models` refuses."""
+    from ansen.forecast import FORECASTS as KINDS
+
+    check_models(models)
+    for what, values in (("models", models), ("forecasts", forecasts),
+                         ("data ages", data_lags)):
+        if twice := sorted({v for v in values if list(values).count(v) > 1}):
+            raise ValueError(f"freshness {what}: {twice} given more than once; give each once")
+    if not list(forecasts):
+        raise ValueError("the freshness study needs at least one forecast kind")
+    if "perfect" in forecasts:
+        raise ValueError("freshness forecasts: 'perfect' always runs, as the bound of every "
+                         "model; give the forecasts a controller could have (persistence, "
+                         "profile, weather)")
+    if unknown := [f for f in forecasts if f not in KINDS]:
+        raise ValueError(f"freshness forecasts {unknown}: use any of "
+                         f"{', '.join(k for k in KINDS if k != 'perfect')}")
 
 
 def check_models(models) -> None:
@@ -235,17 +264,20 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     dict
         ``table`` (one row per model, forecast, data age: mean weekly MV peak
         reduction [%] with its 95 % interval over weeks (:func:`interval`), the best week,
-        weeks, the ratio real-time / week-old, cycles, saving [EUR/household/month] against
+        weeks, the ratio real-time / week-old, cycles, saving [EUR per battery household and
+        month, before battery wear] against
         M1; the ratio's 95 % interval, :func:`ratio_interval`), ``weekly`` (every week's
         reduction, long format), ``paired`` (the ages compared week by week,
-        :func:`paired`), ``periods`` and ``replan_lookahead_hours`` (of the runs).
+        :func:`paired`), ``periods``, ``replan_lookahead_hours`` (of the runs) and
+        ``warnings`` (each text the runs warned once, with the runs that gave it; said
+        again as it first comes).
     """
     import ansen
     from ansen.metrics import battery_use, cost_saving, weekly_mv_peak_reduction
     from ansen.scenarios import tariff_of
 
     periods = check_periods(periods)
-    check_models(models)
+    check_variants(models, forecasts, data_lags)
     tariff = tariff or tariff_of(village)  # steered and billed alike
     unknown = [lag for lag in data_lags if lag not in LAG_NAMES]
     if unknown:
@@ -258,7 +290,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     variants = [(m, "perfect", duration_text(step)) for m in models] + [
         (m, f, lag) for m in models for f in forecasts for lag in data_lags]
     weekly, other = [], {}
-    bases, lookahead, said = {}, None, []
+    bases, lookahead, said = {}, None, {}  # warning text -> the runs that gave it
     for start, end in periods:  # every period's baseline first: a bad period fails at once
         base = bases[start, end] = ansen.simulate(village, "M1", start, end, progress=progress,
                                                   tariff=tariff)
@@ -275,11 +307,13 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
                 warnings.simplefilter("always")
                 r = ansen.simulate(village, model, start, end, forecast=kind, data_lag=lag,
                                    seed=seed, **common, **params)
-            for w in caught:  # said again here, and kept for freshness.md
-                text = f"{model}, {kind}, data age {lag}, {start} to {end}: {w.message}"
-                if text not in said:
-                    said.append(text)
-                    warnings.warn(text, w.category, stacklevel=2)
+            for w in caught:  # said again here (once per text), and kept for freshness.md
+                runs = said.setdefault(str(w.message), [])
+                label = f"{model}, {kind}, data age {lag}, {start} to {end}"
+                if not runs:
+                    warnings.warn(f"{label}: {w.message}", w.category, stacklevel=2)
+                if label not in runs:
+                    runs.append(label)
             lookahead = json.loads(r.attrs["params"])["replan_lookahead_hours"]
             w = weekly_mv_peak_reduction(r, base)
             weekly += [{"model": model, "forecast": kind, "data_lag": lag, "period": start,
@@ -327,8 +361,16 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
             ratio_interval(wide[freshest], wide["7D"]))
     names = {lag: lag_name(lag, step) for lag in data_lags}
     return {"table": table, "weekly": weekly, "paired": paired(weekly, names),
-            "periods": periods, "replan_lookahead_hours": lookahead, "warnings": said,
+            "periods": periods, "replan_lookahead_hours": lookahead,
+            "warnings": [_runs_text(text, runs) for text, runs in said.items()],
             "village": str(village.attrs.get("name", "?")), "tariff": tariff.label}
+
+
+def _runs_text(text: str, runs: list) -> str:
+    """A warning as freshness.md lists it: the runs that gave it, then its text."""
+    if len(runs) == 1:
+        return f"{runs[0]}: {text}"
+    return f"{runs[0]} and {len(runs) - 1} more run(s): {text}"
 
 
 def _with_ratios(table: pd.DataFrame, freshest: str | None) -> pd.DataFrame:
@@ -354,7 +396,8 @@ def _with_ratios(table: pd.DataFrame, freshest: str | None) -> pd.DataFrame:
 def plot(table: pd.DataFrame, axes=None):
     """MV peak reduction against data age, a line per forecast kind, a panel per model.
 
-    Bars: the 95 % interval of each mean over weeks (where the table has it). The
+    Bars: the 95 % interval of each mean over weeks (where the table has it); the weeks
+    behind each mean in the panel's title. The
     perfect-forecast bound is a dashed line; the report's two M5 figures (4.2 % fresh,
     1.4 % week-old) are grey crosses.
 
@@ -404,10 +447,20 @@ def plot(table: pd.DataFrame, axes=None):
         ax.set_xticks(x, [names.get(lag, lag) for lag in lags])
         ax.set(xlabel="age of the grid data at the decision",
                ylabel="MV peak reduction, mean of weeks [%]\n(bars: 95 % interval)",
-               title=f"{model} vs M1")
+               title=f"{model} vs M1" + _weeks_text(t))
         # below the axes: inside, it covered error bars (and which ones depends on the data)
         ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
     return axes
+
+
+def _weeks_text(t: pd.DataFrame) -> str:
+    """ ", 69 weeks" when every point of a panel is a mean of as many weeks (else ", 11-12
+    weeks"), for the panel's title."""
+    weeks = t["weeks"].dropna().astype(int) if "weeks" in t else pd.Series(dtype=int)
+    if not len(weeks):
+        return ""
+    low, high = int(weeks.min()), int(weeks.max())
+    return f", {low} weeks" if low == high else f", {low}-{high} weeks"
 
 
 def write(result: dict, folder, *, experiment_id: str = "freshness", experiment=None,
@@ -498,7 +551,7 @@ def markdown(result: dict) -> str:
              "",
              "| model | forecast | data age | MV peak reduction, mean [%] | best week [%] | "
              "weeks | real time / week-old | full cycles per battery, all periods | "
-             "saving vs M1 [EUR/household/month] |",
+             "saving vs M1 [EUR/battery household/month, before wear] |",
              "|---|---|---|---|---|---|---|---|---|"]
     for _, r in t.iterrows():
         lines.append(f"| {r['model']} | {r['forecast']} | {r['data_age']} | "

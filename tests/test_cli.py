@@ -207,6 +207,16 @@ CASES = {
         lambda t: ["freshness", "--experiment", "F01_freshness", "--models", "M5", "M4+M5",
                    "--forecasts", "weather", "--output", str(t / "r")], 2,
         "drop --models, --forecasts or drop --experiment"),
+    "freshness-perfect-forecast": (
+        lambda t: ["freshness", "--forecasts", "persistence", "perfect", "--output",
+                   str(t / "r")], 2, "'perfect' always runs, as the bound of every model"),
+    "freshness-model-twice": (
+        lambda t: ["freshness", "--models", "M5", "M5", "--output", str(t / "r")], 2,
+        "freshness models: ['M5'] given more than once"),
+    "freshness-periods-share-a-week": (
+        lambda t: ["freshness", "--periods", "2025-04-07:2025-04-17", "2025-04-17:2025-04-28",
+                   "--output", str(t / "r")], 2,
+        "both hold days of the week of 2025-04-14"),
     "doctor": (lambda t: ["doctor"], 0, ""),
 }
 
@@ -713,3 +723,16 @@ def test_a_village_spec_beyond_the_price_model_s_months_says_how_to_extend_it(tm
     assert main(args) == 2
     assert "start_local = '01/06/2025': not a local date written YYYY-MM-DD" in \
         capsys.readouterr().err
+
+
+def test_freshness_experiment_on_other_data_names_the_experiments_period(tmp_path, capsys):
+    """The schedule's study on data without its weeks: the error said 'requested start
+    2024-10-28' without saying the date was F01's (outside check 13)."""
+    from tests.conftest import tiny
+
+    path = save(tiny(days=3), tmp_path / "v.nc")
+    assert main(["freshness", "--experiment", "F01_freshness", "--data", str(path),
+                 "--output", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "F01_freshness's period 2024-10-28 to 2024-11-25 on " in err, err
+    assert not (tmp_path / "r").exists()

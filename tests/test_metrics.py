@@ -446,6 +446,31 @@ def test_freshness_study_reports_its_runs_warnings():
     assert "The runs warned" in text and "## Warnings of the runs" in text
     assert text.count("- M5, persistence, data age 7D") == len(
         [w for w in out["warnings"] if w.startswith("M5, persistence, data age 7D")])
+    # a warning every run gives (less than a year of data) is said and listed once
+    year = [w for w in out["warnings"] if "less than a year of data" in w]
+    assert len(year) == 1 and "more run(s)" in year[0]
+
+
+def test_freshness_refuses_what_would_count_twice():
+    """A forecast, model or age given twice, 'perfect' (always run as the bound) and periods
+    that split a week between them made weeks count twice (outside check 13)."""
+    from ansen import freshness
+
+    with pytest.raises(ValueError, match=r"'perfect' always runs, as the bound"):
+        freshness.check_variants(["M5"], ["persistence", "perfect"], ["15min"])
+    with pytest.raises(ValueError, match=r"freshness forecasts: \['weather'\] given more"):
+        freshness.check_variants(["M5"], ["weather", "weather"], ["15min"])
+    with pytest.raises(ValueError, match=r"freshness data ages: \['1D'\] given more"):
+        freshness.check_variants(["M5"], ["weather"], ["1D", "15min", "1D"])
+    with pytest.raises(ValueError, match=r"forecasts \['cloudy'\]: use any of"):
+        freshness.check_variants(["M5"], ["cloudy"], ["1D"])
+    with pytest.raises(ValueError, match=r"both hold days of the week of 2025-04-14"):
+        freshness.check_periods([("2025-04-07", "2025-04-17"), ("2025-04-17", "2025-04-28")])
+    # a Monday to a Monday, back to back, shares no week
+    assert freshness.check_periods([("2025-04-07", "2025-04-14"), ("2025-04-14", "2025-04-21")])
+    with pytest.raises(ValueError, match=r"'perfect' always runs"):
+        freshness.run(tiny(days=9), [("2025-06-03", "2025-06-10")], models=["M5"],
+                      forecasts=["perfect"], data_lags=["15min"], progress=False)
 
 
 def test_freshness_ratio_only_against_real_time():
