@@ -189,18 +189,24 @@ def check_periods(periods) -> list[tuple[str, str]]:
     periods = [(str(a), str(b)) for a, b in periods]
     if not periods:
         raise ValueError("the freshness study needs at least one period (start, end)")
+    from ansen.metrics import MIN_WEEK_DAYS
+
     spans = sorted((pd.Timestamp(a), pd.Timestamp(b), f"{a} to {b}") for a, b in periods)
-    for (_, end0, one), (start1, _, other) in zip(spans, spans[1:], strict=False):
+    for (start0, end0, one), (start1, end1, other) in zip(spans, spans[1:], strict=False):
         if start1 < end0:  # a day in two periods: its weeks would count twice
             raise ValueError(f"freshness periods {one} and {other} overlap (or are the same): "
                              "each week would count twice in the means; give periods apart")
-        last = (end0 - pd.Timedelta(days=1)).normalize()
-        if start1.normalize() - pd.Timedelta(days=start1.weekday()) <= last:  # same Mon-Sun
-            monday = (last - pd.Timedelta(days=last.weekday())).date()
-            raise ValueError(f"freshness periods {one} and {other} both hold days of the week "
-                             f"of {monday} (Monday to Sunday): the study counts weeks, and that "
-                             "week would count twice, split in two; give periods that share no "
-                             "week (e.g. each from a Monday to a Monday)")
+        last = (end0 - pd.Timedelta(1, "ns")).normalize()
+        monday = last - pd.Timedelta(days=last.weekday())  # of the first one's last week
+        sunday_end = monday + pd.Timedelta(days=7)
+        enough = pd.Timedelta(days=MIN_WEEK_DAYS)  # what makes a part of a week count
+        if start1 < sunday_end and end0 - max(monday, start0) >= enough \
+                and min(sunday_end, end1) - start1 >= enough:
+            raise ValueError(f"freshness periods {one} and {other} each hold {MIN_WEEK_DAYS} "
+                             f"days or more of the week of {monday.date()} (Monday to Sunday): "
+                             "the study counts weeks, and that week would count twice, split "
+                             "in two; give periods that share no week (e.g. each from a Monday "
+                             "to a Monday)")
     return periods
 
 
@@ -208,22 +214,25 @@ def check_variants(models, forecasts, data_lags) -> None:
     """Refuse what the study cannot run as asked (ValueError naming it): a value given
     twice (its weeks would count twice), 'perfect' among the forecasts (it always runs, as
     the bound), an unknown forecast kind, and the models :func:`check_models` refuses."""
+    from collections import Counter
+
     from ansen.forecast import FORECASTS as KINDS
 
-    check_models(models)
+    usable = ", ".join(k for k in KINDS if k != "perfect")
     for what, values in (("models", models), ("forecasts", forecasts),
                          ("data ages", data_lags)):
-        if twice := sorted({v for v in values if list(values).count(v) > 1}):
+        if isinstance(values, str):
+            raise ValueError(f"freshness {what}: give a list, not the text {values!r}")
+        if twice := sorted(v for v, n in Counter(values).items() if n > 1):
             raise ValueError(f"freshness {what}: {twice} given more than once; give each once")
-    if not list(forecasts):
-        raise ValueError("the freshness study needs at least one forecast kind")
+        if not len(values):
+            raise ValueError(f"the freshness study needs at least one of its {what}")
+    check_models(models)
     if "perfect" in forecasts:
         raise ValueError("freshness forecasts: 'perfect' always runs, as the bound of every "
-                         "model; give the forecasts a controller could have (persistence, "
-                         "profile, weather)")
+                         f"model; give the forecasts a controller could have ({usable})")
     if unknown := [f for f in forecasts if f not in KINDS]:
-        raise ValueError(f"freshness forecasts {unknown}: use any of "
-                         f"{', '.join(k for k in KINDS if k != 'perfect')}")
+        raise ValueError(f"freshness forecasts {unknown}: use any of {usable}")
 
 
 def check_models(models) -> None:
@@ -270,13 +279,15 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
         reduction, long format), ``paired`` (the ages compared week by week,
         :func:`paired`), ``periods``, ``replan_lookahead_hours`` (of the runs) and
         ``warnings`` (each text the runs warned once, with the runs that gave it; said
-        again as it first comes).
+        again as it first comes) and ``warning_count`` (the warnings of all runs).
     """
     import ansen
     from ansen.metrics import battery_use, cost_saving, weekly_mv_peak_reduction
     from ansen.scenarios import tariff_of
 
     periods = check_periods(periods)
+    models, forecasts, data_lags = (v if isinstance(v, str) else list(v)  # read once
+                                    for v in (models, forecasts, data_lags))
     check_variants(models, forecasts, data_lags)
     tariff = tariff or tariff_of(village)  # steered and billed alike
     unknown = [lag for lag in data_lags if lag not in LAG_NAMES]
@@ -363,6 +374,7 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
     return {"table": table, "weekly": weekly, "paired": paired(weekly, names),
             "periods": periods, "replan_lookahead_hours": lookahead,
             "warnings": [_runs_text(text, runs) for text, runs in said.items()],
+            "warning_count": sum(len(runs) for runs in said.values()),
             "village": str(village.attrs.get("name", "?")), "tariff": tariff.label}
 
 
@@ -370,7 +382,7 @@ def _runs_text(text: str, runs: list) -> str:
     """A warning as freshness.md lists it: the runs that gave it, then its text."""
     if len(runs) == 1:
         return f"{runs[0]}: {text}"
-    return f"{runs[0]} and {len(runs) - 1} more run(s): {text}"
+    return (f"{runs[0]} (and {len(runs) - 1} other run(s): {'; '.join(runs[1:])}): {text}")
 
 
 def _with_ratios(table: pd.DataFrame, freshest: str | None) -> pd.DataFrame:
@@ -546,8 +558,9 @@ def markdown(result: dict) -> str:
              "left out, a longer one counts as a week). The real time / week-old column is the "
              "ratio of the two means, n/a where real time or 7 days are not among the ages or "
              "a mean is at or below zero."
-             + (f" **The runs warned {len(notes)} time(s); see 'Warnings of the runs' at the "
-                "end: a warning may mean a result is not what it says.**" if notes else ""),
+             + (f" **The runs gave {result.get('warning_count', len(notes))} warning(s), "
+                f"{len(notes)} distinct; see 'Warnings of the runs' at the end: a warning may "
+                "mean a result is not what it says.**" if notes else ""),
              "",
              "| model | forecast | data age | MV peak reduction, mean [%] | best week [%] | "
              "weeks | real time / week-old | full cycles per battery, all periods | "

@@ -216,7 +216,7 @@ CASES = {
     "freshness-periods-share-a-week": (
         lambda t: ["freshness", "--periods", "2025-04-07:2025-04-17", "2025-04-17:2025-04-28",
                    "--output", str(t / "r")], 2,
-        "both hold days of the week of 2025-04-14"),
+        "days or more of the week of 2025-04-14"),
     "doctor": (lambda t: ["doctor"], 0, ""),
 }
 

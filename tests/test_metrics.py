@@ -443,12 +443,14 @@ def test_freshness_study_reports_its_runs_warnings():
                             progress=False)
     assert any("data age 7D" in w for w in out["warnings"])
     text = freshness.markdown(out)
-    assert "The runs warned" in text and "## Warnings of the runs" in text
+    assert "The runs gave" in text and "## Warnings of the runs" in text
     assert text.count("- M5, persistence, data age 7D") == len(
         [w for w in out["warnings"] if w.startswith("M5, persistence, data age 7D")])
     # a warning every run gives (less than a year of data) is said and listed once
     year = [w for w in out["warnings"] if "less than a year of data" in w]
-    assert len(year) == 1 and "more run(s)" in year[0]
+    assert len(year) == 1 and "other run(s): M5, persistence, data age 15min" in year[0]
+    assert out["warning_count"] > len(out["warnings"])  # counted per run, listed per text
+    assert f"The runs gave {out['warning_count']} warning(s), {len(out['warnings'])} " in text
 
 
 def test_freshness_refuses_what_would_count_twice():
@@ -464,8 +466,14 @@ def test_freshness_refuses_what_would_count_twice():
         freshness.check_variants(["M5"], ["weather"], ["1D", "15min", "1D"])
     with pytest.raises(ValueError, match=r"forecasts \['cloudy'\]: use any of"):
         freshness.check_variants(["M5"], ["cloudy"], ["1D"])
-    with pytest.raises(ValueError, match=r"both hold days of the week of 2025-04-14"):
-        freshness.check_periods([("2025-04-07", "2025-04-17"), ("2025-04-17", "2025-04-28")])
+    with pytest.raises(ValueError, match=r"each hold 3 days or more of the week of 2025-04-14"):
+        freshness.check_periods([("2025-04-17", "2025-04-28"), ("2025-04-07", "2025-04-17")])
+    # one day of that week in the first period: it never counts there, so no week twice
+    assert freshness.check_periods([("2025-04-07", "2025-04-15"), ("2025-04-16", "2025-04-28")])
+    with pytest.raises(ValueError, match=r"freshness models: \['M5'\] given more"):
+        freshness.check_variants((m for m in ["M5", "M5"]), ["weather"], ["1D"])
+    with pytest.raises(ValueError, match=r"give a list, not the text 'weather'"):
+        freshness.check_variants(["M5"], "weather", ["1D"])
     # a Monday to a Monday, back to back, shares no week
     assert freshness.check_periods([("2025-04-07", "2025-04-14"), ("2025-04-14", "2025-04-21")])
     with pytest.raises(ValueError, match=r"'perfect' always runs"):
