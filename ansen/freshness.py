@@ -213,7 +213,8 @@ def check_periods(periods) -> list[tuple[str, str]]:
 def check_variants(models, forecasts, data_lags) -> None:
     """Refuse what the study cannot run as asked (ValueError naming it): a value given
     twice (its weeks would count twice), 'perfect' among the forecasts (it always runs, as
-    the bound), an unknown forecast kind, and the models :func:`check_models` refuses."""
+    the bound), an unknown forecast kind or data age, and the models :func:`check_models`
+    refuses."""
     from collections import Counter
 
     from ansen.forecast import FORECASTS as KINDS
@@ -233,6 +234,9 @@ def check_variants(models, forecasts, data_lags) -> None:
                          f"model; give the forecasts a controller could have ({usable})")
     if unknown := [f for f in forecasts if f not in KINDS]:
         raise ValueError(f"freshness forecasts {unknown}: use any of {usable}")
+    if unknown := [lag for lag in data_lags if lag not in LAG_NAMES]:
+        raise ValueError(f"freshness data ages {unknown}: use any of {', '.join(LAG_NAMES)} "
+                         "(the table names them)")
 
 
 def check_models(models) -> None:
@@ -290,10 +294,6 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
                                     for v in (models, forecasts, data_lags))
     check_variants(models, forecasts, data_lags)
     tariff = tariff or tariff_of(village)  # steered and billed alike
-    unknown = [lag for lag in data_lags if lag not in LAG_NAMES]
-    if unknown:
-        raise ValueError(f"data ages {unknown}: use any of {', '.join(LAG_NAMES)} "
-                         "(the table names them)")
     from ansen.data.schema import duration_text
 
     step = check_data_lags(data_lags, village)

@@ -466,6 +466,8 @@ def test_freshness_refuses_what_would_count_twice():
         freshness.check_variants(["M5"], ["weather"], ["1D", "15min", "1D"])
     with pytest.raises(ValueError, match=r"forecasts \['cloudy'\]: use any of"):
         freshness.check_variants(["M5"], ["cloudy"], ["1D"])
+    with pytest.raises(ValueError, match=r"data ages \['3D'\]: use any of 15min, 1h"):
+        freshness.check_variants(["M5"], ["weather"], ["3D"])
     with pytest.raises(ValueError, match=r"each hold 3 days or more of the week of 2025-04-14"):
         freshness.check_periods([("2025-04-17", "2025-04-28"), ("2025-04-07", "2025-04-17")])
     # one day of that week in the first period: it never counts there, so no week twice
