@@ -16,8 +16,9 @@ minutes)::
 With ``--data-lags`` each model runs once per age of the grid data (``data_lag``).
 
 With ``--freshness``: the question for the study of fresh data, whether re-plans that solve
-on every change give fresh data more weight. M5 with persistence forecasts over the 71 weeks of
-``F02_freshness_year`` with real-time, 1-day-old and week-old grid data (and the perfect
+on every change give fresh data more weight. M5 with persistence forecasts over the weeks of
+``F02_freshness_year`` (69 since its start moved to 5 August 2024; RESULTS.md's figures are of
+the 71 weeks from 15 July) with real-time, 1-day-old and week-old grid data (and the perfect
 bound), with both settings (:func:`ansen.freshness.run`; about 8 minutes)::
 
     .venv/bin/python benchmarks/lookahead.py --freshness
@@ -29,16 +30,13 @@ import argparse
 import time
 
 import pandas as pd
+from plan_step import MEASURES, PERIODS  # the same periods and measures (benchmarks/)
 
 import ansen
 import ansen.data
 from ansen.metrics import compare
 
-PERIODS = [("2025-04-07", "2025-05-05"), ("2025-06-02", "2025-06-30"), ("2025-09-01", "2025-09-29")]
 MODELS = ["M0", "M2", "M3", "M4", "M5", "M6", "M4+M5"]
-MEASURES = {"mv_peak_reduction_mean_pct": "MV peak cut %",
-            "transformer_variance_reduction_pct": "variance cut %",
-            "saving_eur_per_household_month": "saving EUR/month"}
 
 
 def freshness_study() -> None:
