@@ -56,30 +56,18 @@ def _lps(path: str):
     d = np.load(path)
     for i in range(int(d["count"])):
         lp = {k[len(f"{i}_"):]: d[k] for k in d.files if k.startswith(f"{i}_")}
+        lp["n"], lp["m"] = int(lp["n"]), int(lp["m"])
         a = sp.csc_matrix((lp["value"], lp["index"], lp["start"]),
                           shape=(int(lp["m"]), int(lp["n"])))
         yield str(lp["time"]), float(lp["seconds"]), float(lp["objective"]), a, lp
 
 
 def _highs(a, lp):
-    import highspy
+    """HiGHS from scratch, as ``coupled_lp.py``'s ``scratch`` way (its helpers)."""
+    from coupled_lp import highs, timed
 
-    m = highspy.HighsLp()
-    m.num_col_, m.num_row_ = a.shape[1], a.shape[0]
-    m.col_cost_, m.col_lower_, m.col_upper_ = lp["cost"], lp["col_lower"], lp["col_upper"]
-    m.row_lower_, m.row_upper_ = lp["row_lower"], lp["row_upper"]
-    m.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    m.a_matrix_.num_col_, m.a_matrix_.num_row_ = a.shape[1], a.shape[0]
-    m.a_matrix_.start_, m.a_matrix_.index_, m.a_matrix_.value_ = a.indptr, a.indices, a.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(m)
-    t = time.perf_counter()
-    h.run()
-    seconds = time.perf_counter() - t
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"HiGHS: {h.modelStatusToString(h.getModelStatus())}")
-    return seconds, h.getInfo().objective_function_value
+    seconds, _, objective = timed(highs(lp))
+    return seconds, objective
 
 
 def _clp(a, lp, how: str):
