@@ -34,13 +34,16 @@ def cloudy(days=40, seed=3, farm_kwp=50.0):
                        pv_kwp=kwp, name="cloudy")
 
 
-def _forecasts(v, kind, lag, start):
-    known = Information(data_lag=lag).bind(v.indexes["time"])
+def _forecasts(v, kind, lag, start, run=None):
+    """The forecasts of a run over ``run`` (default the whole of ``v``), and its KnownData."""
+    run = v if run is None else run
+    n = run.sizes["time"]
+    known = Information(data_lag=lag).bind(run.indexes["time"])
     sites = np.flatnonzero(v["battery_kwh"].values > 0)
     onehot = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     tr = (v["load_kw"] - v["pv_kw"]).values @ onehot + v["transformer_rest_kw"].values
-    return make_forecasts(kind, v, 0, v, known, sites, tr, v["mv_kw"].values, seed=5,
-                          start=start), known
+    return make_forecasts(kind, v, 0, run, known, sites, tr[:n], v["mv_kw"].values[:n],
+                          seed=5, start=start), known
 
 
 @pytest.mark.parametrize("kind", ["persistence", "profile", "weather"])
@@ -134,19 +137,8 @@ def test_a_weather_forecast_does_not_depend_on_where_the_run_ends(lag):
     """The NWP runs issued in a run's last days have the errors a longer run gives them."""
     v = cloudy()
     end = 36 * 96 + 40  # 10:00 on day 36
-    short = v.isel(time=slice(0, end))
-    sites = np.flatnonzero(v["battery_kwh"].values > 0)
-    onehot = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    tr = (v["load_kw"] - v["pv_kw"]).values @ onehot + v["transformer_rest_kw"].values
-    mv = v["mv_kw"].values
-
-    def forecasts(run):
-        known = Information(data_lag=lag).bind(run.indexes["time"])
-        n = run.sizes["time"]
-        return make_forecasts("weather", v, 0, run, known, sites, tr[:n], mv[:n], seed=5,
-                              start=30 * 96)
-
-    whole, cut = forecasts(v), forecasts(short)
+    whole, _ = _forecasts(v, "weather", lag, start=30 * 96)
+    cut, _ = _forecasts(v, "weather", lag, start=30 * 96, run=v.isel(time=slice(0, end)))
     checked = 0
     for now in range(end - 4 * 96, end, 5):
         pairs = zip(whole.horizon(now, end - now, now), cut.horizon(now, end - now, now),
