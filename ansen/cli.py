@@ -323,7 +323,8 @@ def cmd_freshness(args) -> int:
                   "periods_json": json.dumps(periods), "models_json": json.dumps(models),
                   "data_lags_json": json.dumps(lags), "forecasts_json": json.dumps(forecasts)}
     execute(NOTEBOOKS / "freshness.ipynb", nb, {**params, "data_path": data, "solver": args.solver,
-                                                 "output_dir": "."}, cwd=out, progress=True)
+                                                 "output_dir": "."}, cwd=out, progress=True,
+            stderr=sys.stderr)  # each run's line as it starts (a study takes minutes)
     print(f"executed {nb}; freshness.md, freshness.csv, weekly.csv, paired.csv and "
           f"freshness.png in {out}")
     return 0

@@ -332,12 +332,12 @@ def check_kind(exp: Experiment, kind: str) -> None:
 
 
 def run_freshness(village: xr.Dataset, exp: Experiment, *, solver: str = "highs",
-                  tariff=None, progress=None) -> dict:
+                  tariff=None, progress=None, log=None) -> dict:
     """Run a ``freshness`` experiment (:func:`ansen.freshness.run`) from its schedule row.
 
     ``params``: ``models``, ``data_lags``, ``forecasts``, ``periods`` (a list of
     [start, end]; default the experiment's own start and end), ``seed``; any
-    other key is a model parameter.
+    other key is a model parameter. ``log``: as :func:`ansen.freshness.run`.
     """
     from ansen import freshness
 
@@ -347,7 +347,7 @@ def run_freshness(village: xr.Dataset, exp: Experiment, *, solver: str = "highs"
     study = {k: tuple(p.pop(k)) for k in ("models", "data_lags", "forecasts") if k in p}
     seed = int(p.pop("seed", 0))
     return freshness.run(village, periods, solver=solver, seed=seed, tariff=tariff,
-                         progress=progress, **study, **p)
+                         progress=progress, log=log, **study, **p)
 
 
 def write_experiment(result: dict, folder: str | Path, *, experiment: Experiment | None = None,

@@ -256,7 +256,7 @@ def lag_name(lag: str, step: pd.Timedelta) -> str:
 
 
 def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FORECASTS,
-        solver: str = "highs", seed: int = 0, tariff=None, progress=None,
+        solver: str = "highs", seed: int = 0, tariff=None, progress=None, log=None,
         **params) -> dict:
     """Simulate every model x forecast x data age (and the perfect bound) over ``periods``.
 
@@ -269,6 +269,11 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
         See the module docstring.
     solver, seed, tariff, progress :
         As :func:`ansen.simulate` (``seed``: of the weather forecast's errors).
+    log : callable, optional
+        Called with one line of text before each run ("run 3 of 11: M5, persistence
+        forecasts, grid data 1 day old, 2024-08-05 to 2025-12-01"), so that a long study shows where it is
+        (the notebook prints them to stderr, which ``ansen freshness`` shows as they come).
+        The lines hold no times, so an executed notebook stays the same from run to run.
     **params
         Model parameters for every run (e.g. ``mv_peak_eur_per_kw``).
 
@@ -310,10 +315,17 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
                 f"the freshness study measures MV peak reductions per local week (Monday to "
                 f"Sunday) with at least three days in the period; {start} to {end} holds no "
                 "such week: give a longer period (a whole week or more)")
+    total, done = len(periods) * len(variants), 0
     for start, end in periods:
         common = {"solver": solver, "progress": progress, "tariff": tariff}
         base = bases[start, end]
         for model, kind, lag in variants:
+            done += 1
+            if log is not None:
+                name = lag_name(lag, step)
+                age = ("" if kind == "perfect" else ", grid data in real time"
+                       if name == "real time" else f", grid data {name} old")
+                log(f"run {done} of {total}: {model}, {kind} forecasts{age}, {start} to {end}")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 r = ansen.simulate(village, model, start, end, forecast=kind, data_lag=lag,

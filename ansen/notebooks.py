@@ -122,7 +122,8 @@ def kill_kernel(km) -> None:
 
 
 def execute(notebook: str | os.PathLike, output: str | os.PathLike, parameters: dict, *,
-            cwd: str | os.PathLike | None = None, km=None, progress: bool = False) -> Path:
+            cwd: str | os.PathLike | None = None, km=None, progress: bool = False,
+            stderr=None) -> Path:
     """Execute a notebook with papermill and write it deterministically.
 
     Parameters
@@ -139,6 +140,9 @@ def execute(notebook: str | os.PathLike, output: str | os.PathLike, parameters: 
         kernel from a signal handler.
     progress : bool
         Show papermill's progress bar.
+    stderr : file object, optional
+        Where to copy what the notebook's cells write to stderr as it comes (their
+        progress lines and warnings; e.g. ``sys.stderr``); it stays in the notebook too.
 
     Returns
     -------
@@ -154,12 +158,25 @@ def execute(notebook: str | os.PathLike, output: str | os.PathLike, parameters: 
     try:
         pm.execute_notebook(str(notebook), str(output), parameters=parameters, cwd=str(cwd),
                             kernel_name=km.kernel_name, km=km, progress_bar=progress,
-                            log_output=False)
+                            log_output=False, stderr_file=stderr)
     finally:
         stop_kernel(km)
         if output.exists():
             normalize(output, roots={cwd: "."})
     return output
+
+
+def _join_streams(outputs: list) -> list:
+    """The outputs with each run of stream outputs to one stream (stdout, stderr) joined."""
+    joined: list = []
+    for out in outputs:
+        last = joined[-1] if joined else None
+        if (out.get("output_type") == "stream" and last is not None
+                and last.get("output_type") == "stream" and last.get("name") == out.get("name")):
+            last["text"] = last["text"] + out["text"]
+        else:
+            joined.append(out)
+    return joined
 
 
 def _replace_roots(text: str, roots: list[tuple[str, str]]) -> str:
@@ -174,6 +191,8 @@ def normalize(path: str | os.PathLike, roots: dict | None = None) -> Path:
     Removed: execution timestamps and papermill timings (cell and notebook
     metadata), the Python version in ``language_info``; cell ids become
     ``cell-00``, ``cell-01``, ...; the kernelspec becomes :data:`KERNELSPEC`.
+    Consecutive stream outputs of a cell to the same stream are joined into one
+    (how the kernel happened to send the lines in pieces differs between runs).
     In outputs, absolute paths of this machine are written relative: each key
     of ``roots`` (a folder) by its value, then the repository as ``<repo>``,
     this Python's prefix as ``<python>`` and the home folder as ``~``.
@@ -205,6 +224,8 @@ def normalize(path: str | os.PathLike, roots: dict | None = None) -> Path:
             cell.metadata.pop(key, None)
         if not cell.metadata.get("tags", True):
             cell.metadata.pop("tags")
+        if "outputs" in cell:
+            cell["outputs"] = _join_streams(cell["outputs"])
         for out in cell.get("outputs", []):
             if "text" in out:
                 out["text"] = _replace_roots(out["text"], ordered)

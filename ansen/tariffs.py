@@ -375,7 +375,9 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
     Days of the window in ``daily`` count as they are, a day the data hold in part
     (the first or last of an export cut at another hour) with the hours it holds. A day
     outside the data takes the mean of the same calendar day (29 February: 28 February)
-    over the years the data hold it whole. If some hours of the window are still
+    over the years the data hold it whole, which may lie after the window (the note says
+    for how many calendar days: a stand-in for an annual statement the data do not reach
+    back to, not knowledge a household had then). If some hours of the window are still
     unknown (part-days, calendar days in no year of the data), the sum over the known
     hours is scaled to the window's hours; with no hour of the window known (data of a
     few hours outside it), the data's mean power over all their hours is.
@@ -404,6 +406,10 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
                  f"{length.loc[part].sum():g} h)")
     note += (f", {_days(len(missing) - unknown)} from the same calendar days elsewhere in "
              "the data")
+    stand_ins = whole[np.isin(calendar(whole), want[found])]
+    later = np.isin(want[found], calendar(stand_ins[stand_ins >= end]))
+    if later.any():  # a stand-in for a statement, taken from days after the window
+        note += f" ({int(later.sum())} of them from days after the window)"
     if unknown or len(part):
         known_h = float(hours.loc[have].sum() + length.loc[missing[found]].sum())
         window_h = float(length.sum())

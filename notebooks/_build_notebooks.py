@@ -154,6 +154,7 @@ data_path: str = ""  # village NetCDF or export folder; empty: the shipped synth
 solver: str = "highs"  # highs or glpk
 output_dir: str = ""  # folder for tables, figure and provenance.json; empty: a folder named after the study'''),
     code('''import json
+import sys
 
 from IPython.display import Image, Markdown, display
 
@@ -175,7 +176,8 @@ print(f"tables, figure and provenance.json of {experiment.id} go to: {out}/")
 experiment'''),
     md("## Simulate every data age and forecast kind over the same weeks"),
     code('''village = ansen.data.load(data_path) if data_path else ansen.data.load_default()
-result = run_freshness(village, experiment, solver=solver, progress=False)
+result = run_freshness(village, experiment, solver=solver, progress=False,
+                       log=lambda line: print(line, file=sys.stderr, flush=True))
 files = freshness.write(result, out, experiment_id=experiment.id, experiment=experiment,
                         data=data_path or None, solver=solver)
 display(Markdown(freshness.markdown(result)))'''),

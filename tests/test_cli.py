@@ -596,11 +596,13 @@ def test_freshness_leaves_out_default_ages_the_data_cannot_have(tmp_path, capsys
     hourly = save(tiny(days=9, start="2025-06-02", minutes=60), tmp_path / "hourly.nc")
     ran = {}
     monkeypatch.setattr(ansen.notebooks, "execute",
-                        lambda nb, out, params, **kw: ran.update(params))
+                        lambda nb, out, params, **kw: ran.update(params, kw=kw))
     assert main(["freshness", "--data", str(hourly), "--periods", "2025-06-09:2025-06-11",
                  "--output", str(tmp_path / "f")]) == 0
     assert "data ages ['15min'] left out: shorter than the data's step (1h)" in \
         capsys.readouterr().err
+    # the notebook's stderr (a line per run, the runs' warnings) reaches the terminal as it comes
+    assert ran.pop("kw")["stderr"] is __import__("sys").stderr
     assert json.loads(ran["data_lags_json"]) == ["1h", "1D", "2D", "7D"]
     assert main(["freshness", "--data", str(hourly), "--data-lags", "15min", "1D",
                  "--output", str(tmp_path / "g")]) == 2

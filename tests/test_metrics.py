@@ -437,11 +437,18 @@ def test_freshness_study_reports_its_runs_warnings():
     from ansen import freshness
 
     v = tiny(days=9)
+    lines = []
     with pytest.warns(UserWarning, match=r"M5, persistence, data age 7D, 2025-06-03 to "):
         out = freshness.run(v, [("2025-06-03", "2025-06-10")], models=["M5"],
                             data_lags=["15min", "7D"], forecasts=["persistence"],
-                            progress=False)
+                            progress=False, log=lines.append)
     assert any("data age 7D" in w for w in out["warnings"])
+    # a line before each run, what the notebook prints to stderr (no times: the notebook
+    # stays the same from run to run)
+    period = "2025-06-03 to 2025-06-10"
+    assert lines == [f"run 1 of 3: M5, perfect forecasts, {period}",
+                     f"run 2 of 3: M5, persistence forecasts, grid data in real time, {period}",
+                     f"run 3 of 3: M5, persistence forecasts, grid data 7 days old, {period}"]
     text = freshness.markdown(out)
     assert "The runs gave" in text and "## Warnings of the runs" in text
     assert text.count("- M5, persistence, data age 7D") == len(

@@ -94,6 +94,27 @@ def test_normalize_strips_volatile_metadata_and_absolute_paths(tmp_path):
     assert f.read_bytes() == before
 
 
+def test_normalize_joins_a_streams_pieces(tmp_path):
+    """Lines the kernel sent in pieces (a line per freshness run, as each starts) are one
+    output per stream, however the run happened to split them."""
+    f = tmp_path / "nb.ipynb"
+    nb = nbformat.v4.new_notebook()
+    out = [nbformat.v4.new_output("stream", name="stderr", text="run 1\n"),
+           nbformat.v4.new_output("stream", name="stderr", text="run 2\n"),
+           nbformat.v4.new_output("stream", name="stdout", text="table\n"),
+           nbformat.v4.new_output("stream", name="stderr", text="run 3\n"),
+           nbformat.v4.new_output("execute_result", data={"text/plain": "1"},
+                                  execution_count=1),
+           nbformat.v4.new_output("stream", name="stderr", text="done\n")]
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=out, execution_count=1)]
+    nbformat.write(nb, f)
+    normalize(f)
+    got = json.loads(f.read_text())["cells"][0]["outputs"]
+    assert [(o.get("name"), "".join(o.get("text", ""))) for o in got] == [
+        ("stderr", "run 1\nrun 2\n"), ("stdout", "table\n"), ("stderr", "run 3\n"),
+        (None, ""), ("stderr", "done\n")]
+
+
 @pytest.mark.slow
 def test_executing_a_notebook_twice_gives_identical_files(tmp_path):
     from tests.test_provenance import _fake_result

@@ -117,6 +117,12 @@ def test_missing_days_are_filled_from_other_years_and_said():
     # has 23 hours; 29 February takes 28 February)
     assert n.loc[2024, "H"] == pytest.approx(184 * 24 + 1 + 182 * 48 - 2)
     assert "182 days from the same calendar days elsewhere in the data" in n.attrs["estimated"][2024]
+    # ... and says that they come from after the year (2025), which 2025's (from 2024) do not
+    assert n.attrs["estimated"][2024].endswith("(182 of them from days after the window)")
+    assert "after the window" not in n.attrs["estimated"][2025]
+    last, note = last_year_net_kwh(net, t, 1.0, pd.Timestamp("2024-10-01"))
+    assert note.endswith("273 days from the same calendar days elsewhere in the data (273 of "
+                         "them from days after the window)")
     last, note = last_year_net_kwh(net, t, 1.0, pd.Timestamp("2025-07-01"))
     assert last[0] == pytest.approx(184 * 24 + 1 + 181 * 48 - 2) and note == "data"
 
