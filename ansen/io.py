@@ -39,14 +39,17 @@ def read_toml(path: str | os.PathLike, what: str) -> dict:
     FileNotFoundError
         ``no {what} at {path}`` when there is no file.
     ValueError
-        ``{path}: not valid TOML (...)``.
+        ``{path}: not valid TOML (...)`` or ``not UTF-8 text``.
     """
     import tomllib
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no {what} at {path}")
-    text = path.read_text()
+    try:
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is no error
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8") from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

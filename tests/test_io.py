@@ -171,6 +171,20 @@ def test_a_table_whose_times_differ_from_load_csv_is_named_in_local_time(tmp_pat
         load(d)
 
 
+def test_a_table_whose_times_are_load_csvs_moved_says_by_how_much(tmp_path):
+    """One file exported in local clock time read as UTC: its times were 'do not match' only,
+    and the message blamed the file that was right when load.csv was the odd one (outside
+    check 14); now it says the times are load.csv's moved, and by how much."""
+    d = _copy(tmp_path)
+    df = pd.read_csv(d / "pv.csv")
+    t = pd.to_datetime(df["time"], format="ISO8601", utc=True) - pd.Timedelta(hours=2)
+    df.assign(time=[x.isoformat() for x in t]).to_csv(d / "pv.csv", index=False)
+    with pytest.raises(DataError, match=r"pv.csv: timestamps do not match load.csv \(.*\); each "
+                                        r"2 h earlier than load.csv's: one of the two files in "
+                                        r"another time zone or clock"):
+        load(d)
+
+
 def test_folder_gap(tmp_path):
     d = _copy(tmp_path)
     df = pd.read_csv(d / "pv.csv").drop(index=[50, 51])
@@ -339,6 +353,14 @@ BAD_EXPORTS = {
             ln + (", H1" if i == 0 else "," + ln.split(",")[1]) if ln else ln
             for i, ln in enumerate(t.split("\n")))),
         r"load.csv: column\(s\) \['H1'\] appear more than once in the header"),
+    # exactly the same name twice: pandas renames the second 'H1.1', a column not in the file
+    "column-twice": (_edit_text("load.csv", lambda t: t.replace("time,H1,H2,H3", "time,H1,H2,H1",
+                                                                1)),
+                     r"load.csv: column\(s\) \['H1'\] appear more than once in the header"),
+    "time-twice": (_edit_text("mv.csv", lambda t: "\n".join(
+        ln + ("," + ln.split(",")[0] if ln else "") if i else "time,mv_kw,time"
+        for i, ln in enumerate(t.split("\n")))),
+        r"mv.csv: column\(s\) \['time'\] appear more than once in the header"),
     "transformer-zero-throughout": (
         _edit_frame("transformer.csv", lambda df: df.assign(T1="0")),
         r"transformer.csv: column 'T1' is zero throughout, .* no measurement\?"),
@@ -461,6 +483,48 @@ def test_semicolon_export_with_decimal_commas_reads_the_same(tmp_path):
     ds, ref = load(d), load(EXAMPLE_EXPORT)
     for name in ref.data_vars:
         np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=name)
+
+
+def test_whole_numbers_with_dutch_thousands_points_are_refused(tmp_path):
+    """A ';' export of whole kW with a thousands point ('1.112' for 1112) was read as 1.112 kW
+    (outside check 14): where every number with a point reads as thousands beside numbers
+    without one, the point's meaning is asked; one decimal such as 0.450 settles it."""
+    from ansen.data.io import _dialect
+
+    text = "time;mv_kw\n2025-06-02T00:00Z;987\n2025-06-02T00:15Z;1.112\n"
+    with pytest.raises(DataError, match=r"mv.csv: separated by ';' without decimal commas, and "
+                                        r"every number with a point reads as a whole number in "
+                                        r"thousands \('1.112' in line 3; numbers such as '987' "
+                                        r"in line 2 have none\): is the point a thousands "
+                                        r"separator \(1112\) or a decimal point \(1.112\)\?"):
+        _dialect(text, "mv.csv")
+    assert _dialect(text + "2025-06-02T00:30Z;0.450\n", "mv.csv") == (";", ".")
+    assert _dialect(text.replace(";987", ";987.500"), "mv.csv") == (";", ".")  # no whole one
+    assert _dialect(text.replace("1.112", "1112"), "mv.csv") == (";", ".")
+    # through the reader, naming the file
+    d = _copy(tmp_path)
+    df = pd.read_csv(d / "mv.csv")
+    low, high = df["mv_kw"].min(), df["mv_kw"].max()
+    whole = [f"{x:,.0f}".replace(",", ".")  # 1112 -> '1.112'
+             for x in (df["mv_kw"] - low) * 2000.0 / (high - low)]
+    (d / "mv.csv").write_text("time;mv_kw\n" + "".join(
+        f"{t};{w}\n" for t, w in zip(df["time"], whole, strict=True)))
+    assert any("." in w for w in whole) and any("." not in w for w in whole)
+    with pytest.raises(DataError, match=r"mv.csv: separated by ';' without decimal commas"):
+        load(d)
+
+
+def test_a_byte_order_mark_in_village_toml_is_read_as_in_the_csvs(tmp_path):
+    """village.toml saved with a BOM was 'not valid TOML (Invalid statement (at line 1,
+    column 1))' while the CSVs with one are read (outside check 14)."""
+    d = _copy(tmp_path)
+    f = d / "village.toml"
+    f.write_bytes(b"\xef\xbb\xbf" + f.read_bytes())
+    ref = load(EXAMPLE_EXPORT)
+    assert load(d).attrs["name"] == ref.attrs["name"]
+    f.write_bytes("[village]\nname = 'caf\xe9'\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"village.toml: not UTF-8 text .*save it as UTF-8"):
+        load(d)
 
 
 def test_decimal_commas_after_many_whole_numbers_are_read():
@@ -711,6 +775,45 @@ def test_a_few_metered_connections_unlike_their_transformer_are_only_warned_of()
         _check_sign(transformer, hall, "transformer.csv: column 'T1'", "its connection")
     with pytest.raises(DataError, match=r"swings 1.00 as much .* sign turned"):
         _check_sign(-transformer, transformer, "transformer.csv: column 'T1'", "its homes")
+
+
+def test_a_feeder_in_mw_and_a_transformer_turned_are_warned_of_by_name(tmp_path):
+    """Outside check 14: an MV feeder in MW at 2 % of its transformers' sum passed the 1 %
+    floor unsaid; a transformer with its sign turned (-0.84 against its few households) passed
+    unsaid while the feeder's warning blamed mv.csv alone."""
+    from ansen.data.io import SCALE_FLOOR, SCALE_WARN, SIGN_WARN_BELOW, _check_scale
+
+    t = pd.date_range("2025-06-02", periods=96, freq="15min", tz="UTC")
+    sun = np.clip(np.sin((t.hour + t.minute / 60 - 6) / 14 * np.pi), 0, None)
+    noise = np.random.default_rng(0).normal(0.0, 1.0, (len(t), 3))
+    # one metered household on each transformer, most of each transformer's load elsewhere
+    net = pd.DataFrame({"H1": 0.5 - 3.0 * sun + 0.3 * noise[:, 0],
+                        "H2": 0.6 - 2.5 * sun + 0.3 * noise[:, 1]}, index=t)
+    on = pd.Series({"H1": "T1", "H2": "T2"})
+    kva = pd.Series({"T1": 250.0, "T2": 250.0})
+    trafo = pd.DataFrame({"T1": 30.0 - 100.0 * sun + 20.0 * noise[:, 2],
+                          "T2": 10.0 - 20.0 * sun}, index=t)
+    mv = 500.0 - 1500.0 * sun + trafo.sum(axis=1)  # the feeder's other PV, far larger
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_scale(tmp_path, trafo, mv, net, on, kva)  # all as it should be: nothing said
+    carried = trafo.sum(axis=1).abs().max()
+    for share in (SCALE_FLOOR * 2, SCALE_WARN / 2):  # in the band: warned, not refused
+        small = mv / mv.abs().max() * share * carried
+        with pytest.warns(UserWarning, match=r"mv.csv: mv_kw peaks at .* kW, \d\.\d% of what "
+                                             r"the village's transformers alone reach .* MW "
+                                             r"instead of kW\?"):
+            _check_scale(tmp_path, trafo, small, net, on, kva)
+    turned = trafo.assign(T1=-trafo["T1"])
+    with pytest.warns(UserWarning) as said:
+        _check_scale(tmp_path, turned, mv, net, on, kva)
+    text = [str(w.message) for w in said]
+    first = next(x for x in text if x.startswith("transformer.csv: column 'T1' runs against"))
+    r = float(re.search(r"correlation (-?\d\.\d\d)", first).group(1))
+    assert -0.9 <= r < SIGN_WARN_BELOW  # the band that passed unsaid
+    assert any(x.startswith("mv.csv: mv_kw runs against the transformers' sum") and
+               "with transformer.csv's column 'T1' turned, mv_kw would follow" in x
+               for x in text), text
 
 
 def test_a_battery_with_discharge_positive_is_refused_over_the_record():
