@@ -407,9 +407,15 @@ def _window_kwh(daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> 
     note += (f", {_days(len(missing) - unknown)} from the same calendar days elsewhere in "
              "the data")
     stand_ins = whole[np.isin(calendar(whole), want[found])]
-    later = np.isin(want[found], calendar(stand_ins[stand_ins >= end]))
-    if later.any():  # a stand-in for a statement, taken from days after the window
-        note += f" ({int(later.sum())} of them from days after the window)"
+    after = pd.Series(stand_ins >= end).groupby(calendar(stand_ins))
+    later, mixed = after.all(), after.any() & ~after.all()  # per calendar day
+    n_later = int(np.isin(want[found], later.index[later]).sum())
+    n_mixed = int(np.isin(want[found], mixed.index[mixed]).sum())
+    if n_later or n_mixed:  # a stand-in for a statement, taken from days after the window
+        parts = ([f"{n_later} of them from days after the window"] if n_later else []) + (
+            [f"{n_mixed} in part" if n_later else
+             f"{n_mixed} of them in part from days after the window"] if n_mixed else [])
+        note += f" ({', '.join(parts)})"
     if unknown or len(part):
         known_h = float(hours.loc[have].sum() + length.loc[missing[found]].sum())
         window_h = float(length.sum())

@@ -155,6 +155,7 @@ solver: str = "highs"  # highs or glpk
 output_dir: str = ""  # folder for tables, figure and provenance.json; empty: a folder named after the study'''),
     code('''import json
 import sys
+import warnings
 
 from IPython.display import Image, Markdown, display
 
@@ -162,6 +163,13 @@ import ansen.data
 from ansen import freshness
 from ansen.experiments import Experiment, get_experiment, output_folder, run_freshness
 
+
+def one_line(message, category, *args, **kwargs):
+    """A warning as one line, as the command line says it (not the code's path and line)."""
+    return f"{category.__name__}: {message}\\n"
+
+
+warnings.formatwarning = one_line
 if experiment_id:
     experiment = get_experiment(experiment_id, schedule_path or None)
 else:

@@ -181,7 +181,12 @@ def test_a_table_whose_times_are_load_csvs_moved_says_by_how_much(tmp_path):
     df.assign(time=[x.isoformat() for x in t]).to_csv(d / "pv.csv", index=False)
     with pytest.raises(DataError, match=r"pv.csv: timestamps do not match load.csv \(.*\); each "
                                         r"2 h earlier than load.csv's: one of the two files in "
-                                        r"another time zone or clock"):
+                                        r"another time zone or UTC offset\?"):
+        load(d)
+    later = t + pd.Timedelta(hours=2, minutes=15)  # one step later: the step's end labelled
+    df.assign(time=[x.isoformat() for x in later]).to_csv(d / "pv.csv", index=False)
+    with pytest.raises(DataError, match=r"each 15 min later than load.csv's: one of the two "
+                                        r"files labelling the end of each step"):
         load(d)
 
 
@@ -487,20 +492,36 @@ def test_semicolon_export_with_decimal_commas_reads_the_same(tmp_path):
 
 def test_whole_numbers_with_dutch_thousands_points_are_refused(tmp_path):
     """A ';' export of whole kW with a thousands point ('1.112' for 1112) was read as 1.112 kW
-    (outside check 14): where every number with a point reads as thousands beside numbers
-    without one, the point's meaning is asked; one decimal such as 0.450 settles it."""
-    from ansen.data.io import _dialect
+    (outside check 14): where every number with a point in a column reads as thousands beside
+    numbers below a thousand without one, the point's meaning is asked, by column; ids, zeros,
+    other columns and one decimal such as 0.450 do not count (a review)."""
+    from ansen.data.io import _read_csv
+
+    def read(text, name="mv.csv"):
+        f = tmp_path / name
+        f.write_text(text)
+        return _read_csv(f)
 
     text = "time;mv_kw\n2025-06-02T00:00Z;987\n2025-06-02T00:15Z;1.112\n"
-    with pytest.raises(DataError, match=r"mv.csv: separated by ';' without decimal commas, and "
-                                        r"every number with a point reads as a whole number in "
-                                        r"thousands \('1.112' in line 3; numbers such as '987' "
-                                        r"in line 2 have none\): is the point a thousands "
+    with pytest.raises(DataError, match=r"mv.csv: column 'mv_kw': every number with a point "
+                                        r"reads as a whole number in thousands \('1.112' in line "
+                                        r"3\), beside numbers below a thousand without one "
+                                        r"\('987' in line 2\): is the point a thousands "
                                         r"separator \(1112\) or a decimal point \(1.112\)\?"):
-        _dialect(text, "mv.csv")
-    assert _dialect(text + "2025-06-02T00:30Z;0.450\n", "mv.csv") == (";", ".")
-    assert _dialect(text.replace(";987", ";987.500"), "mv.csv") == (";", ".")  # no whole one
-    assert _dialect(text.replace("1.112", "1112"), "mv.csv") == (";", ".")
+        read(text)
+    with pytest.raises(DataError, match=r"column 'mv_kw': every number"):  # quoted, tabs
+        read(text.replace(";1.112", ';"1.112"'))
+    with pytest.raises(DataError, match=r"column 'mv_kw': every number"):
+        read(text.replace(";", "\t"))
+    assert read(text + "2025-06-02T00:30Z;0.450\n")[1] == "."  # a decimal settles it
+    assert read(text.replace(";987", ";987.500"))[1] == "."  # no whole number
+    assert read(text.replace(";987", ";0"))[1] == "."  # zero proves nothing
+    assert read(text.replace("1.112", "1112"))[1] == "."
+    # a review's false refusals: ids and other columns are not the column's whole numbers
+    assert read("household;transformer;pv_kwp\n871687140000000001;1;4.380\n"
+                "871687140000000002;2;3.645\n", "sites.csv")[1] == "."
+    assert read("time;price_eur_per_mwh;n\n2025-06-02T00:00Z;85.123;100\n"
+                "2025-06-02T01:00Z;102.456;7\n", "prices.csv")[1] == "."
     # through the reader, naming the file
     d = _copy(tmp_path)
     df = pd.read_csv(d / "mv.csv")
@@ -510,8 +531,30 @@ def test_whole_numbers_with_dutch_thousands_points_are_refused(tmp_path):
     (d / "mv.csv").write_text("time;mv_kw\n" + "".join(
         f"{t};{w}\n" for t, w in zip(df["time"], whole, strict=True)))
     assert any("." in w for w in whole) and any("." not in w for w in whole)
-    with pytest.raises(DataError, match=r"mv.csv: separated by ';' without decimal commas"):
+    with pytest.raises(DataError, match=r"mv.csv: column 'mv_kw': every number with a point"):
         load(d)
+
+
+def test_trailing_separators_are_named_as_columns_without_a_name(tmp_path):
+    """A spreadsheet export whose lines end in ';;' was refused as "not among them
+    ['Unnamed: 4', ...]" and then as a column '' twice (a review)."""
+    d = _copy(tmp_path)
+    f = d / "pv.csv"
+    f.write_text("".join(ln.replace(",", ";") + ";;\n" for ln in f.read_text().splitlines()))
+    with pytest.raises(DataError, match=r"pv.csv: 2 column\(s\) without a name in the header "
+                                        r"\(fields \[5, 6\] of 6\): trailing separators"):
+        load(d)
+
+
+def test_toml_files_with_a_byte_order_mark_are_read(tmp_path):
+    from ansen.io import read_toml
+
+    f = tmp_path / "spec.toml"
+    f.write_bytes(b"\xef\xbb\xbf[village]\nn_homes = 39\n")
+    assert read_toml(f, "village spec") == {"village": {"n_homes": 39}}
+    f.write_bytes("[village]\nname = 'caf\xe9'\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"spec.toml: not UTF-8 text .*save it as UTF-8"):
+        read_toml(f, "village spec")
 
 
 def test_a_byte_order_mark_in_village_toml_is_read_as_in_the_csvs(tmp_path):
@@ -814,6 +857,17 @@ def test_a_feeder_in_mw_and_a_transformer_turned_are_warned_of_by_name(tmp_path)
     assert any(x.startswith("mv.csv: mv_kw runs against the transformers' sum") and
                "with transformer.csv's column 'T1' turned, mv_kw would follow" in x
                for x in text), text
+    # the feeder itself turned: no transformer is blamed (the largest one was, a review)
+    with pytest.raises(DataError) as refused:
+        _check_scale(tmp_path, trafo, -(trafo.sum(axis=1) * 3.0 + 100.0), net, on, kva)
+    assert "mv.csv: mv_kw runs against" in str(refused.value)
+    assert "turned, mv_kw would follow" not in str(refused.value)
+    # a transformer far below its households: MW as kW? warned, in the band above the floor
+    small = trafo.assign(T2=trafo["T2"] / trafo["T2"].abs().max() * 0.05 * net["H2"].abs().max())
+    with pytest.warns(UserWarning, match=r"transformer.csv: column 'T2' peaks at .* kW, "
+                                         r"5\.0% of what its households' net exchange alone "
+                                         r"reaches .* MW instead of kW\?"):
+        _check_scale(tmp_path, small, mv, net, on, kva)
 
 
 def test_a_battery_with_discharge_positive_is_refused_over_the_record():

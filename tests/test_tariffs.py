@@ -123,6 +123,14 @@ def test_missing_days_are_filled_from_other_years_and_said():
     last, note = last_year_net_kwh(net, t, 1.0, pd.Timestamp("2024-10-01"))
     assert note.endswith("273 days from the same calendar days elsewhere in the data (273 of "
                          "them from days after the window)")
+    # stand-ins that are the mean of a year before and a year after the window: "in part"
+    two = pd.date_range("2023-01-01", "2023-04-01", freq="1h", inclusive="left",
+                        tz="Europe/Amsterdam").append(pd.date_range(
+                            "2025-01-01", "2025-04-01", freq="1h", inclusive="left",
+                            tz="Europe/Amsterdam"))
+    _, note = last_year_net_kwh(np.ones((len(two), 1)), two, 1.0, pd.Timestamp("2024-06-01"))
+    assert "91 days from the same calendar days elsewhere in the data (91 of them in part " \
+           "from days after the window)" in note
     last, note = last_year_net_kwh(net, t, 1.0, pd.Timestamp("2025-07-01"))
     assert last[0] == pytest.approx(184 * 24 + 1 + 181 * 48 - 2) and note == "data"
 

@@ -57,9 +57,9 @@ kW), zero throughout, never decreasing (meter readings) or running against what
 it carries (:data:`SIGN_CORRELATION_FLOOR`: feed-in counted positive). Below
 :data:`SCALE_WARN` of what it carries, or running against it less clearly
 (:data:`SIGN_WARN_BELOW`), a table is warned of, and a feeder that runs against its
-transformers names the transformer whose sign, turned, would mend it. A ``;``
-export of whole numbers with thousands points (``1.112`` beside ``987``) is refused:
-the point could be either. A file whose times are load.csv's moved by a constant
+transformers names the transformer whose sign, turned, would mend it (one that does not follow its own
+households). A column of a ``;`` or tab separated export of whole numbers with
+thousands points (``1.112`` beside ``987``) is refused: the point could be either. A file whose times are load.csv's moved by a constant
 says by how much (a time zone or clock mixed up).
 """
 
@@ -295,40 +295,42 @@ def _dialect(text: str, file: str) -> tuple[str, str]:
             f"(first {comma[1]!r} in line {comma[0]}, first {point[1]!r} in line {point[0]}); "
             "use one decimal mark throughout"
         )
-    if point and not comma and (grouped := _thousands_points(text, at, sep, point[1])):
-        raise DataError(
-            f"{file}: separated by {sep!r} without decimal commas, and every number with a "
-            f"point reads as a whole number in thousands ({grouped[1]!r} in line {grouped[0]}; "
-            f"numbers such as {grouped[2]!r} in line {grouped[3]} have none): is the point a "
-            f"thousands separator ({grouped[1].replace('.', '')}) or a decimal point "
-            f"({grouped[1]})? Export the numbers without thousands separators"
-        )
     return sep, "," if comma else "."
 
 
-def _thousands_points(text: str, at: int, sep: str,
-                      first: str) -> tuple[int, str, str, int] | None:
-    """In a ``;`` (or tab) separated text without decimal commas: (line, field) of the
-    first number with a point and (field, line) of the first whole number, when every number
-    with a point reads as a whole number grouped in thousands (``1.112``, ``12.500.000``)
-    and some numbers have no point (``987``): the Dutch spreadsheet export of whole
-    numbers, where ``1.112`` means 1112. None otherwise (a number such as ``0.45`` or
-    ``1112.5`` shows the point is a decimal point). ``first``: the first number with a
-    point (:func:`_first_decimal`); the text is searched further only when it reads so."""
-    s = re.escape(sep)
-    head, tail = rf"(?:^|{s}) *", rf" *\r?(?={s}|$)"  # a whole field
-    grouped = r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+"
-    if not re.fullmatch(grouped, first) or re.compile(rf"{head}(?!{grouped}{tail})[+-]?\d+(?:\.\d+)+{tail}", re.M).search(text, at):
-        return None  # a number such as 0.45: the point is a decimal point
-    dotted = re.compile(rf"{head}({grouped}){tail}", re.M).search(text, at)
-    whole = re.compile(rf"{head}([+-]?\d+){tail}", re.M).search(text, at)
-    if dotted is None or whole is None:
-        return None
+#: A whole number in thousands with points (``1.112``, ``12.500.000``) and one below a
+#: thousand (``987``), not zero: together, in one column of a ``;`` or tab separated export
+#: without decimal commas, they are the Dutch spreadsheet's whole numbers.
+_GROUPED = r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+"
+_BELOW_THOUSAND = r"[+-]?[1-9]\d{0,2}"
+#: Columns of ids, not numbers.
+_ID_COLUMNS = ("time", "household", "transformer")
 
-    def line(found) -> int:
-        return text.count("\n", 0, found.start(1)) + 1
 
-    return line(dotted), dotted.group(1), whole.group(1), line(whole)
+def _check_thousands(df: pd.DataFrame, file: str) -> None:
+    """Refuse a column of a ``;`` (or tab) separated export without decimal commas in which
+    every number with a point reads as a whole number in thousands (``1.112``) and some
+    numbers below a thousand have none (``987``): the point could be a thousands separator
+    (1112) as well as a decimal point (1.112). A number such as ``0.45``, ``1112.5`` or
+    ``85.12`` in the column shows the point is a decimal point; zero proves nothing."""
+    for col in df.columns:
+        if col in _ID_COLUMNS:
+            continue
+        cells = df[col].dropna().astype(str)
+        dot = cells.str.contains(".", regex=False)
+        if not dot.any() or not cells[dot].str.fullmatch(_GROUPED).all():
+            continue
+        whole = cells[~dot & cells.str.fullmatch(_BELOW_THOUSAND)]
+        if whole.empty:
+            continue
+        i, j = df.index.get_loc(cells[dot].index[0]), df.index.get_loc(whole.index[0])
+        first = cells[dot].iloc[0]
+        raise DataError(
+            f"{file}: column {col!r}: every number with a point reads as a whole number in "
+            f"thousands ({first!r} in {_line(file, i)}), beside numbers below a thousand "
+            f"without one ({whole.iloc[0]!r} in {_line(file, j)}): is the point a thousands "
+            f"separator ({first.replace('.', '')}) or a decimal point ({first})? Export the "
+            "numbers without thousands separators")
 
 
 def _first_decimal(text: str, at: int, sep: str, mark: str) -> tuple[int, str] | None:
@@ -404,6 +406,11 @@ def _read_csv(f: Path) -> tuple[pd.DataFrame, str, str]:
     header = next(csv.reader([next(ln for ln in text.splitlines() if ln.strip())],
                              delimiter=sep))
     names = [h.strip() for h in header]  # pandas would rename a second 'H002' 'H002.1'
+    if "" in names:
+        raise DataError(f"{f.name}: {names.count('')} column(s) without a name in the header "
+                        f"(fields {[k + 1 for k, c in enumerate(names) if not c]} of "
+                        f"{len(names)}): trailing separators ({sep!r}) of a spreadsheet "
+                        "export? Remove the empty columns")
     if twice := sorted({c for c in names if names.count(c) > 1}):
         raise DataError(f"{f.name}: column(s) {twice} appear more than once in the header "
                         "(after stripping spaces); give each column once")
@@ -425,8 +432,12 @@ def _read_csv(f: Path) -> tuple[pd.DataFrame, str, str]:
     while n and empty[n - 1]:
         n -= 1
     df = df.iloc[:n]
-    return df.apply(lambda col: col.str.strip()).mask(lambda d: d.apply(
-        lambda col: col.str.lower().isin(_MISSING))), decimal, _trimmed(df, f.name)
+    cells = df.apply(lambda col: col.str.strip()).mask(lambda d: d.apply(
+        lambda col: col.str.lower().isin(_MISSING)))
+    if sep != "," and decimal == ".":
+        _check_thousands(cells.set_axis([str(c).strip() for c in cells.columns], axis=1),
+                         f.name)
+    return cells, decimal, _trimmed(df, f.name)
 
 
 def _trimmed(df: pd.DataFrame, file: str) -> str:
@@ -772,8 +783,10 @@ def _align(df: pd.DataFrame, index: pd.DatetimeIndex, *, resample: bool, notes: 
     if len(df.index) == len(index) and len(set(df.index - index)) == 1:  # the same, moved
         lag = df.index[0] - index[0]
         shift = (f"; each {_fmt_step(abs(lag))} {'later' if lag > pd.Timedelta(0) else 'earlier'} "
-                 f"than load.csv's: one of the two files in another time zone or clock (UTC "
-                 "offset), or labelling the end of each step where the other labels its start?")
+                 "than load.csv's: " + (
+                     "one of the two files labelling the end of each step where the other "
+                     "labels its start?" if abs(lag) == step else
+                     "one of the two files in another time zone or UTC offset?"))
     raise DataError(
         f"{file}: timestamps do not match load.csv (from {when(df.index[0], tz)} to "
         f"{when(df.index[-1], tz)} every {_fmt_step(df.index[1] - df.index[0])}, expected "
@@ -1064,12 +1077,17 @@ def _check_scale(folder: Path, trafo: pd.DataFrame, mv: pd.Series, net: pd.DataF
         _check_sign(trafo[t], carries[t], f"{name('transformer')}: column {t!r}",
                     "its households' net exchange (load - PV + battery)")
     total = trafo.sum(axis=1)
-    turned = {t: _correlation(mv, total - 2 * trafo[t]) for t in trafo.columns}
+    # a transformer whose sign, turned, makes the feeder follow the sum better than turning
+    # the feeder itself would, and that does not clearly follow its own households
+    r_mv = _correlation(mv, total)
+    turned = {t: _correlation(mv, total - 2 * trafo[t]) for t in trafo.columns
+              if not _correlation(trafo[t], carries[t]) >= -SIGN_WARN_BELOW}
     t_best = max(turned, key=lambda t: turned[t], default=None)
     hint = (f"; with {name('transformer')}'s column {t_best!r} turned, mv_kw would follow "
             f"the transformers' sum (correlation {turned[t_best]:.2f}): is that column the one "
             "that counts feed-in as positive?"
-            if len(turned) > 1 and turned[t_best] >= -SIGN_CORRELATION_FLOOR else "")
+            if len(trafo.columns) > 1 and t_best is not None
+            and turned[t_best] >= -SIGN_CORRELATION_FLOOR and turned[t_best] > -r_mv else "")
     _check_sign(mv, total, f"{name('mv')}: mv_kw", "the transformers' sum", hint)
     carried = total.abs().max()
     if carried > 0 and mv.abs().max() == 0:
