@@ -544,6 +544,13 @@ def test_trailing_separators_are_named_as_columns_without_a_name(tmp_path):
     with pytest.raises(DataError, match=r"pv.csv: 2 column\(s\) without a name in the header "
                                         r"\(fields \[5, 6\] of 6\): trailing separators"):
         load(d)
+    # only the data lines end in ';' (a newcomer's check): said as such, not only the count
+    lines = f.read_text().splitlines()
+    f.write_text("\n".join([lines[0][:-2]] + [ln[:-1] for ln in lines[1:]]) + "\n")
+    with pytest.raises(DataError, match=r"pv.csv: cannot be read as CSV \(line 2 has 5 fields, "
+                                        r"the header 4\) - its last 1 field\(s\) are empty: "
+                                        r"separators \(';'\) at the end of the data lines"):
+        load(d)
 
 
 def test_toml_files_with_a_byte_order_mark_are_read(tmp_path):

@@ -416,9 +416,13 @@ def _read_csv(f: Path) -> tuple[pd.DataFrame, str, str]:
                         "(after stripping spaces); give each column once")
     bad_line = _field_count_mismatch(text, sep)
     if bad_line is not None:
-        line, n, n_header = bad_line
+        line, n, n_header, empty_tail = bad_line
         hint = (" - decimal commas in a comma-separated file? Separate the fields with ';' "
-                "when numbers use decimal commas" if sep == "," and n > n_header else "")
+                "when numbers use decimal commas" if sep == "," and n > n_header and
+                not empty_tail else
+                f" - its last {n - n_header} field(s) are empty: separators ({sep!r}) at the "
+                "end of the data lines (a spreadsheet's empty columns)? Remove them"
+                if n > n_header and empty_tail else "")
         raise DataError(f"{f.name}: cannot be read as CSV (line {line} has {n} fields, the "
                         f"header {n_header}){hint}")
     try:
@@ -456,15 +460,16 @@ def _trimmed(df: pd.DataFrame, file: str) -> str:
             "trimmed ones") if said else ""
 
 
-def _field_count_mismatch(text: str, sep: str) -> tuple[int, int, int] | None:
-    """First (line, fields, header fields) of a non-empty line whose field count differs."""
+def _field_count_mismatch(text: str, sep: str) -> tuple[int, int, int, bool] | None:
+    """First (line, fields, header fields, whether the fields beyond the header's are all
+    empty) of a non-empty line whose field count differs."""
     import csv
 
     rows = csv.reader(text.splitlines(), delimiter=sep)
     n_header = len(next(rows))
     for line, row in enumerate(rows, start=2):
         if row and any(x.strip() for x in row) and len(row) != n_header:
-            return line, len(row), n_header
+            return line, len(row), n_header, not any(x.strip() for x in row[n_header:])
     return None
 
 

@@ -510,8 +510,10 @@ def check_time_index(t: pd.Index, what: str, tz: str = "Europe/Amsterdam",
             + f" (expected a regular step of {_span(step)}); {int(bad.sum())} irregular step(s) in "
             f"all. Fill or cut explicitly, nothing is repaired"
             + (" - one hour missing where daylight saving time begins: the timestamps look "
-               "like local clock time read as UTC; give UTC or offset-aware timestamps, or "
-               "declare them local (village.toml: timestamps = \"local\")" if skipped else "")
+               "like local clock time read as UTC; give true UTC or each time's own UTC offset "
+               "(local clock time written with one offset, such as +00:00, is neither), or, "
+               "for timestamps without an offset, declare them local (village.toml: "
+               "timestamps = \"local\")" if skipped else "")
         )
 
 
