@@ -271,8 +271,9 @@ def run(village, periods, *, models=MODELS, data_lags=DATA_LAGS, forecasts=FOREC
         As :func:`ansen.simulate` (``seed``: of the weather forecast's errors).
     log : callable, optional
         Called with one line of text before each run ("run 3 of 11: M5, persistence
-        forecasts, grid data 1 day old, 2024-08-05 to 2025-12-01"), so that a long study shows where it is
-        (the notebook prints them to stderr, which ``ansen freshness`` shows as they come).
+        forecasts, grid data 1 day old, 2024-08-05 to 2025-12-01"), so that a long study
+        shows where it is (the notebook prints them to stderr, which ``ansen freshness``
+        shows as they come).
         The lines hold no times, so an executed notebook stays the same from run to run.
     **params
         Model parameters for every run (e.g. ``mv_peak_eur_per_kw``).

@@ -313,10 +313,10 @@ def _check_thousands(df: pd.DataFrame, file: str) -> None:
     numbers below a thousand have none (``987``): the point could be a thousands separator
     (1112) as well as a decimal point (1.112). A number such as ``0.45``, ``1112.5`` or
     ``85.12`` in the column shows the point is a decimal point; zero proves nothing."""
-    for col in df.columns:
+    for k, col in enumerate(df.columns):  # by position: a name given twice is refused later
         if col in _ID_COLUMNS:
             continue
-        cells = df[col].dropna().astype(str)
+        cells = df.iloc[:, k].dropna().astype(str)
         dot = cells.str.contains(".", regex=False)
         if not dot.any() or not cells[dot].str.fullmatch(_GROUPED).all():
             continue
@@ -405,24 +405,22 @@ def _read_csv(f: Path) -> tuple[pd.DataFrame, str, str]:
     sep, decimal = _dialect(text, f.name)
     header = next(csv.reader([next(ln for ln in text.splitlines() if ln.strip())],
                              delimiter=sep))
-    names = [h.strip() for h in header]  # pandas would rename a second 'H002' 'H002.1'
+    names = [h.strip() for h in header]
     if "" in names:
         raise DataError(f"{f.name}: {names.count('')} column(s) without a name in the header "
                         f"(fields {[k + 1 for k, c in enumerate(names) if not c]} of "
                         f"{len(names)}): trailing separators ({sep!r}) of a spreadsheet "
                         "export? Remove the empty columns")
-    if twice := sorted({c for c in names if names.count(c) > 1}):
-        raise DataError(f"{f.name}: column(s) {twice} appear more than once in the header "
-                        "(after stripping spaces); give each column once")
     bad_line = _field_count_mismatch(text, sep)
     if bad_line is not None:
         line, n, n_header, empty_tail = bad_line
-        hint = (" - decimal commas in a comma-separated file? Separate the fields with ';' "
-                "when numbers use decimal commas" if sep == "," and n > n_header and
-                not empty_tail else
-                f" - its last {n - n_header} field(s) are empty: separators ({sep!r}) at the "
-                "end of the data lines (a spreadsheet's empty columns)? Remove them"
-                if n > n_header and empty_tail else "")
+        hint = ""
+        if n > n_header and empty_tail:
+            hint = (f" - its last {n - n_header} field(s) are empty: separators ({sep!r}) at "
+                    "the end of the data lines (a spreadsheet's empty columns)? Remove them")
+        elif n > n_header and sep == ",":
+            hint = (" - decimal commas in a comma-separated file? Separate the fields with "
+                    "';' when numbers use decimal commas")
         raise DataError(f"{f.name}: cannot be read as CSV (line {line} has {n} fields, the "
                         f"header {n_header}){hint}")
     try:
@@ -435,7 +433,7 @@ def _read_csv(f: Path) -> tuple[pd.DataFrame, str, str]:
     n = len(df)
     while n and empty[n - 1]:
         n -= 1
-    df = df.iloc[:n]
+    df = df.iloc[:n].set_axis(header, axis=1)  # as written: pandas renames a second 'H2' 'H2.1'
     cells = df.apply(lambda col: col.str.strip()).mask(lambda d: d.apply(
         lambda col: col.str.lower().isin(_MISSING)))
     if sep != "," and decimal == ".":
